@@ -1,0 +1,91 @@
+//! Extractors that put the role a handler needs into its signature: a handler taking
+//! [`AdminUser`] cannot run for a tracer or a resident.
+
+use std::future::{ready, Ready};
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+
+use super::tokens::Claims;
+use super::AuthError;
+use crate::domain::staff::Role;
+use crate::domain::ResidentId;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Forbidden => ApiError::Forbidden,
+            AuthError::Internal(cause) => {
+                tracing::error!(%cause, "auth failure");
+                ApiError::Internal
+            }
+            other => ApiError::Unauthorized(other.to_string()),
+        }
+    }
+}
+
+fn claims_of(req: &HttpRequest) -> Result<Claims, AuthError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AuthError::Internal("app state missing".into()))?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(AuthError::MissingToken)?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or(AuthError::MissingToken)?;
+    state.tokens.verify(token.trim())
+}
+
+fn with_role(req: &HttpRequest, allowed: &[Role]) -> Result<Claims, ApiError> {
+    let claims = claims_of(req)?;
+    if allowed.contains(&claims.role) {
+        Ok(claims)
+    } else {
+        Err(AuthError::Forbidden.into())
+    }
+}
+
+/// A signed-in admin. Holds the username.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub String);
+
+/// A signed-in tracer, or an admin (admins supervise tracing). Holds the username.
+#[derive(Debug, Clone)]
+pub struct TracerUser(pub String);
+
+/// A signed-in resident.
+#[derive(Debug, Clone)]
+pub struct ResidentUser(pub ResidentId);
+
+impl FromRequest for AdminUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(with_role(req, &[Role::Admin]).map(|c| AdminUser(c.sub)))
+    }
+}
+
+impl FromRequest for TracerUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(with_role(req, &[Role::Tracer, Role::Admin]).map(|c| TracerUser(c.sub)))
+    }
+}
+
+impl FromRequest for ResidentUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(with_role(req, &[Role::Resident]).and_then(|c| {
+            ResidentId::parse(&c.sub)
+                .map(ResidentUser)
+                .map_err(|_| ApiError::Unauthorized("invalid or expired token".into()))
+        }))
+    }
+}

@@ -1,0 +1,118 @@
+//! Access tokens: JWTs signed HS256 with the service's secret; the algorithm is pinned and
+//! `exp`, `iss` and `aud` are checked (RFC 7519).
+
+use std::path::Path;
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use super::AuthError;
+use crate::domain::staff::Role;
+
+/// The audience of every access token.
+pub const AUDIENCE: &str = "checkin-api";
+
+/// What an access token says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Subject: a staff username or a resident id.
+    pub sub: String,
+    /// The role the token grants.
+    pub role: Role,
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: i64,
+    /// Issued at, seconds since the Unix epoch.
+    pub iat: i64,
+    /// Issuer (settings `auth.issuer`).
+    pub iss: String,
+    /// Audience, always [`AUDIENCE`].
+    pub aud: String,
+}
+
+/// Issues and checks access tokens.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+}
+
+impl TokenKeys {
+    /// Keys from a secret.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] when the secret is not usable (empty).
+    pub fn new(secret: &SecretString, issuer: &str) -> Result<Self, AuthError> {
+        let bytes = secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.leeway = 30;
+        let bad = |e: jsonwebtoken::errors::Error| AuthError::Internal(e.to_string());
+        Ok(Self {
+            encoding: EncodingKey::from_secret(bytes).map_err(bad)?,
+            decoding: DecodingKey::from_secret(bytes).map_err(bad)?,
+            validation,
+            issuer: issuer.to_owned(),
+        })
+    }
+
+    /// The secret from settings, else the one kept in `{data_dir}/keys/jwt-secret`, generated
+    /// (64 random bytes, hex) on first start.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] when the file cannot be read or written.
+    pub fn secret_from(
+        configured: Option<&SecretString>,
+        data_dir: &Path,
+    ) -> Result<SecretString, AuthError> {
+        if let Some(s) = configured {
+            return Ok(s.clone());
+        }
+        let path = data_dir.join("keys").join("jwt-secret");
+        match std::fs::read_to_string(&path) {
+            Ok(s) if !s.trim().is_empty() => Ok(SecretString::from(s.trim().to_owned())),
+            Ok(_) => Err(AuthError::Internal(format!("{} is empty", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let secret: String = (0..64)
+                    .map(|_| format!("{:02x}", rand::random::<u8>()))
+                    .collect();
+                crate::codes::keys::write_private(&path, &secret)
+                    .map_err(|e| AuthError::Internal(e.to_string()))?;
+                Ok(SecretString::from(secret))
+            }
+            Err(e) => Err(AuthError::Internal(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    /// A token for `sub` with `role`, valid `ttl_seconds`.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] if signing fails.
+    pub fn issue(&self, sub: &str, role: Role, ttl_seconds: u64) -> Result<String, AuthError> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: sub.to_owned(),
+            role,
+            exp: now.saturating_add(i64::try_from(ttl_seconds).unwrap_or(i64::MAX)),
+            iat: now,
+            iss: self.issuer.clone(),
+            aud: AUDIENCE.to_owned(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AuthError::Internal(e.to_string()))
+    }
+
+    /// The claims of a valid token.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`] for anything else (another algorithm, a bad signature,
+    /// expired, another issuer or audience).
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|_| AuthError::InvalidToken)
+    }
+}

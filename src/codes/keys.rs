@@ -1,0 +1,93 @@
+//! The Ed25519 key that signs venue codes: generated on first start into
+//! `{data_dir}/keys/code-signing-ed25519.pem` (PKCS#8, mode 0600 on Unix) and read back after.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::SigningKey;
+use sha2::{Digest, Sha256};
+
+use super::CodeError;
+
+/// The key file's path inside the data directory.
+pub fn key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("keys").join("code-signing-ed25519.pem")
+}
+
+/// An Ed25519 signing key with its key id.
+pub struct CodeKey {
+    /// PKCS#8 PEM of the private key.
+    pub pem: String,
+    /// The public key, base64url without padding (the JWK `x`).
+    pub public_x: String,
+    /// Key id: the first 8 hex digits of SHA-256 of the public key.
+    pub kid: String,
+}
+
+impl std::fmt::Debug for CodeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeKey").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl CodeKey {
+    fn from_signing_key(key: &SigningKey) -> Result<Self, CodeError> {
+        let pem = key
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .map_err(|e| CodeError::Key(e.to_string()))?
+            .to_string();
+        let public = key.verifying_key().to_bytes();
+        let kid = hex8(&Sha256::digest(public));
+        Ok(Self {
+            pem,
+            public_x: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public),
+            kid,
+        })
+    }
+
+    /// Reads the key from `data_dir`, or generates and writes one when there is none.
+    ///
+    /// # Errors
+    /// [`CodeError::Key`] when the file exists but is not an Ed25519 PKCS#8 key, or cannot be
+    /// written.
+    pub fn load_or_generate(data_dir: &Path) -> Result<Self, CodeError> {
+        let path = key_path(data_dir);
+        match std::fs::read_to_string(&path) {
+            Ok(pem) => {
+                let key = SigningKey::from_pkcs8_pem(&pem)
+                    .map_err(|e| CodeError::Key(format!("{}: {e}", path.display())))?;
+                Self::from_signing_key(&key)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+                let me = Self::from_signing_key(&key)?;
+                write_private(&path, &me.pem)?;
+                tracing::info!(kid = %me.kid, path = %path.display(), "generated a code signing key");
+                Ok(me)
+            }
+            Err(e) => Err(CodeError::Key(format!("{}: {e}", path.display()))),
+        }
+    }
+}
+
+fn hex8(bytes: &[u8]) -> String {
+    bytes.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes a secret file readable by its owner only.
+pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), CodeError> {
+    let fail = |e: std::io::Error| CodeError::Key(format!("{}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut file = opts.open(path).map_err(fail)?;
+    std::io::Write::write_all(&mut file, contents.as_bytes()).map_err(fail)
+}

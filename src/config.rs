@@ -1,0 +1,187 @@
+//! Settings, layered: `config/base.toml` (compiled in, so the binary runs anywhere), then
+//! `config/{CHECKIN_ENV}.toml` from the config directory if present, then `CHECKIN_*`
+//! environment variables (nested keys joined by `__`), then command-line flags.
+//!
+//! Secrets (`admin_password`, `redis_url`, `auth.jwt_secret`) are `SecretString`s: `Debug`
+//! prints them redacted and they never reach a log.
+
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+const BASE: &str = include_str!("../config/base.toml");
+
+/// Which environment runs: `local` (default) or `production` (contract, "Operating").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppEnv {
+    /// A laptop or a test.
+    Local,
+    /// The real service: refuses demo conveniences such as `echo` OTP delivery.
+    Production,
+}
+
+/// How one-time codes reach residents (contract, `CHECKIN_OTP_DELIVERY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OtpDelivery {
+    /// Written to the service log.
+    Log,
+    /// Returned as `dev_code` in the answer; tests and demos only, refused in production.
+    Echo,
+}
+
+/// Everything the service reads at start.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// `local` or `production`.
+    pub env: AppEnv,
+    /// Address to bind, e.g. `127.0.0.1:8080` (port 0 picks a free port).
+    pub listen: String,
+    /// Where the embedded store and the signing keys live.
+    pub data_dir: PathBuf,
+    /// The origin printed into QR codes, e.g. `https://checkin.example.cn`.
+    pub public_base_url: String,
+    /// Use Redis at this URL instead of the embedded store.
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every Redis key (tests give each run its own).
+    pub redis_key_prefix: String,
+    /// At start, create or reset the staff account `admin` with this password.
+    pub admin_password: Option<SecretString>,
+    /// `log` or `echo`.
+    pub otp_delivery: OtpDelivery,
+    /// `on` or `off` (enforced from the reliability issue on).
+    pub rate_limits: String,
+    /// IANA zone for local days and displayed times, default `Asia/Shanghai`.
+    pub time_zone: String,
+    /// Token settings.
+    pub auth: AuthSettings,
+    /// Scan rules settings.
+    pub scans: ScanSettings,
+    /// Redis timeouts.
+    pub redis: RedisSettings,
+}
+
+/// Token lifetimes and the signing secret.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// `iss` of issued tokens.
+    pub issuer: String,
+    /// HS256 secret for access tokens; when absent one is generated into the data directory.
+    /// Instances sharing one Redis must share this secret.
+    pub jwt_secret: Option<SecretString>,
+    /// Staff token lifetime, seconds.
+    pub staff_token_ttl_seconds: u64,
+    /// Resident token lifetime, seconds.
+    pub resident_token_ttl_seconds: u64,
+    /// One-time code lifetime, seconds.
+    pub otp_ttl_seconds: u64,
+}
+
+/// Settings of the scan rules.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScanSettings {
+    /// Fever threshold, °C (contract, visit rule 5: 37.3).
+    pub fever_threshold_c: f64,
+    /// How far back `client_time` may be, seconds (contract: 24 h).
+    pub client_time_max_past_seconds: u64,
+    /// How far ahead `client_time` may be, seconds (contract: 2 min).
+    pub client_time_max_future_seconds: u64,
+}
+
+/// Redis connection settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    /// Connect timeout, milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Timeout for one command's answer, milliseconds.
+    pub response_timeout_ms: u64,
+}
+
+/// Values given on the command line; they win over every other layer.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--redis-url`.
+    pub redis_url: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--public-base-url`.
+    pub public_base_url: Option<String>,
+}
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A layer could not be read or a value has the wrong type.
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    /// A value is of the right type but not acceptable.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads the layers described in the module doc. The config directory is `config/`
+    /// relative to the working directory, or `CHECKIN_CONFIG_DIR`.
+    ///
+    /// # Errors
+    /// [`SettingsError`] when a layer is malformed or a value is out of range.
+    pub fn load(overrides: &Overrides) -> Result<Self, SettingsError> {
+        let env_name = std::env::var("CHECKIN_ENV").unwrap_or_else(|_| "local".into());
+        let dir = std::env::var("CHECKIN_CONFIG_DIR").unwrap_or_else(|_| "config".into());
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(BASE, config::FileFormat::Toml))
+            .add_source(
+                config::File::with_name(&format!("{dir}/{env_name}"))
+                    .format(config::FileFormat::Toml)
+                    .required(false),
+            )
+            .add_source(
+                config::Environment::with_prefix("CHECKIN")
+                    .prefix_separator("_")
+                    .separator("__"),
+            );
+        if let Some(v) = &overrides.listen {
+            builder = builder.set_override("listen", v.as_str())?;
+        }
+        if let Some(v) = &overrides.redis_url {
+            builder = builder.set_override("redis_url", v.as_str())?;
+        }
+        if let Some(v) = &overrides.data_dir {
+            builder = builder.set_override("data_dir", v.to_string_lossy().as_ref())?;
+        }
+        if let Some(v) = &overrides.public_base_url {
+            builder = builder.set_override("public_base_url", v.as_str())?;
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        if self.env == AppEnv::Production && self.otp_delivery == OtpDelivery::Echo {
+            return Err(SettingsError::Invalid(
+                "otp_delivery = echo returns one-time codes to anyone and is refused in production"
+                    .into(),
+            ));
+        }
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(SettingsError::Invalid(format!(
+                "time_zone {:?} is not an IANA zone name",
+                self.time_zone
+            )));
+        }
+        if !(35.0..=42.0).contains(&self.scans.fever_threshold_c) {
+            return Err(SettingsError::Invalid(
+                "scans.fever_threshold_c must be between 35 and 42 °C".into(),
+            ));
+        }
+        if !matches!(self.rate_limits.as_str(), "on" | "off") {
+            return Err(SettingsError::Invalid("rate_limits must be on or off".into()));
+        }
+        Ok(())
+    }
+}

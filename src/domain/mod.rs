@@ -1,0 +1,42 @@
+//! The domain: what the words of the contract mean, and the rules that decide.
+//!
+//! Nothing here knows HTTP, Redis or SQLite. Values are built once at the edge by
+//! `parse`/`TryFrom` and are valid from then on; the rules in [`rules`] and
+//! [`contacts`] are pure functions of those values and a clock reading.
+
+pub mod contacts;
+pub mod ids;
+pub mod resident;
+pub mod rules;
+pub mod scan;
+pub mod staff;
+pub mod venue;
+pub mod visit;
+pub mod window;
+
+pub use ids::{Gate, Phone, ResidentId, VenueId};
+pub use resident::Resident;
+pub use scan::{Direction, ScanEvent, Temperature};
+pub use venue::{EntryPolicy, Venue, VenueKind};
+pub use visit::{ClosedBy, Visit};
+pub use window::TimeWindow;
+
+/// Why a value from outside could not become a domain value. The message is safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ParseError {
+    /// The field or column that was wrong, e.g. `phone`.
+    pub field: &'static str,
+    /// What was wrong with it, in plain words.
+    pub message: String,
+}
+
+impl ParseError {
+    /// A parse error for `field` saying `message`.
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Residents: the people who scan, with their registered home and household.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{Phone, ResidentId, VenueId};
+
+/// A person who scans. Registered residents come from the residents CSV; a phone first seen at
+/// an OTP login becomes an unregistered person with only an id and a phone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resident {
+    /// The person's id.
+    pub id: ResidentId,
+    /// Full name, when registered.
+    pub name: Option<String>,
+    /// Mobile number; unique among residents.
+    pub phone: Phone,
+    /// Home compound.
+    pub home: Option<VenueId>,
+    /// Building within the home compound (`1栋`).
+    pub building: Option<String>,
+    /// Room (`402`).
+    pub room: Option<String>,
+    /// Household id; members of one household share it.
+    pub household: Option<String>,
+    /// Watch-list tags (`out_of_province`, `hubei_return`, …).
+    pub tags: Vec<String>,
+    /// Whether the person was imported by an admin (false: created by a first login).
+    pub registered: bool,
+    /// When the record was created, UTC.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Resident {
+    /// An unregistered person known only by phone, created at first login.
+    pub fn unregistered(phone: Phone, now: DateTime<Utc>) -> Self {
+        Self {
+            id: ResidentId::generate(),
+            name: None,
+            phone,
+            home: None,
+            building: None,
+            room: None,
+            household: None,
+            tags: Vec::new(),
+            registered: false,
+            created_at: now,
+        }
+    }
+}

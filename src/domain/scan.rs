@@ -1,0 +1,98 @@
+//! Scans: the events clients send, and the parts of a scan request.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ids::{Gate, ResidentId, VenueId};
+use super::ParseError;
+
+/// Which way a scan goes (contract: `in` is a check-in, `out` a check-out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Check-in.
+    In,
+    /// Check-out.
+    Out,
+}
+
+/// A body temperature in °C, 30.0 to 45.0 inclusive (a reading outside that is a broken
+/// thermometer or a typo, not a person).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Temperature(f64);
+
+impl Temperature {
+    /// Parses a reading in °C.
+    pub fn parse(celsius: f64) -> Result<Self, ParseError> {
+        if celsius.is_finite() && (30.0..=45.0).contains(&celsius) {
+            Ok(Self(celsius))
+        } else {
+            Err(ParseError::new("temperature_c", "must be between 30.0 and 45.0 °C"))
+        }
+    }
+    /// The reading in °C.
+    pub fn celsius(self) -> f64 {
+        self.0
+    }
+}
+impl TryFrom<f64> for Temperature {
+    type Error = ParseError;
+    fn try_from(v: f64) -> Result<Self, ParseError> {
+        Self::parse(v)
+    }
+}
+impl From<Temperature> for f64 {
+    fn from(t: Temperature) -> f64 {
+        t.0
+    }
+}
+
+/// Why a scan was denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DenyReason {
+    /// Temperature at or above the fever threshold (contract, visit rule 5).
+    Fever,
+}
+
+/// The decision on a processed scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Let in (or out).
+    Admitted,
+    /// Turned away; the scan changed no visit.
+    Denied,
+}
+
+/// One processed scan, kept per person for ever (until retention), so that visits can be
+/// derived again from the scans in time order (contract, visit rule 7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanEvent {
+    /// The event's id (UUID v7, time-ordered).
+    pub id: String,
+    /// Who scanned.
+    pub resident_id: ResidentId,
+    /// Where.
+    pub venue_id: VenueId,
+    /// At which gate.
+    pub gate: Gate,
+    /// Which way, as decided (a scan with no direction gets one from the person's state).
+    pub direction: Direction,
+    /// The temperature given, °C.
+    pub temperature_c: Option<Temperature>,
+    /// The scan's time: `client_time` when given and accepted, else `server_time` (UTC).
+    pub scan_time: DateTime<Utc>,
+    /// When the server received it (UTC).
+    pub server_time: DateTime<Utc>,
+    /// The client's own time, when given.
+    pub client_time: Option<DateTime<Utc>>,
+    /// Admitted or denied.
+    pub decision: Decision,
+    /// Why it was denied.
+    pub reason: Option<DenyReason>,
+    /// The visit the scan opened, closed or repeated.
+    pub visit_id: Option<String>,
+}

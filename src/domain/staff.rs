@@ -1,0 +1,77 @@
+//! Staff accounts: admins and tracers who sign in with a password.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ParseError;
+
+/// What a token lets its holder do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Street office and property staff: venues, residents, posters, presence, staff.
+    Admin,
+    /// Contact tracers: visit histories and contacts.
+    Tracer,
+    /// A person who scans.
+    Resident,
+}
+
+/// A staff member's login name: 3 to 32 of `[a-z0-9_.-]`, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Username(String);
+
+impl Username {
+    /// Parses a username; see the type's doc.
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let s = raw.trim().to_lowercase();
+        let ok = (3..=32).contains(&s.len())
+            && s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(ParseError::new(
+                "username",
+                "must be 3 to 32 of letters, digits, '_', '.', '-'",
+            ))
+        }
+    }
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for Username {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<Username> for String {
+    fn from(v: Username) -> String {
+        v.0
+    }
+}
+
+/// A stored staff account. `password_hash` is a PHC string (argon2id).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct StaffAccount {
+    /// Login name.
+    pub username: Username,
+    /// Argon2id PHC hash of the password.
+    pub password_hash: String,
+    /// `admin` or `tracer` (never `resident`).
+    pub role: Role,
+}
+
+impl std::fmt::Debug for StaffAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffAccount")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,117 @@
+//! Venues: places with a QR poster, their kinds, gates and how long a stay may last.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ids::{Gate, VenueId};
+
+/// The longest `max_stay_minutes` a venue may set: 7 days. Storage indexes visits by their
+/// start and looks this far back for visits that may still overlap a window.
+pub const MAX_STAY_CAP_MINUTES: u32 = 7 * 24 * 60;
+
+/// What kind of place a venue is (contract, "Words").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VenueKind {
+    /// A residential compound (小区): closed management, scan in and out at the gates.
+    ResidentialCompound,
+    /// A shop.
+    Shop,
+    /// A market.
+    Market,
+    /// A restaurant.
+    Restaurant,
+    /// A hotel.
+    Hotel,
+    /// A road checkpoint: every scan is a pass, not a stay.
+    Checkpoint,
+}
+
+impl VenueKind {
+    /// Parses the snake_case name used on the wire and in `venues.csv`.
+    pub fn parse(raw: &str) -> Result<Self, super::ParseError> {
+        serde_json::from_value(serde_json::Value::String(raw.trim().to_owned())).map_err(|_| {
+            super::ParseError::new(
+                "kind",
+                "must be one of residential_compound, shop, market, restaurant, hotel, checkpoint",
+            )
+        })
+    }
+
+    /// How long a visit may stay open before it is closed automatically, in minutes (contract,
+    /// visit rule 4): compound 24 h, hotel 24 h, market 4 h, restaurant 3 h, shop 2 h. A
+    /// checkpoint scan is a pass of no length, so its stay is 0.
+    pub fn default_max_stay_minutes(self) -> u32 {
+        match self {
+            VenueKind::ResidentialCompound | VenueKind::Hotel => 24 * 60,
+            VenueKind::Market => 4 * 60,
+            VenueKind::Restaurant => 3 * 60,
+            VenueKind::Shop => 2 * 60,
+            VenueKind::Checkpoint => 0,
+        }
+    }
+}
+
+/// Who may check in at a venue. Stored now; enforced from the compound-policy issue on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryPolicy {
+    /// Anyone may check in.
+    Open,
+    /// Only residents of the compound and registered visitors.
+    ResidentsOnly,
+}
+
+impl EntryPolicy {
+    /// The contract's default: compounds are `residents_only`, everything else `open`.
+    pub fn default_for(kind: VenueKind) -> Self {
+        if kind == VenueKind::ResidentialCompound {
+            EntryPolicy::ResidentsOnly
+        } else {
+            EntryPolicy::Open
+        }
+    }
+}
+
+/// A venue as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Venue {
+    /// The venue's id.
+    pub id: VenueId,
+    /// Its display name (Chinese as a rule), 1 to 100 characters.
+    pub name: String,
+    /// Its kind.
+    pub kind: VenueKind,
+    /// The community (社区) it belongs to.
+    pub community: Option<String>,
+    /// Its postal address.
+    pub address: Option<String>,
+    /// Its gates, at least one; a poster is printed per gate.
+    pub gates: Vec<Gate>,
+    /// An override of the kind's maximum stay, minutes, 1 to [`MAX_STAY_CAP_MINUTES`].
+    pub max_stay_minutes: Option<u32>,
+    /// Who may check in.
+    pub entry_policy: EntryPolicy,
+    /// Registered households, for compounds (from `venues.csv`).
+    pub households: Option<u32>,
+    /// The version printed into its codes; posters with an older version are revoked.
+    pub code_version: u32,
+    /// When it was first registered, UTC.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Venue {
+    /// The maximum stay in force: the venue's override, else its kind's default.
+    pub fn max_stay(&self) -> Duration {
+        let minutes = self
+            .max_stay_minutes
+            .unwrap_or_else(|| self.kind.default_max_stay_minutes());
+        Duration::minutes(i64::from(minutes))
+    }
+
+    /// Whether `gate` is one of this venue's gates.
+    pub fn has_gate(&self, gate: &Gate) -> bool {
+        self.gates.iter().any(|g| g == gate)
+    }
+}

@@ -1,0 +1,153 @@
+//! The one error shape on the wire, `{"error": {"code", "message"}}` (contract, "Errors"),
+//! and the one table that maps every error to its code and HTTP status.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::ParseError;
+use crate::storage::StoreError;
+
+/// An error answered to a client. Each variant has a stable snake_case code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON, or not of the expected shape.
+    #[error("{0}")]
+    InvalidJson(String),
+    /// A field, query parameter or path segment is not valid.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// No or an invalid token, or wrong credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A valid token whose role may not do this.
+    #[error("this role may not do that")]
+    Forbidden,
+    /// No such resource.
+    #[error("{0}")]
+    NotFound(String),
+    /// The scanned text is not a code of this deployment.
+    #[error("the scanned text is not a check-in code of this service")]
+    UnknownCodeFormat,
+    /// The code's signature or claims do not verify.
+    #[error("the code is not valid (tampered or not signed by this service)")]
+    InvalidCode,
+    /// The code was replaced by a newer version of the venue's poster.
+    #[error("this poster's code was replaced; scan the current poster")]
+    CodeRevoked,
+    /// `client_time` is outside the accepted skew of the server's clock.
+    #[error("client_time is outside the accepted range ({0})")]
+    ClientTimeOutOfRange(String),
+    /// The idempotency key was used before with another body (contract, visit rule 6).
+    #[error("this idempotency_key was already used for a different scan")]
+    IdempotencyKeyReused,
+    /// A unique value is taken (a username, a phone).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is refused by configuration (e.g. `echo` OTP delivery in production).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The store is down or too slow; retry later.
+    #[error("the store is unavailable; retry shortly")]
+    StoreUnavailable,
+    /// Anything unexpected; details go to the log only.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    /// The stable code on the wire.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::InvalidInput(_) => "invalid_input",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::UnknownCodeFormat => "unknown_code_format",
+            ApiError::InvalidCode => "invalid_code",
+            ApiError::CodeRevoked => "code_revoked",
+            ApiError::ClientTimeOutOfRange(_) => "client_time_out_of_range",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::NotAllowed(_) => "not_allowed",
+            ApiError::StoreUnavailable => "store_unavailable",
+            ApiError::Internal => "internal",
+        }
+    }
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// `code` is stable and snake_case; `message` is for people and may change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code, e.g. `client_time_out_of_range`.
+    pub code: String,
+    /// A plain-language explanation.
+    pub message: String,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidJson(_) | ApiError::InvalidInput(_) | ApiError::UnknownCodeFormat => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden | ApiError::NotAllowed(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::InvalidCode
+            | ApiError::CodeRevoked
+            | ApiError::ClientTimeOutOfRange(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::IdempotencyKeyReused | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+            },
+        };
+        let mut res = HttpResponse::build(self.status_code());
+        if matches!(self, ApiError::StoreUnavailable) {
+            res.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if matches!(self, ApiError::Unauthorized(_)) {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        res.json(body)
+    }
+}
+
+impl From<ParseError> for ApiError {
+    fn from(e: ParseError) -> Self {
+        ApiError::InvalidInput(e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "store unavailable");
+                ApiError::StoreUnavailable
+            }
+            StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Corrupt(cause) => {
+                tracing::error!(%cause, "corrupt stored data");
+                ApiError::Internal
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Accounts: staff login and creation, the bootstrap admin, and resident login by one-time
+//! code.
+
+use chrono::{Duration, Utc};
+use secrecy::SecretString;
+
+use crate::auth::{otp, password, AuthError};
+use crate::config::OtpDelivery;
+use crate::domain::staff::{Role, StaffAccount, Username};
+use crate::domain::{Phone, Resident, ResidentId};
+use crate::state::AppState;
+use crate::storage::{Store, StoreError, Upsert};
+
+/// Why an account operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// Authentication failed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The store failed (or a unique value is taken).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The password is too short.
+    #[error("password must be at least {} characters", password::MIN_PASSWORD_LEN)]
+    WeakPassword,
+    /// The username exists already.
+    #[error("a staff account with this username exists")]
+    UsernameTaken,
+}
+
+/// A token just issued.
+#[derive(Debug)]
+pub struct Issued {
+    /// The JWT.
+    pub token: String,
+    /// Its lifetime, seconds.
+    pub expires_in: u64,
+}
+
+/// Checks a staff password and issues a staff token.
+///
+/// # Errors
+/// [`AuthError::BadCredentials`] for an unknown user or a wrong password.
+pub async fn staff_login(
+    state: &AppState,
+    username: &str,
+    pw: &SecretString,
+) -> Result<(Issued, Role), AccountError> {
+    let name = Username::parse(username).map_err(|_| AuthError::BadCredentials)?;
+    let account = state.store.staff(&name).await?;
+    let pw = pw.clone();
+    // Hash checks are deliberately slow; keep them off the async threads.
+    let found = tokio::task::spawn_blocking(move || {
+        account.filter(|a| password::verify(&pw, &a.password_hash))
+    })
+    .await
+    .map_err(|e| AuthError::Internal(e.to_string()))?;
+    let account = found.ok_or(AuthError::BadCredentials)?;
+    let ttl = state.settings.auth.staff_token_ttl_seconds;
+    let token = state.tokens.issue(account.username.as_str(), account.role, ttl)?;
+    Ok((
+        Issued {
+            token,
+            expires_in: ttl,
+        },
+        account.role,
+    ))
+}
+
+async fn hash_off_thread(pw: &SecretString) -> Result<String, AccountError> {
+    let pw = pw.clone();
+    Ok(tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| AuthError::Internal(e.to_string()))??)
+}
+
+/// Creates a staff account (admin or tracer).
+///
+/// # Errors
+/// [`AccountError::WeakPassword`], [`AccountError::UsernameTaken`], or a store error.
+pub async fn create_staff(
+    store: &dyn Store,
+    username: Username,
+    pw: &SecretString,
+    role: Role,
+) -> Result<(), AccountError> {
+    if secrecy::ExposeSecret::expose_secret(pw).chars().count() < password::MIN_PASSWORD_LEN {
+        return Err(AccountError::WeakPassword);
+    }
+    if store.staff(&username).await?.is_some() {
+        return Err(AccountError::UsernameTaken);
+    }
+    let password_hash = hash_off_thread(pw).await?;
+    store
+        .put_staff(&StaffAccount {
+            username,
+            password_hash,
+            role,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Creates or resets the staff account `admin` with `pw` (contract, `CHECKIN_ADMIN_PASSWORD`).
+///
+/// # Errors
+/// A store or hashing error.
+pub async fn bootstrap_admin(store: &dyn Store, pw: &SecretString) -> Result<Upsert, AccountError> {
+    let username = Username::parse("admin").map_err(|e| AuthError::Internal(e.to_string()))?;
+    let password_hash = hash_off_thread(pw).await?;
+    Ok(store
+        .put_staff(&StaffAccount {
+            username,
+            password_hash,
+            role: Role::Admin,
+        })
+        .await?)
+}
+
+/// Sends a one-time code to `phone`. Returns the code itself only with `echo` delivery.
+///
+/// # Errors
+/// A store error.
+pub async fn send_otp(state: &AppState, phone: &Phone) -> Result<Option<String>, AccountError> {
+    let code = otp::generate();
+    let ttl = Duration::seconds(i64::try_from(state.settings.auth.otp_ttl_seconds).unwrap_or(300));
+    state
+        .store
+        .put_otp(phone, &otp::record(phone, &code, Utc::now(), ttl))
+        .await?;
+    match state.settings.otp_delivery {
+        OtpDelivery::Log => {
+            // The code goes to the log by design of `log` delivery; the phone is masked.
+            tracing::info!(phone = %phone.masked(), %code, "one-time code");
+            Ok(None)
+        }
+        OtpDelivery::Echo => Ok(Some(code)),
+    }
+}
+
+/// Checks a one-time code and issues a resident token; a phone never seen before becomes an
+/// unregistered person (contract, `POST /auth/resident`).
+///
+/// # Errors
+/// [`AuthError::BadCredentials`] for a wrong, used or expired code.
+pub async fn resident_login(
+    state: &AppState,
+    phone: &Phone,
+    code: &str,
+) -> Result<(Issued, ResidentId), AccountError> {
+    let pending = state.store.take_otp(phone).await?;
+    if !pending.is_some_and(|rec| otp::matches(&rec, phone, code, Utc::now())) {
+        return Err(AuthError::BadCredentials.into());
+    }
+    let resident = match state.store.resident_by_phone(phone).await? {
+        Some(r) => r,
+        None => {
+            let r = Resident::unregistered(phone.clone(), Utc::now());
+            state.store.put_resident(&r).await?;
+            r
+        }
+    };
+    let ttl = state.settings.auth.resident_token_ttl_seconds;
+    let token = state.tokens.issue(resident.id.as_str(), Role::Resident, ttl)?;
+    Ok((
+        Issued {
+            token,
+            expires_in: ttl,
+        },
+        resident.id,
+    ))
+}

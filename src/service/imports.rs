@@ -1,0 +1,202 @@
+//! CSV imports of venues and residents, in the columns of the sample town's `venues.csv` and
+//! `residents.csv`. Every row is parsed on its own: a bad row is reported with its line number
+//! and the good rows are still imported.
+
+use chrono::Utc;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::ids::parse_name;
+use crate::domain::{
+    EntryPolicy, Gate, ParseError, Phone, Resident, ResidentId, Venue, VenueId, VenueKind,
+};
+use crate::storage::{Store, StoreError, Upsert};
+
+/// One refused row.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RowError {
+    /// The row's line in the file (the header is line 1).
+    pub line: u64,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// What an import did (contract, `POST /venues/import`).
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// Rows that made new records.
+    pub created: u64,
+    /// Rows that replaced existing records.
+    pub updated: u64,
+    /// Rows refused.
+    pub errors: Vec<RowError>,
+}
+
+type Row = csv::StringRecord;
+
+fn col<'r>(headers: &Row, row: &'r Row, name: &'static str) -> Result<&'r str, ParseError> {
+    headers
+        .iter()
+        .position(|h| h.trim() == name)
+        .and_then(|i| row.get(i))
+        .map(str::trim)
+        .ok_or_else(|| ParseError::new(name, "column missing"))
+}
+
+fn optional(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// Parses one `venues.csv` row: `code,name,kind,community,address,gates,households`, gates
+/// separated by `;`.
+pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
+    let kind = VenueKind::parse(col(headers, row, "kind")?)?;
+    let gates = col(headers, row, "gates")?
+        .split(';')
+        .filter(|g| !g.trim().is_empty())
+        .map(Gate::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    if gates.is_empty() {
+        return Err(ParseError::new("gates", "at least one gate is needed"));
+    }
+    let households = match col(headers, row, "households").unwrap_or("") {
+        "" => None,
+        s => Some(
+            s.parse::<u32>()
+                .map_err(|_| ParseError::new("households", "must be a whole number"))?,
+        ),
+    };
+    Ok(Venue {
+        id: VenueId::parse(col(headers, row, "code")?)?,
+        name: parse_name("name", col(headers, row, "name")?, 100)?,
+        kind,
+        community: optional(col(headers, row, "community").unwrap_or("")),
+        address: optional(col(headers, row, "address").unwrap_or("")),
+        gates,
+        max_stay_minutes: None,
+        entry_policy: EntryPolicy::default_for(kind),
+        households,
+        code_version: 1,
+        created_at: Utc::now(),
+    })
+}
+
+/// Parses one `residents.csv` row:
+/// `resident_id,name,phone,home,building,room,household,tags`, tags separated by `;`.
+pub fn resident_from_row(headers: &Row, row: &Row) -> Result<Resident, ParseError> {
+    let home = match col(headers, row, "home").unwrap_or("") {
+        "" => None,
+        s => Some(VenueId::parse(s)?),
+    };
+    Ok(Resident {
+        id: ResidentId::parse(col(headers, row, "resident_id")?)?,
+        name: Some(parse_name("name", col(headers, row, "name")?, 50)?),
+        phone: Phone::parse(col(headers, row, "phone")?)?,
+        home,
+        building: optional(col(headers, row, "building").unwrap_or("")),
+        room: optional(col(headers, row, "room").unwrap_or("")),
+        household: optional(col(headers, row, "household").unwrap_or("")),
+        tags: col(headers, row, "tags")
+            .unwrap_or("")
+            .split(';')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        registered: true,
+        created_at: Utc::now(),
+    })
+}
+
+fn reader(body: &[u8]) -> csv::Reader<&[u8]> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    csv::ReaderBuilder::new().flexible(true).from_reader(body)
+}
+
+fn record_line(r: &Row) -> u64 {
+    r.position().map_or(0, csv::Position::line)
+}
+
+/// Imports venues. An existing venue keeps its code version and registration time, so
+/// re-importing a file does not revoke posters.
+///
+/// # Errors
+/// [`StoreError`] when the store fails; row problems are reported in the result.
+pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportReport, StoreError> {
+    let mut report = ImportReport::default();
+    let mut rdr = reader(body);
+    let headers = match rdr.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            report.errors.push(RowError { line: 1, message: format!("header: {e}") });
+            return Ok(report);
+        }
+    };
+    for rec in rdr.records() {
+        let (line, parsed) = match rec {
+            Ok(row) => (record_line(&row), venue_from_row(&headers, &row).map_err(|e| e.to_string())),
+            Err(e) => (e.position().map_or(0, csv::Position::line), Err(e.to_string())),
+        };
+        match parsed {
+            Ok(mut venue) => {
+                if let Some(old) = store.venue(&venue.id).await? {
+                    venue.code_version = old.code_version;
+                    venue.created_at = old.created_at;
+                    venue.max_stay_minutes = old.max_stay_minutes;
+                    venue.entry_policy = old.entry_policy;
+                }
+                count(&mut report, store.put_venue(&venue).await?);
+            }
+            Err(message) => report.errors.push(RowError { line, message }),
+        }
+    }
+    Ok(report)
+}
+
+/// Imports residents. A phone that belongs to another resident refuses the row.
+///
+/// # Errors
+/// [`StoreError`] when the store fails; row problems are reported in the result.
+pub async fn import_residents(store: &dyn Store, body: &[u8]) -> Result<ImportReport, StoreError> {
+    let mut report = ImportReport::default();
+    let mut rdr = reader(body);
+    let headers = match rdr.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            report.errors.push(RowError { line: 1, message: format!("header: {e}") });
+            return Ok(report);
+        }
+    };
+    for rec in rdr.records() {
+        let (line, parsed) = match rec {
+            Ok(row) => (
+                record_line(&row),
+                resident_from_row(&headers, &row).map_err(|e| e.to_string()),
+            ),
+            Err(e) => (e.position().map_or(0, csv::Position::line), Err(e.to_string())),
+        };
+        match parsed {
+            Ok(mut resident) => {
+                if let Some(old) = store.resident(&resident.id).await? {
+                    resident.created_at = old.created_at;
+                }
+                match store.put_resident(&resident).await {
+                    Ok(u) => count(&mut report, u),
+                    Err(StoreError::Conflict(m)) => {
+                        report.errors.push(RowError { line, message: format!("phone: {m}") });
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(message) => report.errors.push(RowError { line, message }),
+        }
+    }
+    Ok(report)
+}
+
+fn count(report: &mut ImportReport, u: Upsert) {
+    match u {
+        Upsert::Created => report.created += 1,
+        Upsert::Updated => report.updated += 1,
+    }
+}

@@ -1,0 +1,7 @@
+//! The application's use cases: each reads the store, asks the domain to decide, and writes the
+//! result. Handlers in `http` call these and only translate.
+
+pub mod accounts;
+pub mod imports;
+pub mod scans;
+pub mod trace;

@@ -1,0 +1,217 @@
+//! Processing one scan: verify the code, place it in time, apply the visit rules, and commit
+//! atomically, with idempotent retries (contract, visit rules 1 to 6 and "Time").
+
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::codes::CodeError;
+use crate::domain::rules::{decide, ScanInput};
+use crate::domain::scan::{Decision, DenyReason};
+use crate::domain::{Direction, ResidentId, Temperature};
+use crate::state::AppState;
+use crate::storage::{CommitResult, IdempotencyRecord, ScanCommit, StoreError};
+
+/// How often a scan is decided again when another scan of the same person committed first.
+const MAX_ATTEMPTS: usize = 16;
+
+/// A scan as parsed at the edge.
+#[derive(Debug, Clone)]
+pub struct ScanRequest {
+    /// The whole text read off the poster.
+    pub code: String,
+    /// `in` or `out`; absent lets the person's state decide.
+    pub direction: Option<Direction>,
+    /// Temperature, °C.
+    pub temperature: Option<Temperature>,
+    /// The client's clock at the scan.
+    pub client_time: Option<DateTime<FixedOffset>>,
+    /// A client-chosen key, 1 to 128 printable ASCII characters.
+    pub idempotency_key: Option<String>,
+}
+
+/// The venue named in an answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VenueRef {
+    /// Venue id.
+    pub id: String,
+    /// Venue name.
+    pub name: String,
+}
+
+/// The answer to a processed scan (contract, `POST /scans`). Times are RFC 3339, UTC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScanAnswer {
+    /// `admitted` or `denied`.
+    pub decision: Decision,
+    /// Why it was denied (`fever`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<DenyReason>,
+    /// The visit opened, closed or repeated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visit_id: Option<String>,
+    /// Where.
+    pub venue: VenueRef,
+    /// Which gate.
+    pub gate: String,
+    /// Which way, as decided.
+    pub direction: Direction,
+    /// The server's clock at receipt.
+    pub server_time: DateTime<Utc>,
+    /// The time the scan counts at (`client_time` when given, else `server_time`).
+    pub scan_time: DateTime<Utc>,
+}
+
+/// Why a scan was not processed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// Not a code, or not verified.
+    #[error(transparent)]
+    Code(#[from] CodeError),
+    /// The code is signed but its version or gate is no longer current.
+    #[error("code revoked")]
+    CodeRevoked,
+    /// The code names a venue that does not exist (any more).
+    #[error("unknown venue")]
+    UnknownVenue,
+    /// `client_time` is outside the accepted skew.
+    #[error("{0}")]
+    ClientTimeOutOfRange(String),
+    /// The idempotency key was used with another body.
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    /// The person's state kept changing under us.
+    #[error("too many concurrent scans of one person")]
+    Contended,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn fingerprint(req: &ScanRequest) -> String {
+    let canonical = serde_json::json!([
+        req.code.trim(),
+        req.direction,
+        req.temperature.map(Temperature::celsius),
+        req.client_time.map(|t| t.with_timezone(&Utc).timestamp_millis()),
+    ]);
+    Sha256::digest(canonical.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The scan's time: an accepted `client_time`, else `now` (contract, "Time").
+fn scan_time(
+    state: &AppState,
+    client_time: Option<DateTime<FixedOffset>>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ScanError> {
+    let Some(ct) = client_time.map(|t| t.with_timezone(&Utc)) else {
+        return Ok(now);
+    };
+    let s = &state.settings.scans;
+    let past = Duration::seconds(i64::try_from(s.client_time_max_past_seconds).unwrap_or(0));
+    let future = Duration::seconds(i64::try_from(s.client_time_max_future_seconds).unwrap_or(0));
+    if ct < now - past || ct > now + future {
+        return Err(ScanError::ClientTimeOutOfRange(format!(
+            "accepted from {}s before to {}s after the server's clock",
+            past.num_seconds(),
+            future.num_seconds()
+        )));
+    }
+    Ok(ct)
+}
+
+/// Processes one scan by `resident`.
+///
+/// # Errors
+/// [`ScanError`]; a denied scan is not an error but an answer with `decision: denied`.
+pub async fn scan(
+    state: &AppState,
+    resident: &ResidentId,
+    req: &ScanRequest,
+) -> Result<ScanAnswer, ScanError> {
+    let server_time = Utc::now();
+    let claims = state.codes.verify(&req.code)?;
+    let venue = state
+        .store
+        .venue(&claims.v)
+        .await?
+        .ok_or(ScanError::UnknownVenue)?;
+    if claims.n < venue.code_version || !venue.has_gate(&claims.g) {
+        return Err(ScanError::CodeRevoked);
+    }
+    if claims.n > venue.code_version {
+        return Err(CodeError::Invalid.into());
+    }
+    let t = scan_time(state, req.client_time, server_time)?;
+    let fp = fingerprint(req);
+    for _ in 0..MAX_ATTEMPTS {
+        let person = state
+            .store
+            .person_state(resident, req.idempotency_key.as_deref())
+            .await?;
+        if let Some(rec) = person.idempotent {
+            if rec.fingerprint != fp {
+                return Err(ScanError::IdempotencyKeyReused);
+            }
+            return serde_json::from_value(rec.answer)
+                .map_err(|e| ScanError::Store(StoreError::Corrupt(e.to_string())));
+        }
+        let input = ScanInput {
+            resident_id: resident,
+            venue: &venue,
+            gate: &claims.g,
+            direction: req.direction,
+            temperature: req.temperature,
+            scan_time: t,
+            server_time,
+            client_time: req.client_time.map(|c| c.with_timezone(&Utc)),
+        };
+        let outcome = decide(person.open.as_ref(), &input, &state.policy);
+        let answer = ScanAnswer {
+            decision: outcome.event.decision,
+            reason: outcome.event.reason,
+            visit_id: outcome.event.visit_id.clone(),
+            venue: VenueRef {
+                id: venue.id.to_string(),
+                name: venue.name.clone(),
+            },
+            gate: claims.g.to_string(),
+            direction: outcome.event.direction,
+            server_time,
+            scan_time: t,
+        };
+        let idempotency = match &req.idempotency_key {
+            Some(k) => Some((
+                k.clone(),
+                IdempotencyRecord {
+                    fingerprint: fp.clone(),
+                    answer: serde_json::to_value(&answer)
+                        .map_err(|e| ScanError::Store(StoreError::Corrupt(e.to_string())))?,
+                },
+            )),
+            None => None,
+        };
+        let commit = ScanCommit {
+            resident_id: resident.clone(),
+            expected_version: person.version,
+            event: outcome.event,
+            changed: outcome.changed,
+            open_after: outcome.open_after,
+            idempotency,
+        };
+        if state.store.commit_scan(&commit).await? == CommitResult::Committed {
+            let decision = match answer.decision {
+                Decision::Admitted => "admitted",
+                Decision::Denied => "denied",
+            };
+            metrics::counter!("checkin_scans_total", "decision" => decision).increment(1);
+            return Ok(answer);
+        }
+        metrics::counter!("checkin_scan_conflicts_total").increment(1);
+    }
+    Err(ScanError::Contended)
+}

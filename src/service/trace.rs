@@ -1,0 +1,101 @@
+//! Reading visits back: a person's history, a venue's visitors, presence, and contacts.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::contacts::{find_contacts, index_intervals, Contact, ContactQuery};
+use crate::domain::{ResidentId, TimeWindow, VenueId, Visit};
+use crate::storage::{Store, StoreError};
+
+fn overlapping(visits: Vec<Visit>, window: &TimeWindow, now: DateTime<Utc>) -> Vec<Visit> {
+    visits
+        .into_iter()
+        .map(|v| v.as_of(now))
+        .filter(|v| {
+            let (s, e) = v.interval(now);
+            window.overlaps(s, e)
+        })
+        .collect()
+}
+
+/// A person's visits that overlap `window`, as they stand at `now` (open visits past their
+/// maximum stay shown closed by `auto`), ordered by start.
+///
+/// # Errors
+/// [`StoreError`] from the store.
+pub async fn resident_visits(
+    store: &dyn Store,
+    resident: &ResidentId,
+    window: &TimeWindow,
+    now: DateTime<Utc>,
+) -> Result<Vec<Visit>, StoreError> {
+    let raw = store
+        .resident_visits(resident, window.from(), window.to())
+        .await?;
+    Ok(overlapping(raw, window, now))
+}
+
+/// A venue's visits that overlap `window`, as [`resident_visits`].
+///
+/// # Errors
+/// [`StoreError`] from the store.
+pub async fn venue_visits(
+    store: &dyn Store,
+    venue: &VenueId,
+    window: &TimeWindow,
+    now: DateTime<Utc>,
+) -> Result<Vec<Visit>, StoreError> {
+    let raw = store.venue_visits(venue, window.from(), window.to()).await?;
+    Ok(overlapping(raw, window, now))
+}
+
+/// Who is inside a venue at `now`: its open visits not yet past their maximum stay, ordered by
+/// check-in.
+///
+/// # Errors
+/// [`StoreError`] from the store.
+pub async fn presence(
+    store: &dyn Store,
+    venue: &VenueId,
+    now: DateTime<Utc>,
+) -> Result<Vec<Visit>, StoreError> {
+    let mut open: Vec<Visit> = store
+        .open_visits(venue)
+        .await?
+        .into_iter()
+        .filter(|v| v.as_of(now).is_open())
+        .collect();
+    open.sort_by_key(|v| (v.start(), v.resident_id.clone()));
+    Ok(open)
+}
+
+/// The contacts of `index` under `q` (contract, "Contacts"). Reads the index case's visits,
+/// then, per venue, the visits of others around the index case's intervals.
+///
+/// # Errors
+/// [`StoreError`] from the store.
+pub async fn contacts(
+    store: &dyn Store,
+    index: &ResidentId,
+    q: &ContactQuery,
+) -> Result<Vec<Contact>, StoreError> {
+    let own = resident_visits(store, index, &q.window, q.now).await?;
+    // One read per venue, spanning every interval of the index case there.
+    let mut spans: BTreeMap<VenueId, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
+    for (v, s, e) in index_intervals(&own, q) {
+        let (lo, hi) = (s - q.buffer, e + q.buffer);
+        spans
+            .entry(v.venue_id.clone())
+            .and_modify(|span| {
+                span.0 = span.0.min(lo);
+                span.1 = span.1.max(hi);
+            })
+            .or_insert((lo, hi));
+    }
+    let mut others = Vec::new();
+    for (venue, (lo, hi)) in spans {
+        others.extend(store.venue_visits(&venue, lo, hi).await?);
+    }
+    Ok(find_contacts(index, &own, &others, q))
+}

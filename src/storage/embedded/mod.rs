@@ -1,0 +1,418 @@
+//! The embedded store: SQLite in one file (`checkin.sqlite3` under the data directory),
+//! the zero-setup default.
+//!
+//! One connection in WAL mode, used on tokio's blocking threads behind a mutex: SQLite allows
+//! one writer at a time anyway, and each call is a short transaction. `synchronous=NORMAL` in
+//! WAL mode keeps every committed transaction across a crash of the process (a power loss may
+//! lose the last ones).
+
+mod schema;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::{
+    lookback, CommitResult, IdempotencyRecord, OtpRecord, PersonState, ScanCommit, Store,
+    StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
+};
+use crate::domain::staff::{StaffAccount, Username};
+use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
+
+/// The file name of the database inside the data directory.
+pub const DB_FILE: &str = "checkin.sqlite3";
+
+/// SQLite-backed [`Store`].
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Unavailable(format!("sqlite: {e}"))
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the database in `data_dir`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the directory or file cannot be created or opened.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
+        let conn = Connection::open(data_dir.join(DB_FILE))?;
+        schema::prepare(&conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Unavailable("sqlite connection poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("blocking task failed: {e}")))?
+    }
+
+    fn upsert_json(
+        conn: &Connection,
+        table: &str,
+        key: &str,
+        json: &str,
+    ) -> Result<Upsert, StoreError> {
+        let existed: bool = conn
+            .query_row(
+                &format!("SELECT 1 FROM {table} WHERE id = ?1"),
+                [key],
+                |_| Ok(true),
+            )
+            .optional()?
+            .unwrap_or(false);
+        conn.execute(
+            &format!(
+                "INSERT INTO {table} (id, json) VALUES (?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET json = excluded.json"
+            ),
+            params![key, json],
+        )?;
+        Ok(if existed {
+            Upsert::Updated
+        } else {
+            Upsert::Created
+        })
+    }
+
+    fn get_json<T: serde::de::DeserializeOwned>(
+        conn: &Connection,
+        sql: &str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let raw: Option<String> = conn.query_row(sql, [key], |r| r.get(0)).optional()?;
+        raw.map(|s| serde_json::from_str(&s).map_err(StoreError::from))
+            .transpose()
+    }
+
+    fn visits_query(
+        conn: &Connection,
+        sql: &str,
+        key: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Visit>, StoreError> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(
+            params![
+                key,
+                (from - lookback()).timestamp_millis(),
+                to.timestamp_millis()
+            ],
+            |r| r.get::<_, String>(0),
+        )?;
+        rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|c| {
+            let now = Utc::now().to_rfc3339();
+            c.execute(
+                "INSERT INTO meta (k, v) VALUES ('ping', ?1)
+                 ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+                [&now],
+            )?;
+            let back: String = c.query_row("SELECT v FROM meta WHERE k = 'ping'", [], |r| r.get(0))?;
+            if back == now {
+                Ok(())
+            } else {
+                Err(StoreError::Unavailable("ping read back another value".into()))
+            }
+        })
+        .await
+    }
+
+    async fn put_venue(&self, venue: &Venue) -> Result<Upsert, StoreError> {
+        let json = serde_json::to_string(venue)?;
+        let id = venue.id.to_string();
+        self.run(move |c| Self::upsert_json(c, "venues", &id, &json))
+            .await
+    }
+
+    async fn venue(&self, id: &VenueId) -> Result<Option<Venue>, StoreError> {
+        let id = id.to_string();
+        self.run(move |c| Self::get_json(c, "SELECT json FROM venues WHERE id = ?1", &id))
+            .await
+    }
+
+    async fn venues(&self) -> Result<Vec<Venue>, StoreError> {
+        self.run(|c| {
+            let mut stmt = c.prepare_cached("SELECT json FROM venues ORDER BY id")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+        })
+        .await
+    }
+
+    async fn put_resident(&self, resident: &Resident) -> Result<Upsert, StoreError> {
+        let json = serde_json::to_string(resident)?;
+        let id = resident.id.to_string();
+        let phone = resident.phone.as_str().to_owned();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let owner: Option<String> = tx
+                .query_row("SELECT id FROM residents WHERE phone = ?1", [&phone], |r| r.get(0))
+                .optional()?;
+            if owner.as_deref().is_some_and(|o| o != id) {
+                return Err(StoreError::Conflict(
+                    "the phone belongs to another resident".into(),
+                ));
+            }
+            let existed = tx
+                .query_row("SELECT 1 FROM residents WHERE id = ?1", [&id], |_| Ok(()))
+                .optional()?
+                .is_some();
+            tx.execute(
+                "INSERT INTO residents (id, phone, json) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(id) DO UPDATE SET phone = excluded.phone, json = excluded.json",
+                params![id, phone, json],
+            )?;
+            tx.commit()?;
+            Ok(if existed {
+                Upsert::Updated
+            } else {
+                Upsert::Created
+            })
+        })
+        .await
+    }
+
+    async fn resident(&self, id: &ResidentId) -> Result<Option<Resident>, StoreError> {
+        let id = id.to_string();
+        self.run(move |c| Self::get_json(c, "SELECT json FROM residents WHERE id = ?1", &id))
+            .await
+    }
+
+    async fn resident_by_phone(&self, phone: &Phone) -> Result<Option<Resident>, StoreError> {
+        let phone = phone.as_str().to_owned();
+        self.run(move |c| {
+            Self::get_json(c, "SELECT json FROM residents WHERE phone = ?1", &phone)
+        })
+        .await
+    }
+
+    async fn put_staff(&self, account: &StaffAccount) -> Result<Upsert, StoreError> {
+        let json = serde_json::to_string(account)?;
+        let id = account.username.as_str().to_owned();
+        self.run(move |c| Self::upsert_json(c, "staff", &id, &json))
+            .await
+    }
+
+    async fn staff(&self, username: &Username) -> Result<Option<StaffAccount>, StoreError> {
+        let id = username.as_str().to_owned();
+        self.run(move |c| Self::get_json(c, "SELECT json FROM staff WHERE id = ?1", &id))
+            .await
+    }
+
+    async fn put_otp(&self, phone: &Phone, otp: &OtpRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_string(otp)?;
+        let id = phone.as_str().to_owned();
+        self.run(move |c| Self::upsert_json(c, "otps", &id, &json).map(|_| ()))
+            .await
+    }
+
+    async fn take_otp(&self, phone: &Phone) -> Result<Option<OtpRecord>, StoreError> {
+        let id = phone.as_str().to_owned();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let rec: Option<OtpRecord> =
+                Self::get_json(&tx, "SELECT json FROM otps WHERE id = ?1", &id)?;
+            tx.execute("DELETE FROM otps WHERE id = ?1", [&id])?;
+            tx.commit()?;
+            Ok(rec)
+        })
+        .await
+    }
+
+    async fn person_state(
+        &self,
+        resident: &ResidentId,
+        idempotency_key: Option<&str>,
+    ) -> Result<PersonState, StoreError> {
+        let id = resident.to_string();
+        let key = idempotency_key.map(str::to_owned);
+        self.run(move |c| {
+            let row: Option<(i64, Option<String>)> = c
+                .query_row(
+                    "SELECT version, open_visit FROM persons WHERE id = ?1",
+                    [&id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let (version, open_id) = row.unwrap_or((0, None));
+            let open: Option<Visit> = match open_id {
+                Some(v) => Self::get_json(c, "SELECT json FROM visits WHERE id = ?1", &v)?,
+                None => None,
+            };
+            let idempotent = match key {
+                Some(k) => {
+                    let cutoff = Utc::now().timestamp() - IDEMPOTENCY_TTL_SECONDS as i64;
+                    let raw: Option<String> = c
+                        .query_row(
+                            "SELECT json FROM idempotency
+                             WHERE resident_id = ?1 AND key = ?2 AND created_at >= ?3",
+                            params![id, k, cutoff],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    raw.map(|s| serde_json::from_str::<IdempotencyRecord>(&s))
+                        .transpose()?
+                }
+                None => None,
+            };
+            Ok(PersonState {
+                version: u64::try_from(version).unwrap_or(0),
+                open,
+                idempotent,
+            })
+        })
+        .await
+    }
+
+    async fn commit_scan(&self, commit: &ScanCommit) -> Result<CommitResult, StoreError> {
+        let commit = commit.clone();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let id = commit.resident_id.to_string();
+            let version: i64 = tx
+                .query_row("SELECT version FROM persons WHERE id = ?1", [&id], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            if u64::try_from(version).unwrap_or(0) != commit.expected_version {
+                return Ok(CommitResult::Conflict);
+            }
+            let open_id = commit.open_after.as_ref().map(|v| v.id.clone());
+            tx.execute(
+                "INSERT INTO persons (id, version, open_visit) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(id) DO UPDATE SET version = excluded.version,
+                                               open_visit = excluded.open_visit",
+                params![id, version + 1, open_id],
+            )?;
+            tx.execute(
+                "INSERT INTO events (id, resident_id, scan_time, json) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    commit.event.id,
+                    id,
+                    commit.event.scan_time.timestamp_millis(),
+                    serde_json::to_string(&commit.event)?
+                ],
+            )?;
+            for v in &commit.changed {
+                tx.execute(
+                    "INSERT INTO visits (id, resident_id, venue_id, start_ms, open, json)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT(id) DO UPDATE SET start_ms = excluded.start_ms,
+                        open = excluded.open, json = excluded.json",
+                    params![
+                        v.id,
+                        v.resident_id.as_str(),
+                        v.venue_id.as_str(),
+                        v.start().timestamp_millis(),
+                        v.is_open(),
+                        serde_json::to_string(v)?
+                    ],
+                )?;
+            }
+            if let Some((key, rec)) = &commit.idempotency {
+                tx.execute(
+                    "INSERT INTO idempotency (resident_id, key, created_at, json)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(resident_id, key) DO UPDATE SET
+                        created_at = excluded.created_at, json = excluded.json",
+                    params![id, key, Utc::now().timestamp(), serde_json::to_string(rec)?],
+                )?;
+            }
+            tx.commit()?;
+            Ok(CommitResult::Committed)
+        })
+        .await
+    }
+
+    async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError> {
+        let id = resident.to_string();
+        self.run(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT json FROM events WHERE resident_id = ?1 ORDER BY rowid")?;
+            let rows = stmt.query_map([&id], |r| r.get::<_, String>(0))?;
+            rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+        })
+        .await
+    }
+
+    async fn resident_visits(
+        &self,
+        resident: &ResidentId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Visit>, StoreError> {
+        let id = resident.to_string();
+        self.run(move |c| {
+            Self::visits_query(
+                c,
+                "SELECT json FROM visits WHERE resident_id = ?1 AND start_ms BETWEEN ?2 AND ?3
+                 ORDER BY start_ms, id",
+                &id,
+                from,
+                to,
+            )
+        })
+        .await
+    }
+
+    async fn venue_visits(
+        &self,
+        venue: &VenueId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Visit>, StoreError> {
+        let id = venue.to_string();
+        self.run(move |c| {
+            Self::visits_query(
+                c,
+                "SELECT json FROM visits WHERE venue_id = ?1 AND start_ms BETWEEN ?2 AND ?3
+                 ORDER BY start_ms, id",
+                &id,
+                from,
+                to,
+            )
+        })
+        .await
+    }
+
+    async fn open_visits(&self, venue: &VenueId) -> Result<Vec<Visit>, StoreError> {
+        let id = venue.to_string();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT json FROM visits WHERE venue_id = ?1 AND open = 1 ORDER BY start_ms, id",
+            )?;
+            let rows = stmt.query_map([&id], |r| r.get::<_, String>(0))?;
+            rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,177 @@
+//! Storage: what the service remembers, behind one trait with two backends.
+//!
+//! - [`embedded::EmbeddedStore`]: SQLite in one file under the data directory, the zero-setup
+//!   default.
+//! - [`redis::RedisStore`]: Redis (key layout in [`redis::keys`]).
+//!
+//! Both pass the same conformance suite (`tests/storage`). The store decides nothing: the scan
+//! service reads a person's state, the domain decides, and [`Store::commit_scan`] writes the
+//! outcome only if the person's state did not change in between (optimistic concurrency), so
+//! two concurrent scans by one person cannot leave two open visits.
+
+pub mod embedded;
+pub mod redis;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::staff::{StaffAccount, Username};
+use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
+
+/// How long idempotency records are kept: 48 hours, twice the longest accepted `client_time`
+/// skew (24 h), so an offline client's retry always finds its first answer.
+pub const IDEMPOTENCY_TTL_SECONDS: u64 = 48 * 3600;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend cannot be reached or timed out; the call may be retried.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A unique value (a resident's phone) belongs to another record.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Stored data could not be read back (a bug or a foreign writer).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// Whether a put made a new record or replaced one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    /// There was no record with that key.
+    Created,
+    /// A record with that key was replaced.
+    Updated,
+}
+
+/// The stored answer to a scan, kept under its idempotency key (contract, visit rule 6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// SHA-256 (hex) of the request's meaningful fields: the same key with another body is
+    /// refused.
+    pub fingerprint: String,
+    /// The JSON answer given the first time.
+    pub answer: serde_json::Value,
+}
+
+/// A person's scan state as read before a scan.
+#[derive(Debug, Clone, Default)]
+pub struct PersonState {
+    /// Bumped by every committed scan; the commit checks it.
+    pub version: u64,
+    /// The open visit, if any (at most one).
+    pub open: Option<Visit>,
+    /// The record stored under the scan's idempotency key, if one was asked for and exists.
+    pub idempotent: Option<IdempotencyRecord>,
+}
+
+/// Everything one scan writes, atomically.
+#[derive(Debug, Clone)]
+pub struct ScanCommit {
+    /// Whose state.
+    pub resident_id: ResidentId,
+    /// The version read; the commit fails with [`CommitResult::Conflict`] if it moved.
+    pub expected_version: u64,
+    /// The event to append.
+    pub event: ScanEvent,
+    /// Visits to write whole (insert or replace by id); presence follows from them.
+    pub changed: Vec<Visit>,
+    /// The person's open visit after the scan.
+    pub open_after: Option<Visit>,
+    /// The idempotency key and the answer to keep under it.
+    pub idempotency: Option<(String, IdempotencyRecord)>,
+}
+
+/// The result of [`Store::commit_scan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitResult {
+    /// Written.
+    Committed,
+    /// Another scan of the same person was committed first; read again and decide again.
+    Conflict,
+}
+
+/// A pending one-time code for a phone.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct OtpRecord {
+    /// SHA-256 (hex) of the code.
+    pub code_hash: String,
+    /// When it stops being accepted, UTC.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The store interface. Every method is one round trip's worth of work or close to it; all are
+/// safe to call concurrently.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A real write and read, for `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Inserts or replaces a venue by id.
+    async fn put_venue(&self, venue: &Venue) -> Result<Upsert, StoreError>;
+    /// One venue.
+    async fn venue(&self, id: &VenueId) -> Result<Option<Venue>, StoreError>;
+    /// All venues, ordered by id.
+    async fn venues(&self) -> Result<Vec<Venue>, StoreError>;
+
+    /// Inserts or replaces a resident by id. Fails with [`StoreError::Conflict`] when the phone
+    /// belongs to another resident.
+    async fn put_resident(&self, resident: &Resident) -> Result<Upsert, StoreError>;
+    /// One resident.
+    async fn resident(&self, id: &ResidentId) -> Result<Option<Resident>, StoreError>;
+    /// The resident with this phone.
+    async fn resident_by_phone(&self, phone: &Phone) -> Result<Option<Resident>, StoreError>;
+
+    /// Inserts or replaces a staff account.
+    async fn put_staff(&self, account: &StaffAccount) -> Result<Upsert, StoreError>;
+    /// One staff account.
+    async fn staff(&self, username: &Username) -> Result<Option<StaffAccount>, StoreError>;
+
+    /// Keeps a one-time code for a phone, replacing any earlier one.
+    async fn put_otp(&self, phone: &Phone, otp: &OtpRecord) -> Result<(), StoreError>;
+    /// Takes (reads and deletes) the pending code of a phone: each code gets one try.
+    async fn take_otp(&self, phone: &Phone) -> Result<Option<OtpRecord>, StoreError>;
+
+    /// A person's state before a scan, with the idempotency record under `idempotency_key`.
+    async fn person_state(
+        &self,
+        resident: &ResidentId,
+        idempotency_key: Option<&str>,
+    ) -> Result<PersonState, StoreError>;
+    /// Writes a scan's outcome if the person's version is still `expected_version`.
+    async fn commit_scan(&self, commit: &ScanCommit) -> Result<CommitResult, StoreError>;
+    /// Every scan event of a person, in the order recorded.
+    async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError>;
+
+    /// A person's visits whose start lies in `[from - 7 days, to]` (a superset of those that
+    /// overlap `[from, to]`; callers filter), ordered by start.
+    async fn resident_visits(
+        &self,
+        resident: &ResidentId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Visit>, StoreError>;
+    /// The same for a venue's visits.
+    async fn venue_visits(
+        &self,
+        venue: &VenueId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Visit>, StoreError>;
+    /// The venue's open visits as stored (callers drop those past their auto close).
+    async fn open_visits(&self, venue: &VenueId) -> Result<Vec<Visit>, StoreError>;
+}
+
+/// How far before a window's start a visit may begin and still overlap it: the longest stay a
+/// venue may set (see [`crate::domain::venue::MAX_STAY_CAP_MINUTES`]).
+pub fn lookback() -> chrono::Duration {
+    chrono::Duration::minutes(i64::from(crate::domain::venue::MAX_STAY_CAP_MINUTES))
+}
