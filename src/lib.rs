@@ -14,3 +14,7 @@ pub mod auth;
 pub mod posters;
 pub mod service;
 pub mod state;
+pub mod http;
+pub mod startup;
+pub mod telemetry;
+pub mod cli;

@@ -1,0 +1,41 @@
+//! The `checkin` command line: `serve` runs the service, `replay` plays a day of scans
+//! through a running service's HTTP API.
+
+pub mod replay;
+pub mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// Check-in backend for closed management during an epidemic.
+#[derive(Debug, Parser)]
+#[command(name = "checkin", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (embedded store unless a Redis URL is given).
+    Serve(serve::ServeArgs),
+    /// Replay a day of scans (JSON lines) through a running service, as residents' phones would.
+    Replay(replay::ReplayArgs),
+}
+
+/// Parses the command line and runs it. Returns the process exit code.
+pub async fn run() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Replay(args) => replay::run(args).await,
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("checkin: {e:#}");
+            1
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! `checkin serve`: load settings, build the application, run until stopped.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::config::{Overrides, Settings};
+use crate::startup::Application;
+use crate::telemetry;
+
+/// Flags of `checkin serve` (contract, "Operating the service"); each also reads its
+/// `CHECKIN_*` variable through the settings layers.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to bind, e.g. 127.0.0.1:8080 [env: CHECKIN_LISTEN].
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Use Redis (redis://host:port) instead of the embedded store [env: CHECKIN_REDIS_URL].
+    #[arg(long)]
+    pub redis_url: Option<String>,
+    /// Where the embedded store and keys live [env: CHECKIN_DATA_DIR].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The origin printed into QR codes [env: CHECKIN_PUBLIC_BASE_URL].
+    #[arg(long)]
+    pub public_base_url: Option<String>,
+}
+
+/// Runs the service.
+///
+/// # Errors
+/// Settings, store, key or bind errors, with what to fix.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    telemetry::init_logging();
+    let settings = Settings::load(&Overrides {
+        listen: args.listen,
+        redis_url: args.redis_url,
+        data_dir: args.data_dir,
+        public_base_url: args.public_base_url,
+    })?;
+    let backend = if settings.redis_url.is_some() { "redis" } else { "embedded" };
+    let listen = settings.listen.clone();
+    let app = Application::build(settings).await?;
+    tracing::info!(%listen, port = app.port(), backend, "checkin serving");
+    app.run_until_stopped().await?;
+    Ok(())
+}

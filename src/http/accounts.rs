@@ -1,0 +1,182 @@
+//! `/auth/*` and `/staff`: staff login, resident login by one-time code, new staff accounts.
+
+use actix_web::{web, HttpResponse};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::extract::AdminUser;
+use crate::auth::AuthError;
+use crate::domain::staff::{Role, Username};
+use crate::domain::Phone;
+use crate::error::ApiError;
+use crate::service::accounts::{self, AccountError};
+use crate::state::AppState;
+
+/// Registers the routes of this module.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/auth/login", web::post().to(login))
+        .route("/auth/otp", web::post().to(request_otp))
+        .route("/auth/resident", web::post().to(resident_login))
+        .route("/staff", web::post().to(create_staff));
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Auth(a) => a.into(),
+            AccountError::Store(s) => s.into(),
+            AccountError::WeakPassword => ApiError::InvalidInput(e.to_string()),
+            AccountError::UsernameTaken => ApiError::Conflict(e.to_string()),
+        }
+    }
+}
+
+/// Staff credentials.
+#[derive(Deserialize, ToSchema)]
+pub struct LoginBody {
+    /// Username.
+    pub username: String,
+    /// Password.
+    #[schema(value_type = String)]
+    pub password: SecretString,
+}
+
+/// A staff token.
+#[derive(Serialize, ToSchema)]
+pub struct StaffToken {
+    /// The bearer token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Lifetime, seconds.
+    pub expires_in: u64,
+    /// `admin` or `tracer`.
+    pub role: Role,
+}
+
+/// Staff login.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, body = StaffToken), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn login(
+    state: web::Data<AppState>,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (issued, role) = accounts::staff_login(&state, &body.username, &body.password).await?;
+    Ok(HttpResponse::Ok().json(StaffToken {
+        access_token: issued.token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        role,
+    }))
+}
+
+/// A phone asking for a code.
+#[derive(Deserialize, ToSchema)]
+pub struct OtpBody {
+    /// Mobile number, 11 digits.
+    pub phone: String,
+}
+
+/// The answer to an OTP request; `dev_code` only with `echo` delivery.
+#[derive(Serialize, ToSchema)]
+pub struct OtpSent {
+    /// Always true.
+    pub sent: bool,
+    /// The code itself, for tests and demos (`CHECKIN_OTP_DELIVERY=echo`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev_code: Option<String>,
+}
+
+/// Sends a one-time code.
+#[utoipa::path(post, path = "/api/v1/auth/otp", tag = "auth", request_body = OtpBody,
+    responses((status = 202, body = OtpSent), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn request_otp(
+    state: web::Data<AppState>,
+    body: web::Json<OtpBody>,
+) -> Result<HttpResponse, ApiError> {
+    let phone = Phone::parse(&body.phone)?;
+    let dev_code = accounts::send_otp(&state, &phone).await?;
+    Ok(HttpResponse::Accepted().json(OtpSent { sent: true, dev_code }))
+}
+
+/// A phone and its code.
+#[derive(Deserialize, ToSchema)]
+pub struct ResidentLoginBody {
+    /// Mobile number.
+    pub phone: String,
+    /// The six-digit code.
+    pub code: String,
+}
+
+/// A resident token.
+#[derive(Serialize, ToSchema)]
+pub struct ResidentToken {
+    /// The bearer token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Lifetime, seconds.
+    pub expires_in: u64,
+    /// The person's id.
+    pub resident_id: String,
+}
+
+/// Resident login by one-time code.
+#[utoipa::path(post, path = "/api/v1/auth/resident", tag = "auth", request_body = ResidentLoginBody,
+    responses((status = 200, body = ResidentToken), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn resident_login(
+    state: web::Data<AppState>,
+    body: web::Json<ResidentLoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    let phone = Phone::parse(&body.phone).map_err(|_| AuthError::BadCredentials)?;
+    let (issued, id) = accounts::resident_login(&state, &phone, &body.code).await?;
+    Ok(HttpResponse::Ok().json(ResidentToken {
+        access_token: issued.token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        resident_id: id.to_string(),
+    }))
+}
+
+/// A new staff account.
+#[derive(Deserialize, ToSchema)]
+pub struct NewStaff {
+    /// Username, 3 to 32 of `[a-z0-9_.-]`.
+    pub username: String,
+    /// Password, at least 8 characters.
+    #[schema(value_type = String)]
+    pub password: SecretString,
+    /// `admin` or `tracer`.
+    pub role: Role,
+}
+
+/// The account created.
+#[derive(Serialize, ToSchema)]
+pub struct StaffCreated {
+    /// Username.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// Creates a staff account (admin only).
+#[utoipa::path(post, path = "/api/v1/staff", tag = "auth", request_body = NewStaff,
+    security(("bearer" = [])),
+    responses((status = 201, body = StaffCreated), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn create_staff(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+    body: web::Json<NewStaff>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    if body.role == Role::Resident {
+        return Err(ApiError::InvalidInput("role: must be admin or tracer".into()));
+    }
+    let username = Username::parse(&body.username)?;
+    accounts::create_staff(state.store.as_ref(), username.clone(), &body.password, body.role).await?;
+    Ok(HttpResponse::Created().json(StaffCreated {
+        username: username.as_str().to_owned(),
+        role: body.role,
+    }))
+}

@@ -1,0 +1,44 @@
+//! The OpenAPI document, assembled from the handlers' and types' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{accounts, me, ops, residents, scans, trace, venues, views};
+
+/// The service's OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "checkin", description = "Epidemic check-in backend: venues, QR posters, scans, presence, tracing."),
+    paths(
+        accounts::login, accounts::request_otp, accounts::resident_login, accounts::create_staff,
+        venues::create, venues::list, venues::get, venues::patch, venues::import,
+        venues::poster_png, venues::presence, residents::import, scans::scan, me::my_visits,
+        trace::resident_visits, trace::venue_visits, trace::contacts,
+        ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+    ),
+    components(schemas(
+        crate::error::ErrorBody, crate::error::ErrorDetail, views::VisitView, views::VisitList,
+        views::VenueView, views::GateCode, views::ContactView, views::SharedVisitView,
+        views::ContactList, crate::service::scans::ScanAnswer,
+        crate::service::imports::ImportReport, crate::service::imports::RowError,
+    )),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

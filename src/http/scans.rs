@@ -1,0 +1,100 @@
+//! `POST /scans`: a resident's check-in or check-out.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::params::parse_time;
+use crate::auth::extract::ResidentUser;
+use crate::codes::CodeError;
+use crate::domain::{Direction, ParseError, Temperature};
+use crate::error::ApiError;
+use crate::service::scans::{self, ScanAnswer, ScanError, ScanRequest};
+use crate::state::AppState;
+
+/// Registers the routes of this module.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/scans", web::post().to(scan));
+}
+
+/// A scan as a client sends it (contract, `POST /scans`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanBody {
+    /// The whole text read off the poster: `{public_base_url}/s/{token}`.
+    pub code: String,
+    /// `in` or `out`; absent: out if checked in here, else in.
+    pub direction: Option<Direction>,
+    /// Temperature, °C, 30 to 45.
+    pub temperature_c: Option<f64>,
+    /// The phone's clock at the scan (offline scans), RFC 3339 with offset.
+    pub client_time: Option<String>,
+    /// Retrying with the same key returns the first answer; 1 to 128 printable ASCII.
+    pub idempotency_key: Option<String>,
+}
+
+impl TryFrom<ScanBody> for ScanRequest {
+    type Error = ParseError;
+    fn try_from(b: ScanBody) -> Result<Self, ParseError> {
+        if b.code.len() > 2048 {
+            return Err(ParseError::new("code", "is too long"));
+        }
+        let idempotency_key = match b.idempotency_key {
+            Some(k) if k.is_empty() || k.len() > 128 || !k.bytes().all(|c| c.is_ascii_graphic()) => {
+                return Err(ParseError::new(
+                    "idempotency_key",
+                    "must be 1 to 128 printable ASCII characters",
+                ))
+            }
+            other => other,
+        };
+        Ok(ScanRequest {
+            code: b.code,
+            direction: b.direction,
+            temperature: b.temperature_c.map(Temperature::parse).transpose()?,
+            client_time: b
+                .client_time
+                .as_deref()
+                .map(|s| parse_time("client_time", s).map(|t| t.fixed_offset()))
+                .transpose()?,
+            idempotency_key,
+        })
+    }
+}
+
+impl From<ScanError> for ApiError {
+    fn from(e: ScanError) -> Self {
+        match e {
+            ScanError::Code(CodeError::UnknownFormat) => ApiError::UnknownCodeFormat,
+            ScanError::Code(CodeError::Invalid) => ApiError::InvalidCode,
+            ScanError::Code(CodeError::Key(cause)) => {
+                tracing::error!(%cause, "code key failure");
+                ApiError::Internal
+            }
+            ScanError::CodeRevoked => ApiError::CodeRevoked,
+            ScanError::UnknownVenue => ApiError::NotFound("the code's venue does not exist".into()),
+            ScanError::ClientTimeOutOfRange(m) => ApiError::ClientTimeOutOfRange(m),
+            ScanError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
+            ScanError::Contended => ApiError::StoreUnavailable,
+            ScanError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// Checks a resident in or out. A denied scan (fever) is a processed scan: 200 with
+/// `decision: denied`.
+#[utoipa::path(post, path = "/api/v1/scans", tag = "scans", request_body = ScanBody,
+    security(("bearer" = [])),
+    responses((status = 200, body = ScanAnswer),
+              (status = 400, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn scan(
+    who: ResidentUser,
+    state: web::Data<AppState>,
+    body: web::Json<ScanBody>,
+) -> Result<HttpResponse, ApiError> {
+    let req = ScanRequest::try_from(body.into_inner())?;
+    let answer = scans::scan(&state, &who.0, &req).await?;
+    Ok(HttpResponse::Ok().json(answer))
+}

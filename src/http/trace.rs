@@ -1,0 +1,174 @@
+//! `/trace/*`: visit histories and contacts for tracers, as JSON or CSV.
+
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use chrono::{Duration, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::params::{parse_minutes, WindowParams};
+use super::views::{ContactList, ContactView, VisitList};
+use crate::auth::extract::TracerUser;
+use crate::domain::contacts::{Contact, ContactQuery};
+use crate::domain::{ResidentId, VenueId};
+use crate::error::ApiError;
+use crate::service::trace;
+use crate::state::AppState;
+
+/// Registers the routes of this module.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/trace/residents/{id}/visits", web::get().to(resident_visits))
+        .route("/trace/venues/{id}/visits", web::get().to(venue_visits))
+        .route("/trace/residents/{id}/contacts", web::get().to(contacts));
+}
+
+/// A person's visits overlapping a window.
+#[utoipa::path(get, path = "/api/v1/trace/residents/{id}/visits", tag = "trace",
+    params(("id" = String, Path, description = "resident id"), WindowParams),
+    security(("bearer" = [])), responses((status = 200, body = VisitList)))]
+pub async fn resident_visits(
+    tracer: TracerUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<WindowParams>,
+) -> Result<HttpResponse, ApiError> {
+    let now = Utc::now();
+    let id = ResidentId::parse(&id)?;
+    let window = q.window(now)?;
+    let visits = trace::resident_visits(state.store.as_ref(), &id, &window, now).await?;
+    tracing::info!(tracer = %tracer.0, resident = %id, count = visits.len(), "trace: resident visits");
+    Ok(HttpResponse::Ok().json(VisitList::of(&visits)))
+}
+
+/// A venue's visits overlapping a window.
+#[utoipa::path(get, path = "/api/v1/trace/venues/{id}/visits", tag = "trace",
+    params(("id" = String, Path, description = "venue id"), WindowParams),
+    security(("bearer" = [])), responses((status = 200, body = VisitList)))]
+pub async fn venue_visits(
+    tracer: TracerUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<WindowParams>,
+) -> Result<HttpResponse, ApiError> {
+    let now = Utc::now();
+    let id = VenueId::parse(&id)?;
+    let window = q.window(now)?;
+    let visits = trace::venue_visits(state.store.as_ref(), &id, &window, now).await?;
+    tracing::info!(tracer = %tracer.0, venue = %id, count = visits.len(), "trace: venue visits");
+    Ok(HttpResponse::Ok().json(VisitList::of(&visits)))
+}
+
+/// Parameters of a contact query.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ContactParams {
+    /// Window start, RFC 3339 (default: 14 days before `to`).
+    pub from: Option<String>,
+    /// Window end, RFC 3339 (default: now).
+    pub to: Option<String>,
+    /// Widen the index case's intervals by this many minutes on both sides (default 0).
+    pub buffer_minutes: Option<String>,
+    /// The shortest overlap that counts, minutes (default 0).
+    pub min_overlap_minutes: Option<String>,
+}
+
+/// The contacts of an index case (contract, "Contacts"). `Accept: text/csv` gives CSV, one row
+/// per contact and shared visit, times in the configured local zone.
+#[utoipa::path(get, path = "/api/v1/trace/residents/{id}/contacts", tag = "trace",
+    params(("id" = String, Path, description = "index case's resident id"), ContactParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = ContactList), (status = 200, content_type = "text/csv", body = String)))]
+pub async fn contacts(
+    tracer: TracerUser,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<ContactParams>,
+) -> Result<HttpResponse, ApiError> {
+    let now = Utc::now();
+    let index = ResidentId::parse(&id)?;
+    let window = WindowParams {
+        from: q.from.clone(),
+        to: q.to.clone(),
+    }
+    .window(now)?;
+    let query = ContactQuery {
+        window,
+        buffer: Duration::minutes(parse_minutes("buffer_minutes", q.buffer_minutes.as_deref())?),
+        min_overlap: Duration::minutes(parse_minutes(
+            "min_overlap_minutes",
+            q.min_overlap_minutes.as_deref(),
+        )?),
+        now,
+    };
+    let found = trace::contacts(state.store.as_ref(), &index, &query).await?;
+    tracing::info!(tracer = %tracer.0, index = %index, count = found.len(), "trace: contacts");
+    if wants_csv(&req) {
+        let csv = contacts_csv(&index, &found, state.tz).map_err(|e| {
+            tracing::error!(error = %e, "csv export failed");
+            ApiError::Internal
+        })?;
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"contacts-{index}.csv\""),
+            ))
+            .body(csv));
+    }
+    Ok(HttpResponse::Ok().json(ContactList {
+        index_case: index.to_string(),
+        contacts: found.iter().map(ContactView::from).collect(),
+    }))
+}
+
+fn wants_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/csv"))
+}
+
+/// A cell a spreadsheet would run as a formula gets a leading `'` (OWASP, CSV injection).
+fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
+}
+
+/// CSV with a UTF-8 byte-order mark (so spreadsheet programs read Chinese right), one row per
+/// contact and shared visit, times in `tz`.
+fn contacts_csv(index: &ResidentId, found: &[Contact], tz: Tz) -> Result<Vec<u8>, csv::Error> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record([
+            "index_case",
+            "resident_id",
+            "total_overlap_minutes",
+            "venue_id",
+            "overlap_from",
+            "overlap_to",
+            "overlap_minutes",
+            "uncertain",
+        ])?;
+        let local = |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
+        for c in found {
+            for s in &c.shared {
+                w.write_record([
+                    cell(index.as_str()),
+                    cell(c.resident_id.as_str()),
+                    format!("{:.2}", c.overlap.num_seconds() as f64 / 60.0),
+                    cell(s.venue_id.as_str()),
+                    local(s.from),
+                    local(s.to),
+                    format!("{:.2}", s.length().num_seconds() as f64 / 60.0),
+                    s.uncertain.to_string(),
+                ])?;
+            }
+        }
+        w.flush()?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,345 @@
+//! `/venues`: register, list, read, change and import venues; posters; presence.
+
+use actix_web::{http::header, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::views::{code_id, VenueView};
+use crate::auth::extract::AdminUser;
+use crate::domain::ids::parse_name;
+use crate::domain::venue::MAX_STAY_CAP_MINUTES;
+use crate::domain::{EntryPolicy, Gate, ParseError, Venue, VenueId, VenueKind};
+use crate::error::ApiError;
+use crate::posters::{self, PosterError, PosterSpec};
+use crate::service::{imports, trace};
+use crate::state::AppState;
+
+/// Registers the routes of this module.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/venues", web::post().to(create))
+        .route("/venues", web::get().to(list))
+        .route("/venues/import", web::post().to(import))
+        .route("/venues/{id}", web::get().to(get))
+        .route("/venues/{id}", web::patch().to(patch))
+        .route("/venues/{id}/poster.png", web::get().to(poster_png))
+        .route("/venues/{id}/presence", web::get().to(presence));
+}
+
+/// A venue to register.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewVenue {
+    /// Id; generated when absent.
+    pub id: Option<String>,
+    /// Name, 1 to 100 characters.
+    pub name: String,
+    /// Kind.
+    pub kind: VenueKind,
+    /// Community.
+    pub community: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// Gates, at least one.
+    pub gates: Vec<String>,
+    /// Maximum stay override, minutes, 1 to 10080.
+    pub max_stay_minutes: Option<u32>,
+    /// `open` or `residents_only`; compounds default to `residents_only`.
+    pub entry_policy: Option<EntryPolicy>,
+}
+
+/// Changes to a venue; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VenuePatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Kind.
+    pub kind: Option<VenueKind>,
+    /// Community.
+    pub community: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// Gates (replaces the list).
+    pub gates: Option<Vec<String>>,
+    /// Maximum stay override, minutes.
+    pub max_stay_minutes: Option<u32>,
+    /// Entry policy.
+    pub entry_policy: Option<EntryPolicy>,
+}
+
+fn parse_gates(raw: &[String]) -> Result<Vec<Gate>, ParseError> {
+    let gates = raw.iter().map(|g| Gate::parse(g)).collect::<Result<Vec<_>, _>>()?;
+    if gates.is_empty() {
+        return Err(ParseError::new("gates", "at least one gate is needed"));
+    }
+    Ok(gates)
+}
+
+fn parse_max_stay(m: Option<u32>) -> Result<Option<u32>, ParseError> {
+    match m {
+        Some(m) if m == 0 || m > MAX_STAY_CAP_MINUTES => Err(ParseError::new(
+            "max_stay_minutes",
+            format!("must be 1 to {MAX_STAY_CAP_MINUTES}"),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn optional_text(field: &'static str, s: Option<&str>) -> Result<Option<String>, ParseError> {
+    match s.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => parse_name(field, v, 200).map(Some),
+    }
+}
+
+fn check_glyphs(name: &str) -> Result<(), ParseError> {
+    let missing = posters::missing_glyphs(name);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ParseError::new(
+            "name",
+            format!("the poster font has no glyph for {missing:?}"),
+        ))
+    }
+}
+
+async fn load(state: &AppState, id: &str) -> Result<Venue, ApiError> {
+    let id = VenueId::parse(id)?;
+    state
+        .store
+        .venue(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no venue {id}")))
+}
+
+/// Registers a venue.
+#[utoipa::path(post, path = "/api/v1/venues", tag = "venues", request_body = NewVenue,
+    security(("bearer" = [])),
+    responses((status = 201, body = VenueView), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn create(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+    body: web::Json<NewVenue>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let id = match &b.id {
+        Some(raw) => VenueId::parse(raw)?,
+        None => VenueId::generate(),
+    };
+    let name = parse_name("name", &b.name, 100)?;
+    check_glyphs(&name)?;
+    let venue = Venue {
+        id,
+        name,
+        kind: b.kind,
+        community: optional_text("community", b.community.as_deref())?,
+        address: optional_text("address", b.address.as_deref())?,
+        gates: parse_gates(&b.gates)?,
+        max_stay_minutes: parse_max_stay(b.max_stay_minutes)?,
+        entry_policy: b.entry_policy.unwrap_or(EntryPolicy::default_for(b.kind)),
+        households: None,
+        code_version: 1,
+        created_at: Utc::now(),
+    };
+    if state.store.venue(&venue.id).await?.is_some() {
+        return Err(ApiError::Conflict(format!("venue {} exists", venue.id)));
+    }
+    state.store.put_venue(&venue).await?;
+    Ok(HttpResponse::Created().json(VenueView::of(&venue, &state.codes)))
+}
+
+/// All venues.
+#[derive(Serialize, ToSchema)]
+pub struct VenueList {
+    /// Ordered by id.
+    pub venues: Vec<VenueView>,
+}
+
+/// Lists venues, with the current code of every gate.
+#[utoipa::path(get, path = "/api/v1/venues", tag = "venues", security(("bearer" = [])),
+    responses((status = 200, body = VenueList)))]
+pub async fn list(_admin: AdminUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let venues = state.store.venues().await?;
+    Ok(HttpResponse::Ok().json(VenueList {
+        venues: venues.iter().map(|v| VenueView::of(v, &state.codes)).collect(),
+    }))
+}
+
+/// One venue.
+#[utoipa::path(get, path = "/api/v1/venues/{id}", tag = "venues", security(("bearer" = [])),
+    params(("id" = String, Path, description = "venue id")),
+    responses((status = 200, body = VenueView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let venue = load(&state, &id).await?;
+    Ok(HttpResponse::Ok().json(VenueView::of(&venue, &state.codes)))
+}
+
+/// Changes a venue.
+#[utoipa::path(patch, path = "/api/v1/venues/{id}", tag = "venues", request_body = VenuePatch,
+    security(("bearer" = [])), params(("id" = String, Path, description = "venue id")),
+    responses((status = 200, body = VenueView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn patch(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<VenuePatch>,
+) -> Result<HttpResponse, ApiError> {
+    let mut venue = load(&state, &id).await?;
+    let p = body.into_inner();
+    if let Some(name) = &p.name {
+        venue.name = parse_name("name", name, 100)?;
+        check_glyphs(&venue.name)?;
+    }
+    if let Some(kind) = p.kind {
+        venue.kind = kind;
+    }
+    if p.community.is_some() {
+        venue.community = optional_text("community", p.community.as_deref())?;
+    }
+    if p.address.is_some() {
+        venue.address = optional_text("address", p.address.as_deref())?;
+    }
+    if let Some(gates) = &p.gates {
+        venue.gates = parse_gates(gates)?;
+    }
+    if p.max_stay_minutes.is_some() {
+        venue.max_stay_minutes = parse_max_stay(p.max_stay_minutes)?;
+    }
+    if let Some(policy) = p.entry_policy {
+        venue.entry_policy = policy;
+    }
+    state.store.put_venue(&venue).await?;
+    Ok(HttpResponse::Ok().json(VenueView::of(&venue, &state.codes)))
+}
+
+/// Imports `venues.csv` (columns `code,name,kind,community,address,gates,households`).
+#[utoipa::path(post, path = "/api/v1/venues/import", tag = "venues",
+    request_body(content = String, content_type = "text/csv"), security(("bearer" = [])),
+    responses((status = 200, body = imports::ImportReport)))]
+pub async fn import(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let report = imports::import_venues(state.store.as_ref(), &body).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Which gate's poster.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PosterParams {
+    /// The gate; the venue's first gate when absent.
+    pub gate: Option<String>,
+}
+
+/// The printable poster of one gate, PNG, A4 at 150 dpi.
+#[utoipa::path(get, path = "/api/v1/venues/{id}/poster.png", tag = "venues",
+    security(("bearer" = [])), params(("id" = String, Path, description = "venue id"), PosterParams),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn poster_png(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<PosterParams>,
+) -> Result<HttpResponse, ApiError> {
+    let venue = load(&state, &id).await?;
+    let gate = match &q.gate {
+        Some(g) => Gate::parse(g)?,
+        None => venue
+            .gates
+            .first()
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound("the venue has no gate".into()))?,
+    };
+    if !venue.has_gate(&gate) {
+        return Err(ApiError::NotFound(format!("venue {} has no gate {gate}", venue.id)));
+    }
+    let code = state
+        .codes
+        .code_for(&venue.id, &gate, venue.code_version)
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot sign a code");
+            ApiError::Internal
+        })?;
+    let cid = code_id(&venue, gate.as_str());
+    let png = web::block(move || {
+        posters::render_png(&PosterSpec {
+            venue_name: &venue.name,
+            gate: gate.as_str(),
+            instruction: "扫码进入 / 扫码离开 · 手机相机扫码也可以",
+            community: venue.community.as_deref(),
+            address: venue.address.as_deref(),
+            code: &code,
+            code_id: &cid,
+        })
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
+    .map_err(poster_error)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "image/png"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(png))
+}
+
+fn poster_error(e: PosterError) -> ApiError {
+    match e {
+        PosterError::MissingGlyphs { .. } | PosterError::TextTooLong { .. } => {
+            ApiError::InvalidInput(e.to_string())
+        }
+        other => {
+            tracing::error!(error = %other, "poster rendering failed");
+            ApiError::Internal
+        }
+    }
+}
+
+/// One person inside.
+#[derive(Serialize, ToSchema)]
+pub struct Present {
+    /// Who.
+    pub resident_id: String,
+    /// Since when (the check-in).
+    pub since: DateTime<Utc>,
+}
+
+/// Who is inside a venue now (contract, `GET /venues/{id}/presence`).
+#[derive(Serialize, ToSchema)]
+pub struct Presence {
+    /// The venue.
+    pub venue_id: String,
+    /// How many are inside.
+    pub count: usize,
+    /// Who, earliest first.
+    pub people: Vec<Present>,
+}
+
+/// Who is inside a venue now.
+#[utoipa::path(get, path = "/api/v1/venues/{id}/presence", tag = "venues",
+    security(("bearer" = [])), params(("id" = String, Path, description = "venue id")),
+    responses((status = 200, body = Presence), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn presence(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let venue = load(&state, &id).await?;
+    let open = trace::presence(state.store.as_ref(), &venue.id, Utc::now()).await?;
+    let people: Vec<Present> = open
+        .iter()
+        .map(|v| Present {
+            resident_id: v.resident_id.to_string(),
+            since: v.start(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Presence {
+        venue_id: venue.id.to_string(),
+        count: people.len(),
+        people,
+    }))
+}

@@ -1,0 +1,161 @@
+//! Building and running the service; shared by `checkin serve` and the tests (which bind
+//! port 0 and read the port back).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use secrecy::ExposeSecret;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::tokens::TokenKeys;
+use crate::codes::keys::CodeKey;
+use crate::codes::{CodeSigner, PublicBaseUrl};
+use crate::config::Settings;
+use crate::domain::rules::ScanPolicy;
+use crate::service::accounts;
+use crate::state::AppState;
+use crate::storage::embedded::EmbeddedStore;
+use crate::storage::redis::RedisStore;
+use crate::storage::Store;
+use crate::{http, telemetry};
+
+/// Why the service could not start. Each message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is unusable.
+    #[error("{0}")]
+    Settings(String),
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] crate::storage::StoreError),
+    /// A key could not be loaded or made.
+    #[error("keys: {0}")]
+    Keys(String),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The bootstrap admin could not be written.
+    #[error("bootstrap admin: {0}")]
+    Admin(String),
+}
+
+/// Opens the store the settings ask for: Redis when `redis_url` is set, else the embedded
+/// store in `data_dir`.
+///
+/// # Errors
+/// [`StartupError::Store`] when it cannot be opened or reached.
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupError> {
+    Ok(match &settings.redis_url {
+        Some(url) => {
+            Arc::new(RedisStore::connect(url.expose_secret(), &settings.redis_key_prefix).await?)
+        }
+        None => Arc::new(EmbeddedStore::open(&settings.data_dir)?),
+    })
+}
+
+/// The application state for `settings` over `store`.
+///
+/// # Errors
+/// [`StartupError`] when keys or settings are unusable.
+pub fn build_state(settings: Settings, store: Arc<dyn Store>) -> Result<AppState, StartupError> {
+    let base = PublicBaseUrl::parse(&settings.public_base_url).map_err(StartupError::Settings)?;
+    let key = CodeKey::load_or_generate(&settings.data_dir).map_err(|e| StartupError::Keys(e.to_string()))?;
+    let codes = CodeSigner::new(base, &key).map_err(|e| StartupError::Keys(e.to_string()))?;
+    let secret = TokenKeys::secret_from(settings.auth.jwt_secret.as_ref(), &settings.data_dir)
+        .map_err(|e| StartupError::Keys(e.to_string()))?;
+    let tokens = TokenKeys::new(&secret, &settings.auth.issuer)
+        .map_err(|e| StartupError::Keys(e.to_string()))?;
+    let tz = settings
+        .time_zone
+        .parse()
+        .map_err(|_| StartupError::Settings(format!("time_zone {:?} unknown", settings.time_zone)))?;
+    let policy = ScanPolicy {
+        fever_threshold_c: settings.scans.fever_threshold_c,
+    };
+    Ok(AppState {
+        store,
+        tokens,
+        codes,
+        settings,
+        tz,
+        policy,
+        metrics: telemetry::metrics_handle(),
+    })
+}
+
+/// A bound, not yet running service.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the store, loads keys, creates the bootstrap admin if asked, and binds.
+    ///
+    /// # Errors
+    /// [`StartupError`] with what to fix.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let store = open_store(&settings).await?;
+        Self::build_with_store(settings, store).await
+    }
+
+    /// As [`Application::build`], over a store opened by the caller.
+    ///
+    /// # Errors
+    /// [`StartupError`] with what to fix.
+    pub async fn build_with_store(
+        settings: Settings,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, StartupError> {
+        if let Some(pw) = &settings.admin_password {
+            accounts::bootstrap_admin(store.as_ref(), pw)
+                .await
+                .map_err(|e| StartupError::Admin(e.to_string()))?;
+            tracing::info!("staff account `admin` set from CHECKIN_ADMIN_PASSWORD");
+        }
+        let addr = settings.listen.clone();
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
+        let state = web::Data::new(build_state(settings, store)?);
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(http::metrics::RequestMetrics)
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .configure(http::configure)
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: "listener".into(),
+            source,
+        })?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until the server stops (Ctrl-C or SIGTERM).
+    ///
+    /// # Errors
+    /// An I/O error from the server.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

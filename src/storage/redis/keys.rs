@@ -1,0 +1,223 @@
+//! The Redis key layout: the one place it is written down, and the functions that build keys.
+//!
+//! Every key starts with the configured prefix and a colon (`PREFIX:`), so several deployments
+//! (or test runs) can share one Redis and an operator can find all of one deployment's keys
+//! with `SCAN MATCH PREFIX:*`. The prefix is 1 to 64 of `[A-Za-z0-9_.:-]`: no braces, so it can
+//! never become a hash tag itself, and no glob characters.
+//!
+//! ## Layout
+//!
+//! `RID` is a resident id, `VID` a venue id, `VISIT` a visit id (UUID v7).
+//!
+//! | key | type | contents | written by |
+//! | --- | --- | --- | --- |
+//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (id of the open visit, or empty) | `commit_scan` |
+//! | `PREFIX:{p:RID}:visit` | hash | `VISIT` → visit JSON, every visit of the person | `commit_scan` |
+//! | `PREFIX:{p:RID}:visits` | sorted set | `VISIT` scored by the visit's start (`Visit::start()`, ms since the epoch) | `commit_scan` |
+//! | `PREFIX:{p:RID}:events` | list | scan event JSON, in the order recorded (`RPUSH`) | `commit_scan` |
+//! | `PREFIX:{p:RID}:idem:KEY` | string | idempotency record JSON, `EX` = `IDEMPOTENCY_TTL_SECONDS` | `commit_scan` |
+//! | `PREFIX:{p:RID}:resident` | string | resident JSON | `put_resident` |
+//! | `PREFIX:phone:PHONE` | string | the id of the resident with that phone (unique index) | `put_resident` |
+//! | `PREFIX:{v:VID}:venue` | string | venue JSON | `put_venue` |
+//! | `PREFIX:venues` | set | every venue id (listing) | `put_venue` |
+//! | `PREFIX:{v:VID}:visit` | hash | `VISIT` → visit JSON, a copy of the visits at the venue | `commit_scan` |
+//! | `PREFIX:{v:VID}:visits` | sorted set | `VISIT` scored by start ms, as for the person | `commit_scan` |
+//! | `PREFIX:{v:VID}:open` | hash | `RID` → id of that person's open visit here (presence) | `commit_scan` |
+//! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff` |
+//! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |
+//! | `PREFIX:ping` | string | the last `/readyz` probe value, `EX` 60 s | `ping` |
+//!
+//! Visits are indexed by start, and window queries read `[from - lookback(), to]` by score; a
+//! tie on start is ordered by visit id, which is what a sorted set does with equal scores
+//! (members compare as bytes), so the order matches the embedded store's
+//! `ORDER BY start_ms, id`.
+//!
+//! ## Redis Cluster
+//!
+//! The braces are hash tags: Redis Cluster places a key by the text between its first `{` and
+//! the next `}`, so everything about one person (`{p:RID}`) lives in one slot, and everything
+//! about one venue (`{v:VID}`) in another. Resident ids and venue ids contain only
+//! `[A-Za-z0-9_.-]` ([`crate::domain::ids`]), so they cannot close a tag early or open another.
+//!
+//! Today `commit_scan` runs one Lua script that touches the person's keys and the keys of the
+//! venues of the changed visits together. That is atomic and fine on one Redis node, but it
+//! crosses slots on a cluster, which refuses it (`CROSSSLOT`). Likewise `put_resident`'s script
+//! touches the resident's key and two phone keys. A later issue (Redis Cluster) will split the
+//! commit into a person-slot step (state, events, visits, idempotency: the truth) and a
+//! venue-slot step (the venue's visit copy and presence: a copy that can be repaired from the
+//! person's visits), and claim phones with a single-key step before writing the resident.
+//! Every other call already touches one slot per command (listing venues reads them one `GET`
+//! each, in a pipeline).
+
+use crate::domain::staff::Username;
+use crate::domain::{Phone, ResidentId, VenueId};
+
+/// The longest key prefix accepted.
+pub const MAX_PREFIX_LEN: usize = 64;
+
+/// Builds every key of one deployment from its prefix.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Keys under `prefix`, which must be 1 to [`MAX_PREFIX_LEN`] of `[A-Za-z0-9_.:-]`.
+    ///
+    /// # Errors
+    /// A message saying what is wrong with the prefix.
+    pub fn new(prefix: &str) -> Result<Self, String> {
+        let ok = !prefix.is_empty()
+            && prefix.len() <= MAX_PREFIX_LEN
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'));
+        if ok {
+            Ok(Self {
+                prefix: prefix.to_owned(),
+            })
+        } else {
+            Err(format!(
+                "the Redis key prefix must be 1 to {MAX_PREFIX_LEN} of letters, digits, \
+                 '_', '.', ':' and '-'"
+            ))
+        }
+    }
+
+    /// The prefix, without the colon that follows it in keys.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A glob matching every key of this prefix, for `SCAN MATCH`.
+    pub fn pattern(&self) -> String {
+        format!("{}:*", self.prefix)
+    }
+
+    fn person(&self, id: &ResidentId, what: &str) -> String {
+        format!("{}:{{p:{}}}:{what}", self.prefix, id.as_str())
+    }
+
+    fn place(&self, id: &VenueId, what: &str) -> String {
+        format!("{}:{{v:{}}}:{what}", self.prefix, id.as_str())
+    }
+
+    /// `PREFIX:{p:RID}:state`: the person's version and open visit id.
+    pub fn person_state(&self, id: &ResidentId) -> String {
+        self.person(id, "state")
+    }
+
+    /// `PREFIX:{p:RID}:visit`: the person's visits by id.
+    pub fn person_visit(&self, id: &ResidentId) -> String {
+        self.person(id, "visit")
+    }
+
+    /// `PREFIX:{p:RID}:visits`: the person's visit ids by start.
+    pub fn person_visits(&self, id: &ResidentId) -> String {
+        self.person(id, "visits")
+    }
+
+    /// `PREFIX:{p:RID}:events`: the person's scan events in order.
+    pub fn person_events(&self, id: &ResidentId) -> String {
+        self.person(id, "events")
+    }
+
+    /// `PREFIX:{p:RID}:idem:KEY`: the answer kept under an idempotency key.
+    pub fn person_idempotency(&self, id: &ResidentId, key: &str) -> String {
+        self.person(id, &format!("idem:{key}"))
+    }
+
+    /// `PREFIX:{p:RID}:resident`: the resident record.
+    pub fn resident(&self, id: &ResidentId) -> String {
+        self.person(id, "resident")
+    }
+
+    /// `PREFIX:phone:PHONE`: which resident has this phone.
+    pub fn phone(&self, phone: &Phone) -> String {
+        format!("{}:phone:{}", self.prefix, phone.as_str())
+    }
+
+    /// `PREFIX:{v:VID}:venue`: the venue record.
+    pub fn venue(&self, id: &VenueId) -> String {
+        self.place(id, "venue")
+    }
+
+    /// `PREFIX:venues`: the set of all venue ids.
+    pub fn venues(&self) -> String {
+        format!("{}:venues", self.prefix)
+    }
+
+    /// `PREFIX:{v:VID}:visit`: the venue's copy of its visits by id.
+    pub fn venue_visit(&self, id: &VenueId) -> String {
+        self.place(id, "visit")
+    }
+
+    /// `PREFIX:{v:VID}:visits`: the venue's visit ids by start.
+    pub fn venue_visits(&self, id: &VenueId) -> String {
+        self.place(id, "visits")
+    }
+
+    /// `PREFIX:{v:VID}:open`: resident id → open visit id, the venue's presence.
+    pub fn venue_open(&self, id: &VenueId) -> String {
+        self.place(id, "open")
+    }
+
+    /// `PREFIX:staff:USERNAME`: a staff account.
+    pub fn staff(&self, username: &Username) -> String {
+        format!("{}:staff:{}", self.prefix, username.as_str())
+    }
+
+    /// `PREFIX:otp:PHONE`: the pending one-time code of a phone.
+    pub fn otp(&self, phone: &Phone) -> String {
+        format!("{}:otp:{}", self.prefix, phone.as_str())
+    }
+
+    /// `PREFIX:ping`: the readiness probe's key.
+    pub fn ping(&self) -> String {
+        format!("{}:ping", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys::new("checkin").expect("a valid prefix")
+    }
+
+    #[test]
+    fn a_persons_keys_share_one_hash_tag() {
+        let rid = ResidentId::parse("R00001").expect("a valid id");
+        let k = keys();
+        for key in [
+            k.person_state(&rid),
+            k.person_visit(&rid),
+            k.person_visits(&rid),
+            k.person_events(&rid),
+            k.person_idempotency(&rid, "abc"),
+            k.resident(&rid),
+        ] {
+            assert!(key.starts_with("checkin:{p:R00001}:"), "{key}");
+        }
+        assert_eq!(k.person_state(&rid), "checkin:{p:R00001}:state");
+        assert_eq!(k.person_idempotency(&rid, "abc"), "checkin:{p:R00001}:idem:abc");
+    }
+
+    #[test]
+    fn a_venues_keys_share_one_hash_tag() {
+        let vid = VenueId::parse("GC-C001").expect("a valid id");
+        let k = keys();
+        for key in [k.venue(&vid), k.venue_visit(&vid), k.venue_visits(&vid), k.venue_open(&vid)] {
+            assert!(key.starts_with("checkin:{v:GC-C001}:"), "{key}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_with_a_brace_or_a_glob_is_refused() {
+        assert!(Keys::new("a{b").is_err());
+        assert!(Keys::new("a*").is_err());
+        assert!(Keys::new("").is_err());
+        assert!(Keys::new("checkin:prod-1").is_ok());
+    }
+}

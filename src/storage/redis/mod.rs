@@ -1,0 +1,454 @@
+//! The Redis store: every [`Store`] call as a few commands or one Lua script on Redis 6.2 or
+//! later (it uses `SET … GET` and `GETDEL`).
+//!
+//! One [`ConnectionManager`] (a multiplexed connection that reconnects by itself) is shared by
+//! all clones of the store. Connecting and every command are bounded ([`CONNECTION_TIMEOUT`],
+//! [`RESPONSE_TIMEOUT`], one quick reconnection retry), so a dead or stuck Redis fails fast with
+//! [`StoreError::Unavailable`] instead of hanging requests; the command that meets a broken
+//! connection fails, and the manager reconnects in the background for the next one.
+//!
+//! The key layout is written down in [`keys`]; the scripts are in `scripts.rs`.
+
+pub mod keys;
+mod scripts;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use self::keys::Keys;
+use self::scripts::Scripts;
+use super::{
+    lookback, CommitResult, IdempotencyRecord, OtpRecord, PersonState, ScanCommit, Store,
+    StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
+};
+use crate::domain::staff::{StaffAccount, Username};
+use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
+
+/// How long one connection attempt may take.
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one command may wait for its answer.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long after its `expires_at` a one-time code is kept, so that a late try still reads it
+/// back (as the embedded store does) and the caller answers "expired".
+pub const OTP_GRACE_SECONDS: i64 = 300;
+/// How many times `put_resident` retries when the record changes between its read and its write.
+const PUT_RESIDENT_ATTEMPTS: usize = 5;
+/// How many visit ids one `HMGET` asks for.
+const HMGET_CHUNK: usize = 500;
+
+/// Redis-backed [`Store`]. Cheap to clone: clones share one connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    keys: Arc<Keys>,
+    scripts: Arc<Scripts>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.keys.prefix())
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<redis::RedisError> for StoreError {
+    fn from(e: redis::RedisError) -> Self {
+        StoreError::Unavailable(format!("redis: {e}"))
+    }
+}
+
+/// Parses stored JSON, a parse failure being [`StoreError::Corrupt`].
+fn parse<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, StoreError> {
+    Ok(serde_json::from_str(raw)?)
+}
+
+/// Parses stored JSON when there is any.
+fn parse_opt<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<Option<T>, StoreError> {
+    raw.as_deref().map(parse).transpose()
+}
+
+impl RedisStore {
+    /// Connects to the Redis at `url` (`redis://[:password@]host:port[/db]`), keeping every key
+    /// under `key_prefix` (see [`keys`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the URL or the prefix is invalid, or Redis cannot be
+    /// reached within about [`CONNECTION_TIMEOUT`] twice.
+    pub async fn connect(url: &str, key_prefix: &str) -> Result<Self, StoreError> {
+        let keys = Keys::new(key_prefix).map_err(StoreError::Unavailable)?;
+        let client = redis::Client::open(url)
+            .map_err(|e| StoreError::Unavailable(format!("invalid Redis URL: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(100))
+            .set_max_delay(Duration::from_millis(500));
+        let conn = client.get_connection_manager_with_config(config).await?;
+        Ok(Self {
+            conn,
+            keys: Arc::new(keys),
+            scripts: Arc::new(Scripts::new()),
+        })
+    }
+
+    /// The key prefix in use.
+    pub fn key_prefix(&self) -> &str {
+        self.keys.prefix()
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// `SET key json GET`: writes and tells whether a value was there before.
+    async fn upsert(&self, key: String, json: String) -> Result<Upsert, StoreError> {
+        let before: Option<String> = redis::cmd("SET")
+            .arg(key)
+            .arg(json)
+            .arg("GET")
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(if before.is_some() {
+            Upsert::Updated
+        } else {
+            Upsert::Created
+        })
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: String,
+    ) -> Result<Option<T>, StoreError> {
+        let raw: Option<String> = redis::cmd("GET").arg(key).query_async(&mut self.conn()).await?;
+        parse_opt(raw)
+    }
+
+    /// The visits of one index (a person's or a venue's) whose start lies in
+    /// `[from - lookback(), to]`, ordered by start then id.
+    async fn visits_in(
+        &self,
+        zset: String,
+        hash: String,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Visit>, StoreError> {
+        let min = (from - lookback()).timestamp_millis();
+        let max = to.timestamp_millis();
+        if min > max {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&zset)
+            .arg(min)
+            .arg(max)
+            .query_async(&mut self.conn())
+            .await?;
+        self.visits_by_id(&hash, &ids).await
+    }
+
+    /// The visits with these ids from a visit hash, in the order of `ids`.
+    async fn visits_by_id(&self, hash: &str, ids: &[String]) -> Result<Vec<Visit>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for chunk in ids.chunks(HMGET_CHUNK) {
+            pipe.cmd("HMGET").arg(hash).arg(chunk);
+        }
+        let chunks: Vec<Vec<Option<String>>> = pipe.query_async(&mut self.conn()).await?;
+        ids.iter()
+            .zip(chunks.into_iter().flatten())
+            .map(|(id, raw)| match raw {
+                Some(json) => parse(&json),
+                None => Err(StoreError::Corrupt(format!(
+                    "visit {id} is indexed but has no record"
+                ))),
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let key = self.keys.ping();
+        let value = uuid::Uuid::new_v4().to_string();
+        let ((), back): ((), Option<String>) = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(&value)
+            .arg("EX")
+            .arg(60)
+            .cmd("GET")
+            .arg(&key)
+            .query_async(&mut self.conn())
+            .await?;
+        if back.as_deref() == Some(value.as_str()) {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(
+                "ping read back another value".into(),
+            ))
+        }
+    }
+
+    async fn put_venue(&self, venue: &Venue) -> Result<Upsert, StoreError> {
+        let json = serde_json::to_string(venue)?;
+        // Listed first: a listed id without a record is skipped by `venues`, while a record
+        // that is not listed would be lost to it.
+        redis::cmd("SADD")
+            .arg(self.keys.venues())
+            .arg(venue.id.as_str())
+            .exec_async(&mut self.conn())
+            .await?;
+        self.upsert(self.keys.venue(&venue.id), json).await
+    }
+
+    async fn venue(&self, id: &VenueId) -> Result<Option<Venue>, StoreError> {
+        self.get_json(self.keys.venue(id)).await
+    }
+
+    async fn venues(&self) -> Result<Vec<Venue>, StoreError> {
+        let mut ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.venues())
+            .query_async(&mut self.conn())
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        ids.sort_unstable();
+        let mut pipe = redis::pipe();
+        for raw in &ids {
+            let id = VenueId::parse(raw)
+                .map_err(|e| StoreError::Corrupt(format!("venue list: {e}")))?;
+            pipe.cmd("GET").arg(self.keys.venue(&id));
+        }
+        let raws: Vec<Option<String>> = pipe.query_async(&mut self.conn()).await?;
+        raws.into_iter()
+            .flatten()
+            .map(|json| parse(&json))
+            .collect()
+    }
+
+    async fn put_resident(&self, resident: &Resident) -> Result<Upsert, StoreError> {
+        let json = serde_json::to_string(resident)?;
+        let rkey = self.keys.resident(&resident.id);
+        let new_phone = self.keys.phone(&resident.phone);
+        for _ in 0..PUT_RESIDENT_ATTEMPTS {
+            let before: Option<String> = redis::cmd("GET")
+                .arg(&rkey)
+                .query_async(&mut self.conn())
+                .await?;
+            let old_phone = match before.as_deref().map(parse::<Resident>).transpose()? {
+                Some(old) => self.keys.phone(&old.phone),
+                None => new_phone.clone(),
+            };
+            let answer: String = self
+                .scripts
+                .put_resident
+                .key(&rkey)
+                .key(&new_phone)
+                .key(&old_phone)
+                .arg(resident.id.as_str())
+                .arg(&json)
+                .arg(before.as_deref().unwrap_or(""))
+                .invoke_async(&mut self.conn())
+                .await?;
+            match answer.as_str() {
+                "created" => return Ok(Upsert::Created),
+                "updated" => return Ok(Upsert::Updated),
+                "conflict" => {
+                    return Err(StoreError::Conflict(
+                        "the phone belongs to another resident".into(),
+                    ))
+                }
+                "retry" => continue,
+                other => {
+                    return Err(StoreError::Corrupt(format!(
+                        "put_resident script answered {other:?}"
+                    )))
+                }
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the resident kept changing while being written".into(),
+        ))
+    }
+
+    async fn resident(&self, id: &ResidentId) -> Result<Option<Resident>, StoreError> {
+        self.get_json(self.keys.resident(id)).await
+    }
+
+    async fn resident_by_phone(&self, phone: &Phone) -> Result<Option<Resident>, StoreError> {
+        let owner: Option<String> = redis::cmd("GET")
+            .arg(self.keys.phone(phone))
+            .query_async(&mut self.conn())
+            .await?;
+        let Some(owner) = owner else {
+            return Ok(None);
+        };
+        let id = ResidentId::parse(&owner)
+            .map_err(|e| StoreError::Corrupt(format!("phone index: {e}")))?;
+        let resident: Option<Resident> = self.get_json(self.keys.resident(&id)).await?;
+        // The index is kept with the record; a mismatch can only be a foreign writer.
+        Ok(resident.filter(|r| &r.phone == phone))
+    }
+
+    async fn put_staff(&self, account: &StaffAccount) -> Result<Upsert, StoreError> {
+        let json = serde_json::to_string(account)?;
+        self.upsert(self.keys.staff(&account.username), json).await
+    }
+
+    async fn staff(&self, username: &Username) -> Result<Option<StaffAccount>, StoreError> {
+        self.get_json(self.keys.staff(username)).await
+    }
+
+    async fn put_otp(&self, phone: &Phone, otp: &OtpRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_string(otp)?;
+        let keep_until = otp.expires_at + chrono::Duration::seconds(OTP_GRACE_SECONDS);
+        let ttl_ms = (keep_until - Utc::now()).num_milliseconds().max(1000);
+        redis::cmd("SET")
+            .arg(self.keys.otp(phone))
+            .arg(json)
+            .arg("PX")
+            .arg(ttl_ms)
+            .exec_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn take_otp(&self, phone: &Phone) -> Result<Option<OtpRecord>, StoreError> {
+        let raw: Option<String> = redis::cmd("GETDEL")
+            .arg(self.keys.otp(phone))
+            .query_async(&mut self.conn())
+            .await?;
+        parse_opt(raw)
+    }
+
+    async fn person_state(
+        &self,
+        resident: &ResidentId,
+        idempotency_key: Option<&str>,
+    ) -> Result<PersonState, StoreError> {
+        let mut call = self.scripts.person_state.prepare_invoke();
+        call.key(self.keys.person_state(resident))
+            .key(self.keys.person_visit(resident));
+        if let Some(k) = idempotency_key {
+            call.key(self.keys.person_idempotency(resident, k));
+        }
+        let (version, open, idem): (String, Option<String>, Option<String>) =
+            call.invoke_async(&mut self.conn()).await?;
+        let version = version
+            .parse::<u64>()
+            .map_err(|e| StoreError::Corrupt(format!("person version {version:?}: {e}")))?;
+        Ok(PersonState {
+            version,
+            open: parse_opt(open)?,
+            idempotent: parse_opt::<IdempotencyRecord>(idem)?,
+        })
+    }
+
+    async fn commit_scan(&self, commit: &ScanCommit) -> Result<CommitResult, StoreError> {
+        let rid = &commit.resident_id;
+        let mut call = self.scripts.commit_scan.prepare_invoke();
+        call.key(self.keys.person_state(rid))
+            .key(self.keys.person_visit(rid))
+            .key(self.keys.person_visits(rid))
+            .key(self.keys.person_events(rid));
+        let idem_json = match &commit.idempotency {
+            Some((_, rec)) => serde_json::to_string(rec)?,
+            None => String::new(),
+        };
+        call.arg(commit.expected_version)
+            .arg(commit.open_after.as_ref().map_or("", |v| v.id.as_str()))
+            .arg(serde_json::to_string(&commit.event)?)
+            .arg(&idem_json)
+            .arg(IDEMPOTENCY_TTL_SECONDS)
+            .arg(rid.as_str())
+            .arg(commit.changed.len());
+        for v in &commit.changed {
+            call.key(self.keys.venue_visit(&v.venue_id))
+                .key(self.keys.venue_visits(&v.venue_id))
+                .key(self.keys.venue_open(&v.venue_id));
+            call.arg(&v.id)
+                .arg(v.start().timestamp_millis())
+                .arg(if v.is_open() { "1" } else { "0" })
+                .arg(serde_json::to_string(v)?);
+        }
+        if let Some((key, _)) = &commit.idempotency {
+            call.key(self.keys.person_idempotency(rid, key));
+        }
+        let committed: i64 = call.invoke_async(&mut self.conn()).await?;
+        Ok(if committed == 1 {
+            CommitResult::Committed
+        } else {
+            CommitResult::Conflict
+        })
+    }
+
+    async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError> {
+        let raws: Vec<String> = redis::cmd("LRANGE")
+            .arg(self.keys.person_events(resident))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut self.conn())
+            .await?;
+        raws.iter().map(|json| parse(json)).collect()
+    }
+
+    async fn resident_visits(
+        &self,
+        resident: &ResidentId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Visit>, StoreError> {
+        self.visits_in(
+            self.keys.person_visits(resident),
+            self.keys.person_visit(resident),
+            from,
+            to,
+        )
+        .await
+    }
+
+    async fn venue_visits(
+        &self,
+        venue: &VenueId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Visit>, StoreError> {
+        self.visits_in(
+            self.keys.venue_visits(venue),
+            self.keys.venue_visit(venue),
+            from,
+            to,
+        )
+        .await
+    }
+
+    async fn open_visits(&self, venue: &VenueId) -> Result<Vec<Visit>, StoreError> {
+        let mut ids: Vec<String> = redis::cmd("HVALS")
+            .arg(self.keys.venue_open(venue))
+            .query_async(&mut self.conn())
+            .await?;
+        ids.sort_unstable();
+        ids.dedup();
+        let mut visits: Vec<Visit> = self
+            .visits_by_id(&self.keys.venue_visit(venue), &ids)
+            .await?
+            .into_iter()
+            .filter(Visit::is_open)
+            .collect();
+        visits.sort_by(|a, b| {
+            (a.start().timestamp_millis(), &a.id).cmp(&(b.start().timestamp_millis(), &b.id))
+        });
+        Ok(visits)
+    }
+}

@@ -1,0 +1,112 @@
+//! The Lua scripts of the Redis store: the writes that must be atomic and one consistent read.
+//!
+//! Each runs with `EVALSHA` (loaded on first use by `redis::Script`). Every key a script touches
+//! is passed in `KEYS`; the key layout is in [`super::keys`].
+
+use redis::Script;
+
+/// Reads a person's state before a scan: version, open visit JSON and idempotency record.
+///
+/// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:idem:KEY` (only when a key was asked for).
+/// Returns `{version, open visit JSON or nil, idempotency JSON or nil}`.
+const PERSON_STATE: &str = r"
+local st = redis.call('HMGET', KEYS[1], 'version', 'open')
+local open = false
+if st[2] and st[2] ~= '' then
+  open = redis.call('HGET', KEYS[2], st[2])
+end
+local idem = false
+if KEYS[3] then
+  idem = redis.call('GET', KEYS[3])
+end
+return {st[1] or '0', open, idem}
+";
+
+/// Commits one scan if the person's version is still the expected one.
+///
+/// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:visits`, 4 `{p}:events`; then three per changed
+/// visit: `{v}:visit`, `{v}:visits`, `{v}:open` of that visit's venue; then, last, the
+/// idempotency key when `ARGV[4]` is not empty.
+///
+/// `ARGV`: 1 expected version, 2 open visit id after the scan or empty, 3 event JSON,
+/// 4 idempotency record JSON or empty, 5 idempotency TTL seconds, 6 resident id, 7 number of
+/// changed visits `n`; then four per changed visit: id, start ms, `1` if open else `0`, JSON.
+///
+/// Returns 1 when committed, 0 when the version moved (nothing written).
+const COMMIT_SCAN: &str = r"
+local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if version ~= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'version', string.format('%d', version + 1), 'open', ARGV[2])
+redis.call('RPUSH', KEYS[4], ARGV[3])
+local n = tonumber(ARGV[7])
+for i = 1, n do
+  local k = 4 + (i - 1) * 3
+  local a = 7 + (i - 1) * 4
+  local id, start, open, json = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  redis.call('HSET', KEYS[2], id, json)
+  redis.call('ZADD', KEYS[3], start, id)
+  redis.call('HSET', KEYS[k + 1], id, json)
+  redis.call('ZADD', KEYS[k + 2], start, id)
+  if open == '1' then
+    redis.call('HSET', KEYS[k + 3], ARGV[6], id)
+  elseif redis.call('HGET', KEYS[k + 3], ARGV[6]) == id then
+    redis.call('HDEL', KEYS[k + 3], ARGV[6])
+  end
+end
+if ARGV[4] ~= '' then
+  redis.call('SET', KEYS[4 + n * 3 + 1], ARGV[4], 'EX', ARGV[5])
+end
+return 1
+";
+
+/// Writes a resident and its phone index, refusing a phone that belongs to someone else.
+///
+/// `KEYS`: 1 `{p}:resident`, 2 `phone:NEW`, 3 `phone:OLD` (the phone of the record read
+/// before; the same as 2 when there was none or it is unchanged).
+///
+/// `ARGV`: 1 resident id, 2 new resident JSON, 3 the record as read before (empty: none).
+///
+/// Returns `conflict` (the phone is taken: nothing written), `retry` (the record changed since
+/// it was read: nothing written), `created` or `updated`.
+const PUT_RESIDENT: &str = r"
+local before = redis.call('GET', KEYS[1])
+if (before or '') ~= ARGV[3] then
+  return 'retry'
+end
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= ARGV[1] then
+  return 'conflict'
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1])
+if KEYS[3] ~= KEYS[2] and redis.call('GET', KEYS[3]) == ARGV[1] then
+  redis.call('DEL', KEYS[3])
+end
+if before then
+  return 'updated'
+end
+return 'created'
+";
+
+/// The scripts, hashed once per store.
+pub(super) struct Scripts {
+    /// See [`PERSON_STATE`].
+    pub person_state: Script,
+    /// See [`COMMIT_SCAN`].
+    pub commit_scan: Script,
+    /// See [`PUT_RESIDENT`].
+    pub put_resident: Script,
+}
+
+impl Scripts {
+    /// Hashes the scripts (they are loaded into Redis on first use).
+    pub fn new() -> Self {
+        Self {
+            person_state: Script::new(PERSON_STATE),
+            commit_scan: Script::new(COMMIT_SCAN),
+            put_resident: Script::new(PUT_RESIDENT),
+        }
+    }
+}
