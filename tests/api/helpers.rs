@@ -1,0 +1,269 @@
+//! Spawning the service for black-box tests: one app per test, on port 0, with its own data
+//! directory (embedded) or its own key prefix (Redis), removed when the test ends.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use checkin::config::{Overrides, OtpDelivery, Settings};
+use checkin::startup::Application;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+/// Which store a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Redis,
+}
+
+pub const ADMIN_PASSWORD: &str = "admin-test-password";
+pub const JWT_SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
+
+/// The Redis the tests use: `CHECKIN_TEST_REDIS_URL`, else the local default.
+pub fn redis_url() -> String {
+    std::env::var("CHECKIN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A running app and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    pub data_dir: Arc<tempfile::TempDir>,
+    pub prefix: String,
+    pub settings: Settings,
+    admin: tokio::sync::OnceCell<String>,
+}
+
+pub fn settings_for(backend: Backend, data_dir: &std::path::Path, prefix: &str) -> Settings {
+    let mut s = Settings::load(&Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(data_dir.to_path_buf()),
+        ..Overrides::default()
+    })
+    .unwrap_or_else(|e| panic!("settings: {e}"));
+    s.otp_delivery = OtpDelivery::Echo;
+    s.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
+    s.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
+    s.redis_key_prefix = prefix.to_owned();
+    s.redis_url = match backend {
+        Backend::Embedded => None,
+        Backend::Redis => Some(SecretString::from(redis_url())),
+    };
+    s
+}
+
+/// Starts an app on `backend` with fresh storage.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")));
+    let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+    spawn_with(backend, dir, prefix).await
+}
+
+/// Starts an app on existing storage (a restart).
+pub async fn spawn_with(backend: Backend, dir: Arc<tempfile::TempDir>, prefix: String) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        checkin::telemetry::init_logging();
+    }
+    let settings = settings_for(backend, dir.path(), &prefix);
+    let app = Application::build(settings.clone())
+        .await
+        .unwrap_or_else(|e| panic!("build: {e}"));
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        backend,
+        data_dir: dir,
+        prefix,
+        settings,
+        admin: tokio::sync::OnceCell::new(),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if self.backend == Backend::Redis {
+            delete_prefix(&self.prefix);
+        }
+    }
+}
+
+/// Deletes every Redis key under `prefix`.
+pub fn delete_prefix(prefix: &str) {
+    let Ok(client) = redis::Client::open(redis_url()) else { return };
+    let Ok(mut con) = client.get_connection() else { return };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query(&mut con)
+        .unwrap_or_default();
+    for chunk in keys.chunks(500) {
+        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut con);
+    }
+}
+
+/// A response's status and JSON body (Null when the body is not JSON).
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let res = req.send().await.unwrap_or_else(|e| panic!("request: {e}"));
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer { status, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.send(self.client.get(self.url(path)).bearer_auth(token)).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Answer {
+        self.send(self.client.post(self.url(path)).bearer_auth(token).json(body))
+            .await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Answer {
+        self.send(
+            self.client
+                .post(self.url("/api/v1/auth/login"))
+                .json(&json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    /// The admin's token (logged in once per app).
+    pub async fn admin(&self) -> String {
+        self.admin
+            .get_or_init(|| async {
+                let a = self.login("admin", ADMIN_PASSWORD).await;
+                assert_eq!(a.status, 200, "admin login: {}", a.body);
+                a.body["access_token"].as_str().unwrap_or_default().to_owned()
+            })
+            .await
+            .clone()
+    }
+
+    /// Logs a phone in by OTP and returns (token, resident_id).
+    pub async fn resident(&self, phone: &str) -> (String, String) {
+        let otp = self
+            .send(
+                self.client
+                    .post(self.url("/api/v1/auth/otp"))
+                    .json(&json!({ "phone": phone })),
+            )
+            .await;
+        assert_eq!(otp.status, 202, "otp: {}", otp.body);
+        let code = otp.body["dev_code"].as_str().unwrap_or_default().to_owned();
+        let login = self
+            .send(
+                self.client
+                    .post(self.url("/api/v1/auth/resident"))
+                    .json(&json!({ "phone": phone, "code": code })),
+            )
+            .await;
+        assert_eq!(login.status, 200, "resident login: {}", login.body);
+        (
+            login.body["access_token"].as_str().unwrap_or_default().to_owned(),
+            login.body["resident_id"].as_str().unwrap_or_default().to_owned(),
+        )
+    }
+
+    /// Registers a venue and returns the code of its first gate.
+    pub async fn venue(&self, id: &str, kind: &str) -> String {
+        let admin = self.admin().await;
+        let a = self
+            .post(
+                "/api/v1/venues",
+                &admin,
+                &json!({"id": id, "name": format!("测试{id}"), "kind": kind, "gates": ["北门", "南门"]}),
+            )
+            .await;
+        assert_eq!(a.status, 201, "create venue: {}", a.body);
+        a.body["codes"][0]["code"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Sends a scan with an explicit time.
+    pub async fn scan_at(
+        &self,
+        token: &str,
+        code: &str,
+        direction: &str,
+        at: DateTime<Utc>,
+    ) -> Answer {
+        self.post(
+            "/api/v1/scans",
+            token,
+            &json!({"code": code, "direction": direction, "client_time": at.to_rfc3339()}),
+        )
+        .await
+    }
+
+    /// A tracer's query of a resident's visits over the last two days.
+    pub async fn visits_of(&self, resident: &str) -> Vec<Value> {
+        let admin = self.admin().await;
+        let from = (Utc::now() - Duration::days(2)).to_rfc3339();
+        let a = self
+            .send(
+                self.client
+                    .get(self.url(&format!("/api/v1/trace/residents/{resident}/visits")))
+                    .query(&[("from", from.as_str())])
+                    .bearer_auth(&admin),
+            )
+            .await;
+        assert_eq!(a.status, 200, "visits: {}", a.body);
+        a.body["visits"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn presence(&self, venue: &str) -> Value {
+        let admin = self.admin().await;
+        let a = self.get(&format!("/api/v1/venues/{venue}/presence"), &admin).await;
+        assert_eq!(a.status, 200, "presence: {}", a.body);
+        a.body
+    }
+}
+
+/// A time `minutes` before now, truncated to whole seconds (as phones send them).
+pub fn ago(minutes: i64) -> DateTime<Utc> {
+    let t = Utc::now() - Duration::minutes(minutes);
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// Parses an RFC 3339 time in a JSON value.
+pub fn time(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Runs each named scenario `async fn NAME(app: TestApp)` once per backend, as
+/// `embedded::NAME` and `redis::NAME`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Embedded).await).await
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Redis).await).await
+                }
+            )*
+        }
+    };
+}
