@@ -185,3 +185,36 @@ impl Settings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Settings {
+        config::Config::builder()
+            .add_source(config::File::from_str(BASE, config::FileFormat::Toml))
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .unwrap_or_else(|e| panic!("base settings: {e}"))
+    }
+
+    #[test]
+    fn the_compiled_in_defaults_are_valid() {
+        assert!(base().check().is_ok());
+    }
+
+    #[test]
+    fn echo_delivery_is_refused_in_production() {
+        let mut s = base();
+        s.env = AppEnv::Production;
+        s.otp_delivery = OtpDelivery::Echo;
+        assert!(s.check().is_err());
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let mut s = base();
+        s.admin_password = Some(SecretString::from("hunter2-secret"));
+        assert!(!format!("{s:?}").contains("hunter2-secret"));
+    }
+}

@@ -32,6 +32,8 @@ pub struct TestApp {
     pub data_dir: Arc<tempfile::TempDir>,
     pub prefix: String,
     pub settings: Settings,
+    /// Whether dropping this app deletes its Redis keys (false for a restarted app).
+    owns_storage: bool,
     admin: tokio::sync::OnceCell<String>,
 }
 
@@ -57,10 +59,12 @@ pub fn settings_for(backend: Backend, data_dir: &std::path::Path, prefix: &str) 
 pub async fn spawn_app(backend: Backend) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")));
     let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
-    spawn_with(backend, dir, prefix).await
+    let mut app = spawn_with(backend, dir, prefix).await;
+    app.owns_storage = true;
+    app
 }
 
-/// Starts an app on existing storage (a restart).
+/// Starts an app on existing storage (a restart); the storage stays with its first owner.
 pub async fn spawn_with(backend: Backend, dir: Arc<tempfile::TempDir>, prefix: String) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         checkin::telemetry::init_logging();
@@ -78,13 +82,14 @@ pub async fn spawn_with(backend: Backend, dir: Arc<tempfile::TempDir>, prefix: S
         data_dir: dir,
         prefix,
         settings,
+        owns_storage: false,
         admin: tokio::sync::OnceCell::new(),
     }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if self.backend == Backend::Redis {
+        if self.backend == Backend::Redis && self.owns_storage {
             delete_prefix(&self.prefix);
         }
     }
@@ -207,15 +212,16 @@ impl TestApp {
         .await
     }
 
-    /// A tracer's query of a resident's visits over the last two days.
+    /// A tracer's query of a resident's visits from two days ago to an hour ahead.
     pub async fn visits_of(&self, resident: &str) -> Vec<Value> {
         let admin = self.admin().await;
         let from = (Utc::now() - Duration::days(2)).to_rfc3339();
+        let to = (Utc::now() + Duration::hours(1)).to_rfc3339();
         let a = self
             .send(
                 self.client
                     .get(self.url(&format!("/api/v1/trace/residents/{resident}/visits")))
-                    .query(&[("from", from.as_str())])
+                    .query(&[("from", from.as_str()), ("to", to.as_str())])
                     .bearer_auth(&admin),
             )
             .await;

@@ -2,4 +2,10 @@
 
 mod helpers;
 
+mod auth;
+mod bad_input;
+mod contacts;
+mod ops;
+mod restart;
+mod venues;
 mod visit_rules;

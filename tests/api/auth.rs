@@ -1,0 +1,128 @@
+//! Who may do what: staff and resident logins, roles, and bad tokens.
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::helpers::{TestApp, JWT_SECRET};
+
+async fn a_resident_token_cannot_reach_admin_or_tracer_routes(app: TestApp) {
+    app.venue("S1", "shop").await;
+    let (tok, rid) = app.resident("19900000001").await;
+
+    for path in [
+        "/api/v1/venues".to_owned(),
+        "/api/v1/venues/S1/presence".to_owned(),
+        format!("/api/v1/trace/residents/{rid}/visits"),
+        format!("/api/v1/trace/residents/{rid}/contacts"),
+        "/api/v1/trace/venues/S1/visits".to_owned(),
+    ] {
+        let a = app.get(&path, &tok).await;
+        assert_eq!(a.status, 403, "{path}: {}", a.body);
+        assert_eq!(a.body["error"]["code"], "forbidden");
+    }
+    let staff = app
+        .post("/api/v1/staff", &tok, &json!({"username": "evil", "password": "12345678", "role": "admin"}))
+        .await;
+    assert_eq!(staff.status, 403);
+}
+
+async fn an_admin_creates_a_tracer_who_may_trace_but_not_administer(app: TestApp) {
+    let admin = app.admin().await;
+    let created = app
+        .post(
+            "/api/v1/staff",
+            &admin,
+            &json!({"username": "tracer1", "password": "tracer-pass-1", "role": "tracer"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+
+    let login = app.login("tracer1", "tracer-pass-1").await;
+    assert_eq!(login.body["role"], "tracer");
+    let tok = login.body["access_token"].as_str().unwrap_or("").to_owned();
+
+    assert_eq!(app.get("/api/v1/trace/venues/S1/visits", &tok).await.status, 200);
+    assert_eq!(app.get("/api/v1/venues", &tok).await.status, 403);
+    let dup = app
+        .post("/api/v1/staff", &admin, &json!({"username": "tracer1", "password": "another-pass", "role": "tracer"}))
+        .await;
+    assert_eq!(dup.status, 409);
+}
+
+async fn a_wrong_password_or_unknown_user_is_refused_alike(app: TestApp) {
+    let wrong = app.login("admin", "not-the-password").await;
+    let unknown = app.login("nobody", "whatever-pass").await;
+
+    assert_eq!(wrong.status, 401);
+    assert_eq!(unknown.status, 401);
+    assert_eq!(wrong.body["error"], unknown.body["error"]);
+}
+
+async fn a_wrong_one_time_code_is_refused_and_uses_the_code_up(app: TestApp) {
+    let otp = app
+        .send(app.client.post(app.url("/api/v1/auth/otp")).json(&json!({"phone": "19900000009"})))
+        .await;
+    let code = otp.body["dev_code"].as_str().unwrap_or("").to_owned();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+
+    let bad = app
+        .send(app.client.post(app.url("/api/v1/auth/resident")).json(&json!({"phone": "19900000009", "code": wrong})))
+        .await;
+    let late = app
+        .send(app.client.post(app.url("/api/v1/auth/resident")).json(&json!({"phone": "19900000009", "code": code})))
+        .await;
+
+    assert_eq!(bad.status, 401);
+    assert_eq!(late.status, 401, "a code gets one try");
+}
+
+async fn an_unknown_phone_becomes_an_unregistered_person(app: TestApp) {
+    let (_, rid) = app.resident("13800000000").await;
+    let (_, again) = app.resident("13800000000").await;
+
+    assert!(rid.starts_with('U'), "{rid}");
+    assert_eq!(rid, again);
+}
+
+fn forge(claims: serde_json::Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn an_expired_forged_or_missing_token_is_refused(app: TestApp) {
+    let now = Utc::now().timestamp();
+    let base = json!({"sub": "admin", "role": "admin", "iat": now, "iss": "checkin", "aud": "checkin-api"});
+    let mut expired = base.clone();
+    expired["exp"] = json!(now - 3600);
+    let mut valid = base.clone();
+    valid["exp"] = json!(now + 3600);
+
+    let cases = [
+        ("expired", forge(expired, JWT_SECRET)),
+        ("other secret", forge(valid.clone(), "another-secret-another-secret-0000")),
+        ("garbage", "not.a.token".to_owned()),
+        ("empty", String::new()),
+    ];
+    for (what, tok) in cases {
+        let a = app.get("/api/v1/venues", &tok).await;
+        assert_eq!(a.status, 401, "{what}: {}", a.body);
+        assert_eq!(a.body["error"]["code"], "unauthorized");
+    }
+    let good = app.get("/api/v1/venues", &forge(valid, JWT_SECRET)).await;
+    assert_eq!(good.status, 200, "a token signed with the service secret works");
+    let none = app.send(app.client.get(app.url("/api/v1/venues"))).await;
+    assert_eq!(none.status, 401);
+}
+
+crate::on_both_backends!(
+    a_resident_token_cannot_reach_admin_or_tracer_routes,
+    an_admin_creates_a_tracer_who_may_trace_but_not_administer,
+    a_wrong_password_or_unknown_user_is_refused_alike,
+    a_wrong_one_time_code_is_refused_and_uses_the_code_up,
+    an_unknown_phone_becomes_an_unregistered_person,
+    an_expired_forged_or_missing_token_is_refused,
+);

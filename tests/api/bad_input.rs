@@ -1,0 +1,187 @@
+//! Bad input gets a 4xx with the contract's error body, never a 500, and changes nothing.
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+
+use crate::helpers::{ago, TestApp};
+
+async fn scan_raw(app: &TestApp, tok: &str, body: &str) -> crate::helpers::Answer {
+    app.send(
+        app.client
+            .post(app.url("/api/v1/scans"))
+            .bearer_auth(tok)
+            .header("content-type", "application/json")
+            .body(body.to_owned()),
+    )
+    .await
+}
+
+async fn malformed_json_and_wrong_types_get_400_and_change_nothing(app: TestApp) {
+    let code = app.venue("S1", "shop").await;
+    let (tok, rid) = app.resident("19900000001").await;
+    app.scan_at(&tok, &code, "in", ago(10)).await;
+
+    let cases = [
+        ("{not json", "invalid_json"),
+        (r#"{"code": 12}"#, "invalid_json"),
+        (&format!(r#"{{"code": "{code}", "direction": "sideways"}}"#), "invalid_json"),
+        (&format!(r#"{{"code": "{code}", "temperature_c": "hot"}}"#), "invalid_json"),
+        (&format!(r#"{{"code": "{code}", "temperature_c": 52.0}}"#), "invalid_input"),
+        (&format!(r#"{{"code": "{code}", "client_time": "yesterday"}}"#), "invalid_input"),
+        (&format!(r#"{{"code": "{code}", "idempotency_key": ""}}"#), "invalid_input"),
+        ("[]", "invalid_json"),
+    ];
+    for (body, expected) in cases {
+        let a = scan_raw(&app, &tok, body).await;
+        assert_eq!(a.status, 400, "{body}: {}", a.body);
+        assert_eq!(a.body["error"]["code"], expected, "{body}");
+        assert!(a.body["error"]["message"].is_string());
+    }
+    let v = app.visits_of(&rid).await;
+    assert_eq!(v.len(), 1);
+    assert!(v[0]["check_out"].is_null());
+}
+
+async fn an_unknown_or_tampered_code_is_refused_with_its_own_error(app: TestApp) {
+    let code = app.venue("S1", "shop").await;
+    let (tok, rid) = app.resident("19900000001").await;
+    let mut tampered = code.clone().into_bytes();
+    let n = tampered.len();
+    tampered[n - 5] = if tampered[n - 5] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap_or_default();
+
+    let cases = [
+        ("UKC19TRACING:1:eyJhbGciOiJFUzI1NiJ9", 400, "unknown_code_format"),
+        ("https://elsewhere.example/s/abc", 400, "unknown_code_format"),
+        (tampered.as_str(), 422, "invalid_code"),
+        (&format!("{}/s/not-a-token", app.settings.public_base_url), 422, "invalid_code"),
+    ];
+    for (c, status, expected) in cases {
+        let a = app.post("/api/v1/scans", &tok, &json!({"code": c, "direction": "in"})).await;
+        assert_eq!(a.status, status, "{c}: {}", a.body);
+        assert_eq!(a.body["error"]["code"], expected);
+    }
+    assert!(app.visits_of(&rid).await.is_empty());
+}
+
+async fn a_client_time_outside_the_skew_is_refused_and_changes_nothing(app: TestApp) {
+    let code = app.venue("S1", "shop").await;
+    let (tok, rid) = app.resident("19900000001").await;
+
+    let future = app.scan_at(&tok, &code, "in", Utc::now() + Duration::minutes(10)).await;
+    let past = app.scan_at(&tok, &code, "in", Utc::now() - Duration::hours(25)).await;
+    let ok = app.scan_at(&tok, &code, "in", Utc::now() + Duration::seconds(60)).await;
+
+    assert_eq!(future.status, 422);
+    assert_eq!(future.body["error"]["code"], "client_time_out_of_range");
+    assert_eq!(past.status, 422);
+    assert_eq!(ok.status, 200, "a minute ahead is within the skew");
+    assert_eq!(app.visits_of(&rid).await.len(), 1);
+}
+
+async fn a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest(app: TestApp) {
+    let admin = app.admin().await;
+    let csv = "code,name,kind,community,address,gates,households\n\
+               GC-X001,好邻居超市,shop,东门社区,翠屏路1号,正门,\n\
+               GC-X002,坏行,spaceship,东门社区,翠屏路2号,正门,\n\
+               GC-X003,无门小区,residential_compound,东门社区,翠屏路3号,,12\n\
+               GC X004,空格编号,shop,东门社区,翠屏路4号,正门,\n\
+               GC-X005,瑞祥小区,residential_compound,东门社区,翠屏路5号,北门;南门,seven\n\
+               GC-X006,和平小区,residential_compound,东门社区,翠屏路6号,北门;南门,40\n";
+
+    let a = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/venues/import"))
+                .bearer_auth(&admin)
+                .header("content-type", "text/csv")
+                .body(csv),
+        )
+        .await;
+
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["created"], 2);
+    let lines: Vec<u64> = a.body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["line"].as_u64())
+        .collect();
+    assert_eq!(lines, vec![3, 4, 5, 6]);
+    assert_eq!(app.get("/api/v1/venues/GC-X006", &admin).await.body["households"], 40);
+    assert_eq!(app.get("/api/v1/venues/GC-X002", &admin).await.status, 404);
+}
+
+async fn a_residents_csv_with_broken_rows_keeps_the_good_ones(app: TestApp) {
+    let admin = app.admin().await;
+    let csv = "resident_id,name,phone,home,building,room,household,tags\n\
+               R1,付秀,19900000001,GC-C086,1栋,402,H0001,\n\
+               R2,向强梅,12345,GC-C086,1栋,402,H0001,\n\
+               R3,陆鹏华,19900000001,GC-C121,1栋,303,H0002,\n\
+               R4,雷婷飞,19900000004,GC-C084,2栋,604,H0003,hubei_return;key_monitoring\n";
+
+    let a = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/residents/import"))
+                .bearer_auth(&admin)
+                .body(csv),
+        )
+        .await;
+
+    assert_eq!(a.body["created"], 2, "{}", a.body);
+    let lines: Vec<u64> = a.body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["line"].as_u64())
+        .collect();
+    assert_eq!(lines, vec![3, 4], "bad phone, then a phone already taken");
+    let (_, rid) = app.resident("19900000001").await;
+    assert_eq!(rid, "R1", "the imported resident logs in by phone");
+}
+
+async fn a_venue_with_bad_fields_is_refused_with_400(app: TestApp) {
+    let admin = app.admin().await;
+    for body in [
+        json!({"name": "", "kind": "shop", "gates": ["正门"]}),
+        json!({"name": "店", "kind": "shop", "gates": []}),
+        json!({"name": "店", "kind": "castle", "gates": ["正门"]}),
+        json!({"name": "店", "kind": "shop", "gates": ["正门"], "max_stay_minutes": 0}),
+        json!({"id": "a/b", "name": "店", "kind": "shop", "gates": ["正门"]}),
+        json!({"name": "㐀㐁店", "kind": "shop", "gates": ["正门"]}),
+    ] {
+        let a = app.post("/api/v1/venues", &admin, &body).await;
+        assert_eq!(a.status, 400, "{body}: {}", a.body);
+        assert!(a.body["error"]["code"].is_string());
+    }
+    assert_eq!(app.get("/api/v1/venues", &admin).await.body["venues"], json!([]));
+}
+
+async fn bad_query_parameters_get_400(app: TestApp) {
+    let admin = app.admin().await;
+    for path in [
+        "/api/v1/trace/residents/R1/visits?from=last-week",
+        "/api/v1/trace/residents/R1/visits?from=2020-02-17T00:00:00Z&to=2020-02-16T00:00:00Z",
+        "/api/v1/trace/residents/R1/contacts?buffer_minutes=-5",
+        "/api/v1/trace/residents/R1/contacts?min_overlap_minutes=lots",
+        "/api/v1/trace/residents/R%2F1/visits",
+    ] {
+        let a = app.get(path, &admin).await;
+        assert_eq!(a.status, 400, "{path}: {}", a.body);
+    }
+    let unencoded = app
+        .get("/api/v1/trace/residents/R1/visits?from=2020-02-16T08:00:00+08:00", &admin)
+        .await;
+    assert_eq!(unencoded.status, 200, "an unencoded + in an offset is forgiven");
+}
+
+crate::on_both_backends!(
+    malformed_json_and_wrong_types_get_400_and_change_nothing,
+    an_unknown_or_tampered_code_is_refused_with_its_own_error,
+    a_client_time_outside_the_skew_is_refused_and_changes_nothing,
+    a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest,
+    a_residents_csv_with_broken_rows_keeps_the_good_ones,
+    a_venue_with_bad_fields_is_refused_with_400,
+    bad_query_parameters_get_400,
+);

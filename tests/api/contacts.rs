@@ -1,0 +1,136 @@
+//! The contract's contact definition, with hand-computed overlaps, on both backends.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+use crate::helpers::{ago, time, TestApp};
+
+/// Visits at shop S1 (minutes after a base time 10 h ago):
+/// - P (index case): 60 to 90
+/// - A: 70 to 80, inside P's visit: 10 min
+/// - B: 100 to 120, starts 10 min after P left
+/// - C: 0 to 60, ends when P arrives: touching, 0 min
+/// - D: 60 to 90 at another shop: never a contact
+struct Town {
+    base: DateTime<Utc>,
+    ids: std::collections::HashMap<&'static str, String>,
+}
+
+async fn town(app: &TestApp) -> Town {
+    let s1 = app.venue("S1", "shop").await;
+    let s2 = app.venue("S2", "shop").await;
+    let base = ago(600);
+    let at = |m: i64| base + Duration::minutes(m);
+    let plan: [(&str, &str, &String, i64, i64); 5] = [
+        ("P", "19900000001", &s1, 60, 90),
+        ("A", "19900000002", &s1, 70, 80),
+        ("B", "19900000003", &s1, 100, 120),
+        ("C", "19900000004", &s1, 0, 60),
+        ("D", "19900000005", &s2, 60, 90),
+    ];
+    let mut ids = std::collections::HashMap::new();
+    for (name, phone, code, i, o) in plan {
+        let (tok, rid) = app.resident(phone).await;
+        assert_eq!(app.scan_at(&tok, code, "in", at(i)).await.status, 200);
+        assert_eq!(app.scan_at(&tok, code, "out", at(o)).await.status, 200);
+        ids.insert(name, rid);
+    }
+    Town { base, ids }
+}
+
+async fn contacts(app: &TestApp, who: &str, buffer: i64, min: i64) -> Value {
+    let admin = app.admin().await;
+    let from = (Utc::now() - Duration::days(1)).to_rfc3339();
+    let (b, m) = (buffer.to_string(), min.to_string());
+    let a = app
+        .send(
+            app.client
+                .get(app.url(&format!("/api/v1/trace/residents/{who}/contacts")))
+                .query(&[("from", from.as_str()), ("buffer_minutes", &b), ("min_overlap_minutes", &m)])
+                .bearer_auth(&admin),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    a.body
+}
+
+fn summary(body: &Value, town: &Town) -> Vec<(String, f64)> {
+    let name_of = |rid: &str| {
+        town.ids
+            .iter()
+            .find(|(_, v)| v.as_str() == rid)
+            .map(|(k, _)| (*k).to_owned())
+            .unwrap_or_else(|| rid.to_owned())
+    };
+    body["contacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                name_of(c["resident_id"].as_str().unwrap_or("")),
+                c["overlap_minutes"].as_f64().unwrap_or(-1.0),
+            )
+        })
+        .collect()
+}
+
+async fn without_buffer_only_overlapping_and_touching_visits_are_contacts(app: TestApp) {
+    let town = town(&app).await;
+
+    let body = contacts(&app, &town.ids["P"], 0, 0).await;
+
+    assert_eq!(body["index_case"], town.ids["P"].as_str());
+    assert_eq!(
+        summary(&body, &town),
+        vec![("A".to_owned(), 10.0), ("C".to_owned(), 0.0)]
+    );
+    let a = &body["contacts"][0];
+    assert_eq!(time(&a["first_contact"]), Some(town.base + Duration::minutes(70)));
+    assert_eq!(time(&a["last_contact"]), Some(town.base + Duration::minutes(80)));
+    assert_eq!(a["venues"][0]["venue_id"], "S1");
+}
+
+async fn a_buffer_widens_the_index_case_and_a_minimum_overlap_drops_short_contacts(app: TestApp) {
+    let town = town(&app).await;
+
+    // Buffer 15: P counts as [45, 105]. C: [45, 60] = 15; A: [70, 80] = 10; B: [100, 105] = 5.
+    let wide = contacts(&app, &town.ids["P"], 15, 0).await;
+    let strict = contacts(&app, &town.ids["P"], 15, 11).await;
+
+    assert_eq!(
+        summary(&wide, &town),
+        vec![("C".to_owned(), 15.0), ("A".to_owned(), 10.0), ("B".to_owned(), 5.0)]
+    );
+    assert_eq!(summary(&strict, &town), vec![("C".to_owned(), 15.0)]);
+}
+
+async fn contacts_export_as_csv_with_a_byte_order_mark(app: TestApp) {
+    let town = town(&app).await;
+    let admin = app.admin().await;
+
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/trace/residents/{}/contacts", town.ids["P"])))
+        .header("accept", "text/csv")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(res.status().as_u16(), 200);
+    let ct = res.headers()["content-type"].to_str().unwrap_or("").to_owned();
+    assert!(ct.starts_with("text/csv"), "{ct}");
+    let bytes = res.bytes().await.unwrap_or_default();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let text = String::from_utf8_lossy(&bytes[3..]).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "header and two contacts: {text}");
+    assert!(lines[1].contains(&town.ids["A"]) && lines[1].contains("10.00"), "{text}");
+}
+
+crate::on_both_backends!(
+    without_buffer_only_overlapping_and_touching_visits_are_contacts,
+    a_buffer_widens_the_index_case_and_a_minimum_overlap_drops_short_contacts,
+    contacts_export_as_csv_with_a_byte_order_mark,
+);

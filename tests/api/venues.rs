@@ -1,0 +1,93 @@
+//! Venues and their posters.
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+async fn a_venue_is_created_listed_read_and_changed(app: TestApp) {
+    let admin = app.admin().await;
+    let created = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": "GC-S900", "name": "星鑫粮油店", "kind": "shop", "community": "西门社区", "gates": ["正门"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["max_stay_minutes"], 120, "a shop's default stay");
+    assert_eq!(created.body["entry_policy"], "open");
+
+    let again = app
+        .post("/api/v1/venues", &admin, &json!({"id": "GC-S900", "name": "重复", "kind": "shop", "gates": ["正门"]}))
+        .await;
+    assert_eq!(again.status, 409);
+
+    let generated = app
+        .post("/api/v1/venues", &admin, &json!({"name": "无编号小区", "kind": "residential_compound", "gates": ["北门"]}))
+        .await;
+    assert_eq!(generated.status, 201);
+    assert_eq!(generated.body["entry_policy"], "residents_only");
+
+    let list = app.get("/api/v1/venues", &admin).await;
+    assert_eq!(list.body["venues"].as_array().map(Vec::len), Some(2));
+
+    let patched = app
+        .send(
+            app.client
+                .patch(app.url("/api/v1/venues/GC-S900"))
+                .bearer_auth(&admin)
+                .json(&json!({"name": "星鑫粮油店(新)", "gates": ["正门", "后门"]})),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let read = app.get("/api/v1/venues/GC-S900", &admin).await;
+    assert_eq!(read.body["name"], "星鑫粮油店(新)");
+    assert_eq!(read.body["codes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(app.get("/api/v1/venues/NOPE", &admin).await.status, 404);
+}
+
+async fn a_poster_decodes_back_to_the_gates_code(app: TestApp) {
+    let admin = app.admin().await;
+    app.post(
+        "/api/v1/venues",
+        &admin,
+        &json!({"id": "GC-C001", "name": "瑞祥小区", "kind": "residential_compound",
+                "community": "东门社区", "address": "翠屏路156号", "gates": ["北门", "南门"]}),
+    )
+    .await;
+    let venue = app.get("/api/v1/venues/GC-C001", &admin).await;
+    let expected = venue.body["codes"][1]["code"].as_str().unwrap_or("").to_owned();
+
+    let res = app
+        .client
+        .get(app.url("/api/v1/venues/GC-C001/poster.png"))
+        .query(&[("gate", "南门")])
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let png = res.bytes().await.unwrap_or_default();
+
+    let img = image::load_from_memory(&png).unwrap_or_else(|e| panic!("png: {e}")).to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1);
+    let (_, text) = grids[0].decode().unwrap_or_else(|e| panic!("decode: {e}"));
+    assert_eq!(text, expected);
+    assert!(text.starts_with(&app.settings.public_base_url));
+
+    let (tok, _) = app.resident("19900000001").await;
+    let scan = app.post("/api/v1/scans", &tok, &json!({"code": text})).await;
+    assert_eq!(scan.body["gate"], "南门", "the decoded poster works as a code");
+    let no_gate = app
+        .get("/api/v1/venues/GC-C001/poster.png?gate=%E8%A5%BF%E9%97%A8", &admin)
+        .await;
+    assert_eq!(no_gate.status, 404);
+}
+
+crate::on_both_backends!(
+    a_venue_is_created_listed_read_and_changed,
+    a_poster_decodes_back_to_the_gates_code,
+);
