@@ -180,7 +180,9 @@ impl Settings {
             ));
         }
         if !matches!(self.rate_limits.as_str(), "on" | "off") {
-            return Err(SettingsError::Invalid("rate_limits must be on or off".into()));
+            return Err(SettingsError::Invalid(
+                "rate_limits must be on or off".into(),
+            ));
         }
         Ok(())
     }

@@ -103,9 +103,9 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::NotAllowed(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::InvalidCode
-            | ApiError::CodeRevoked
-            | ApiError::ClientTimeOutOfRange(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InvalidCode | ApiError::CodeRevoked | ApiError::ClientTimeOutOfRange(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::IdempotencyKeyReused | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,

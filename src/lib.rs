@@ -5,16 +5,16 @@
 //! the HTTP service for both the binary and the tests.
 #![forbid(unsafe_code)]
 
-pub mod domain;
-pub mod storage;
+pub mod auth;
+pub mod cli;
 pub mod codes;
 pub mod config;
+pub mod domain;
 pub mod error;
-pub mod auth;
+pub mod http;
 pub mod posters;
 pub mod service;
-pub mod state;
-pub mod http;
 pub mod startup;
+pub mod state;
+pub mod storage;
 pub mod telemetry;
-pub mod cli;

@@ -38,7 +38,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir,
         public_base_url: args.public_base_url,
     })?;
-    let backend = if settings.redis_url.is_some() { "redis" } else { "embedded" };
+    let backend = if settings.redis_url.is_some() {
+        "redis"
+    } else {
+        "embedded"
+    };
     let listen = settings.listen.clone();
     let app = Application::build(settings).await?;
     tracing::info!(%listen, port = app.port(), backend, "checkin serving");

@@ -27,7 +27,9 @@ pub struct CodeKey {
 
 impl std::fmt::Debug for CodeKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CodeKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("CodeKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 

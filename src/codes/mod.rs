@@ -54,7 +54,9 @@ impl PublicBaseUrl {
         let rest = lower
             .strip_prefix("https://")
             .or_else(|| lower.strip_prefix("http://"))
-            .ok_or_else(|| format!("public_base_url {raw:?} must start with http:// or https://"))?;
+            .ok_or_else(|| {
+                format!("public_base_url {raw:?} must start with http:// or https://")
+            })?;
         if rest.is_empty() || rest.starts_with('/') {
             return Err(format!("public_base_url {raw:?} has no host"));
         }
@@ -114,7 +116,12 @@ impl CodeSigner {
     ///
     /// # Errors
     /// [`CodeError::Key`] if signing fails.
-    pub fn code_for(&self, venue: &VenueId, gate: &Gate, version: u32) -> Result<String, CodeError> {
+    pub fn code_for(
+        &self,
+        venue: &VenueId,
+        gate: &Gate,
+        version: u32,
+    ) -> Result<String, CodeError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = None;
         header.kid = Some(self.kid.clone());
@@ -200,7 +207,10 @@ mod tests {
         let (_d, s) = signer();
         let (v, g) = ids();
         let code = s.code_for(&v, &g, 3).unwrap_or_default();
-        let messy = format!("  {}/ \n", code.replacen("http://127.0.0.1", "HTTP://127.0.0.1", 1));
+        let messy = format!(
+            "  {}/ \n",
+            code.replacen("http://127.0.0.1", "HTTP://127.0.0.1", 1)
+        );
         let claims = s.verify(&messy).ok();
         assert_eq!(claims, Some(CodeClaims { v, g, n: 3 }));
     }
@@ -212,7 +222,10 @@ mod tests {
         let code = s.code_for(&v, &g, 1).unwrap_or_default();
         let tampered = code.replace("R0MtQzAwMS", "R0MtQzAwMi");
         assert!(matches!(s.verify(&tampered), Err(CodeError::Invalid)));
-        assert!(matches!(s.verify("UKC19TRACING:1:abc"), Err(CodeError::UnknownFormat)));
+        assert!(matches!(
+            s.verify("UKC19TRACING:1:abc"),
+            Err(CodeError::UnknownFormat)
+        ));
         assert!(matches!(
             s.verify("https://other.example/s/abc"),
             Err(CodeError::UnknownFormat)

@@ -83,14 +83,20 @@ id_type!(
 impl VenueId {
     /// A fresh random venue id, `V` and 12 hex digits.
     pub fn generate() -> Self {
-        Self(format!("V{}", &uuid::Uuid::new_v4().simple().to_string()[..12]))
+        Self(format!(
+            "V{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        ))
     }
 }
 
 impl ResidentId {
     /// A fresh random id for an unregistered person, `U` and 12 hex digits.
     pub fn generate() -> Self {
-        Self(format!("U{}", &uuid::Uuid::new_v4().simple().to_string()[..12]))
+        Self(format!(
+            "U{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        ))
     }
 }
 
@@ -109,7 +115,10 @@ impl Gate {
             return Err(ParseError::new("gate", "must be 1 to 32 characters"));
         }
         if s.chars().any(char::is_control) {
-            return Err(ParseError::new("gate", "must not contain control characters"));
+            return Err(ParseError::new(
+                "gate",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -154,7 +163,10 @@ impl Phone {
             Some(rest) if rest.len() == 11 => rest.to_owned(),
             _ => digits,
         };
-        if digits.len() != 11 || !digits.starts_with('1') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.len() != 11
+            || !digits.starts_with('1')
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(ParseError::new(
                 "phone",
                 "must be an 11-digit mobile number starting with 1",
@@ -197,10 +209,16 @@ pub fn parse_name(field: &'static str, raw: &str, max: usize) -> Result<String, 
         return Err(ParseError::new(field, "must not be empty"));
     }
     if n > max {
-        return Err(ParseError::new(field, format!("must be at most {max} characters")));
+        return Err(ParseError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if s.chars().any(char::is_control) {
-        return Err(ParseError::new(field, "must not contain control characters"));
+        return Err(ParseError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(s.to_owned())
 }
@@ -228,6 +246,9 @@ mod tests {
 
     #[test]
     fn a_masked_phone_hides_the_middle_digits() {
-        assert_eq!(Phone::parse("19912345678").map(|p| p.masked()), Ok("199****5678".into()));
+        assert_eq!(
+            Phone::parse("19912345678").map(|p| p.masked()),
+            Ok("199****5678".into())
+        );
     }
 }

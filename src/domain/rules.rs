@@ -125,8 +125,7 @@ pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -
                 }
                 // ... or, with none open here, is kept as a visit with an inferred start.
                 _ => {
-                    let visit =
-                        new_visit(scan, None, Some(t), Some(ClosedBy::CheckOut), true);
+                    let visit = new_visit(scan, None, Some(t), Some(ClosedBy::CheckOut), true);
                     let id = visit.id.clone();
                     changed.push(visit);
                     id

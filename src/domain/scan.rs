@@ -29,7 +29,10 @@ impl Temperature {
         if celsius.is_finite() && (30.0..=45.0).contains(&celsius) {
             Ok(Self(celsius))
         } else {
-            Err(ParseError::new("temperature_c", "must be between 30.0 and 45.0 °C"))
+            Err(ParseError::new(
+                "temperature_c",
+                "must be between 30.0 and 45.0 °C",
+            ))
         }
     }
     /// The reading in °C.

@@ -27,8 +27,7 @@ impl Username {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let s = raw.trim().to_lowercase();
         let ok = (3..=32).contains(&s.len())
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if ok {
             Ok(Self(s))

@@ -97,7 +97,10 @@ pub async fn request_otp(
 ) -> Result<HttpResponse, ApiError> {
     let phone = Phone::parse(&body.phone)?;
     let dev_code = accounts::send_otp(&state, &phone).await?;
-    Ok(HttpResponse::Accepted().json(OtpSent { sent: true, dev_code }))
+    Ok(HttpResponse::Accepted().json(OtpSent {
+        sent: true,
+        dev_code,
+    }))
 }
 
 /// A phone and its code.
@@ -171,10 +174,18 @@ pub async fn create_staff(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.role == Role::Resident {
-        return Err(ApiError::InvalidInput("role: must be admin or tracer".into()));
+        return Err(ApiError::InvalidInput(
+            "role: must be admin or tracer".into(),
+        ));
     }
     let username = Username::parse(&body.username)?;
-    accounts::create_staff(state.store.as_ref(), username.clone(), &body.password, body.role).await?;
+    accounts::create_staff(
+        state.store.as_ref(),
+        username.clone(),
+        &body.password,
+        body.role,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(StaffCreated {
         username: username.as_str().to_owned(),
         role: body.role,

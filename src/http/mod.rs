@@ -4,8 +4,8 @@
 pub mod accounts;
 pub mod me;
 pub mod metrics;
-pub mod ops;
 pub mod openapi;
+pub mod ops;
 pub mod params;
 pub mod residents;
 pub mod scans;
@@ -52,5 +52,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())))
+    Err(ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
 }

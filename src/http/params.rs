@@ -13,7 +13,10 @@ pub fn parse_time(field: &'static str, raw: &str) -> Result<DateTime<Utc>, Parse
     DateTime::parse_from_rfc3339(&fixed)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| {
-            ParseError::new(field, "must be an RFC 3339 time with offset, e.g. 2020-02-16T08:00:00+08:00")
+            ParseError::new(
+                field,
+                "must be an RFC 3339 time with offset, e.g. 2020-02-16T08:00:00+08:00",
+            )
         })
 }
 
@@ -29,8 +32,16 @@ pub struct WindowParams {
 impl WindowParams {
     /// The window, given the current time.
     pub fn window(&self, now: DateTime<Utc>) -> Result<TimeWindow, ParseError> {
-        let from = self.from.as_deref().map(|s| parse_time("from", s)).transpose()?;
-        let to = self.to.as_deref().map(|s| parse_time("to", s)).transpose()?;
+        let from = self
+            .from
+            .as_deref()
+            .map(|s| parse_time("from", s))
+            .transpose()?;
+        let to = self
+            .to
+            .as_deref()
+            .map(|s| parse_time("to", s))
+            .transpose()?;
         TimeWindow::new(from, to, now)
     }
 }
@@ -43,6 +54,8 @@ pub fn parse_minutes(field: &'static str, raw: Option<&str>) -> Result<i64, Pars
             .parse::<i64>()
             .ok()
             .filter(|m| (0..=1440).contains(m))
-            .ok_or_else(|| ParseError::new(field, "must be a whole number of minutes from 0 to 1440")),
+            .ok_or_else(|| {
+                ParseError::new(field, "must be a whole number of minutes from 0 to 1440")
+            }),
     }
 }

@@ -40,7 +40,9 @@ impl TryFrom<ScanBody> for ScanRequest {
             return Err(ParseError::new("code", "is too long"));
         }
         let idempotency_key = match b.idempotency_key {
-            Some(k) if k.is_empty() || k.len() > 128 || !k.bytes().all(|c| c.is_ascii_graphic()) => {
+            Some(k)
+                if k.is_empty() || k.len() > 128 || !k.bytes().all(|c| c.is_ascii_graphic()) =>
+            {
                 return Err(ParseError::new(
                     "idempotency_key",
                     "must be 1 to 128 printable ASCII characters",

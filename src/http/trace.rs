@@ -17,9 +17,12 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/trace/residents/{id}/visits", web::get().to(resident_visits))
-        .route("/trace/venues/{id}/visits", web::get().to(venue_visits))
-        .route("/trace/residents/{id}/contacts", web::get().to(contacts));
+    cfg.route(
+        "/trace/residents/{id}/visits",
+        web::get().to(resident_visits),
+    )
+    .route("/trace/venues/{id}/visits", web::get().to(venue_visits))
+    .route("/trace/residents/{id}/contacts", web::get().to(contacts));
 }
 
 /// A person's visits overlapping a window.
@@ -93,7 +96,10 @@ pub async fn contacts(
     .window(now)?;
     let query = ContactQuery {
         window,
-        buffer: Duration::minutes(parse_minutes("buffer_minutes", q.buffer_minutes.as_deref())?),
+        buffer: Duration::minutes(parse_minutes(
+            "buffer_minutes",
+            q.buffer_minutes.as_deref(),
+        )?),
         min_overlap: Duration::minutes(parse_minutes(
             "min_overlap_minutes",
             q.min_overlap_minutes.as_deref(),
@@ -153,7 +159,8 @@ fn contacts_csv(index: &ResidentId, found: &[Contact], tz: Tz) -> Result<Vec<u8>
             "overlap_minutes",
             "uncertain",
         ])?;
-        let local = |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
+        let local =
+            |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
         for c in found {
             for s in &c.shared {
                 w.write_record([

@@ -67,7 +67,10 @@ pub struct VenuePatch {
 }
 
 fn parse_gates(raw: &[String]) -> Result<Vec<Gate>, ParseError> {
-    let gates = raw.iter().map(|g| Gate::parse(g)).collect::<Result<Vec<_>, _>>()?;
+    let gates = raw
+        .iter()
+        .map(|g| Gate::parse(g))
+        .collect::<Result<Vec<_>, _>>()?;
     if gates.is_empty() {
         return Err(ParseError::new("gates", "at least one gate is needed"));
     }
@@ -161,7 +164,10 @@ pub struct VenueList {
 pub async fn list(_admin: AdminUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let venues = state.store.venues().await?;
     Ok(HttpResponse::Ok().json(VenueList {
-        venues: venues.iter().map(|v| VenueView::of(v, &state.codes)).collect(),
+        venues: venues
+            .iter()
+            .map(|v| VenueView::of(v, &state.codes))
+            .collect(),
     }))
 }
 
@@ -257,7 +263,10 @@ pub async fn poster_png(
             .ok_or_else(|| ApiError::NotFound("the venue has no gate".into()))?,
     };
     if !venue.has_gate(&gate) {
-        return Err(ApiError::NotFound(format!("venue {} has no gate {gate}", venue.id)));
+        return Err(ApiError::NotFound(format!(
+            "venue {} has no gate {gate}",
+            venue.id
+        )));
     }
     let code = state
         .codes

@@ -114,17 +114,19 @@ impl VenueView {
         let codes = venue
             .gates
             .iter()
-            .filter_map(|g| match signer.code_for(&venue.id, g, venue.code_version) {
-                Ok(code) => Some(GateCode {
-                    gate: g.to_string(),
-                    code,
-                    code_id: code_id(venue, g.as_str()),
-                }),
-                Err(e) => {
-                    tracing::error!(error = %e, venue = %venue.id, "cannot sign a code");
-                    None
-                }
-            })
+            .filter_map(
+                |g| match signer.code_for(&venue.id, g, venue.code_version) {
+                    Ok(code) => Some(GateCode {
+                        gate: g.to_string(),
+                        code,
+                        code_id: code_id(venue, g.as_str()),
+                    }),
+                    Err(e) => {
+                        tracing::error!(error = %e, venue = %venue.id, "cannot sign a code");
+                        None
+                    }
+                },
+            )
             .collect();
         Self {
             id: venue.id.to_string(),

@@ -57,7 +57,9 @@ pub async fn staff_login(
     .map_err(|e| AuthError::Internal(e.to_string()))?;
     let account = found.ok_or(AuthError::BadCredentials)?;
     let ttl = state.settings.auth.staff_token_ttl_seconds;
-    let token = state.tokens.issue(account.username.as_str(), account.role, ttl)?;
+    let token = state
+        .tokens
+        .issue(account.username.as_str(), account.role, ttl)?;
     Ok((
         Issued {
             token,
@@ -161,7 +163,9 @@ pub async fn resident_login(
         }
     };
     let ttl = state.settings.auth.resident_token_ttl_seconds;
-    let token = state.tokens.issue(resident.id.as_str(), Role::Resident, ttl)?;
+    let token = state
+        .tokens
+        .issue(resident.id.as_str(), Role::Resident, ttl)?;
     Ok((
         Issued {
             token,

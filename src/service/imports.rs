@@ -128,14 +128,23 @@ pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportRepor
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            report.errors.push(RowError { line: 1, message: format!("header: {e}") });
+            report.errors.push(RowError {
+                line: 1,
+                message: format!("header: {e}"),
+            });
             return Ok(report);
         }
     };
     for rec in rdr.records() {
         let (line, parsed) = match rec {
-            Ok(row) => (record_line(&row), venue_from_row(&headers, &row).map_err(|e| e.to_string())),
-            Err(e) => (e.position().map_or(0, csv::Position::line), Err(e.to_string())),
+            Ok(row) => (
+                record_line(&row),
+                venue_from_row(&headers, &row).map_err(|e| e.to_string()),
+            ),
+            Err(e) => (
+                e.position().map_or(0, csv::Position::line),
+                Err(e.to_string()),
+            ),
         };
         match parsed {
             Ok(mut venue) => {
@@ -163,7 +172,10 @@ pub async fn import_residents(store: &dyn Store, body: &[u8]) -> Result<ImportRe
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            report.errors.push(RowError { line: 1, message: format!("header: {e}") });
+            report.errors.push(RowError {
+                line: 1,
+                message: format!("header: {e}"),
+            });
             return Ok(report);
         }
     };
@@ -173,7 +185,10 @@ pub async fn import_residents(store: &dyn Store, body: &[u8]) -> Result<ImportRe
                 record_line(&row),
                 resident_from_row(&headers, &row).map_err(|e| e.to_string()),
             ),
-            Err(e) => (e.position().map_or(0, csv::Position::line), Err(e.to_string())),
+            Err(e) => (
+                e.position().map_or(0, csv::Position::line),
+                Err(e.to_string()),
+            ),
         };
         match parsed {
             Ok(mut resident) => {
@@ -183,7 +198,10 @@ pub async fn import_residents(store: &dyn Store, body: &[u8]) -> Result<ImportRe
                 match store.put_resident(&resident).await {
                     Ok(u) => count(&mut report, u),
                     Err(StoreError::Conflict(m)) => {
-                        report.errors.push(RowError { line, message: format!("phone: {m}") });
+                        report.errors.push(RowError {
+                            line,
+                            message: format!("phone: {m}"),
+                        });
                     }
                     Err(e) => return Err(e),
                 }

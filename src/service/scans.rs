@@ -94,7 +94,8 @@ fn fingerprint(req: &ScanRequest) -> String {
         req.code.trim(),
         req.direction,
         req.temperature.map(Temperature::celsius),
-        req.client_time.map(|t| t.with_timezone(&Utc).timestamp_millis()),
+        req.client_time
+            .map(|t| t.with_timezone(&Utc).timestamp_millis()),
     ]);
     Sha256::digest(canonical.to_string().as_bytes())
         .iter()

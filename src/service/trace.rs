@@ -46,7 +46,9 @@ pub async fn venue_visits(
     window: &TimeWindow,
     now: DateTime<Utc>,
 ) -> Result<Vec<Visit>, StoreError> {
-    let raw = store.venue_visits(venue, window.from(), window.to()).await?;
+    let raw = store
+        .venue_visits(venue, window.from(), window.to())
+        .await?;
     Ok(overlapping(raw, window, now))
 }
 

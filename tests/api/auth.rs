@@ -21,7 +21,11 @@ async fn a_resident_token_cannot_reach_admin_or_tracer_routes(app: TestApp) {
         assert_eq!(a.body["error"]["code"], "forbidden");
     }
     let staff = app
-        .post("/api/v1/staff", &tok, &json!({"username": "evil", "password": "12345678", "role": "admin"}))
+        .post(
+            "/api/v1/staff",
+            &tok,
+            &json!({"username": "evil", "password": "12345678", "role": "admin"}),
+        )
         .await;
     assert_eq!(staff.status, 403);
 }
@@ -41,10 +45,17 @@ async fn an_admin_creates_a_tracer_who_may_trace_but_not_administer(app: TestApp
     assert_eq!(login.body["role"], "tracer");
     let tok = login.body["access_token"].as_str().unwrap_or("").to_owned();
 
-    assert_eq!(app.get("/api/v1/trace/venues/S1/visits", &tok).await.status, 200);
+    assert_eq!(
+        app.get("/api/v1/trace/venues/S1/visits", &tok).await.status,
+        200
+    );
     assert_eq!(app.get("/api/v1/venues", &tok).await.status, 403);
     let dup = app
-        .post("/api/v1/staff", &admin, &json!({"username": "tracer1", "password": "another-pass", "role": "tracer"}))
+        .post(
+            "/api/v1/staff",
+            &admin,
+            &json!({"username": "tracer1", "password": "another-pass", "role": "tracer"}),
+        )
         .await;
     assert_eq!(dup.status, 409);
 }
@@ -60,16 +71,28 @@ async fn a_wrong_password_or_unknown_user_is_refused_alike(app: TestApp) {
 
 async fn a_wrong_one_time_code_is_refused_and_uses_the_code_up(app: TestApp) {
     let otp = app
-        .send(app.client.post(app.url("/api/v1/auth/otp")).json(&json!({"phone": "19900000009"})))
+        .send(
+            app.client
+                .post(app.url("/api/v1/auth/otp"))
+                .json(&json!({"phone": "19900000009"})),
+        )
         .await;
     let code = otp.body["dev_code"].as_str().unwrap_or("").to_owned();
     let wrong = if code == "000000" { "111111" } else { "000000" };
 
     let bad = app
-        .send(app.client.post(app.url("/api/v1/auth/resident")).json(&json!({"phone": "19900000009", "code": wrong})))
+        .send(
+            app.client
+                .post(app.url("/api/v1/auth/resident"))
+                .json(&json!({"phone": "19900000009", "code": wrong})),
+        )
         .await;
     let late = app
-        .send(app.client.post(app.url("/api/v1/auth/resident")).json(&json!({"phone": "19900000009", "code": code})))
+        .send(
+            app.client
+                .post(app.url("/api/v1/auth/resident"))
+                .json(&json!({"phone": "19900000009", "code": code})),
+        )
         .await;
 
     assert_eq!(bad.status, 401);
@@ -88,7 +111,8 @@ fn forge(claims: serde_json::Value, secret: &str) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}")),
     )
     .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -103,7 +127,10 @@ async fn an_expired_forged_or_missing_token_is_refused(app: TestApp) {
 
     let cases = [
         ("expired", forge(expired, JWT_SECRET)),
-        ("other secret", forge(valid.clone(), "another-secret-another-secret-0000")),
+        (
+            "other secret",
+            forge(valid.clone(), "another-secret-another-secret-0000"),
+        ),
         ("garbage", "not.a.token".to_owned()),
         ("empty", String::new()),
     ];
@@ -113,7 +140,10 @@ async fn an_expired_forged_or_missing_token_is_refused(app: TestApp) {
         assert_eq!(a.body["error"]["code"], "unauthorized");
     }
     let good = app.get("/api/v1/venues", &forge(valid, JWT_SECRET)).await;
-    assert_eq!(good.status, 200, "a token signed with the service secret works");
+    assert_eq!(
+        good.status, 200,
+        "a token signed with the service secret works"
+    );
     let none = app.send(app.client.get(app.url("/api/v1/venues"))).await;
     assert_eq!(none.status, 401);
 }

@@ -24,11 +24,26 @@ async fn malformed_json_and_wrong_types_get_400_and_change_nothing(app: TestApp)
     let cases = [
         ("{not json", "invalid_json"),
         (r#"{"code": 12}"#, "invalid_json"),
-        (&format!(r#"{{"code": "{code}", "direction": "sideways"}}"#), "invalid_json"),
-        (&format!(r#"{{"code": "{code}", "temperature_c": "hot"}}"#), "invalid_json"),
-        (&format!(r#"{{"code": "{code}", "temperature_c": 52.0}}"#), "invalid_input"),
-        (&format!(r#"{{"code": "{code}", "client_time": "yesterday"}}"#), "invalid_input"),
-        (&format!(r#"{{"code": "{code}", "idempotency_key": ""}}"#), "invalid_input"),
+        (
+            &format!(r#"{{"code": "{code}", "direction": "sideways"}}"#),
+            "invalid_json",
+        ),
+        (
+            &format!(r#"{{"code": "{code}", "temperature_c": "hot"}}"#),
+            "invalid_json",
+        ),
+        (
+            &format!(r#"{{"code": "{code}", "temperature_c": 52.0}}"#),
+            "invalid_input",
+        ),
+        (
+            &format!(r#"{{"code": "{code}", "client_time": "yesterday"}}"#),
+            "invalid_input",
+        ),
+        (
+            &format!(r#"{{"code": "{code}", "idempotency_key": ""}}"#),
+            "invalid_input",
+        ),
         ("[]", "invalid_json"),
     ];
     for (body, expected) in cases {
@@ -51,13 +66,31 @@ async fn an_unknown_or_tampered_code_is_refused_with_its_own_error(app: TestApp)
     let tampered = String::from_utf8(tampered).unwrap_or_default();
 
     let cases = [
-        ("UKC19TRACING:1:eyJhbGciOiJFUzI1NiJ9", 400, "unknown_code_format"),
-        ("https://elsewhere.example/s/abc", 400, "unknown_code_format"),
+        (
+            "UKC19TRACING:1:eyJhbGciOiJFUzI1NiJ9",
+            400,
+            "unknown_code_format",
+        ),
+        (
+            "https://elsewhere.example/s/abc",
+            400,
+            "unknown_code_format",
+        ),
         (tampered.as_str(), 422, "invalid_code"),
-        (&format!("{}/s/not-a-token", app.settings.public_base_url), 422, "invalid_code"),
+        (
+            &format!("{}/s/not-a-token", app.settings.public_base_url),
+            422,
+            "invalid_code",
+        ),
     ];
     for (c, status, expected) in cases {
-        let a = app.post("/api/v1/scans", &tok, &json!({"code": c, "direction": "in"})).await;
+        let a = app
+            .post(
+                "/api/v1/scans",
+                &tok,
+                &json!({"code": c, "direction": "in"}),
+            )
+            .await;
         assert_eq!(a.status, status, "{c}: {}", a.body);
         assert_eq!(a.body["error"]["code"], expected);
     }
@@ -68,9 +101,15 @@ async fn a_client_time_outside_the_skew_is_refused_and_changes_nothing(app: Test
     let code = app.venue("S1", "shop").await;
     let (tok, rid) = app.resident("19900000001").await;
 
-    let future = app.scan_at(&tok, &code, "in", Utc::now() + Duration::minutes(10)).await;
-    let past = app.scan_at(&tok, &code, "in", Utc::now() - Duration::hours(25)).await;
-    let ok = app.scan_at(&tok, &code, "in", Utc::now() + Duration::seconds(60)).await;
+    let future = app
+        .scan_at(&tok, &code, "in", Utc::now() + Duration::minutes(10))
+        .await;
+    let past = app
+        .scan_at(&tok, &code, "in", Utc::now() - Duration::hours(25))
+        .await;
+    let ok = app
+        .scan_at(&tok, &code, "in", Utc::now() + Duration::seconds(60))
+        .await;
 
     assert_eq!(future.status, 422);
     assert_eq!(future.body["error"]["code"], "client_time_out_of_range");
@@ -108,7 +147,10 @@ async fn a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest(app: T
         .filter_map(|e| e["line"].as_u64())
         .collect();
     assert_eq!(lines, vec![3, 4, 5, 6]);
-    assert_eq!(app.get("/api/v1/venues/GC-X006", &admin).await.body["households"], 40);
+    assert_eq!(
+        app.get("/api/v1/venues/GC-X006", &admin).await.body["households"],
+        40
+    );
     assert_eq!(app.get("/api/v1/venues/GC-X002", &admin).await.status, 404);
 }
 
@@ -155,7 +197,10 @@ async fn a_venue_with_bad_fields_is_refused_with_400(app: TestApp) {
         assert_eq!(a.status, 400, "{body}: {}", a.body);
         assert!(a.body["error"]["code"].is_string());
     }
-    assert_eq!(app.get("/api/v1/venues", &admin).await.body["venues"], json!([]));
+    assert_eq!(
+        app.get("/api/v1/venues", &admin).await.body["venues"],
+        json!([])
+    );
 }
 
 async fn bad_query_parameters_get_400(app: TestApp) {
@@ -171,9 +216,15 @@ async fn bad_query_parameters_get_400(app: TestApp) {
         assert_eq!(a.status, 400, "{path}: {}", a.body);
     }
     let unencoded = app
-        .get("/api/v1/trace/residents/R1/visits?from=2020-02-16T08:00:00+08:00", &admin)
+        .get(
+            "/api/v1/trace/residents/R1/visits?from=2020-02-16T08:00:00+08:00",
+            &admin,
+        )
         .await;
-    assert_eq!(unencoded.status, 200, "an unencoded + in an offset is forgiven");
+    assert_eq!(
+        unencoded.status, 200,
+        "an unencoded + in an offset is forgiven"
+    );
 }
 
 crate::on_both_backends!(

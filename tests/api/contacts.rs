@@ -46,7 +46,11 @@ async fn contacts(app: &TestApp, who: &str, buffer: i64, min: i64) -> Value {
         .send(
             app.client
                 .get(app.url(&format!("/api/v1/trace/residents/{who}/contacts")))
-                .query(&[("from", from.as_str()), ("buffer_minutes", &b), ("min_overlap_minutes", &m)])
+                .query(&[
+                    ("from", from.as_str()),
+                    ("buffer_minutes", &b),
+                    ("min_overlap_minutes", &m),
+                ])
                 .bearer_auth(&admin),
         )
         .await;
@@ -86,8 +90,14 @@ async fn without_buffer_only_overlapping_and_touching_visits_are_contacts(app: T
         vec![("A".to_owned(), 10.0), ("C".to_owned(), 0.0)]
     );
     let a = &body["contacts"][0];
-    assert_eq!(time(&a["first_contact"]), Some(town.base + Duration::minutes(70)));
-    assert_eq!(time(&a["last_contact"]), Some(town.base + Duration::minutes(80)));
+    assert_eq!(
+        time(&a["first_contact"]),
+        Some(town.base + Duration::minutes(70))
+    );
+    assert_eq!(
+        time(&a["last_contact"]),
+        Some(town.base + Duration::minutes(80))
+    );
     assert_eq!(a["venues"][0]["venue_id"], "S1");
 }
 
@@ -100,7 +110,11 @@ async fn a_buffer_widens_the_index_case_and_a_minimum_overlap_drops_short_contac
 
     assert_eq!(
         summary(&wide, &town),
-        vec![("C".to_owned(), 15.0), ("A".to_owned(), 10.0), ("B".to_owned(), 5.0)]
+        vec![
+            ("C".to_owned(), 15.0),
+            ("A".to_owned(), 10.0),
+            ("B".to_owned(), 5.0)
+        ]
     );
     assert_eq!(summary(&strict, &town), vec![("C".to_owned(), 15.0)]);
 }
@@ -111,7 +125,10 @@ async fn contacts_export_as_csv_with_a_byte_order_mark(app: TestApp) {
 
     let res = app
         .client
-        .get(app.url(&format!("/api/v1/trace/residents/{}/contacts", town.ids["P"])))
+        .get(app.url(&format!(
+            "/api/v1/trace/residents/{}/contacts",
+            town.ids["P"]
+        )))
         .header("accept", "text/csv")
         .bearer_auth(&admin)
         .send()
@@ -119,14 +136,20 @@ async fn contacts_export_as_csv_with_a_byte_order_mark(app: TestApp) {
         .unwrap_or_else(|e| panic!("{e}"));
 
     assert_eq!(res.status().as_u16(), 200);
-    let ct = res.headers()["content-type"].to_str().unwrap_or("").to_owned();
+    let ct = res.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .to_owned();
     assert!(ct.starts_with("text/csv"), "{ct}");
     let bytes = res.bytes().await.unwrap_or_default();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
     let text = String::from_utf8_lossy(&bytes[3..]).to_string();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "header and two contacts: {text}");
-    assert!(lines[1].contains(&town.ids["A"]) && lines[1].contains("10.00"), "{text}");
+    assert!(
+        lines[1].contains(&town.ids["A"]) && lines[1].contains("10.00"),
+        "{text}"
+    );
 }
 
 crate::on_both_backends!(

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
-use checkin::config::{Overrides, OtpDelivery, Settings};
+use checkin::config::{OtpDelivery, Overrides, Settings};
 use checkin::startup::Application;
+use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
@@ -97,8 +97,12 @@ impl Drop for TestApp {
 
 /// Deletes every Redis key under `prefix`.
 pub fn delete_prefix(prefix: &str) {
-    let Ok(client) = redis::Client::open(redis_url()) else { return };
-    let Ok(mut con) = client.get_connection() else { return };
+    let Ok(client) = redis::Client::open(redis_url()) else {
+        return;
+    };
+    let Ok(mut con) = client.get_connection() else {
+        return;
+    };
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}:*"))
         .query(&mut con)
@@ -128,12 +132,18 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Answer {
-        self.send(self.client.get(self.url(path)).bearer_auth(token)).await
+        self.send(self.client.get(self.url(path)).bearer_auth(token))
+            .await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> Answer {
-        self.send(self.client.post(self.url(path)).bearer_auth(token).json(body))
-            .await
+        self.send(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Answer {
@@ -151,7 +161,10 @@ impl TestApp {
             .get_or_init(|| async {
                 let a = self.login("admin", ADMIN_PASSWORD).await;
                 assert_eq!(a.status, 200, "admin login: {}", a.body);
-                a.body["access_token"].as_str().unwrap_or_default().to_owned()
+                a.body["access_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
             })
             .await
             .clone()
@@ -177,8 +190,14 @@ impl TestApp {
             .await;
         assert_eq!(login.status, 200, "resident login: {}", login.body);
         (
-            login.body["access_token"].as_str().unwrap_or_default().to_owned(),
-            login.body["resident_id"].as_str().unwrap_or_default().to_owned(),
+            login.body["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            login.body["resident_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         )
     }
 
@@ -193,7 +212,10 @@ impl TestApp {
             )
             .await;
         assert_eq!(a.status, 201, "create venue: {}", a.body);
-        a.body["codes"][0]["code"].as_str().unwrap_or_default().to_owned()
+        a.body["codes"][0]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// Sends a scan with an explicit time.
@@ -231,7 +253,9 @@ impl TestApp {
 
     pub async fn presence(&self, venue: &str) -> Value {
         let admin = self.admin().await;
-        let a = self.get(&format!("/api/v1/venues/{venue}/presence"), &admin).await;
+        let a = self
+            .get(&format!("/api/v1/venues/{venue}/presence"), &admin)
+            .await;
         assert_eq!(a.status, 200, "presence: {}", a.body);
         a.body
     }

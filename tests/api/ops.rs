@@ -20,14 +20,23 @@ async fn health_readiness_metrics_and_the_spec_answer(app: TestApp) {
     assert_eq!(ready.status, 200);
     assert_eq!(ready.body["status"], "ok");
     assert_eq!(spec.status, 200);
-    for path in ["/api/v1/scans", "/api/v1/trace/residents/{id}/contacts", "/api/v1/venues/import"] {
-        assert!(spec.body["paths"].get(path).is_some(), "{path} missing from the spec");
+    for path in [
+        "/api/v1/scans",
+        "/api/v1/trace/residents/{id}/contacts",
+        "/api/v1/venues/import",
+    ] {
+        assert!(
+            spec.body["paths"].get(path).is_some(),
+            "{path} missing from the spec"
+        );
     }
     assert!(metrics.contains("http_requests_total"), "{metrics}");
 }
 
 async fn an_unknown_route_gets_the_contract_error_body(app: TestApp) {
-    let a = app.send(app.client.get(app.url("/api/v1/nothing-here"))).await;
+    let a = app
+        .send(app.client.get(app.url("/api/v1/nothing-here")))
+        .await;
 
     assert_eq!(a.status, 404);
     assert_eq!(a.body["error"]["code"], "not_found");

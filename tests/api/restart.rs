@@ -17,7 +17,9 @@ async fn restarting_the_service_keeps_every_visit(app: TestApp) {
     assert_eq!(again.visits_of(&rid).await, before);
     assert_eq!(again.presence("S1").await["count"], 1);
     // Same signing key: old posters and old tokens still work.
-    let out = again.post("/api/v1/scans", &tok, &serde_json::json!({"code": shop})).await;
+    let out = again
+        .post("/api/v1/scans", &tok, &serde_json::json!({"code": shop}))
+        .await;
     assert_eq!(out.status, 200, "{}", out.body);
     assert_eq!(out.body["direction"], "out");
 }

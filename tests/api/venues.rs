@@ -14,16 +14,27 @@ async fn a_venue_is_created_listed_read_and_changed(app: TestApp) {
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
-    assert_eq!(created.body["max_stay_minutes"], 120, "a shop's default stay");
+    assert_eq!(
+        created.body["max_stay_minutes"], 120,
+        "a shop's default stay"
+    );
     assert_eq!(created.body["entry_policy"], "open");
 
     let again = app
-        .post("/api/v1/venues", &admin, &json!({"id": "GC-S900", "name": "重复", "kind": "shop", "gates": ["正门"]}))
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": "GC-S900", "name": "重复", "kind": "shop", "gates": ["正门"]}),
+        )
         .await;
     assert_eq!(again.status, 409);
 
     let generated = app
-        .post("/api/v1/venues", &admin, &json!({"name": "无编号小区", "kind": "residential_compound", "gates": ["北门"]}))
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"name": "无编号小区", "kind": "residential_compound", "gates": ["北门"]}),
+        )
         .await;
     assert_eq!(generated.status, 201);
     assert_eq!(generated.body["entry_policy"], "residents_only");
@@ -56,7 +67,10 @@ async fn a_poster_decodes_back_to_the_gates_code(app: TestApp) {
     )
     .await;
     let venue = app.get("/api/v1/venues/GC-C001", &admin).await;
-    let expected = venue.body["codes"][1]["code"].as_str().unwrap_or("").to_owned();
+    let expected = venue.body["codes"][1]["code"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
 
     let res = app
         .client
@@ -70,7 +84,9 @@ async fn a_poster_decodes_back_to_the_gates_code(app: TestApp) {
     assert_eq!(res.headers()["content-type"], "image/png");
     let png = res.bytes().await.unwrap_or_default();
 
-    let img = image::load_from_memory(&png).unwrap_or_else(|e| panic!("png: {e}")).to_luma8();
+    let img = image::load_from_memory(&png)
+        .unwrap_or_else(|e| panic!("png: {e}"))
+        .to_luma8();
     let mut prepared = rqrr::PreparedImage::prepare(img);
     let grids = prepared.detect_grids();
     assert_eq!(grids.len(), 1);
@@ -79,10 +95,18 @@ async fn a_poster_decodes_back_to_the_gates_code(app: TestApp) {
     assert!(text.starts_with(&app.settings.public_base_url));
 
     let (tok, _) = app.resident("19900000001").await;
-    let scan = app.post("/api/v1/scans", &tok, &json!({"code": text})).await;
-    assert_eq!(scan.body["gate"], "南门", "the decoded poster works as a code");
+    let scan = app
+        .post("/api/v1/scans", &tok, &json!({"code": text}))
+        .await;
+    assert_eq!(
+        scan.body["gate"], "南门",
+        "the decoded poster works as a code"
+    );
     let no_gate = app
-        .get("/api/v1/venues/GC-C001/poster.png?gate=%E8%A5%BF%E9%97%A8", &admin)
+        .get(
+            "/api/v1/venues/GC-C001/poster.png?gate=%E8%A5%BF%E9%97%A8",
+            &admin,
+        )
         .await;
     assert_eq!(no_gate.status, 404);
 }

@@ -98,7 +98,10 @@ async fn a_visit_left_open_past_its_maximum_stay_is_closed_automatically(app: Te
     let v = app.visits_of(&rid).await;
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["closed_by"], "auto");
-    assert_eq!(time(&v[0]["check_out"]), Some(ago(300) + Duration::hours(2)));
+    assert_eq!(
+        time(&v[0]["check_out"]),
+        Some(ago(300) + Duration::hours(2))
+    );
     assert_eq!(app.presence("S1").await["count"], 0);
 }
 
@@ -130,10 +133,18 @@ async fn a_fever_check_in_is_denied_and_changes_no_visit(app: TestApp) {
     app.scan_at(&tok, &home, "in", ago(60)).await;
 
     let hot = app
-        .post("/api/v1/scans", &tok, &json!({"code": shop, "direction": "in", "temperature_c": 37.3}))
+        .post(
+            "/api/v1/scans",
+            &tok,
+            &json!({"code": shop, "direction": "in", "temperature_c": 37.3}),
+        )
         .await;
     let fine = app
-        .post("/api/v1/scans", &tok, &json!({"code": home, "direction": "in", "temperature_c": 37.2}))
+        .post(
+            "/api/v1/scans",
+            &tok,
+            &json!({"code": home, "direction": "in", "temperature_c": 37.2}),
+        )
         .await;
 
     assert_eq!(hot.status, 200);
@@ -142,7 +153,11 @@ async fn a_fever_check_in_is_denied_and_changes_no_visit(app: TestApp) {
     assert!(hot.body.get("visit_id").is_none());
     assert_eq!(fine.body["decision"], "admitted");
     let v = app.visits_of(&rid).await;
-    assert_eq!(v.len(), 1, "the denied scan must not close or open a visit: {v:?}");
+    assert_eq!(
+        v.len(),
+        1,
+        "the denied scan must not close or open a visit: {v:?}"
+    );
     assert!(v[0]["check_out"].is_null());
     assert_eq!(app.presence("S1").await["count"], 0);
 }
@@ -181,17 +196,28 @@ async fn a_retried_scan_with_the_same_idempotency_key_returns_the_first_answer(a
 async fn the_same_idempotency_key_with_another_body_is_refused(app: TestApp) {
     let code = app.venue("S1", "shop").await;
     let (tok, rid) = app.resident("19900000001").await;
-    app.post("/api/v1/scans", &tok, &json!({"code": code, "direction": "in", "idempotency_key": "k-1"}))
-        .await;
+    app.post(
+        "/api/v1/scans",
+        &tok,
+        &json!({"code": code, "direction": "in", "idempotency_key": "k-1"}),
+    )
+    .await;
 
     let other = app
-        .post("/api/v1/scans", &tok, &json!({"code": code, "direction": "out", "idempotency_key": "k-1"}))
+        .post(
+            "/api/v1/scans",
+            &tok,
+            &json!({"code": code, "direction": "out", "idempotency_key": "k-1"}),
+        )
         .await;
 
     assert_eq!(other.status, 409);
     assert_eq!(other.body["error"]["code"], "idempotency_key_reused");
     let v = app.visits_of(&rid).await;
-    assert!(v[0]["check_out"].is_null(), "the refused scan closed the visit: {v:?}");
+    assert!(
+        v[0]["check_out"].is_null(),
+        "the refused scan closed the visit: {v:?}"
+    );
 }
 
 async fn two_concurrent_check_ins_by_one_person_leave_one_open_visit(app: TestApp) {
@@ -199,10 +225,8 @@ async fn two_concurrent_check_ins_by_one_person_leave_one_open_visit(app: TestAp
     let (tok, rid) = app.resident("19900000001").await;
     let body = json!({"code": code, "direction": "in"});
 
-    let answers = futures::future::join_all(
-        (0..8).map(|_| app.post("/api/v1/scans", &tok, &body)),
-    )
-    .await;
+    let answers =
+        futures::future::join_all((0..8).map(|_| app.post("/api/v1/scans", &tok, &body))).await;
 
     assert!(answers.iter().all(|a| a.status == 200), "all answered");
     let ids: std::collections::HashSet<String> = answers
@@ -218,8 +242,12 @@ async fn a_scan_without_a_direction_checks_in_then_out(app: TestApp) {
     let code = app.venue("S1", "shop").await;
     let (tok, _) = app.resident("19900000001").await;
 
-    let first = app.post("/api/v1/scans", &tok, &json!({"code": code})).await;
-    let second = app.post("/api/v1/scans", &tok, &json!({"code": code})).await;
+    let first = app
+        .post("/api/v1/scans", &tok, &json!({"code": code}))
+        .await;
+    let second = app
+        .post("/api/v1/scans", &tok, &json!({"code": code}))
+        .await;
 
     assert_eq!(first.body["direction"], "in");
     assert_eq!(second.body["direction"], "out");

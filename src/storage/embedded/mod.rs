@@ -137,11 +137,14 @@ impl Store for EmbeddedStore {
                  ON CONFLICT(k) DO UPDATE SET v = excluded.v",
                 [&now],
             )?;
-            let back: String = c.query_row("SELECT v FROM meta WHERE k = 'ping'", [], |r| r.get(0))?;
+            let back: String =
+                c.query_row("SELECT v FROM meta WHERE k = 'ping'", [], |r| r.get(0))?;
             if back == now {
                 Ok(())
             } else {
-                Err(StoreError::Unavailable("ping read back another value".into()))
+                Err(StoreError::Unavailable(
+                    "ping read back another value".into(),
+                ))
             }
         })
         .await
@@ -176,7 +179,9 @@ impl Store for EmbeddedStore {
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let owner: Option<String> = tx
-                .query_row("SELECT id FROM residents WHERE phone = ?1", [&phone], |r| r.get(0))
+                .query_row("SELECT id FROM residents WHERE phone = ?1", [&phone], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             if owner.as_deref().is_some_and(|o| o != id) {
                 return Err(StoreError::Conflict(
@@ -210,10 +215,8 @@ impl Store for EmbeddedStore {
 
     async fn resident_by_phone(&self, phone: &Phone) -> Result<Option<Resident>, StoreError> {
         let phone = phone.as_str().to_owned();
-        self.run(move |c| {
-            Self::get_json(c, "SELECT json FROM residents WHERE phone = ?1", &phone)
-        })
-        .await
+        self.run(move |c| Self::get_json(c, "SELECT json FROM residents WHERE phone = ?1", &phone))
+            .await
     }
 
     async fn put_staff(&self, account: &StaffAccount) -> Result<Upsert, StoreError> {
@@ -300,7 +303,9 @@ impl Store for EmbeddedStore {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let id = commit.resident_id.to_string();
             let version: i64 = tx
-                .query_row("SELECT version FROM persons WHERE id = ?1", [&id], |r| r.get(0))
+                .query_row("SELECT version FROM persons WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })
                 .optional()?
                 .unwrap_or(0);
             if u64::try_from(version).unwrap_or(0) != commit.expected_version {
