@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
@@ -17,7 +18,7 @@ use crate::domain::rules::ScanPolicy;
 use crate::service::accounts;
 use crate::state::AppState;
 use crate::storage::embedded::EmbeddedStore;
-use crate::storage::redis::RedisStore;
+use crate::storage::redis::{RedisStore, Timeouts};
 use crate::storage::Store;
 use crate::{http, telemetry};
 
@@ -54,7 +55,14 @@ pub enum StartupError {
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupError> {
     Ok(match &settings.redis_url {
         Some(url) => {
-            Arc::new(RedisStore::connect(url.expose_secret(), &settings.redis_key_prefix).await?)
+            let timeouts = Timeouts {
+                connection: Duration::from_millis(settings.redis.connect_timeout_ms),
+                response: Duration::from_millis(settings.redis.response_timeout_ms),
+            };
+            let store =
+                RedisStore::connect_with(url.expose_secret(), &settings.redis_key_prefix, timeouts)
+                    .await?;
+            Arc::new(store)
         }
         None => Arc::new(EmbeddedStore::open(&settings.data_dir)?),
     })

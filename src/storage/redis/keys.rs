@@ -201,14 +201,22 @@ mod tests {
             assert!(key.starts_with("checkin:{p:R00001}:"), "{key}");
         }
         assert_eq!(k.person_state(&rid), "checkin:{p:R00001}:state");
-        assert_eq!(k.person_idempotency(&rid, "abc"), "checkin:{p:R00001}:idem:abc");
+        assert_eq!(
+            k.person_idempotency(&rid, "abc"),
+            "checkin:{p:R00001}:idem:abc"
+        );
     }
 
     #[test]
     fn a_venues_keys_share_one_hash_tag() {
         let vid = VenueId::parse("GC-C001").expect("a valid id");
         let k = keys();
-        for key in [k.venue(&vid), k.venue_visit(&vid), k.venue_visits(&vid), k.venue_open(&vid)] {
+        for key in [
+            k.venue(&vid),
+            k.venue_visit(&vid),
+            k.venue_visits(&vid),
+            k.venue_open(&vid),
+        ] {
             assert!(key.starts_with("checkin:{v:GC-C001}:"), "{key}");
         }
     }

@@ -2,8 +2,8 @@
 //! later (it uses `SET … GET` and `GETDEL`).
 //!
 //! One [`ConnectionManager`] (a multiplexed connection that reconnects by itself) is shared by
-//! all clones of the store. Connecting and every command are bounded ([`CONNECTION_TIMEOUT`],
-//! [`RESPONSE_TIMEOUT`], one quick reconnection retry), so a dead or stuck Redis fails fast with
+//! all clones of the store. Connecting and every command are bounded ([`Timeouts`], 2 s each by
+//! default, and one quick reconnection retry), so a dead or stuck Redis fails fast with
 //! [`StoreError::Unavailable`] instead of hanging requests; the command that meets a broken
 //! connection fails, and the manager reconnects in the background for the next one.
 //!
@@ -28,12 +28,27 @@ use super::{
 use crate::domain::staff::{StaffAccount, Username};
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
 
-/// How long one connection attempt may take.
-pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long one command may wait for its answer.
-pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long after its `expires_at` a one-time code is kept, so that a late try still reads it
-/// back (as the embedded store does) and the caller answers "expired".
+/// How long the store waits on Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// How long one connection attempt may take (two are made before giving up).
+    pub connection: Duration,
+    /// How long one command may wait for its answer.
+    pub response: Duration,
+}
+
+impl Default for Timeouts {
+    /// 2 s to connect, 2 s per answer.
+    fn default() -> Self {
+        Self {
+            connection: Duration::from_secs(2),
+            response: Duration::from_secs(2),
+        }
+    }
+}
+
+/// How long after its `expires_at` a one-time code is kept: a late try still reads it back, as
+/// from the embedded store (which never drops codes), and the caller judges `expires_at`.
 pub const OTP_GRACE_SECONDS: i64 = 300;
 /// How many times `put_resident` retries when the record changes between its read and its write.
 const PUT_RESIDENT_ATTEMPTS: usize = 5;
@@ -74,18 +89,31 @@ fn parse_opt<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<Opti
 
 impl RedisStore {
     /// Connects to the Redis at `url` (`redis://[:password@]host:port[/db]`), keeping every key
-    /// under `key_prefix` (see [`keys`]).
+    /// under `key_prefix` (see [`keys`]), with the default [`Timeouts`].
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the URL or the prefix is invalid, or Redis cannot be
-    /// reached within about [`CONNECTION_TIMEOUT`] twice.
+    /// reached (two attempts of 2 s at most).
     pub async fn connect(url: &str, key_prefix: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, key_prefix, Timeouts::default()).await
+    }
+
+    /// [`RedisStore::connect`] with the given timeouts.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the URL or the prefix is invalid, or Redis cannot be
+    /// reached in two attempts of `timeouts.connection`.
+    pub async fn connect_with(
+        url: &str,
+        key_prefix: &str,
+        timeouts: Timeouts,
+    ) -> Result<Self, StoreError> {
         let keys = Keys::new(key_prefix).map_err(StoreError::Unavailable)?;
         let client = redis::Client::open(url)
             .map_err(|e| StoreError::Unavailable(format!("invalid Redis URL: {e}")))?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(timeouts.connection))
+            .set_response_timeout(Some(timeouts.response))
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(100))
             .set_max_delay(Duration::from_millis(500));
@@ -125,7 +153,10 @@ impl RedisStore {
         &self,
         key: String,
     ) -> Result<Option<T>, StoreError> {
-        let raw: Option<String> = redis::cmd("GET").arg(key).query_async(&mut self.conn()).await?;
+        let raw: Option<String> = redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut self.conn())
+            .await?;
         parse_opt(raw)
     }
 
@@ -201,14 +232,25 @@ impl Store for RedisStore {
 
     async fn put_venue(&self, venue: &Venue) -> Result<Upsert, StoreError> {
         let json = serde_json::to_string(venue)?;
-        // Listed first: a listed id without a record is skipped by `venues`, while a record
-        // that is not listed would be lost to it.
-        redis::cmd("SADD")
+        // One round trip, listed first: should the write stop half way, a listed id without a
+        // record is skipped by `venues`, while a record that is not listed would be lost to it.
+        // (Not MULTI: the two keys are in different cluster slots.)
+        let (before,): (Option<String>,) = redis::pipe()
+            .cmd("SADD")
             .arg(self.keys.venues())
             .arg(venue.id.as_str())
-            .exec_async(&mut self.conn())
+            .ignore()
+            .cmd("SET")
+            .arg(self.keys.venue(&venue.id))
+            .arg(json)
+            .arg("GET")
+            .query_async(&mut self.conn())
             .await?;
-        self.upsert(self.keys.venue(&venue.id), json).await
+        Ok(if before.is_some() {
+            Upsert::Updated
+        } else {
+            Upsert::Created
+        })
     }
 
     async fn venue(&self, id: &VenueId) -> Result<Option<Venue>, StoreError> {
@@ -226,8 +268,8 @@ impl Store for RedisStore {
         ids.sort_unstable();
         let mut pipe = redis::pipe();
         for raw in &ids {
-            let id = VenueId::parse(raw)
-                .map_err(|e| StoreError::Corrupt(format!("venue list: {e}")))?;
+            let id =
+                VenueId::parse(raw).map_err(|e| StoreError::Corrupt(format!("venue list: {e}")))?;
             pipe.cmd("GET").arg(self.keys.venue(&id));
         }
         let raws: Vec<Option<String>> = pipe.query_async(&mut self.conn()).await?;

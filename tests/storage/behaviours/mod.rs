@@ -1,0 +1,12 @@
+//! The behaviours every store must show, one `async fn` each, named as sentences. They are
+//! turned into tests per backend by `conformance!` in `main.rs`.
+
+mod durability;
+mod records;
+mod scans;
+mod visits;
+
+pub use durability::*;
+pub use records::*;
+pub use scans::*;
+pub use visits::*;

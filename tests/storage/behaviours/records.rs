@@ -1,0 +1,254 @@
+//! Plain records: the readiness probe, venues, residents and their phones, staff, one-time
+//! codes, and reads of things never written.
+
+use checkin::domain::staff::{Role, StaffAccount, Username};
+use checkin::domain::VenueKind;
+use checkin::storage::{OtpRecord, Store, StoreError, Upsert};
+use chrono::{Duration, Utc};
+
+use crate::fixtures::{all_time, phone, resident, rid, venue, vid};
+
+pub async fn ping_succeeds(store: &dyn Store) {
+    store.ping().await.expect("ping succeeds");
+    store.ping().await.expect("ping succeeds again");
+}
+
+pub async fn reading_what_was_never_written_gives_nothing(store: &dyn Store) {
+    let (from, to) = all_time();
+    let who = rid("R404");
+    let place = vid("GC-C404");
+    let username = Username::parse("nobody").expect("a valid username");
+
+    assert!(store.venue(&place).await.expect("venue reads").is_none());
+    assert!(store.venues().await.expect("venues read").is_empty());
+    assert!(store
+        .resident(&who)
+        .await
+        .expect("resident reads")
+        .is_none());
+    let by_phone = store.resident_by_phone(&phone("19900000404")).await;
+    assert!(by_phone.expect("resident by phone reads").is_none());
+    assert!(store.staff(&username).await.expect("staff reads").is_none());
+    let otp = store.take_otp(&phone("19900000404")).await;
+    assert!(otp.expect("otp reads").is_none());
+
+    let state = store
+        .person_state(&who, Some("key-1"))
+        .await
+        .expect("person state reads");
+    assert_eq!(state.version, 0);
+    assert!(state.open.is_none());
+    assert!(state.idempotent.is_none());
+
+    assert!(store
+        .scan_events(&who)
+        .await
+        .expect("events read")
+        .is_empty());
+    let visits = store.resident_visits(&who, from, to).await;
+    assert!(visits.expect("resident visits read").is_empty());
+    let visits = store.venue_visits(&place, from, to).await;
+    assert!(visits.expect("venue visits read").is_empty());
+    let open = store.open_visits(&place).await;
+    assert!(open.expect("open visits read").is_empty());
+}
+
+pub async fn a_put_venue_then_get_returns_the_same_venue(store: &dyn Store) {
+    let mut v = venue("GC-C001", VenueKind::ResidentialCompound);
+    v.households = Some(320);
+
+    let first = store.put_venue(&v).await.expect("put venue");
+    let read = store.venue(&v.id).await.expect("venue reads");
+
+    assert_eq!(first, Upsert::Created);
+    assert_eq!(read.as_ref(), Some(&v));
+
+    v.name = "古城小区".into();
+    v.max_stay_minutes = Some(600);
+    v.code_version = 2;
+    let second = store.put_venue(&v).await.expect("put venue again");
+    let read = store.venue(&v.id).await.expect("venue reads");
+
+    assert_eq!(second, Upsert::Updated);
+    assert_eq!(read.as_ref(), Some(&v));
+    assert_eq!(store.venues().await.expect("venues read"), vec![v]);
+}
+
+pub async fn venues_are_listed_in_id_order(store: &dyn Store) {
+    for id in ["GC-C002", "gc-a", "GC-C010", "GC-C001", "A.1"] {
+        store
+            .put_venue(&venue(id, VenueKind::Shop))
+            .await
+            .expect("put venue");
+    }
+
+    let listed: Vec<String> = store
+        .venues()
+        .await
+        .expect("venues read")
+        .into_iter()
+        .map(|v| v.id.to_string())
+        .collect();
+
+    assert_eq!(listed, ["A.1", "GC-C001", "GC-C002", "GC-C010", "gc-a"]);
+}
+
+pub async fn a_put_resident_then_get_returns_the_same_resident_by_id_and_by_phone(
+    store: &dyn Store,
+) {
+    let mut r = resident("R00001", "19900000001");
+
+    let first = store.put_resident(&r).await.expect("put resident");
+
+    assert_eq!(first, Upsert::Created);
+    assert_eq!(
+        store.resident(&r.id).await.expect("reads").as_ref(),
+        Some(&r)
+    );
+    let by_phone = store.resident_by_phone(&r.phone).await.expect("reads");
+    assert_eq!(by_phone.as_ref(), Some(&r));
+
+    r.room = Some("502".into());
+    r.tags.push("out_of_province".into());
+    let second = store.put_resident(&r).await.expect("put resident again");
+
+    assert_eq!(second, Upsert::Updated);
+    assert_eq!(
+        store.resident(&r.id).await.expect("reads").as_ref(),
+        Some(&r)
+    );
+    let by_phone = store.resident_by_phone(&r.phone).await.expect("reads");
+    assert_eq!(by_phone, Some(r));
+}
+
+pub async fn a_phone_already_used_by_another_resident_is_refused(store: &dyn Store) {
+    let first = resident("R00001", "19900000001");
+    let second = resident("R00002", "19900000001");
+    store
+        .put_resident(&first)
+        .await
+        .expect("put first resident");
+
+    let refused = store.put_resident(&second).await;
+
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "expected a conflict, got {refused:?}"
+    );
+    assert!(store.resident(&second.id).await.expect("reads").is_none());
+    let owner = store.resident_by_phone(&first.phone).await.expect("reads");
+    assert_eq!(owner, Some(first));
+}
+
+pub async fn changing_a_residents_phone_frees_the_old_phone(store: &dyn Store) {
+    let mut r = resident("R00001", "19900000001");
+    store.put_resident(&r).await.expect("put resident");
+    let old_phone = r.phone.clone();
+
+    r.phone = phone("19900000002");
+    let moved = store.put_resident(&r).await.expect("put with a new phone");
+
+    assert_eq!(moved, Upsert::Updated);
+    assert!(store
+        .resident_by_phone(&old_phone)
+        .await
+        .expect("reads")
+        .is_none());
+    let by_new = store.resident_by_phone(&r.phone).await.expect("reads");
+    assert_eq!(by_new.as_ref(), Some(&r));
+
+    let other = resident("R00002", "19900000001");
+    let taken = store
+        .put_resident(&other)
+        .await
+        .expect("the old phone is free");
+    assert_eq!(taken, Upsert::Created);
+    let by_old = store.resident_by_phone(&old_phone).await.expect("reads");
+    assert_eq!(by_old, Some(other));
+}
+
+pub async fn a_put_staff_then_get_returns_the_same_account(store: &dyn Store) {
+    let mut account = StaffAccount {
+        username: Username::parse("Tracer.Li").expect("a valid username"),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        role: Role::Tracer,
+    };
+
+    let first = store.put_staff(&account).await.expect("put staff");
+    let read = store
+        .staff(&account.username)
+        .await
+        .expect("staff reads")
+        .expect("the account exists");
+
+    assert_eq!(first, Upsert::Created);
+    assert_eq!(read.username, account.username);
+    assert_eq!(read.password_hash, account.password_hash);
+    assert_eq!(read.role, Role::Tracer);
+
+    account.role = Role::Admin;
+    account.password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$b3RoZXI".into();
+    let second = store.put_staff(&account).await.expect("put staff again");
+    let read = store
+        .staff(&account.username)
+        .await
+        .expect("staff reads")
+        .expect("the account exists");
+
+    assert_eq!(second, Upsert::Updated);
+    assert_eq!(read.password_hash, account.password_hash);
+    assert_eq!(read.role, Role::Admin);
+}
+
+fn otp(code_hash: &str, valid_minutes: i64) -> OtpRecord {
+    OtpRecord {
+        code_hash: code_hash.into(),
+        expires_at: Utc::now() + Duration::minutes(valid_minutes),
+    }
+}
+
+pub async fn an_otp_can_be_taken_only_once(store: &dyn Store) {
+    let p = phone("19900000001");
+    let code = otp("hash-1", 5);
+    store.put_otp(&p, &code).await.expect("put otp");
+
+    let first = store.take_otp(&p).await.expect("take otp");
+    let second = store.take_otp(&p).await.expect("take otp again");
+
+    let first = first.expect("the code is there the first time");
+    assert_eq!(first.code_hash, code.code_hash);
+    assert_eq!(first.expires_at, code.expires_at);
+    assert!(second.is_none());
+}
+
+pub async fn a_new_otp_replaces_the_pending_one(store: &dyn Store) {
+    let p = phone("19900000001");
+    let other = phone("19900000002");
+    store.put_otp(&p, &otp("old", 5)).await.expect("put otp");
+    store
+        .put_otp(&other, &otp("other", 5))
+        .await
+        .expect("put otp");
+    let newer = otp("new", 5);
+
+    store.put_otp(&p, &newer).await.expect("put newer otp");
+
+    let taken = store.take_otp(&p).await.expect("take").expect("a code");
+    assert_eq!(taken.code_hash, "new");
+    assert_eq!(taken.expires_at, newer.expires_at);
+    assert!(store.take_otp(&p).await.expect("take").is_none());
+    let kept = store.take_otp(&other).await.expect("take").expect("a code");
+    assert_eq!(kept.code_hash, "other");
+}
+
+pub async fn an_otp_past_its_expiry_is_still_returned_for_the_caller_to_judge(store: &dyn Store) {
+    let p = phone("19900000001");
+    let expired = otp("late", -1);
+    store.put_otp(&p, &expired).await.expect("put otp");
+
+    let taken = store.take_otp(&p).await.expect("take").expect("a code");
+
+    assert_eq!(taken.code_hash, "late");
+    assert!(taken.expires_at < Utc::now());
+    assert!(store.take_otp(&p).await.expect("take").is_none());
+}

@@ -1,0 +1,240 @@
+//! Scans: a person's state, the optimistic commit, idempotency records and the event log.
+
+use checkin::domain::scan::{Decision, DenyReason};
+use checkin::domain::{Direction, VenueKind};
+use checkin::storage::{CommitResult, ScanCommit, Store};
+
+use crate::fixtures::{
+    all_time, decided, idempotency_record, plus_minutes, rid, scan, scan_with, t, venue,
+};
+
+pub async fn a_first_commit_opens_a_visit_and_bumps_the_version(store: &dyn Store) {
+    let person = rid("R00001");
+    let compound = venue("GC-C001", VenueKind::ResidentialCompound);
+    let at = t("2020-03-10T08:00:00Z");
+    let outcome = decided(
+        None,
+        &person,
+        &compound,
+        Some(Direction::In),
+        Some(36.5),
+        at,
+    );
+    let opened = outcome
+        .open_after
+        .clone()
+        .expect("a check-in opens a visit");
+
+    let result = store
+        .commit_scan(&ScanCommit {
+            resident_id: person.clone(),
+            expected_version: 0,
+            event: outcome.event.clone(),
+            changed: outcome.changed.clone(),
+            open_after: outcome.open_after.clone(),
+            idempotency: None,
+        })
+        .await
+        .expect("the commit runs");
+
+    assert_eq!(result, CommitResult::Committed);
+    let state = store.person_state(&person, None).await.expect("reads");
+    assert_eq!(state.version, 1);
+    assert_eq!(state.open.as_ref(), Some(&opened));
+    assert!(state.idempotent.is_none());
+    assert_eq!(
+        store.scan_events(&person).await.expect("events read"),
+        vec![outcome.event]
+    );
+    let (from, to) = all_time();
+    let mine = store
+        .resident_visits(&person, from, to)
+        .await
+        .expect("reads");
+    assert_eq!(mine, vec![opened.clone()]);
+    let here = store
+        .venue_visits(&compound.id, from, to)
+        .await
+        .expect("reads");
+    assert_eq!(here, vec![opened]);
+}
+
+pub async fn a_commit_with_a_stale_version_is_refused_and_writes_nothing(store: &dyn Store) {
+    let person = rid("R00001");
+    let home = venue("GC-C001", VenueKind::ResidentialCompound);
+    let shop = venue("GC-S001", VenueKind::Shop);
+    let at = t("2020-03-10T08:00:00Z");
+    let first = scan(store, &person, &home, Some(Direction::In), at).await;
+    // A second scan decided on the state before the first one was committed.
+    let stale = decided(
+        None,
+        &person,
+        &shop,
+        Some(Direction::In),
+        None,
+        plus_minutes(at, 1),
+    );
+
+    let result = store
+        .commit_scan(&ScanCommit {
+            resident_id: person.clone(),
+            expected_version: 0,
+            event: stale.event.clone(),
+            changed: stale.changed.clone(),
+            open_after: stale.open_after.clone(),
+            idempotency: Some(("key-stale".into(), idempotency_record("stale"))),
+        })
+        .await
+        .expect("the commit runs");
+
+    assert_eq!(result, CommitResult::Conflict);
+    let state = store
+        .person_state(&person, Some("key-stale"))
+        .await
+        .expect("reads");
+    assert_eq!(state.version, 1);
+    assert_eq!(state.open, first.open_after);
+    assert!(state.idempotent.is_none(), "no idempotency record is kept");
+    assert_eq!(
+        store.scan_events(&person).await.expect("events read"),
+        vec![first.event]
+    );
+    let (from, to) = all_time();
+    let mine = store
+        .resident_visits(&person, from, to)
+        .await
+        .expect("reads");
+    assert_eq!(mine, first.changed);
+    let at_shop = store.venue_visits(&shop.id, from, to).await.expect("reads");
+    assert!(at_shop.is_empty());
+    assert!(store.open_visits(&shop.id).await.expect("reads").is_empty());
+    assert_eq!(
+        store.open_visits(&home.id).await.expect("reads"),
+        first.changed
+    );
+}
+
+pub async fn concurrent_commits_on_the_same_version_let_exactly_one_through(store: &dyn Store) {
+    let person = rid("R00001");
+    let venues: Vec<_> = (1..=8)
+        .map(|i| venue(&format!("GC-S00{i}"), VenueKind::Shop))
+        .collect();
+    let at = t("2020-03-10T08:00:00Z");
+    let commits: Vec<ScanCommit> = venues
+        .iter()
+        .map(|v| {
+            let o = decided(None, &person, v, Some(Direction::In), None, at);
+            ScanCommit {
+                resident_id: person.clone(),
+                expected_version: 0,
+                event: o.event,
+                changed: o.changed,
+                open_after: o.open_after,
+                idempotency: None,
+            }
+        })
+        .collect();
+
+    let results = futures::future::join_all(commits.iter().map(|c| store.commit_scan(c))).await;
+
+    let results: Vec<CommitResult> = results
+        .into_iter()
+        .map(|r| r.expect("every commit runs"))
+        .collect();
+    let winners: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r == CommitResult::Committed)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(winners.len(), 1, "results: {results:?}");
+    let winner = &commits[winners[0]];
+    let state = store.person_state(&person, None).await.expect("reads");
+    assert_eq!(state.version, 1);
+    assert_eq!(state.open, winner.open_after);
+    assert_eq!(
+        store.scan_events(&person).await.expect("events read"),
+        vec![winner.event.clone()]
+    );
+    let mut present = 0;
+    for v in &venues {
+        present += store.open_visits(&v.id).await.expect("reads").len();
+    }
+    assert_eq!(present, 1, "exactly one open visit in all venues");
+}
+
+pub async fn an_idempotency_record_is_read_back_with_the_person_state(store: &dyn Store) {
+    let person = rid("R00001");
+    let someone_else = rid("R00002");
+    let shop = venue("GC-S001", VenueKind::Shop);
+    let outcome = decided(None, &person, &shop, None, None, t("2020-03-10T08:00:00Z"));
+    let record = idempotency_record("first");
+
+    let result = store
+        .commit_scan(&ScanCommit {
+            resident_id: person.clone(),
+            expected_version: 0,
+            event: outcome.event,
+            changed: outcome.changed,
+            open_after: outcome.open_after.clone(),
+            idempotency: Some(("key-1".into(), record.clone())),
+        })
+        .await
+        .expect("the commit runs");
+
+    assert_eq!(result, CommitResult::Committed);
+    let state = store
+        .person_state(&person, Some("key-1"))
+        .await
+        .expect("reads");
+    assert_eq!(state.version, 1);
+    assert_eq!(state.open, outcome.open_after);
+    assert_eq!(state.idempotent, Some(record));
+    let other_key = store
+        .person_state(&person, Some("key-2"))
+        .await
+        .expect("reads");
+    assert!(other_key.idempotent.is_none());
+    let no_key = store.person_state(&person, None).await.expect("reads");
+    assert!(no_key.idempotent.is_none());
+    let other_person = store
+        .person_state(&someone_else, Some("key-1"))
+        .await
+        .expect("reads");
+    assert!(other_person.idempotent.is_none(), "keys are per person");
+}
+
+pub async fn scan_events_are_kept_in_the_order_recorded_denied_ones_included(store: &dyn Store) {
+    let person = rid("R00001");
+    let home = venue("GC-C001", VenueKind::ResidentialCompound);
+    let checkpoint = venue("GC-K001", VenueKind::Checkpoint);
+    let at = t("2020-03-10T08:00:00Z");
+
+    let fever = scan_with(store, &person, &home, Some(Direction::In), Some(38.2), at).await;
+    let entry = scan(store, &person, &home, None, plus_minutes(at, 5)).await;
+    let pass = scan(store, &person, &checkpoint, None, plus_minutes(at, 30)).await;
+    let exit = scan(
+        store,
+        &person,
+        &home,
+        Some(Direction::Out),
+        plus_minutes(at, 60),
+    )
+    .await;
+
+    assert_eq!(fever.event.decision, Decision::Denied);
+    assert_eq!(fever.event.reason, Some(DenyReason::Fever));
+    let events = store.scan_events(&person).await.expect("events read");
+    assert_eq!(
+        events,
+        vec![fever.event, entry.event, pass.event, exit.event]
+    );
+    assert_eq!(
+        store
+            .person_state(&person, None)
+            .await
+            .expect("reads")
+            .version,
+        4
+    );
+}

@@ -1,0 +1,67 @@
+//! The storage conformance suite: every behaviour of the `Store` trait, checked against each
+//! backend (the embedded SQLite store in a temporary directory, and Redis under a fresh random
+//! key prefix on `CHECKIN_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`), plus a few
+//! checks that only make sense for Redis.
+//!
+//! Each behaviour is one `async fn` in [`behaviours`] taking the store (`&dyn Store`, or the
+//! whole [`helpers::Backend`] when it must reopen the store); `conformance!` turns each into
+//! one test per backend, `embedded::NAME` and `redis::NAME`.
+
+mod behaviours;
+mod fixtures;
+mod helpers;
+mod redis_only;
+
+/// Generates `mod embedded` and `mod redis`, each with one `#[tokio::test]` per behaviour. A
+/// test sets its backend up, runs the behaviour, and always cleans up (the Redis prefix's keys
+/// are deleted even when the behaviour panics) before reporting the outcome.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let backend = crate::helpers::Backend::embedded().await;
+                    let outcome = crate::helpers::catch(crate::behaviours::$name(backend.arg())).await;
+                    backend.finish(outcome).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let backend = crate::helpers::Backend::redis().await;
+                    let outcome = crate::helpers::catch(crate::behaviours::$name(backend.arg())).await;
+                    backend.finish(outcome).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance! {
+    ping_succeeds,
+    reading_what_was_never_written_gives_nothing,
+    a_put_venue_then_get_returns_the_same_venue,
+    venues_are_listed_in_id_order,
+    a_put_resident_then_get_returns_the_same_resident_by_id_and_by_phone,
+    a_phone_already_used_by_another_resident_is_refused,
+    changing_a_residents_phone_frees_the_old_phone,
+    a_put_staff_then_get_returns_the_same_account,
+    an_otp_can_be_taken_only_once,
+    a_new_otp_replaces_the_pending_one,
+    an_otp_past_its_expiry_is_still_returned_for_the_caller_to_judge,
+    a_first_commit_opens_a_visit_and_bumps_the_version,
+    a_commit_with_a_stale_version_is_refused_and_writes_nothing,
+    concurrent_commits_on_the_same_version_let_exactly_one_through,
+    an_idempotency_record_is_read_back_with_the_person_state,
+    scan_events_are_kept_in_the_order_recorded_denied_ones_included,
+    an_open_visit_shows_in_presence_until_closed,
+    a_check_in_elsewhere_moves_presence_to_the_new_venue,
+    a_visit_closed_by_timeout_leaves_presence_to_the_next_visit_at_the_same_venue,
+    visits_are_returned_for_a_window_by_resident_and_by_venue,
+    a_rewritten_visit_replaces_the_stored_one,
+    presence_follows_the_open_visit_whatever_the_order_of_the_changed_visits,
+    data_survives_reopening_the_store,
+}

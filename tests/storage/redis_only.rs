@@ -1,0 +1,336 @@
+//! Checks that only make sense for Redis: failing fast when Redis is gone, the prefix, the
+//! key layout of `keys.rs` as actually written, expiries, and reporting foreign data.
+
+use std::time::{Duration, Instant};
+
+use checkin::domain::{Direction, VenueKind};
+use checkin::storage::redis::keys::Keys;
+use checkin::storage::redis::{RedisStore, Timeouts};
+use checkin::storage::{ScanCommit, Store, StoreError, IDEMPOTENCY_TTL_SECONDS};
+
+use crate::fixtures::{decided, idempotency_record, phone, resident, rid, scan, t, venue};
+use crate::helpers::{catch, keys_under, raw_redis, Backend};
+
+#[tokio::test]
+async fn connecting_to_a_dead_redis_fails_fast_as_unavailable() {
+    let started = Instant::now();
+
+    // Port 1 on the loopback: nothing listens there, the connection is refused.
+    let result = RedisStore::connect("redis://127.0.0.1:1", "checkin-test-dead").await;
+
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "expected unavailable, got {:?}",
+        result.map(|_| ())
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_key_prefix_with_braces_or_globs_is_refused() {
+    for bad in ["", "a{b}", "checkin*", "with space"] {
+        let result = RedisStore::connect("redis://127.0.0.1:6379", bad).await;
+        assert!(
+            matches!(result, Err(StoreError::Unavailable(_))),
+            "prefix {bad:?} was accepted"
+        );
+    }
+}
+
+/// Runs the block with `$backend` on a fresh Redis prefix (named by `$prefix`), cleaning up
+/// afterwards even when the block panics.
+macro_rules! with_redis {
+    ($backend:ident, $prefix:ident, $body:block) => {{
+        let prefix_holder = crate::helpers::unique_prefix();
+        let $backend = Backend::redis_with_prefix(&prefix_holder).await;
+        let $prefix: &str = &prefix_holder;
+        let outcome = catch(async { $body }).await;
+        $backend.finish(outcome).await;
+    }};
+}
+
+#[tokio::test]
+async fn every_key_a_scan_writes_is_under_the_prefix_and_a_hash_tag() {
+    with_redis!(backend, prefix, {
+        let person = resident("R00001", "19900000001");
+        let home = venue("GC-C001", VenueKind::ResidentialCompound);
+        let market = venue("GC-M001", VenueKind::Market);
+        backend.put_venue(&home).await.expect("put venue");
+        backend.put_resident(&person).await.expect("put resident");
+        scan(
+            &*backend,
+            &person.id,
+            &home,
+            None,
+            t("2020-03-10T08:00:00Z"),
+        )
+        .await;
+        scan(
+            &*backend,
+            &person.id,
+            &market,
+            None,
+            t("2020-03-10T09:00:00Z"),
+        )
+        .await;
+
+        let mut conn = raw_redis().await;
+        let mut keys = keys_under(&mut conn, prefix).await;
+        keys.sort();
+
+        let p = |rest: &str| format!("{prefix}:{rest}");
+        let expected = vec![
+            p("phone:19900000001"),
+            p("venues"),
+            p("{p:R00001}:events"),
+            p("{p:R00001}:resident"),
+            p("{p:R00001}:state"),
+            p("{p:R00001}:visit"),
+            p("{p:R00001}:visits"),
+            p("{v:GC-C001}:venue"),
+            p("{v:GC-C001}:visit"),
+            p("{v:GC-C001}:visits"),
+            p("{v:GC-M001}:open"),
+            p("{v:GC-M001}:visit"),
+            p("{v:GC-M001}:visits"),
+        ];
+        assert_eq!(keys, expected);
+    });
+}
+
+#[tokio::test]
+async fn an_idempotency_record_expires_after_48_hours() {
+    with_redis!(backend, prefix, {
+        let person = rid("R00001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        let o = decided(
+            None,
+            &person,
+            &shop,
+            Some(Direction::In),
+            None,
+            t("2020-03-10T08:00:00Z"),
+        );
+        backend
+            .commit_scan(&ScanCommit {
+                resident_id: person.clone(),
+                expected_version: 0,
+                event: o.event,
+                changed: o.changed,
+                open_after: o.open_after,
+                idempotency: Some(("k".into(), idempotency_record("k"))),
+            })
+            .await
+            .expect("the commit runs");
+
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(keys.person_idempotency(&person, "k"))
+            .query_async(&mut raw_redis().await)
+            .await
+            .expect("TTL works");
+
+        let full = i64::try_from(IDEMPOTENCY_TTL_SECONDS).expect("fits");
+        assert!((full - 60..=full).contains(&ttl), "ttl {ttl}");
+    });
+}
+
+#[tokio::test]
+async fn stored_json_that_cannot_be_read_is_reported_as_corrupt() {
+    with_redis!(backend, prefix, {
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        let _: () = redis::cmd("SET")
+            .arg(keys.venue(&shop.id))
+            .arg("{not json")
+            .query_async(&mut raw_redis().await)
+            .await
+            .expect("SET works");
+
+        let read = backend.venue(&shop.id).await;
+
+        assert!(matches!(read, Err(StoreError::Corrupt(_))), "got {read:?}");
+    });
+}
+
+#[tokio::test]
+async fn an_otp_key_expires_a_grace_period_after_the_code() {
+    with_redis!(backend, prefix, {
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let p = phone("19900000001");
+        let otp = checkin::storage::OtpRecord {
+            code_hash: "h".into(),
+            expires_at: chrono::Utc::now() + chrono::Duration::minutes(5),
+        };
+        backend.put_otp(&p, &otp).await.expect("put otp");
+
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(keys.otp(&p))
+            .query_async(&mut raw_redis().await)
+            .await
+            .expect("TTL works");
+
+        assert!((595..=600).contains(&ttl), "ttl {ttl}");
+    });
+}
+
+#[tokio::test]
+async fn a_redis_that_never_answers_fails_fast_as_unavailable() {
+    // Accepts connections and never says a word.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a local port");
+    let addr = listener.local_addr().expect("an address");
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let started = Instant::now();
+
+    let result = match RedisStore::connect(&format!("redis://{addr}"), "checkin-test-silent").await
+    {
+        Ok(store) => store.ping().await,
+        Err(e) => Err(e),
+    };
+
+    silent.abort();
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "expected unavailable, got {result:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// A private `redis-server` with no persistence, killed (by its pid) when dropped, so a failing
+/// test leaves nothing running.
+struct PrivateRedis(std::process::Child);
+
+impl PrivateRedis {
+    fn start(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        Self(child)
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something answers on `port`.
+async fn wait_for_port(port: u16) {
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("nothing listens on {port}");
+}
+
+#[tokio::test]
+#[ignore = "starts and kills its own redis-server; run with --ignored"]
+async fn the_store_reconnects_after_redis_restarts() {
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        probe.local_addr().expect("an address").port()
+    };
+    let server = PrivateRedis::start(port);
+    wait_for_port(port).await;
+    let store = RedisStore::connect(&format!("redis://127.0.0.1:{port}"), "checkin-test-restart")
+        .await
+        .expect("connects");
+    store.ping().await.expect("ping before the restart");
+
+    drop(server);
+    let started = Instant::now();
+    let down = store.ping().await;
+    assert!(
+        matches!(down, Err(StoreError::Unavailable(_))),
+        "got {down:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    let _server = PrivateRedis::start(port);
+    wait_for_port(port).await;
+    let mut answered = false;
+    for _ in 0..20 {
+        if store.ping().await.is_ok() {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(answered, "the store did not reconnect");
+}
+
+#[tokio::test]
+async fn shorter_timeouts_are_honoured() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a local port");
+    let addr = listener.local_addr().expect("an address");
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let timeouts = Timeouts {
+        connection: Duration::from_millis(300),
+        response: Duration::from_millis(300),
+    };
+    let started = Instant::now();
+
+    let result = match RedisStore::connect_with(
+        &format!("redis://{addr}"),
+        "checkin-test-x",
+        timeouts,
+    )
+    .await
+    {
+        Ok(store) => store.ping().await,
+        Err(e) => Err(e),
+    };
+
+    silent.abort();
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "got {result:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+}
