@@ -113,16 +113,13 @@ fn reader(body: &[u8]) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new().flexible(true).from_reader(body)
 }
 
-fn record_line(r: &Row) -> u64 {
-    r.position().map_or(0, csv::Position::line)
-}
-
-/// Imports venues. An existing venue keeps its code version and registration time, so
-/// re-importing a file does not revoke posters.
-///
-/// # Errors
-/// [`StoreError`] when the store fails; row problems are reported in the result.
-pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportReport, StoreError> {
+/// The import loop shared by every CSV: parse each row with `parse`, hand good rows to `save`
+/// (which may refuse one with a message), and report refused rows by line.
+async fn import_rows<T>(
+    body: &[u8],
+    parse: impl Fn(&Row, &Row) -> Result<T, ParseError>,
+    mut save: impl AsyncFnMut(T) -> Result<Result<Upsert, String>, StoreError>,
+) -> Result<ImportReport, StoreError> {
     let mut report = ImportReport::default();
     let mut rdr = reader(body);
     let headers = match rdr.headers() {
@@ -138,28 +135,43 @@ pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportRepor
     for rec in rdr.records() {
         let (line, parsed) = match rec {
             Ok(row) => (
-                record_line(&row),
-                venue_from_row(&headers, &row).map_err(|e| e.to_string()),
+                row.position().map_or(0, csv::Position::line),
+                parse(&headers, &row).map_err(|e| e.to_string()),
             ),
             Err(e) => (
                 e.position().map_or(0, csv::Position::line),
                 Err(e.to_string()),
             ),
         };
-        match parsed {
-            Ok(mut venue) => {
-                if let Some(old) = store.venue(&venue.id).await? {
-                    venue.code_version = old.code_version;
-                    venue.created_at = old.created_at;
-                    venue.max_stay_minutes = old.max_stay_minutes;
-                    venue.entry_policy = old.entry_policy;
-                }
-                count(&mut report, store.put_venue(&venue).await?);
-            }
+        let saved = match parsed {
+            Ok(value) => save(value).await?,
+            Err(message) => Err(message),
+        };
+        match saved {
+            Ok(Upsert::Created) => report.created += 1,
+            Ok(Upsert::Updated) => report.updated += 1,
             Err(message) => report.errors.push(RowError { line, message }),
         }
     }
     Ok(report)
+}
+
+/// Imports venues. An existing venue keeps its code version, registration time, stay override
+/// and entry policy, so re-importing a file does not revoke posters or undo an admin's changes.
+///
+/// # Errors
+/// [`StoreError`] when the store fails; row problems are reported in the result.
+pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportReport, StoreError> {
+    import_rows(body, venue_from_row, async |mut venue: Venue| {
+        if let Some(old) = store.venue(&venue.id).await? {
+            venue.code_version = old.code_version;
+            venue.created_at = old.created_at;
+            venue.max_stay_minutes = old.max_stay_minutes;
+            venue.entry_policy = old.entry_policy;
+        }
+        Ok(Ok(store.put_venue(&venue).await?))
+    })
+    .await
 }
 
 /// Imports residents. A phone that belongs to another resident refuses the row.
@@ -167,54 +179,15 @@ pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportRepor
 /// # Errors
 /// [`StoreError`] when the store fails; row problems are reported in the result.
 pub async fn import_residents(store: &dyn Store, body: &[u8]) -> Result<ImportReport, StoreError> {
-    let mut report = ImportReport::default();
-    let mut rdr = reader(body);
-    let headers = match rdr.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            report.errors.push(RowError {
-                line: 1,
-                message: format!("header: {e}"),
-            });
-            return Ok(report);
+    import_rows(body, resident_from_row, async |mut resident: Resident| {
+        if let Some(old) = store.resident(&resident.id).await? {
+            resident.created_at = old.created_at;
         }
-    };
-    for rec in rdr.records() {
-        let (line, parsed) = match rec {
-            Ok(row) => (
-                record_line(&row),
-                resident_from_row(&headers, &row).map_err(|e| e.to_string()),
-            ),
-            Err(e) => (
-                e.position().map_or(0, csv::Position::line),
-                Err(e.to_string()),
-            ),
-        };
-        match parsed {
-            Ok(mut resident) => {
-                if let Some(old) = store.resident(&resident.id).await? {
-                    resident.created_at = old.created_at;
-                }
-                match store.put_resident(&resident).await {
-                    Ok(u) => count(&mut report, u),
-                    Err(StoreError::Conflict(m)) => {
-                        report.errors.push(RowError {
-                            line,
-                            message: format!("phone: {m}"),
-                        });
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(message) => report.errors.push(RowError { line, message }),
+        match store.put_resident(&resident).await {
+            Ok(u) => Ok(Ok(u)),
+            Err(StoreError::Conflict(m)) => Ok(Err(format!("phone: {m}"))),
+            Err(e) => Err(e),
         }
-    }
-    Ok(report)
-}
-
-fn count(report: &mut ImportReport, u: Upsert) {
-    match u {
-        Upsert::Created => report.created += 1,
-        Upsert::Updated => report.updated += 1,
-    }
+    })
+    .await
 }
