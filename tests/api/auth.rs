@@ -108,13 +108,30 @@ async fn an_unknown_phone_becomes_an_unregistered_person(app: TestApp) {
 }
 
 fn forge(claims: serde_json::Value, secret: &str) -> String {
+    forge_with(jsonwebtoken::Algorithm::HS256, claims, secret)
+}
+
+fn forge_with(alg: jsonwebtoken::Algorithm, claims: serde_json::Value, secret: &str) -> String {
     jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &jsonwebtoken::Header::new(alg),
         &claims,
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes())
             .unwrap_or_else(|e| panic!("{e}")),
     )
     .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A token with `alg: none` and no signature.
+fn unsigned(claims: &serde_json::Value) -> String {
+    use base64::Engine;
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string().as_bytes())
+    };
+    format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(claims)
+    )
 }
 
 async fn an_expired_forged_or_missing_token_is_refused(app: TestApp) {
