@@ -148,6 +148,11 @@ async fn an_expired_forged_or_missing_token_is_refused(app: TestApp) {
             "other secret",
             forge(valid.clone(), "another-secret-another-secret-0000"),
         ),
+        (
+            "another algorithm",
+            forge_with(jsonwebtoken::Algorithm::HS384, valid.clone(), JWT_SECRET),
+        ),
+        ("unsigned", unsigned(&valid)),
         ("garbage", "not.a.token".to_owned()),
         ("empty", String::new()),
     ];
