@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .app_data(web::PayloadConfig::default().limit(CSV_LIMIT))
     .configure(ops::configure)
+    .configure(openapi::configure)
     .service(
         web::scope("/api/v1")
             .configure(accounts::configure)

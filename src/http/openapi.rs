@@ -1,5 +1,7 @@
-//! The OpenAPI document, assembled from the handlers' and types' annotations.
+//! The OpenAPI document, assembled from the handlers' and types' annotations, served at
+//! `/openapi.json`.
 
+use actix_web::{web, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -14,7 +16,7 @@ use super::{accounts, me, ops, residents, scans, trace, venues, views};
         venues::create, venues::list, venues::get, venues::patch, venues::import,
         venues::poster_png, venues::presence, residents::import, scans::scan, me::my_visits,
         trace::resident_visits, trace::venue_visits, trace::contacts,
-        ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+        ops::healthz, ops::readyz, ops::metrics, openapi,
     ),
     components(schemas(
         crate::error::ErrorBody, crate::error::ErrorDetail, views::VisitView, views::VisitList,
@@ -41,4 +43,16 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Registers `/openapi.json`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/openapi.json", web::get().to(openapi));
+}
+
+/// The OpenAPI 3.1 document of this service.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, content_type = "application/json", body = Object)))]
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
 }

@@ -1,11 +1,10 @@
 //! Operations at the root: `/healthz` (alive), `/readyz` (a real store round trip),
-//! `/metrics` (Prometheus text), `/openapi.json` (the spec, generated from the code).
+//! `/metrics` (Prometheus text). `/openapi.json` is served by [`super::openapi`].
 
 use actix_web::{http::header, web, HttpResponse};
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
-use super::openapi::ApiDoc;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -13,8 +12,7 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics))
-        .route("/openapi.json", web::get().to(openapi));
+        .route("/metrics", web::get().to(metrics));
 }
 
 /// A probe's answer.
@@ -45,11 +43,4 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4"))
         .body(state.metrics.render())
-}
-
-/// The OpenAPI 3.1 document of this service.
-#[utoipa::path(get, path = "/openapi.json", tag = "ops",
-    responses((status = 200, content_type = "application/json", body = Object)))]
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
 }
