@@ -189,3 +189,161 @@ fn close(visit: Visit, at: DateTime<Utc>, gate_out: Option<Gate>, by: ClosedBy) 
         ..visit
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::venue::EntryPolicy;
+    use crate::domain::VenueId;
+    use chrono::Duration;
+
+    fn venue(id: &str, kind: VenueKind) -> Venue {
+        Venue {
+            id: VenueId::parse(id).unwrap_or_else(|e| panic!("{e}")),
+            name: id.to_owned(),
+            kind,
+            community: None,
+            address: None,
+            gates: vec![gate()],
+            max_stay_minutes: None,
+            entry_policy: EntryPolicy::Open,
+            households: None,
+            code_version: 1,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    fn gate() -> Gate {
+        Gate::parse("北门").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + Duration::days(18_308) + Duration::minutes(minutes)
+    }
+
+    fn scan(
+        who: &ResidentId,
+        venue: &Venue,
+        direction: Option<Direction>,
+        minutes: i64,
+        temp: Option<f64>,
+    ) -> Outcome {
+        let g = gate();
+        let input = ScanInput {
+            resident_id: who,
+            venue,
+            gate: &g,
+            direction,
+            temperature: temp.map(|t| Temperature::parse(t).unwrap_or_else(|e| panic!("{e}"))),
+            scan_time: at(minutes),
+            server_time: at(minutes),
+            client_time: None,
+        };
+        decide(None, &input, &ScanPolicy::default())
+    }
+
+    fn then(open: &Outcome, who: &ResidentId, v: &Venue, d: Direction, minutes: i64) -> Outcome {
+        let g = gate();
+        let input = ScanInput {
+            resident_id: who,
+            venue: v,
+            gate: &g,
+            direction: Some(d),
+            temperature: None,
+            scan_time: at(minutes),
+            server_time: at(minutes),
+            client_time: None,
+        };
+        decide(open.open_after.as_ref(), &input, &ScanPolicy::default())
+    }
+
+    fn person() -> ResidentId {
+        ResidentId::parse("R1").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_second_check_in_at_the_same_venue_changes_nothing() {
+        let (p, shop) = (person(), venue("S1", VenueKind::Shop));
+        let first = scan(&p, &shop, Some(Direction::In), 0, None);
+        let dup = then(&first, &p, &shop, Direction::In, 10);
+        assert!(dup.changed.is_empty());
+        assert_eq!(dup.event.visit_id, first.event.visit_id);
+        assert_eq!(dup.open_after, first.open_after);
+    }
+
+    #[test]
+    fn a_check_in_elsewhere_closes_the_open_visit_at_that_time() {
+        let (p, a, b) = (
+            person(),
+            venue("A", VenueKind::Shop),
+            venue("B", VenueKind::Market),
+        );
+        let first = scan(&p, &a, Some(Direction::In), 0, None);
+        let next = then(&first, &p, &b, Direction::In, 30);
+        assert_eq!(next.changed.len(), 2);
+        assert_eq!(next.changed[0].check_out, Some(at(30)));
+        assert_eq!(next.changed[0].closed_by, Some(ClosedBy::NextCheckIn));
+        assert_eq!(next.open_after.map(|v| v.venue_id), Some(b.id));
+    }
+
+    #[test]
+    fn an_open_visit_past_its_stay_is_closed_at_check_in_plus_stay_by_the_next_scan() {
+        let (p, a, b) = (
+            person(),
+            venue("A", VenueKind::Restaurant),
+            venue("B", VenueKind::Shop),
+        );
+        let first = scan(&p, &a, Some(Direction::In), 0, None);
+        let next = then(&first, &p, &b, Direction::In, 500);
+        assert_eq!(next.changed[0].check_out, Some(at(180)));
+        assert_eq!(next.changed[0].closed_by, Some(ClosedBy::Auto));
+    }
+
+    #[test]
+    fn a_check_out_without_a_check_in_infers_its_start_and_leaves_other_visits_open() {
+        let (p, home, shop) = (
+            person(),
+            venue("H", VenueKind::ResidentialCompound),
+            venue("S", VenueKind::Shop),
+        );
+        let first = scan(&p, &home, Some(Direction::In), 0, None);
+        let out = then(&first, &p, &shop, Direction::Out, 60);
+        assert_eq!(out.changed.len(), 1);
+        let v = &out.changed[0];
+        assert_eq!(
+            (v.check_in, v.check_out, v.start_inferred),
+            (None, Some(at(60)), true)
+        );
+        assert_eq!(v.start(), at(60 - 120));
+        assert_eq!(out.open_after, first.open_after);
+    }
+
+    #[test]
+    fn a_fever_is_denied_at_the_threshold_and_not_below() {
+        let (p, shop) = (person(), venue("S", VenueKind::Shop));
+        let hot = scan(&p, &shop, Some(Direction::In), 0, Some(37.3));
+        let fine = scan(&p, &shop, Some(Direction::In), 0, Some(37.2));
+        assert_eq!(hot.event.reason, Some(DenyReason::Fever));
+        assert!(hot.changed.is_empty() && hot.open_after.is_none());
+        assert_eq!(fine.event.decision, Decision::Admitted);
+    }
+
+    #[test]
+    fn a_check_out_with_a_fever_is_still_let_out() {
+        let (p, shop) = (person(), venue("S", VenueKind::Shop));
+        let out = scan(&p, &shop, Some(Direction::Out), 0, Some(38.5));
+        assert_eq!(out.event.decision, Decision::Admitted);
+    }
+
+    #[test]
+    fn a_scan_older_than_the_open_check_in_never_closes_it_before_it_began() {
+        let (p, a, b) = (
+            person(),
+            venue("A", VenueKind::Shop),
+            venue("B", VenueKind::Shop),
+        );
+        let first = scan(&p, &a, Some(Direction::In), 60, None);
+        let late = then(&first, &p, &b, Direction::In, 30);
+        assert_eq!(late.changed[0].check_out, Some(at(60)));
+    }
+}
