@@ -43,6 +43,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The origin printed into QR codes, e.g. `https://checkin.example.cn`.
     pub public_base_url: String,
+    /// The Ed25519 key (PKCS#8 PEM) that signs venue codes; when absent, one is generated on
+    /// first start into `{data_dir}/keys/code-signing-ed25519.pem`. Instances sharing one Redis
+    /// must use the same key.
+    pub code_signing_key_file: Option<PathBuf>,
     /// Use Redis at this URL instead of the embedded store.
     pub redis_url: Option<SecretString>,
     /// Prefix of every Redis key (tests give each run its own).

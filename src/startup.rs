@@ -74,8 +74,11 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupEr
 /// [`StartupError`] when keys or settings are unusable.
 pub fn build_state(settings: Settings, store: Arc<dyn Store>) -> Result<AppState, StartupError> {
     let base = PublicBaseUrl::parse(&settings.public_base_url).map_err(StartupError::Settings)?;
-    let key = CodeKey::load_or_generate(&settings.data_dir)
-        .map_err(|e| StartupError::Keys(e.to_string()))?;
+    let key = match &settings.code_signing_key_file {
+        Some(path) => CodeKey::load(path),
+        None => CodeKey::load_or_generate(&settings.data_dir),
+    }
+    .map_err(|e| StartupError::Keys(e.to_string()))?;
     let codes = CodeSigner::new(base, &key).map_err(|e| StartupError::Keys(e.to_string()))?;
     let secret = TokenKeys::secret_from(settings.auth.jwt_secret.as_ref(), &settings.data_dir)
         .map_err(|e| StartupError::Keys(e.to_string()))?;

@@ -56,11 +56,7 @@ impl CodeKey {
     pub fn load_or_generate(data_dir: &Path) -> Result<Self, CodeError> {
         let path = key_path(data_dir);
         match std::fs::read_to_string(&path) {
-            Ok(pem) => {
-                let key = SigningKey::from_pkcs8_pem(&pem)
-                    .map_err(|e| CodeError::Key(format!("{}: {e}", path.display())))?;
-                Self::from_signing_key(&key)
-            }
+            Ok(pem) => Self::from_pem(&pem, &path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
                 let me = Self::from_signing_key(&key)?;
@@ -70,6 +66,25 @@ impl CodeKey {
             }
             Err(e) => Err(CodeError::Key(format!("{}: {e}", path.display()))),
         }
+    }
+}
+
+impl CodeKey {
+    /// Reads a key that must exist (settings `code_signing_key_file`): an Ed25519 private key
+    /// in PKCS#8 PEM, as `openssl genpkey -algorithm ed25519` writes it.
+    ///
+    /// # Errors
+    /// [`CodeError::Key`] when the file cannot be read or holds no Ed25519 key.
+    pub fn load(path: &Path) -> Result<Self, CodeError> {
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| CodeError::Key(format!("{}: {e}", path.display())))?;
+        Self::from_pem(&pem, path)
+    }
+
+    fn from_pem(pem: &str, path: &Path) -> Result<Self, CodeError> {
+        let key = SigningKey::from_pkcs8_pem(pem)
+            .map_err(|e| CodeError::Key(format!("{}: {e}", path.display())))?;
+        Self::from_signing_key(&key)
     }
 }
 

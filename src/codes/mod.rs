@@ -240,4 +240,15 @@ mod tests {
         assert!(a.is_some());
         assert_eq!(a, b);
     }
+
+    #[test]
+    fn a_configured_key_file_is_read_and_a_missing_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let made = CodeKey::load_or_generate(dir.path()).map(|k| k.kid).ok();
+        let read = CodeKey::load(&keys::key_path(dir.path()))
+            .map(|k| k.kid)
+            .ok();
+        assert_eq!(made, read);
+        assert!(CodeKey::load(&dir.path().join("nope.pem")).is_err());
+    }
 }
