@@ -65,6 +65,15 @@ pub struct Settings {
     pub scans: ScanSettings,
     /// Redis timeouts.
     pub redis: RedisSettings,
+    /// Venue code settings.
+    pub codes: CodeSettings,
+}
+
+/// Venue code settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CodeSettings {
+    /// How often a staffed gate's live code changes, seconds; each is accepted for two periods.
+    pub live_refresh_seconds: u64,
 }
 
 /// Token lifetimes and the signing secret.

@@ -36,6 +36,12 @@ pub enum ApiError {
     /// The code was replaced by a newer version of the venue's poster.
     #[error("this poster's code was replaced; scan the current poster")]
     CodeRevoked,
+    /// An event or live code scanned after its validity window.
+    #[error("this code has expired; scan the current one")]
+    CodeExpired,
+    /// An event code scanned before its validity window.
+    #[error("this code is not valid yet")]
+    CodeNotYetValid,
     /// `client_time` is outside the accepted skew of the server's clock.
     #[error("client_time is outside the accepted range ({0})")]
     ClientTimeOutOfRange(String),
@@ -68,6 +74,8 @@ impl ApiError {
             ApiError::UnknownCodeFormat => "unknown_code_format",
             ApiError::InvalidCode => "invalid_code",
             ApiError::CodeRevoked => "code_revoked",
+            ApiError::CodeExpired => "code_expired",
+            ApiError::CodeNotYetValid => "code_not_yet_valid",
             ApiError::ClientTimeOutOfRange(_) => "client_time_out_of_range",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::Conflict(_) => "conflict",
@@ -103,9 +111,11 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::NotAllowed(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::InvalidCode | ApiError::CodeRevoked | ApiError::ClientTimeOutOfRange(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::InvalidCode
+            | ApiError::CodeRevoked
+            | ApiError::CodeExpired
+            | ApiError::CodeNotYetValid
+            | ApiError::ClientTimeOutOfRange(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::IdempotencyKeyReused | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,

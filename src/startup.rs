@@ -11,6 +11,7 @@ use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::tokens::TokenKeys;
+use crate::codes::keyring::KeyRing;
 use crate::codes::keys::CodeKey;
 use crate::codes::{CodeSigner, PublicBaseUrl};
 use crate::config::Settings;
@@ -74,12 +75,12 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupEr
 /// [`StartupError`] when keys or settings are unusable.
 pub fn build_state(settings: Settings, store: Arc<dyn Store>) -> Result<AppState, StartupError> {
     let base = PublicBaseUrl::parse(&settings.public_base_url).map_err(StartupError::Settings)?;
-    let key = match &settings.code_signing_key_file {
-        Some(path) => CodeKey::load(path),
-        None => CodeKey::load_or_generate(&settings.data_dir),
+    let ring = match &settings.code_signing_key_file {
+        Some(path) => CodeKey::load(path).map(KeyRing::fixed),
+        None => KeyRing::open(&settings.data_dir),
     }
     .map_err(|e| StartupError::Keys(e.to_string()))?;
-    let codes = CodeSigner::new(base, &key).map_err(|e| StartupError::Keys(e.to_string()))?;
+    let codes = CodeSigner::new(base, ring).map_err(|e| StartupError::Keys(e.to_string()))?;
     let secret = TokenKeys::secret_from(settings.auth.jwt_secret.as_ref(), &settings.data_dir)
         .map_err(|e| StartupError::Keys(e.to_string()))?;
     let tokens = TokenKeys::new(&secret, &settings.auth.issuer)

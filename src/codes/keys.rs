@@ -1,7 +1,6 @@
-//! The Ed25519 key that signs venue codes: generated on first start into
-//! `{data_dir}/keys/code-signing-ed25519.pem` (PKCS#8, mode 0600 on Unix) and read back after.
+//! One Ed25519 key that signs venue codes, with its key id; PKCS#8 PEM on disk.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
@@ -10,12 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::CodeError;
 
-/// The key file's path inside the data directory.
-pub fn key_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("keys").join("code-signing-ed25519.pem")
-}
-
 /// An Ed25519 signing key with its key id.
+#[derive(Clone)]
 pub struct CodeKey {
     /// PKCS#8 PEM of the private key.
     pub pem: String,
@@ -48,24 +43,12 @@ impl CodeKey {
         })
     }
 
-    /// Reads the key from `data_dir`, or generates and writes one when there is none.
+    /// A fresh random key.
     ///
     /// # Errors
-    /// [`CodeError::Key`] when the file exists but is not an Ed25519 PKCS#8 key, or cannot be
-    /// written.
-    pub fn load_or_generate(data_dir: &Path) -> Result<Self, CodeError> {
-        let path = key_path(data_dir);
-        match std::fs::read_to_string(&path) {
-            Ok(pem) => Self::from_pem(&pem, &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
-                let me = Self::from_signing_key(&key)?;
-                write_private(&path, &me.pem)?;
-                tracing::info!(kid = %me.kid, path = %path.display(), "generated a code signing key");
-                Ok(me)
-            }
-            Err(e) => Err(CodeError::Key(format!("{}: {e}", path.display()))),
-        }
+    /// [`CodeError::Key`] if it cannot be encoded.
+    pub fn generate() -> Result<Self, CodeError> {
+        Self::from_signing_key(&SigningKey::from_bytes(&rand::random::<[u8; 32]>()))
     }
 }
 

@@ -2,6 +2,7 @@
 //! call a service, and map the result; errors leave as the contract's error body.
 
 pub mod accounts;
+pub mod codes;
 pub mod me;
 pub mod metrics;
 pub mod openapi;
@@ -40,10 +41,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PayloadConfig::default().limit(CSV_LIMIT))
     .configure(ops::configure)
     .configure(openapi::configure)
+    .configure(codes::configure_root)
     .service(
         web::scope("/api/v1")
             .configure(accounts::configure)
             .configure(venues::configure)
+            .configure(codes::configure)
             .configure(residents::configure)
             .configure(scans::configure)
             .configure(me::configure)

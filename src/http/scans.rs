@@ -6,7 +6,6 @@ use utoipa::ToSchema;
 
 use super::params::parse_time;
 use crate::auth::extract::ResidentUser;
-use crate::codes::CodeError;
 use crate::domain::{Direction, ParseError, Temperature};
 use crate::error::ApiError;
 use crate::service::scans::{self, ScanAnswer, ScanError, ScanRequest};
@@ -67,12 +66,9 @@ impl TryFrom<ScanBody> for ScanRequest {
 impl From<ScanError> for ApiError {
     fn from(e: ScanError) -> Self {
         match e {
-            ScanError::Code(CodeError::UnknownFormat) => ApiError::UnknownCodeFormat,
-            ScanError::Code(CodeError::Invalid) => ApiError::InvalidCode,
-            ScanError::Code(CodeError::Key(cause)) => {
-                tracing::error!(%cause, "code key failure");
-                ApiError::Internal
-            }
+            ScanError::Code(c) => c.into(),
+            ScanError::CodeExpired => ApiError::CodeExpired,
+            ScanError::CodeNotYetValid => ApiError::CodeNotYetValid,
             ScanError::CodeRevoked => ApiError::CodeRevoked,
             ScanError::UnknownVenue => ApiError::NotFound("the code's venue does not exist".into()),
             ScanError::ClientTimeOutOfRange(m) => ApiError::ClientTimeOutOfRange(m),

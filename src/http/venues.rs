@@ -106,7 +106,8 @@ fn check_glyphs(name: &str) -> Result<(), ParseError> {
     }
 }
 
-async fn load(state: &AppState, id: &str) -> Result<Venue, ApiError> {
+/// The venue with id `id`, or 404.
+pub(crate) async fn load(state: &AppState, id: &str) -> Result<Venue, ApiError> {
     let id = VenueId::parse(id)?;
     state
         .store

@@ -72,6 +72,12 @@ pub enum ScanError {
     /// The code is signed but its version or gate is no longer current.
     #[error("code revoked")]
     CodeRevoked,
+    /// An event or live code scanned after its window.
+    #[error("code expired")]
+    CodeExpired,
+    /// An event code scanned before its window.
+    #[error("code not yet valid")]
+    CodeNotYetValid,
     /// The code names a venue that does not exist (any more).
     #[error("unknown venue")]
     UnknownVenue,
@@ -146,6 +152,15 @@ pub async fn scan(
     }
     if claims.n > venue.code_version {
         return Err(CodeError::Invalid.into());
+    }
+    // Validity windows are judged by the server's clock: a client_time could be set back to
+    // replay an old live code.
+    let now_s = server_time.timestamp();
+    if claims.f.is_some_and(|f| now_s < f) {
+        return Err(ScanError::CodeNotYetValid);
+    }
+    if claims.u.is_some_and(|u| now_s > u) {
+        return Err(ScanError::CodeExpired);
     }
     let t = scan_time(state, req.client_time, server_time)?;
     let fp = fingerprint(req);

@@ -57,19 +57,34 @@ pub fn settings_for(backend: Backend, data_dir: &std::path::Path, prefix: &str) 
 
 /// Starts an app on `backend` with fresh storage.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts an app with fresh storage and settings changed by `tweak`.
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")));
     let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
-    let mut app = spawn_with(backend, dir, prefix).await;
+    let mut app = start(backend, dir, prefix, tweak).await;
     app.owns_storage = true;
     app
 }
 
 /// Starts an app on existing storage (a restart); the storage stays with its first owner.
 pub async fn spawn_with(backend: Backend, dir: Arc<tempfile::TempDir>, prefix: String) -> TestApp {
+    start(backend, dir, prefix, |_| {}).await
+}
+
+async fn start(
+    backend: Backend,
+    dir: Arc<tempfile::TempDir>,
+    prefix: String,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         checkin::telemetry::init_logging();
     }
-    let settings = settings_for(backend, dir.path(), &prefix);
+    let mut settings = settings_for(backend, dir.path(), &prefix);
+    tweak(&mut settings);
     let app = Application::build(settings.clone())
         .await
         .unwrap_or_else(|e| panic!("build: {e}"));

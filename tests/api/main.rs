@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod codes;
 mod contacts;
 mod ops;
 mod restart;
