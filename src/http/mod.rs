@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod params;
+pub mod posters;
 pub mod residents;
 pub mod scans;
 pub mod trace;
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(accounts::configure)
             .configure(venues::configure)
             .configure(codes::configure)
+            .configure(posters::configure)
             .configure(residents::configure)
             .configure(scans::configure)
             .configure(me::configure)

@@ -1,17 +1,17 @@
-//! `/venues`: register, list, read, change and import venues; posters; presence.
+//! `/venues`: register, list, read, change and import venues; presence.
 
-use actix_web::{http::header, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use super::views::{code_id, VenueView};
+use super::views::VenueView;
 use crate::auth::extract::AdminUser;
 use crate::domain::ids::parse_name;
 use crate::domain::venue::MAX_STAY_CAP_MINUTES;
 use crate::domain::{EntryPolicy, Gate, ParseError, Venue, VenueId, VenueKind};
 use crate::error::ApiError;
-use crate::posters::{self, PosterError, PosterSpec};
+use crate::posters;
 use crate::service::{imports, trace};
 use crate::state::AppState;
 
@@ -22,7 +22,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/venues/import", web::post().to(import))
         .route("/venues/{id}", web::get().to(get))
         .route("/venues/{id}", web::patch().to(patch))
-        .route("/venues/{id}/poster.png", web::get().to(poster_png))
         .route("/venues/{id}/presence", web::get().to(presence));
 }
 
@@ -234,79 +233,6 @@ pub async fn import(
 ) -> Result<HttpResponse, ApiError> {
     let report = imports::import_venues(state.store.as_ref(), &body).await?;
     Ok(HttpResponse::Ok().json(report))
-}
-
-/// Which gate's poster.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct PosterParams {
-    /// The gate; the venue's first gate when absent.
-    pub gate: Option<String>,
-}
-
-/// The printable poster of one gate, PNG, A4 at 150 dpi.
-#[utoipa::path(get, path = "/api/v1/venues/{id}/poster.png", tag = "venues",
-    security(("bearer" = [])), params(("id" = String, Path, description = "venue id"), PosterParams),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>),
-              (status = 404, body = crate::error::ErrorBody)))]
-pub async fn poster_png(
-    _admin: AdminUser,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-    q: web::Query<PosterParams>,
-) -> Result<HttpResponse, ApiError> {
-    let venue = load(&state, &id).await?;
-    let gate = match &q.gate {
-        Some(g) => Gate::parse(g)?,
-        None => venue
-            .gates
-            .first()
-            .cloned()
-            .ok_or_else(|| ApiError::NotFound("the venue has no gate".into()))?,
-    };
-    if !venue.has_gate(&gate) {
-        return Err(ApiError::NotFound(format!(
-            "venue {} has no gate {gate}",
-            venue.id
-        )));
-    }
-    let code = state
-        .codes
-        .code_for(&venue.id, &gate, venue.code_version)
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot sign a code");
-            ApiError::Internal
-        })?;
-    let cid = code_id(&venue, gate.as_str());
-    let png = web::block(move || {
-        posters::render_png(&PosterSpec {
-            venue_name: &venue.name,
-            gate: gate.as_str(),
-            instruction: "扫码进入 / 扫码离开 · 手机相机扫码也可以",
-            community: venue.community.as_deref(),
-            address: venue.address.as_deref(),
-            code: &code,
-            code_id: &cid,
-        })
-    })
-    .await
-    .map_err(|_| ApiError::Internal)?
-    .map_err(poster_error)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "image/png"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(png))
-}
-
-fn poster_error(e: PosterError) -> ApiError {
-    match e {
-        PosterError::MissingGlyphs { .. } | PosterError::TextTooLong { .. } => {
-            ApiError::InvalidInput(e.to_string())
-        }
-        other => {
-            tracing::error!(error = %other, "poster rendering failed");
-            ApiError::Internal
-        }
-    }
 }
 
 /// One person inside.

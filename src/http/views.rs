@@ -102,10 +102,7 @@ pub struct VenueView {
     pub codes: Vec<GateCode>,
 }
 
-/// A short id for a code, printed under the QR.
-pub fn code_id(venue: &Venue, gate: &str) -> String {
-    format!("{}·{}·v{}", venue.id, gate, venue.code_version)
-}
+pub use crate::service::posters::code_id;
 
 impl VenueView {
     /// The view of `venue`, with codes signed by `signer`. A gate whose code cannot be signed

@@ -3,5 +3,6 @@
 
 pub mod accounts;
 pub mod imports;
+pub mod posters;
 pub mod scans;
 pub mod trace;

@@ -111,7 +111,26 @@ async fn a_poster_decodes_back_to_the_gates_code(app: TestApp) {
     assert_eq!(no_gate.status, 404);
 }
 
+async fn a_poster_is_also_served_as_svg(app: TestApp) {
+    app.venue("S1", "shop").await;
+    let admin = app.admin().await;
+
+    let res = app
+        .client
+        .get(app.url("/api/v1/venues/S1/poster.svg"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    let text = res.text().await.unwrap_or_default();
+    assert!(text.contains("<svg"), "{}", &text[..text.len().min(200)]);
+}
+
 crate::on_both_backends!(
     a_venue_is_created_listed_read_and_changed,
     a_poster_decodes_back_to_the_gates_code,
+    a_poster_is_also_served_as_svg,
 );

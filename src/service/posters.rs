@@ -1,0 +1,94 @@
+//! What goes on a venue gate's poster, and which posters a batch holds.
+
+use crate::codes::{CodeError, CodeSigner};
+use crate::domain::{Gate, Venue, VenueId};
+use crate::posters::PosterSpec;
+
+/// The instruction printed under every two-way code: scan to enter or leave, and a plain hint
+/// that the phone's own camera works too (the code is a URL).
+pub const INSTRUCTION: &str = "扫码进入 / 扫码离开 · 手机相机扫码也可以";
+
+/// A short id for a gate's current code, printed under the QR so staff can read it out on the
+/// phone: `VENUE·GATE·vVERSION`.
+pub fn code_id(venue: &Venue, gate: &str) -> String {
+    format!("{}·{}·v{}", venue.id, gate, venue.code_version)
+}
+
+/// A poster's content, owned, so it can move to a blocking thread for rendering.
+#[derive(Debug, Clone)]
+pub struct PosterData {
+    venue_name: String,
+    gate: String,
+    community: Option<String>,
+    address: Option<String>,
+    code: String,
+    code_id: String,
+}
+
+impl PosterData {
+    /// The poster of `gate` at `venue`, with its current code.
+    ///
+    /// # Errors
+    /// [`CodeError::Key`] when the code cannot be signed.
+    pub fn of(codes: &CodeSigner, venue: &Venue, gate: &Gate) -> Result<Self, CodeError> {
+        Ok(Self {
+            venue_name: venue.name.clone(),
+            gate: gate.to_string(),
+            community: venue.community.clone(),
+            address: venue.address.clone(),
+            code: codes.code_for(&venue.id, gate, venue.code_version)?,
+            code_id: code_id(venue, gate.as_str()),
+        })
+    }
+
+    /// The renderer's view of it.
+    pub fn spec(&self) -> PosterSpec<'_> {
+        PosterSpec {
+            venue_name: &self.venue_name,
+            gate: &self.gate,
+            instruction: INSTRUCTION,
+            community: self.community.as_deref(),
+            address: self.address.as_deref(),
+            code: &self.code,
+            code_id: &self.code_id,
+        }
+    }
+}
+
+/// Which venues a batch prints: those of a community, or those named, or both filters at once;
+/// ordered by venue id.
+#[derive(Debug, Default, Clone)]
+pub struct Selection {
+    /// Only venues of this community (exact name, e.g. `东门社区`).
+    pub community: Option<String>,
+    /// Only these venues.
+    pub venues: Option<Vec<VenueId>>,
+}
+
+/// One poster per gate of every venue in `all` that `selection` keeps.
+///
+/// # Errors
+/// [`CodeError::Key`] when a code cannot be signed.
+pub fn batch(
+    codes: &CodeSigner,
+    all: &[Venue],
+    selection: &Selection,
+) -> Result<Vec<PosterData>, CodeError> {
+    let mut out = Vec::new();
+    for venue in all {
+        let in_community = selection
+            .community
+            .as_deref()
+            .is_none_or(|c| venue.community.as_deref() == Some(c));
+        let named = selection
+            .venues
+            .as_ref()
+            .is_none_or(|ids| ids.contains(&venue.id));
+        if in_community && named {
+            for gate in &venue.gates {
+                out.push(PosterData::of(codes, venue, gate)?);
+            }
+        }
+    }
+    Ok(out)
+}
