@@ -42,6 +42,9 @@ pub enum ApiError {
     /// An event code scanned before its validity window.
     #[error("this code is not valid yet")]
     CodeNotYetValid,
+    /// A one-way code scanned with the other direction.
+    #[error("{0}")]
+    DirectionMismatch(String),
     /// `client_time` is outside the accepted skew of the server's clock.
     #[error("client_time is outside the accepted range ({0})")]
     ClientTimeOutOfRange(String),
@@ -76,6 +79,7 @@ impl ApiError {
             ApiError::CodeRevoked => "code_revoked",
             ApiError::CodeExpired => "code_expired",
             ApiError::CodeNotYetValid => "code_not_yet_valid",
+            ApiError::DirectionMismatch(_) => "direction_mismatch",
             ApiError::ClientTimeOutOfRange(_) => "client_time_out_of_range",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::Conflict(_) => "conflict",
@@ -115,6 +119,7 @@ impl ResponseError for ApiError {
             | ApiError::CodeRevoked
             | ApiError::CodeExpired
             | ApiError::CodeNotYetValid
+            | ApiError::DirectionMismatch(_)
             | ApiError::ClientTimeOutOfRange(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::IdempotencyKeyReused | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -12,7 +12,7 @@ use std::sync::RwLock;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Gate, VenueId};
+use crate::domain::{Direction, Gate, VenueId};
 use keyring::{KeyRing, KeyStatus};
 
 /// Why a code could not be made or read.
@@ -56,6 +56,9 @@ pub struct CodeClaims {
     /// Valid until, seconds since the Unix epoch (event and live codes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub u: Option<i64>,
+    /// The only direction a one-way code allows (an entrance-only or exit-only poster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d: Option<Direction>,
 }
 
 impl CodeClaims {
@@ -67,6 +70,7 @@ impl CodeClaims {
             n: version,
             f: None,
             u: None,
+            d: None,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Code lifecycle: rotating a venue's code version, event codes with a validity window, live
+//! Code lifecycle: rotating a venue's code version, one-way and event codes, live
 //! codes for staffed gates, the signing keys, and the public keys as JWKS for offline checks.
 
 use actix_web::{web, HttpResponse};
@@ -11,14 +11,14 @@ use super::venues::load;
 use super::views::{code_id, VenueView};
 use crate::auth::extract::AdminUser;
 use crate::codes::{CodeClaims, CodeError, PublicKeyInfo};
-use crate::domain::{Gate, Venue};
+use crate::domain::{Direction, Gate, Venue};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Registers the routes of this module under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/venues/{id}/codes/rotate", web::post().to(rotate_version))
-        .route("/venues/{id}/codes", web::post().to(event_code))
+        .route("/venues/{id}/codes", web::post().to(special_code))
         .route("/venues/{id}/live-code", web::get().to(live_code))
         .route("/keys", web::get().to(list_keys))
         .route("/keys/rotate", web::post().to(rotate_key))
@@ -75,74 +75,93 @@ pub async fn rotate_version(
     Ok(HttpResponse::Ok().json(VenueView::of(&venue, &state.codes)))
 }
 
-/// An event code to make: valid only within a window.
+/// A special code to make: one-way, or valid only within a window (an event), or both.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct EventCodeBody {
+pub struct SpecialCodeBody {
     /// The gate.
     pub gate: String,
-    /// Valid from, RFC 3339 (default: now).
+    /// `in` or `out` for a one-way code; absent: both ways.
+    pub direction: Option<Direction>,
+    /// Valid from, RFC 3339 (default: now, when `valid_until` is given).
     pub valid_from: Option<String>,
-    /// Valid until, RFC 3339.
-    pub valid_until: String,
+    /// Valid until, RFC 3339; absent: no window.
+    pub valid_until: Option<String>,
 }
 
-/// A code with a validity window.
+/// A code with its restrictions.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct WindowedCode {
+pub struct SpecialCode {
     /// The exact QR text.
     pub code: String,
     /// A short id staff can read out.
     pub code_id: String,
+    /// The only direction it allows.
+    pub direction: Option<Direction>,
     /// Valid from (UTC, whole seconds).
-    pub valid_from: DateTime<Utc>,
+    pub valid_from: Option<DateTime<Utc>>,
     /// Valid until (UTC, whole seconds).
-    pub valid_until: DateTime<Utc>,
+    pub valid_until: Option<DateTime<Utc>>,
 }
 
-fn windowed(
+fn special(
     state: &AppState,
     venue: &Venue,
     gate: &Gate,
-    from: i64,
-    until: i64,
-) -> Result<WindowedCode, ApiError> {
+    direction: Option<Direction>,
+    window: Option<(i64, i64)>,
+) -> Result<SpecialCode, ApiError> {
     let mut claims = CodeClaims::poster(&venue.id, gate, venue.code_version);
-    claims.f = Some(from);
-    claims.u = Some(until);
+    claims.f = window.map(|w| w.0);
+    claims.u = window.map(|w| w.1);
+    claims.d = direction;
     let code = state.codes.sign(&claims)?;
-    let at = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).ok_or(ApiError::Internal);
-    Ok(WindowedCode {
+    let at = |s: Option<i64>| s.and_then(|s| DateTime::<Utc>::from_timestamp(s, 0));
+    Ok(SpecialCode {
         code,
         code_id: code_id(venue, gate.as_str()),
-        valid_from: at(from)?,
-        valid_until: at(until)?,
+        direction,
+        valid_from: at(claims.f),
+        valid_until: at(claims.u),
     })
 }
 
-/// Makes an event code: a venue gate's code valid only from `valid_from` to `valid_until`;
-/// scans outside answer `code_not_yet_valid` or `code_expired`.
-#[utoipa::path(post, path = "/api/v1/venues/{id}/codes", tag = "codes", request_body = EventCodeBody,
+/// Makes a special code for a gate: one-way (`direction`), and/or valid only from `valid_from`
+/// to `valid_until` (an event); scans outside the window answer `code_not_yet_valid` or
+/// `code_expired`, scans the other way `direction_mismatch`.
+#[utoipa::path(post, path = "/api/v1/venues/{id}/codes", tag = "codes", request_body = SpecialCodeBody,
     security(("bearer" = [])), params(("id" = String, Path, description = "venue id")),
-    responses((status = 201, body = WindowedCode), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn event_code(
+    responses((status = 201, body = SpecialCode), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn special_code(
     _admin: AdminUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<EventCodeBody>,
+    body: web::Json<SpecialCodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let venue = load(&state, &id).await?;
     let gate = gate_of(&venue, &body.gate)?;
-    let from = match &body.valid_from {
-        Some(s) => parse_time("valid_from", s)?,
-        None => Utc::now(),
+    let window = match (&body.valid_from, &body.valid_until) {
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ApiError::InvalidInput(
+                "valid_until: needed with valid_from".into(),
+            ))
+        }
+        (from, Some(until)) => {
+            let from = from
+                .as_deref()
+                .map(|s| parse_time("valid_from", s))
+                .transpose()?;
+            let from = from.unwrap_or_else(Utc::now);
+            let until = parse_time("valid_until", until)?;
+            if until <= from {
+                return Err(ApiError::InvalidInput(
+                    "valid_until: must be after valid_from".into(),
+                ));
+            }
+            Some((from.timestamp(), until.timestamp()))
+        }
     };
-    let until = parse_time("valid_until", &body.valid_until)?;
-    if until <= from {
-        return Err(ApiError::InvalidInput(
-            "valid_until: must be after valid_from".into(),
-        ));
-    }
-    let code = windowed(&state, &venue, &gate, from.timestamp(), until.timestamp())?;
+    let code = special(&state, &venue, &gate, body.direction, window)?;
     Ok(HttpResponse::Created().json(code))
 }
 
@@ -158,7 +177,7 @@ pub struct LiveParams {
 pub struct LiveCode {
     /// The code, its id and window.
     #[serde(flatten)]
-    pub code: WindowedCode,
+    pub code: SpecialCode,
     /// Fetch a new code after this many seconds.
     pub refresh_seconds: u64,
 }
@@ -183,7 +202,13 @@ pub async fn live_code(
     let period = i64::try_from(state.settings.codes.live_refresh_seconds.max(1)).unwrap_or(30);
     let now = Utc::now().timestamp();
     let start = now - now.rem_euclid(period);
-    let code = windowed(&state, &venue, &gate, start, start + 2 * period)?;
+    let code = special(
+        &state,
+        &venue,
+        &gate,
+        None,
+        Some((start, start + 2 * period)),
+    )?;
     let refresh_seconds = u64::try_from(start + period - now).unwrap_or(1);
     Ok(HttpResponse::Ok().json(LiveCode {
         code,

@@ -14,7 +14,7 @@ use super::{accounts, codes, me, ops, posters, residents, scans, trace, venues, 
     paths(
         accounts::login, accounts::request_otp, accounts::resident_login, accounts::create_staff,
         venues::create, venues::list, venues::get, venues::patch, venues::import,
-        venues::presence, posters::poster_png, posters::poster_svg, codes::rotate_version, codes::event_code,
+        venues::presence, posters::poster_png, posters::poster_svg, codes::rotate_version, codes::special_code,
         codes::live_code, codes::list_keys, codes::rotate_key, codes::retire_key, codes::jwks, residents::import, scans::scan, me::my_visits,
         trace::resident_visits, trace::venue_visits, trace::contacts,
         ops::healthz, ops::readyz, ops::metrics, openapi,

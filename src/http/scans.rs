@@ -69,6 +69,14 @@ impl From<ScanError> for ApiError {
             ScanError::Code(c) => c.into(),
             ScanError::CodeExpired => ApiError::CodeExpired,
             ScanError::CodeNotYetValid => ApiError::CodeNotYetValid,
+            ScanError::DirectionMismatch(d) => ApiError::DirectionMismatch(format!(
+                "this code is only for {}",
+                if d == crate::domain::Direction::In {
+                    "check-in"
+                } else {
+                    "check-out"
+                }
+            )),
             ScanError::CodeRevoked => ApiError::CodeRevoked,
             ScanError::UnknownVenue => ApiError::NotFound("the code's venue does not exist".into()),
             ScanError::ClientTimeOutOfRange(m) => ApiError::ClientTimeOutOfRange(m),

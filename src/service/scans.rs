@@ -78,6 +78,9 @@ pub enum ScanError {
     /// An event code scanned before its window.
     #[error("code not yet valid")]
     CodeNotYetValid,
+    /// The code is one-way, and the client asked for the other direction.
+    #[error("this code is only for {0:?}")]
+    DirectionMismatch(Direction),
     /// The code names a venue that does not exist (any more).
     #[error("unknown venue")]
     UnknownVenue,
@@ -162,6 +165,14 @@ pub async fn scan(
     if claims.u.is_some_and(|u| now_s > u) {
         return Err(ScanError::CodeExpired);
     }
+    // A one-way code fixes the direction; a client asking for the other one is refused.
+    let direction = match (claims.d, req.direction) {
+        (Some(fixed), Some(asked)) if fixed != asked => {
+            return Err(ScanError::DirectionMismatch(fixed))
+        }
+        (Some(fixed), _) => Some(fixed),
+        (None, asked) => asked,
+    };
     let t = scan_time(state, req.client_time, server_time)?;
     let fp = fingerprint(req);
     for _ in 0..MAX_ATTEMPTS {
@@ -180,7 +191,7 @@ pub async fn scan(
             resident_id: resident,
             venue: &venue,
             gate: &claims.g,
-            direction: req.direction,
+            direction,
             temperature: req.temperature,
             scan_time: t,
             server_time,

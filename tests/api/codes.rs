@@ -161,7 +161,42 @@ async fn a_code_verifies_offline_with_the_published_keys(app: TestApp) {
     assert_eq!(claims["g"], "北门");
 }
 
+async fn a_one_way_code_fixes_the_direction_and_refuses_the_other(app: TestApp) {
+    app.venue("S1", "shop").await;
+    let admin = app.admin().await;
+    let (tok, _) = app.resident("19900000001").await;
+    let exit = app
+        .post(
+            "/api/v1/venues/S1/codes",
+            &admin,
+            &json!({"gate": "北门", "direction": "out"}),
+        )
+        .await;
+    assert_eq!(exit.status, 201, "{}", exit.body);
+    let code = exit.body["code"].as_str().unwrap_or("").to_owned();
+
+    let wrong = app
+        .post(
+            "/api/v1/scans",
+            &tok,
+            &json!({"code": code, "direction": "in"}),
+        )
+        .await;
+    let plain = app
+        .post("/api/v1/scans", &tok, &json!({"code": code}))
+        .await;
+
+    assert_eq!(wrong.status, 422);
+    assert_eq!(wrong.body["error"]["code"], "direction_mismatch");
+    assert_eq!(plain.status, 200, "{}", plain.body);
+    assert_eq!(
+        plain.body["direction"], "out",
+        "the code's direction, not a toggle"
+    );
+}
+
 crate::on_both_backends!(
+    a_one_way_code_fixes_the_direction_and_refuses_the_other,
     rotating_a_venues_codes_revokes_its_old_posters,
     an_event_code_is_accepted_only_within_its_window,
     a_rotated_signing_key_keeps_old_posters_until_it_is_retired,
