@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 
 use super::venues::load;
 use crate::auth::extract::AdminUser;
-use crate::domain::{Gate, Venue};
+use crate::domain::{Direction, Gate, Venue};
 use crate::error::ApiError;
 use crate::posters::{self, PosterError};
 use crate::service::posters::PosterData;
@@ -37,11 +37,13 @@ impl From<PosterError> for ApiError {
 pub struct PosterParams {
     /// The gate; the venue's first gate when absent.
     pub gate: Option<String>,
+    /// `in` or `out` for a one-way poster (entrance or exit only); absent: both ways.
+    pub direction: Option<Direction>,
 }
 
-async fn poster_of(state: &AppState, id: &str, gate: Option<&str>) -> Result<PosterData, ApiError> {
+async fn poster_of(state: &AppState, id: &str, q: &PosterParams) -> Result<PosterData, ApiError> {
     let venue: Venue = load(state, id).await?;
-    let gate = match gate {
+    let gate = match &q.gate {
         Some(g) => Gate::parse(g)?,
         None => venue.gates.first().cloned().ok_or(ApiError::Internal)?,
     };
@@ -51,7 +53,7 @@ async fn poster_of(state: &AppState, id: &str, gate: Option<&str>) -> Result<Pos
             venue.id
         )));
     }
-    Ok(PosterData::of(&state.codes, &venue, &gate)?)
+    Ok(PosterData::of(&state.codes, &venue, &gate, q.direction)?)
 }
 
 /// Renders on a blocking thread: a poster takes tens of milliseconds of CPU.
@@ -79,7 +81,7 @@ pub async fn poster_png(
     id: web::Path<String>,
     q: web::Query<PosterParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let data = poster_of(&state, &id, q.gate.as_deref()).await?;
+    let data = poster_of(&state, &id, &q).await?;
     let png = render(move || posters::render_png(&data.spec())).await?;
     Ok(file("image/png", png))
 }
@@ -95,7 +97,7 @@ pub async fn poster_svg(
     id: web::Path<String>,
     q: web::Query<PosterParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let data = poster_of(&state, &id, q.gate.as_deref()).await?;
+    let data = poster_of(&state, &id, &q).await?;
     let svg = render(move || posters::render_svg(&data.spec())).await?;
     Ok(file("image/svg+xml", svg))
 }

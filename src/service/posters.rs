@@ -1,12 +1,18 @@
 //! What goes on a venue gate's poster, and which posters a batch holds.
 
-use crate::codes::{CodeError, CodeSigner};
-use crate::domain::{Gate, Venue, VenueId};
+use crate::codes::{CodeClaims, CodeError, CodeSigner};
+use crate::domain::{Direction, Gate, Venue, VenueId};
 use crate::posters::PosterSpec;
 
-/// The instruction printed under every two-way code: scan to enter or leave, and a plain hint
-/// that the phone's own camera works too (the code is a URL).
-pub const INSTRUCTION: &str = "扫码进入 / 扫码离开 · 手机相机扫码也可以";
+/// The instruction printed under a code: which way it checks the reader, and a plain hint that
+/// the phone's own camera works too (the code is a URL).
+pub fn instruction(direction: Option<Direction>) -> &'static str {
+    match direction {
+        None => "扫码进入 / 扫码离开 · 手机相机扫码也可以",
+        Some(Direction::In) => "扫码进入 · 手机相机扫码也可以",
+        Some(Direction::Out) => "扫码离开 · 手机相机扫码也可以",
+    }
+}
 
 /// A short id for a gate's current code, printed under the QR so staff can read it out on the
 /// phone: `VENUE·GATE·vVERSION`.
@@ -19,6 +25,7 @@ pub fn code_id(venue: &Venue, gate: &str) -> String {
 pub struct PosterData {
     venue_name: String,
     gate: String,
+    instruction: &'static str,
     community: Option<String>,
     address: Option<String>,
     code: String,
@@ -26,18 +33,32 @@ pub struct PosterData {
 }
 
 impl PosterData {
-    /// The poster of `gate` at `venue`, with its current code.
+    /// The poster of `gate` at `venue`, with its current code; `direction` makes a one-way
+    /// poster (entrance `入口` or exit `出口`, printed beside the gate).
     ///
     /// # Errors
     /// [`CodeError::Key`] when the code cannot be signed.
-    pub fn of(codes: &CodeSigner, venue: &Venue, gate: &Gate) -> Result<Self, CodeError> {
+    pub fn of(
+        codes: &CodeSigner,
+        venue: &Venue,
+        gate: &Gate,
+        direction: Option<Direction>,
+    ) -> Result<Self, CodeError> {
+        let mut claims = CodeClaims::poster(&venue.id, gate, venue.code_version);
+        claims.d = direction;
+        let (gate_line, id_suffix) = match direction {
+            None => (gate.to_string(), ""),
+            Some(Direction::In) => (format!("{gate} · 入口"), "·入"),
+            Some(Direction::Out) => (format!("{gate} · 出口"), "·出"),
+        };
         Ok(Self {
             venue_name: venue.name.clone(),
-            gate: gate.to_string(),
+            gate: gate_line,
+            instruction: instruction(direction),
             community: venue.community.clone(),
             address: venue.address.clone(),
-            code: codes.code_for(&venue.id, gate, venue.code_version)?,
-            code_id: code_id(venue, gate.as_str()),
+            code: codes.sign(&claims)?,
+            code_id: format!("{}{id_suffix}", code_id(venue, gate.as_str())),
         })
     }
 
@@ -46,7 +67,7 @@ impl PosterData {
         PosterSpec {
             venue_name: &self.venue_name,
             gate: &self.gate,
-            instruction: INSTRUCTION,
+            instruction: self.instruction,
             community: self.community.as_deref(),
             address: self.address.as_deref(),
             code: &self.code,
@@ -86,7 +107,7 @@ pub fn batch(
             .is_none_or(|ids| ids.contains(&venue.id));
         if in_community && named {
             for gate in &venue.gates {
-                out.push(PosterData::of(codes, venue, gate)?);
+                out.push(PosterData::of(codes, venue, gate, None)?);
             }
         }
     }

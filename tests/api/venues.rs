@@ -111,6 +111,52 @@ async fn a_poster_decodes_back_to_the_gates_code(app: TestApp) {
     assert_eq!(no_gate.status, 404);
 }
 
+async fn decoded_poster(app: &TestApp, query: &[(&str, &str)]) -> String {
+    let admin = app.admin().await;
+    let res = app
+        .client
+        .get(app.url("/api/v1/venues/S1/poster.png"))
+        .query(query)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status().as_u16(), 200);
+    let png = res.bytes().await.unwrap_or_default();
+    let img = image::load_from_memory(&png)
+        .unwrap_or_else(|e| panic!("png: {e}"))
+        .to_luma8();
+    let grids = rqrr::PreparedImage::prepare(img).detect_grids();
+    assert_eq!(grids.len(), 1);
+    grids[0]
+        .decode()
+        .map(|(_, text)| text)
+        .unwrap_or_else(|e| panic!("decode: {e}"))
+}
+
+async fn an_exit_only_poster_carries_a_one_way_code(app: TestApp) {
+    app.venue("S1", "shop").await;
+    let (tok, _) = app.resident("19900000001").await;
+
+    let code = decoded_poster(&app, &[("gate", "南门"), ("direction", "out")]).await;
+
+    let wrong = app
+        .post(
+            "/api/v1/scans",
+            &tok,
+            &json!({"code": code, "direction": "in"}),
+        )
+        .await;
+    assert_eq!(wrong.body["error"]["code"], "direction_mismatch");
+    let ok = app
+        .post("/api/v1/scans", &tok, &json!({"code": code}))
+        .await;
+    assert_eq!(
+        (ok.body["direction"].as_str(), ok.body["gate"].as_str()),
+        (Some("out"), Some("南门"))
+    );
+}
+
 async fn a_poster_is_also_served_as_svg(app: TestApp) {
     app.venue("S1", "shop").await;
     let admin = app.admin().await;
@@ -133,4 +179,5 @@ crate::on_both_backends!(
     a_venue_is_created_listed_read_and_changed,
     a_poster_decodes_back_to_the_gates_code,
     a_poster_is_also_served_as_svg,
+    an_exit_only_poster_carries_a_one_way_code,
 );
