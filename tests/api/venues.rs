@@ -126,7 +126,8 @@ async fn decoded_poster(app: &TestApp, query: &[(&str, &str)]) -> String {
     let img = image::load_from_memory(&png)
         .unwrap_or_else(|e| panic!("png: {e}"))
         .to_luma8();
-    let grids = rqrr::PreparedImage::prepare(img).detect_grids();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
     assert_eq!(grids.len(), 1);
     grids[0]
         .decode()
