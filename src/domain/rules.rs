@@ -85,13 +85,14 @@ pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -
         .is_some_and(|c| c.celsius() >= policy.fever_threshold_c);
     let entering = direction == Direction::In || venue.kind == VenueKind::Checkpoint;
 
-    let mut changed = Vec::new();
+    // A visit already past its maximum stay is written closed whatever this scan decides, so
+    // the stored open visit always agrees with rule 4.
+    let mut changed: Vec<Visit> = auto_closed.into_iter().collect();
     let mut open_after = still_open.clone();
     let (decision, reason, visit_id) = if entering && fever {
-        // Rule 5: denied, and no visit changes.
+        // Rule 5: denied, and the scan itself changes no visit.
         (Decision::Denied, Some(DenyReason::Fever), None)
     } else {
-        changed.extend(auto_closed);
         let id = if venue.kind == VenueKind::Checkpoint {
             // Rule 4: a pass opens and closes at once and closes no other visit.
             let pass = new_visit(scan, Some(t), Some(t), Some(ClosedBy::Pass), false);
@@ -326,6 +327,35 @@ mod tests {
         assert_eq!(hot.event.reason, Some(DenyReason::Fever));
         assert!(hot.changed.is_empty() && hot.open_after.is_none());
         assert_eq!(fine.event.decision, Decision::Admitted);
+    }
+
+    #[test]
+    fn a_denied_scan_still_writes_an_auto_close_that_was_due() {
+        let (p, shop, market) = (
+            person(),
+            venue("S", VenueKind::Shop),
+            venue("M", VenueKind::Market),
+        );
+        let first = scan(&p, &shop, Some(Direction::In), 0, None);
+        let g = gate();
+        let hot = decide(
+            first.open_after.as_ref(),
+            &ScanInput {
+                resident_id: &p,
+                venue: &market,
+                gate: &g,
+                direction: Some(Direction::In),
+                temperature: Temperature::parse(38.0).ok(),
+                scan_time: at(300),
+                server_time: at(300),
+                client_time: None,
+            },
+            &ScanPolicy::default(),
+        );
+        assert_eq!(hot.event.decision, Decision::Denied);
+        assert_eq!(hot.changed.len(), 1);
+        assert_eq!(hot.changed[0].closed_by, Some(ClosedBy::Auto));
+        assert!(hot.open_after.is_none());
     }
 
     #[test]

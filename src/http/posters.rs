@@ -6,16 +6,19 @@ use utoipa::IntoParams;
 
 use super::venues::load;
 use crate::auth::extract::AdminUser;
-use crate::domain::{Direction, Gate, Venue};
+use crate::domain::{Direction, Gate, Venue, VenueId};
 use crate::error::ApiError;
 use crate::posters::{self, PosterError};
-use crate::service::posters::PosterData;
+use crate::service;
+use crate::service::posters::{PosterData, Selection};
 use crate::state::AppState;
 
 /// Registers the routes of this module under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/venues/{id}/poster.png", web::get().to(poster_png))
-        .route("/venues/{id}/poster.svg", web::get().to(poster_svg));
+        .route("/venues/{id}/poster.svg", web::get().to(poster_svg))
+        .route("/venues/{id}/poster.pdf", web::get().to(poster_pdf))
+        .route("/posters.pdf", web::get().to(batch_pdf));
 }
 
 impl From<PosterError> for ApiError {
@@ -100,4 +103,68 @@ pub async fn poster_svg(
     let data = poster_of(&state, &id, &q).await?;
     let svg = render(move || posters::render_svg(&data.spec())).await?;
     Ok(file("image/svg+xml", svg))
+}
+
+/// The printable poster of one gate: a one-page A4 PDF with its font embedded.
+#[utoipa::path(get, path = "/api/v1/venues/{id}/poster.pdf", tag = "posters",
+    security(("bearer" = [])), params(("id" = String, Path, description = "venue id"), PosterParams),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn poster_pdf(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<PosterParams>,
+) -> Result<HttpResponse, ApiError> {
+    let data = poster_of(&state, &id, &q).await?;
+    let pdf = render(move || posters::render_pdf(&[data.spec()])).await?;
+    Ok(file("application/pdf", pdf))
+}
+
+/// Which venues a batch prints.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct BatchParams {
+    /// Only venues of this community, e.g. `东门社区`.
+    pub community: Option<String>,
+    /// Only these venues, ids separated by commas.
+    pub venue: Option<String>,
+}
+
+/// Posters in a batch: one A4 page per gate of every venue selected (all venues when no filter
+/// is given), ordered by venue id.
+#[utoipa::path(get, path = "/api/v1/posters.pdf", tag = "posters", security(("bearer" = [])),
+    params(BatchParams),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn batch_pdf(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+    q: web::Query<BatchParams>,
+) -> Result<HttpResponse, ApiError> {
+    let selection = Selection {
+        community: q.community.clone().filter(|c| !c.trim().is_empty()),
+        venues: q
+            .venue
+            .as_deref()
+            .map(|list| {
+                list.split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(VenueId::parse)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?,
+    };
+    let all = state.store.venues().await?;
+    let batch = service::posters::batch(&state.codes, &all, &selection)?;
+    if batch.is_empty() {
+        return Err(ApiError::NotFound("no venue matches the selection".into()));
+    }
+    let pages = batch.len();
+    let pdf = render(move || {
+        let specs: Vec<_> = batch.iter().map(PosterData::spec).collect();
+        posters::render_pdf(&specs)
+    })
+    .await?;
+    tracing::info!(pages, "batch of posters rendered");
+    Ok(file("application/pdf", pdf))
 }

@@ -7,7 +7,10 @@
 //! gate, the QR code with its 4-module quiet zone, the human-readable code
 //! id, the instruction line and, in small type at the bottom, the community
 //! and the address. [`render_svg`] lays out the same page as a standalone
-//! SVG with the text as vector outlines, for printing at any size.
+//! SVG with the text as vector outlines, for printing at any size, and
+//! [`render_pdf`] puts any number of posters into one A4 PDF, a page each,
+//! with real (embedded, subset) text and a vector QR code, for batch
+//! printing.
 //!
 //! The QR code encodes [`PosterSpec::code`] byte for byte at error
 //! correction level Q (25 % of the symbol may be damaged), falling back to
@@ -23,6 +26,7 @@
 
 mod font;
 mod layout;
+mod pdf;
 mod png;
 mod svg;
 
@@ -94,6 +98,13 @@ pub enum PosterError {
         /// Modules across the symbol, quiet zone excluded.
         modules: u32,
     },
+    /// [`render_pdf`] was given no posters (a PDF needs at least one page).
+    #[error("no posters to put in the PDF")]
+    NoPosters,
+    /// The PDF writer failed; the text is its message. Not expected with
+    /// the embedded font (it would mean a broken build).
+    #[error("PDF writing failed: {0}")]
+    Pdf(String),
     /// The PNG encoder failed.
     #[error("PNG encoding failed: {0}")]
     Encode(#[from] image::ImageError),
@@ -143,6 +154,63 @@ pub fn render_svg(spec: &PosterSpec<'_>) -> Result<String, PosterError> {
     check_glyphs(font, spec)?;
     let plan = layout::plan(spec, font)?;
     Ok(svg::render(&plan, font))
+}
+
+/// Renders one poster per spec, in order, as the pages of one PDF document.
+///
+/// Every page is portrait A4 (595.28 x 841.89 pt) and shows exactly the
+/// layout of [`render_png`], its 1240 x 1754 px scaled uniformly to the page
+/// (1 px = 0.48 pt). Text is real text in the embedded font, which the PDF
+/// carries once, subset to the glyphs all pages use together (so it can be
+/// searched and copied, and prints sharp); the QR code is vector
+/// rectangles, one per run of dark modules. About 12 kB per page (mostly
+/// the QR path) plus a few kB for the font subset: 5.5 MB for 459 posters.
+///
+/// CPU-bound, about 5 ms per page plus the font subsetting once at the end
+/// (459 pages: 2.6 s in a debug build with optimised dependencies): call it
+/// off the async executor. The whole document is built in memory.
+///
+/// # Errors
+/// - [`PosterError::NoPosters`] when `specs` is empty;
+/// - for the first spec that cannot be laid out, the same errors as
+///   [`render_png`] ([`PosterError::MissingGlyphs`],
+///   [`PosterError::TextTooLong`], [`PosterError::Qr`],
+///   [`PosterError::CodeTooLong`]); use [`render_pdf_with_progress`] to
+///   learn which spec it was;
+/// - [`PosterError::Pdf`] or [`PosterError::Font`] on internal failures.
+pub fn render_pdf(specs: &[PosterSpec<'_>]) -> Result<Vec<u8>, PosterError> {
+    render_pdf_with_progress(specs, &mut |_, _| {})
+}
+
+/// [`render_pdf`], calling `on_page(done, total)` after each page is laid
+/// out and drawn, with `done` going from 1 to `total` (= `specs.len()`),
+/// e.g. to drive a progress bar.
+///
+/// The call with `done == total` comes before the last step, writing the
+/// document out (font subsetting and compression: for 459 pages, about
+/// 60 ms in a debug build with optimised dependencies). When rendering
+/// fails on a spec, `on_page` has been called for exactly the specs before
+/// it, so the failing one is `specs[d]` where `d` is the last `done` seen
+/// (0 if none).
+///
+/// # Errors
+/// The same as [`render_pdf`].
+pub fn render_pdf_with_progress(
+    specs: &[PosterSpec<'_>],
+    on_page: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<u8>, PosterError> {
+    if specs.is_empty() {
+        return Err(PosterError::NoPosters);
+    }
+    let font = font::font()?;
+    let mut document = pdf::PdfPosters::new()?;
+    for (index, spec) in specs.iter().enumerate() {
+        check_glyphs(font, spec)?;
+        let plan = layout::plan(spec, font)?;
+        document.add_page(&plan, font)?;
+        on_page(index + 1, specs.len());
+    }
+    document.finish()
 }
 
 /// Characters of `text` the embedded font has no glyph for, each once, in

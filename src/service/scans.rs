@@ -173,9 +173,17 @@ pub async fn scan(
         (Some(fixed), _) => Some(fixed),
         (None, asked) => asked,
     };
-    let t = scan_time(state, req.client_time, server_time)?;
+    scan_time(state, req.client_time, server_time)?;
     let fp = fingerprint(req);
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
+        // A retry after a conflict lost to a scan committed meanwhile: it takes the clock
+        // again, so a scan without client_time is never placed before one already applied.
+        let server_time = if attempt == 0 {
+            server_time
+        } else {
+            Utc::now()
+        };
+        let t = scan_time(state, req.client_time, server_time)?;
         let person = state
             .store
             .person_state(resident, req.idempotency_key.as_deref())

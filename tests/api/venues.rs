@@ -176,7 +176,67 @@ async fn a_poster_is_also_served_as_svg(app: TestApp) {
     assert!(text.contains("<svg"), "{}", &text[..text.len().min(200)]);
 }
 
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("p.pdf");
+    std::fs::write(&path, pdf).unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new("pdfinfo")
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("pdfinfo (poppler-utils) is needed: {e}"));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn a_batch_pdf_has_one_page_per_gate_of_the_selected_venues(app: TestApp) {
+    let admin = app.admin().await;
+    let csv = "code,name,kind,community,address,gates,households\n\
+               GC-C001,瑞祥小区,residential_compound,东门社区,翠屏路156号,北门;南门,129\n\
+               GC-C002,烟厂小区,residential_compound,东门社区,会泽大道55号,北门,32\n\
+               GC-S001,星鑫粮油店,shop,西门社区,翠屏路18号,正门,\n";
+    app.send(
+        app.client
+            .post(app.url("/api/v1/venues/import"))
+            .bearer_auth(&admin)
+            .body(csv),
+    )
+    .await;
+    let get = |query: &'static [(&'static str, &'static str)]| {
+        app.client
+            .get(app.url("/api/v1/posters.pdf"))
+            .query(query)
+            .bearer_auth(&admin)
+            .send()
+    };
+
+    let east = get(&[("community", "东门社区")])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(east.status().as_u16(), 200);
+    assert_eq!(east.headers()["content-type"], "application/pdf");
+    assert_eq!(pdf_pages(&east.bytes().await.unwrap_or_default()), 3);
+    let named = get(&[("venue", "GC-S001,GC-C002")])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pdf_pages(&named.bytes().await.unwrap_or_default()), 2);
+    let none = get(&[("community", "无此社区")])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(none.status().as_u16(), 404);
+    let one = app
+        .get(
+            "/api/v1/venues/GC-C001/poster.pdf?gate=%E5%8D%97%E9%97%A8",
+            &admin,
+        )
+        .await;
+    assert_eq!(one.status, 200);
+}
+
 crate::on_both_backends!(
+    a_batch_pdf_has_one_page_per_gate_of_the_selected_venues,
     a_venue_is_created_listed_read_and_changed,
     a_poster_decodes_back_to_the_gates_code,
     a_poster_is_also_served_as_svg,
