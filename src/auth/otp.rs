@@ -8,6 +8,10 @@ use sha2::{Digest, Sha256};
 use crate::domain::Phone;
 use crate::storage::OtpRecord;
 
+/// Wrong tries a code survives: the fifth wrong one burns it (NIST SP 800-63B 5.2.2 asks for a
+/// limit on failed attempts; a code of 10^6 values and 5 tries gives a guesser 1 in 200,000).
+pub const MAX_ATTEMPTS: u32 = 5;
+
 /// A fresh six-digit code.
 pub fn generate() -> String {
     format!("{:06}", rand::thread_rng().gen_range(0..1_000_000))
@@ -27,6 +31,7 @@ pub fn record(phone: &Phone, code: &str, now: DateTime<Utc>, ttl: Duration) -> O
     OtpRecord {
         code_hash: digest(phone, code),
         expires_at: now + ttl,
+        attempts: 0,
     }
 }
 

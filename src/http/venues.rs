@@ -144,10 +144,9 @@ pub async fn create(
         code_version: 1,
         created_at: Utc::now(),
     };
-    if state.store.venue(&venue.id).await?.is_some() {
+    if !state.store.insert_venue(&venue).await? {
         return Err(ApiError::Conflict(format!("venue {} exists", venue.id)));
     }
-    state.store.put_venue(&venue).await?;
     Ok(HttpResponse::Created().json(VenueView::of(&venue, &state.codes)))
 }
 

@@ -9,7 +9,7 @@ use crate::config::OtpDelivery;
 use crate::domain::staff::{Role, StaffAccount, Username};
 use crate::domain::{Phone, Resident, ResidentId};
 use crate::state::AppState;
-use crate::storage::{Store, StoreError, Upsert};
+use crate::storage::{OtpRecord, Store, StoreError, Upsert};
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -150,8 +150,21 @@ pub async fn resident_login(
     phone: &Phone,
     code: &str,
 ) -> Result<(Issued, ResidentId), AccountError> {
-    let pending = state.store.take_otp(phone).await?;
-    if !pending.is_some_and(|rec| otp::matches(&rec, phone, code, Utc::now())) {
+    // Taken, so two tries cannot both use one code; a wrong try puts it back with one attempt
+    // more, until the last allowed one burns it.
+    let Some(pending) = state.store.take_otp(phone).await? else {
+        return Err(AuthError::BadCredentials.into());
+    };
+    let now = Utc::now();
+    if !otp::matches(&pending, phone, code, now) {
+        let attempts = pending.attempts + 1;
+        if attempts < otp::MAX_ATTEMPTS && now <= pending.expires_at {
+            let again = OtpRecord {
+                attempts,
+                ..pending
+            };
+            state.store.put_otp(phone, &again).await?;
+        }
         return Err(AuthError::BadCredentials.into());
     }
     let resident = match state.store.resident_by_phone(phone).await? {

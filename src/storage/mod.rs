@@ -106,6 +106,9 @@ pub struct OtpRecord {
     pub code_hash: String,
     /// When it stops being accepted, UTC.
     pub expires_at: DateTime<Utc>,
+    /// Wrong codes tried so far against this one.
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 /// The store interface. Every method is one round trip's worth of work or close to it; all are
@@ -117,6 +120,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Inserts or replaces a venue by id.
     async fn put_venue(&self, venue: &Venue) -> Result<Upsert, StoreError>;
+    /// Inserts a venue only when no venue has its id, atomically: of two concurrent inserts of
+    /// one id exactly one returns `true`; `false` means nothing was written.
+    async fn insert_venue(&self, venue: &Venue) -> Result<bool, StoreError>;
     /// One venue.
     async fn venue(&self, id: &VenueId) -> Result<Option<Venue>, StoreError>;
     /// All venues, ordered by id.

@@ -69,34 +69,59 @@ async fn a_wrong_password_or_unknown_user_is_refused_alike(app: TestApp) {
     assert_eq!(wrong.body["error"], unknown.body["error"]);
 }
 
-async fn a_wrong_one_time_code_is_refused_and_uses_the_code_up(app: TestApp) {
+async fn otp_for(app: &TestApp, phone: &str) -> String {
     let otp = app
         .send(
             app.client
                 .post(app.url("/api/v1/auth/otp"))
-                .json(&json!({"phone": "19900000009"})),
+                .json(&json!({ "phone": phone })),
         )
         .await;
-    let code = otp.body["dev_code"].as_str().unwrap_or("").to_owned();
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    otp.body["dev_code"].as_str().unwrap_or("").to_owned()
+}
 
-    let bad = app
-        .send(
-            app.client
-                .post(app.url("/api/v1/auth/resident"))
-                .json(&json!({"phone": "19900000009", "code": wrong})),
-        )
-        .await;
-    let late = app
-        .send(
-            app.client
-                .post(app.url("/api/v1/auth/resident"))
-                .json(&json!({"phone": "19900000009", "code": code})),
-        )
-        .await;
+async fn try_code(app: &TestApp, phone: &str, code: &str) -> u16 {
+    app.send(
+        app.client
+            .post(app.url("/api/v1/auth/resident"))
+            .json(&json!({ "phone": phone, "code": code })),
+    )
+    .await
+    .status
+}
 
-    assert_eq!(bad.status, 401);
-    assert_eq!(late.status, 401, "a code gets one try");
+fn wrong(code: &str) -> &'static str {
+    if code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
+}
+
+async fn a_wrong_one_time_code_does_not_lock_out_the_right_one(app: TestApp) {
+    let code = otp_for(&app, "19900000009").await;
+
+    let bad = try_code(&app, "19900000009", wrong(&code)).await;
+    let good = try_code(&app, "19900000009", &code).await;
+    let reused = try_code(&app, "19900000009", &code).await;
+
+    assert_eq!(bad, 401);
+    assert_eq!(
+        good, 200,
+        "a guess by someone else must not burn the owner's code"
+    );
+    assert_eq!(reused, 401, "a code is used once");
+}
+
+async fn five_wrong_codes_burn_the_code(app: TestApp) {
+    let code = otp_for(&app, "19900000009").await;
+
+    for _ in 0..5 {
+        assert_eq!(try_code(&app, "19900000009", wrong(&code)).await, 401);
+    }
+    let late = try_code(&app, "19900000009", &code).await;
+
+    assert_eq!(late, 401);
 }
 
 async fn an_unknown_phone_becomes_an_unregistered_person(app: TestApp) {
@@ -174,7 +199,8 @@ crate::on_both_backends!(
     a_resident_token_cannot_reach_admin_or_tracer_routes,
     an_admin_creates_a_tracer_who_may_trace_but_not_administer,
     a_wrong_password_or_unknown_user_is_refused_alike,
-    a_wrong_one_time_code_is_refused_and_uses_the_code_up,
+    a_wrong_one_time_code_does_not_lock_out_the_right_one,
+    five_wrong_codes_burn_the_code,
     an_unknown_phone_becomes_an_unregistered_person,
     an_expired_forged_or_missing_token_is_refused,
 );

@@ -165,6 +165,7 @@ async fn an_otp_key_expires_a_grace_period_after_the_code() {
         let otp = checkin::storage::OtpRecord {
             code_hash: "h".into(),
             expires_at: chrono::Utc::now() + chrono::Duration::minutes(5),
+            attempts: 0,
         };
         backend.put_otp(&p, &otp).await.expect("put otp");
 

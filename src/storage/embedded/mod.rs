@@ -157,6 +157,19 @@ impl Store for EmbeddedStore {
             .await
     }
 
+    async fn insert_venue(&self, venue: &Venue) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(venue)?;
+        let id = venue.id.to_string();
+        self.run(move |c| {
+            let n = c.execute(
+                "INSERT INTO venues (id, json) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
+                params![id, json],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn venue(&self, id: &VenueId) -> Result<Option<Venue>, StoreError> {
         let id = id.to_string();
         self.run(move |c| Self::get_json(c, "SELECT json FROM venues WHERE id = ?1", &id))

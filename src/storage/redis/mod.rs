@@ -253,6 +253,23 @@ impl Store for RedisStore {
         })
     }
 
+    async fn insert_venue(&self, venue: &Venue) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(venue)?;
+        // Listed first, as in `put_venue`; SET NX decides which of concurrent inserts wins.
+        let (set,): (Option<String>,) = redis::pipe()
+            .cmd("SADD")
+            .arg(self.keys.venues())
+            .arg(venue.id.as_str())
+            .ignore()
+            .cmd("SET")
+            .arg(self.keys.venue(&venue.id))
+            .arg(json)
+            .arg("NX")
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(set.is_some())
+    }
+
     async fn venue(&self, id: &VenueId) -> Result<Option<Venue>, StoreError> {
         self.get_json(self.keys.venue(id)).await
     }

@@ -74,6 +74,29 @@ pub async fn a_put_venue_then_get_returns_the_same_venue(store: &dyn Store) {
     assert_eq!(store.venues().await.expect("venues read"), vec![v]);
 }
 
+pub async fn a_venue_is_inserted_once_even_by_concurrent_inserts(store: &dyn Store) {
+    let tries: Vec<_> = (0..10)
+        .map(|i| {
+            let mut v = venue("RACE-1", VenueKind::Shop);
+            v.name = format!("竞争{i}");
+            v
+        })
+        .collect();
+
+    let won = futures::future::join_all(tries.iter().map(|v| store.insert_venue(v))).await;
+
+    let winners: Vec<usize> = won
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r, Ok(true)))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(winners.len(), 1, "{won:?}");
+    let stored = store.venue(&vid("RACE-1")).await.expect("venue reads");
+    assert_eq!(stored.map(|v| v.name), Some(format!("竞争{}", winners[0])));
+    assert_eq!(store.venues().await.expect("venues read").len(), 1);
+}
+
 pub async fn venues_are_listed_in_id_order(store: &dyn Store) {
     for id in ["GC-C002", "gc-a", "GC-C010", "GC-C001", "A.1"] {
         store
@@ -204,6 +227,7 @@ fn otp(code_hash: &str, valid_minutes: i64) -> OtpRecord {
     OtpRecord {
         code_hash: code_hash.into(),
         expires_at: Utc::now() + Duration::minutes(valid_minutes),
+        attempts: 0,
     }
 }
 
