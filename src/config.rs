@@ -7,10 +7,14 @@
 
 use std::path::PathBuf;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 const BASE: &str = include_str!("../config/base.toml");
+
+/// The shortest token secret accepted: 32 bytes, the output size of HS256's hash (RFC 7518,
+/// 3.2: the key must be at least as long as the hash output).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 /// Which environment runs: `local` (default) or `production` (contract, "Operating").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -192,6 +196,21 @@ impl Settings {
                 "scans.fever_threshold_c must be between 35 and 42 °C".into(),
             ));
         }
+        if let Some(pw) = &self.admin_password {
+            if pw.expose_secret().chars().count() < crate::auth::password::MIN_PASSWORD_LEN {
+                return Err(SettingsError::Invalid(format!(
+                    "admin_password (CHECKIN_ADMIN_PASSWORD) must be at least {} characters",
+                    crate::auth::password::MIN_PASSWORD_LEN
+                )));
+            }
+        }
+        if let Some(secret) = &self.auth.jwt_secret {
+            if secret.expose_secret().len() < MIN_JWT_SECRET_BYTES {
+                return Err(SettingsError::Invalid(format!(
+                    "auth.jwt_secret (CHECKIN_AUTH__JWT_SECRET) must be at least {MIN_JWT_SECRET_BYTES} bytes"
+                )));
+            }
+        }
         if !matches!(self.rate_limits.as_str(), "on" | "off") {
             return Err(SettingsError::Invalid(
                 "rate_limits must be on or off".into(),
@@ -223,6 +242,16 @@ mod tests {
         let mut s = base();
         s.env = AppEnv::Production;
         s.otp_delivery = OtpDelivery::Echo;
+        assert!(s.check().is_err());
+    }
+
+    #[test]
+    fn a_short_admin_password_or_token_secret_is_refused() {
+        let mut s = base();
+        s.admin_password = Some(SecretString::from("short"));
+        assert!(s.check().is_err());
+        let mut s = base();
+        s.auth.jwt_secret = Some(SecretString::from("a"));
         assert!(s.check().is_err());
     }
 

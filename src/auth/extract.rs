@@ -34,10 +34,11 @@ fn claims_of(req: &HttpRequest) -> Result<Claims, AuthError> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .ok_or(AuthError::MissingToken)?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .ok_or(AuthError::MissingToken)?;
+    // The scheme name is case-insensitive (RFC 9110, 11.1).
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::MissingToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::MissingToken);
+    }
     state.tokens.verify(token.trim())
 }
 

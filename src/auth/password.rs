@@ -34,3 +34,15 @@ pub fn verify(password: &SecretString, phc: &str) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// A hash of a random password, checked when a login names an unknown user so that answering
+/// takes as long as for a known one.
+pub fn unknown_user_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let random: String = (0..32)
+            .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
+            .collect();
+        hash(&SecretString::from(random)).unwrap_or_default()
+    })
+}

@@ -44,7 +44,12 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let start = Instant::now();
-        let method = req.method().to_string();
+        // Only standard methods become label values: any other word a client sends would add a
+        // series to /metrics for ever.
+        let method = match req.method().as_str() {
+            m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_owned(),
+            _ => "other".to_owned(),
+        };
         let fut = self.service.call(req);
         Box::pin(async move {
             let res = fut.await?;

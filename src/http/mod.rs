@@ -29,7 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(JSON_LIMIT)
-            .error_handler(|err, _| ApiError::InvalidJson(err.to_string()).into()),
+            .error_handler(|err, _| ApiError::InvalidJson(redact_values(&err.to_string())).into()),
     )
     .app_data(
         web::QueryConfig::default()
@@ -63,4 +63,38 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         req.method(),
         req.path()
     )))
+}
+
+/// Drops the values that serde quotes in backticks after "invalid type" or "invalid value"
+/// (a phone or a password sent as a number would otherwise reach the answer and the log);
+/// field names, which it quotes the same way elsewhere, stay.
+fn redact_values(message: &str) -> String {
+    let Some(at) = message
+        .find("invalid type: ")
+        .or_else(|| message.find("invalid value: "))
+    else {
+        return message.to_owned();
+    };
+    let (head, tail) = message.split_at(at);
+    match (tail.find('`'), tail.find("`, ")) {
+        (Some(open), Some(close)) if open < close => {
+            format!("{head}{}{}", tail[..open].trim_end(), &tail[close + 1..])
+        }
+        _ => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_values;
+
+    #[test]
+    fn a_value_in_a_type_error_is_dropped_and_field_names_stay() {
+        assert_eq!(
+            redact_values("Json deserialize error: invalid type: integer `13812345678`, expected a string at line 1 column 22"),
+            "Json deserialize error: invalid type: integer, expected a string at line 1 column 22"
+        );
+        let unknown = "unknown field `colour`, expected one of `code`, `direction`";
+        assert_eq!(redact_values(unknown), unknown);
+    }
 }

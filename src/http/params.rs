@@ -9,8 +9,15 @@ use crate::domain::{ParseError, TimeWindow};
 /// Parses an RFC 3339 time with offset. A `+` that arrived as a space (an unencoded query
 /// string) is put back.
 pub fn parse_time(field: &'static str, raw: &str) -> Result<DateTime<Utc>, ParseError> {
-    let fixed = raw.trim().replace(' ', "+");
-    DateTime::parse_from_rfc3339(&fixed)
+    let raw = raw.trim();
+    DateTime::parse_from_rfc3339(raw)
+        .or_else(|e| match raw.rfind(' ') {
+            // `2020-02-16T08:00:00 08:00`: an unencoded `+` read as a space.
+            Some(i) if raw.contains('T') => {
+                DateTime::parse_from_rfc3339(&format!("{}+{}", &raw[..i], &raw[i + 1..]))
+            }
+            _ => Err(e),
+        })
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| {
             ParseError::new(

@@ -131,7 +131,7 @@ fn wants_csv(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/csv"))
+        .is_some_and(|v| v.to_ascii_lowercase().contains("text/csv"))
 }
 
 /// A cell a spreadsheet would run as a formula gets a leading `'` (OWASP, CSV injection).

@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A venue to register.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewVenue {
     /// Id; generated when absent.
     pub id: Option<String>,
@@ -46,8 +47,10 @@ pub struct NewVenue {
     pub entry_policy: Option<EntryPolicy>,
 }
 
-/// Changes to a venue; absent fields stay as they are.
+/// Changes to a venue; absent fields stay as they are. Unknown fields are refused, so a typo
+/// is not silently ignored.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VenuePatch {
     /// Name.
     pub name: Option<String>,

@@ -50,8 +50,13 @@ pub async fn staff_login(
     let account = state.store.staff(&name).await?;
     let pw = pw.clone();
     // Hash checks are deliberately slow; keep them off the async threads.
-    let found = tokio::task::spawn_blocking(move || {
-        account.filter(|a| password::verify(&pw, &a.password_hash))
+    // An unknown user costs one hash check too, so timing does not tell which names exist.
+    let found = tokio::task::spawn_blocking(move || match account {
+        Some(a) => password::verify(&pw, &a.password_hash).then_some(a),
+        None => {
+            password::verify(&pw, password::unknown_user_hash());
+            None
+        }
     })
     .await
     .map_err(|e| AuthError::Internal(e.to_string()))?;

@@ -195,7 +195,37 @@ async fn an_expired_forged_or_missing_token_is_refused(app: TestApp) {
     assert_eq!(none.status, 401);
 }
 
+async fn the_bearer_scheme_is_case_insensitive(app: TestApp) {
+    let admin = app.admin().await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let a = app
+            .send(
+                app.client
+                    .get(app.url("/api/v1/venues"))
+                    .header("authorization", format!("{scheme} {admin}")),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{scheme}");
+    }
+}
+
+async fn a_value_sent_with_the_wrong_type_is_not_echoed(app: TestApp) {
+    let a = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/auth/otp"))
+                .header("content-type", "application/json")
+                .body(r#"{"phone": 13812345678}"#),
+        )
+        .await;
+
+    assert_eq!(a.status, 400);
+    assert!(!a.body.to_string().contains("13812345678"), "{}", a.body);
+}
+
 crate::on_both_backends!(
+    the_bearer_scheme_is_case_insensitive,
+    a_value_sent_with_the_wrong_type_is_not_echoed,
     a_resident_token_cannot_reach_admin_or_tracer_routes,
     an_admin_creates_a_tracer_who_may_trace_but_not_administer,
     a_wrong_password_or_unknown_user_is_refused_alike,

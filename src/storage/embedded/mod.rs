@@ -46,7 +46,23 @@ impl EmbeddedStore {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
         })?;
-        let conn = Connection::open(data_dir.join(DB_FILE))?;
+        // The database holds phones and password hashes: only the service's user may read it
+        // (SQLite gives its -wal and -shm files the database file's mode).
+        let path = data_dir.join(DB_FILE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| {
+                    StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
+                })?;
+        }
+        let conn = Connection::open(&path)?;
         schema::prepare(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
