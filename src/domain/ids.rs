@@ -23,6 +23,9 @@ fn parse_id(field: &'static str, raw: &str, max: usize) -> Result<String, ParseE
             format!("must be at most {max} characters"),
         ));
     }
+    if s.chars().all(|c| c == '.') {
+        return Err(ParseError::new(field, "must not be only dots"));
+    }
     if !s.chars().all(is_id_char) {
         return Err(ParseError::new(
             field,
@@ -100,8 +103,8 @@ impl ResidentId {
     }
 }
 
-/// A named entrance of a venue (`北门`, `正门`): 1 to 32 characters, no control characters,
-/// surrounding white space removed.
+/// A named entrance of a venue (`北门`, `正门`): 1 to 32 characters, no control or invisible
+/// characters, surrounding white space removed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Gate(String);
@@ -109,18 +112,7 @@ pub struct Gate(String);
 impl Gate {
     /// Parses a gate name.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let s = raw.trim();
-        let n = s.chars().count();
-        if n == 0 || n > 32 {
-            return Err(ParseError::new("gate", "must be 1 to 32 characters"));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(ParseError::new(
-                "gate",
-                "must not contain control characters",
-            ));
-        }
-        Ok(Self(s.to_owned()))
+        parse_name("gate", raw, 32).map(Self)
     }
     /// The gate's name.
     pub fn as_str(&self) -> &str {
@@ -201,7 +193,17 @@ impl fmt::Debug for Phone {
     }
 }
 
-/// A person's or place's display name: trimmed, 1 to `max` characters, no control characters.
+/// Whether `c` is a control character or an invisible format character (zero-width spaces and
+/// joiners, bidirectional overrides, the byte-order mark, the soft hyphen): none has a place in
+/// a name, and the bidirectional ones can make a name read differently from what it is.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
+}
+
+/// A person's or place's display name: trimmed, 1 to `max` characters, no control or
+/// invisible format characters.
 pub fn parse_name(field: &'static str, raw: &str, max: usize) -> Result<String, ParseError> {
     let s = raw.trim();
     let n = s.chars().count();
@@ -214,13 +216,25 @@ pub fn parse_name(field: &'static str, raw: &str, max: usize) -> Result<String, 
             format!("must be at most {max} characters"),
         ));
     }
-    if s.chars().any(char::is_control) {
+    if s.chars().any(is_hidden) {
         return Err(ParseError::new(
             field,
-            "must not contain control characters",
+            "must not contain control or invisible characters",
         ));
     }
     Ok(s.to_owned())
+}
+
+/// An optional text field: empty or absent is `None`, anything else a [`parse_name`].
+pub fn parse_optional(
+    field: &'static str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, ParseError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => parse_name(field, v, max).map(Some),
+    }
 }
 
 #[cfg(test)]
@@ -242,6 +256,14 @@ mod tests {
     fn an_id_with_a_slash_is_refused() {
         assert!(VenueId::parse("GC/C001").is_err());
         assert!(VenueId::parse(" GC-C001 ").is_ok());
+    }
+
+    #[test]
+    fn invisible_characters_and_dot_only_ids_are_refused() {
+        assert!(Gate::parse("北\u{200B}门").is_err());
+        assert!(parse_name("name", "店\u{202E}名", 10).is_err());
+        assert!(VenueId::parse("..").is_err());
+        assert!(VenueId::parse("a.b").is_ok());
     }
 
     #[test]

@@ -10,6 +10,33 @@ use super::ids::{Gate, VenueId};
 /// start and looks this far back for visits that may still overlap a window.
 pub const MAX_STAY_CAP_MINUTES: u32 = 7 * 24 * 60;
 
+/// The most gates a venue may have (each gets a poster).
+pub const MAX_GATES: usize = 16;
+
+/// Parses a venue's gates: 1 to [`MAX_GATES`], each a [`Gate`], no two alike.
+pub fn parse_gates<S: AsRef<str>>(
+    raw: impl IntoIterator<Item = S>,
+) -> Result<Vec<Gate>, super::ParseError> {
+    let mut gates: Vec<Gate> = Vec::new();
+    for g in raw {
+        let gate = Gate::parse(g.as_ref())?;
+        if gates.contains(&gate) {
+            return Err(super::ParseError::new(
+                "gates",
+                format!("{gate} is listed twice"),
+            ));
+        }
+        gates.push(gate);
+    }
+    if gates.is_empty() || gates.len() > MAX_GATES {
+        return Err(super::ParseError::new(
+            "gates",
+            format!("must be 1 to {MAX_GATES} gates"),
+        ));
+    }
+    Ok(gates)
+}
+
 /// What kind of place a venue is (contract, "Words").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -7,11 +7,11 @@ use utoipa::ToSchema;
 
 use super::views::VenueView;
 use crate::auth::extract::AdminUser;
-use crate::domain::ids::parse_name;
-use crate::domain::venue::MAX_STAY_CAP_MINUTES;
-use crate::domain::{EntryPolicy, Gate, ParseError, Venue, VenueId, VenueKind};
+use crate::domain::ids::{parse_name, parse_optional};
+use crate::domain::venue::{parse_gates, MAX_STAY_CAP_MINUTES};
+use crate::domain::{EntryPolicy, ParseError, Venue, VenueId, VenueKind};
 use crate::error::ApiError;
-use crate::posters;
+use crate::service::posters::check_printable;
 use crate::service::{imports, trace};
 use crate::state::AppState;
 
@@ -68,17 +68,6 @@ pub struct VenuePatch {
     pub entry_policy: Option<EntryPolicy>,
 }
 
-fn parse_gates(raw: &[String]) -> Result<Vec<Gate>, ParseError> {
-    let gates = raw
-        .iter()
-        .map(|g| Gate::parse(g))
-        .collect::<Result<Vec<_>, _>>()?;
-    if gates.is_empty() {
-        return Err(ParseError::new("gates", "at least one gate is needed"));
-    }
-    Ok(gates)
-}
-
 fn parse_max_stay(m: Option<u32>) -> Result<Option<u32>, ParseError> {
     match m {
         Some(m) if m == 0 || m > MAX_STAY_CAP_MINUTES => Err(ParseError::new(
@@ -86,25 +75,6 @@ fn parse_max_stay(m: Option<u32>) -> Result<Option<u32>, ParseError> {
             format!("must be 1 to {MAX_STAY_CAP_MINUTES}"),
         )),
         other => Ok(other),
-    }
-}
-
-fn optional_text(field: &'static str, s: Option<&str>) -> Result<Option<String>, ParseError> {
-    match s.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => parse_name(field, v, 200).map(Some),
-    }
-}
-
-fn check_glyphs(name: &str) -> Result<(), ParseError> {
-    let missing = posters::missing_glyphs(name);
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(ParseError::new(
-            "name",
-            format!("the poster font has no glyph for {missing:?}"),
-        ))
     }
 }
 
@@ -133,13 +103,12 @@ pub async fn create(
         None => VenueId::generate(),
     };
     let name = parse_name("name", &b.name, 100)?;
-    check_glyphs(&name)?;
     let venue = Venue {
         id,
         name,
         kind: b.kind,
-        community: optional_text("community", b.community.as_deref())?,
-        address: optional_text("address", b.address.as_deref())?,
+        community: parse_optional("community", b.community.as_deref(), 100)?,
+        address: parse_optional("address", b.address.as_deref(), 200)?,
         gates: parse_gates(&b.gates)?,
         max_stay_minutes: parse_max_stay(b.max_stay_minutes)?,
         entry_policy: b.entry_policy.unwrap_or(EntryPolicy::default_for(b.kind)),
@@ -147,6 +116,7 @@ pub async fn create(
         code_version: 1,
         created_at: Utc::now(),
     };
+    check_printable(&venue)?;
     if !state.store.insert_venue(&venue).await? {
         return Err(ApiError::Conflict(format!("venue {} exists", venue.id)));
     }
@@ -200,16 +170,15 @@ pub async fn patch(
     let p = body.into_inner();
     if let Some(name) = &p.name {
         venue.name = parse_name("name", name, 100)?;
-        check_glyphs(&venue.name)?;
     }
     if let Some(kind) = p.kind {
         venue.kind = kind;
     }
     if p.community.is_some() {
-        venue.community = optional_text("community", p.community.as_deref())?;
+        venue.community = parse_optional("community", p.community.as_deref(), 100)?;
     }
     if p.address.is_some() {
-        venue.address = optional_text("address", p.address.as_deref())?;
+        venue.address = parse_optional("address", p.address.as_deref(), 200)?;
     }
     if let Some(gates) = &p.gates {
         venue.gates = parse_gates(gates)?;
@@ -220,6 +189,7 @@ pub async fn patch(
     if let Some(policy) = p.entry_policy {
         venue.entry_policy = policy;
     }
+    check_printable(&venue)?;
     state.store.put_venue(&venue).await?;
     Ok(HttpResponse::Ok().json(VenueView::of(&venue, &state.codes)))
 }

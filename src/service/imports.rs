@@ -6,10 +6,12 @@ use chrono::Utc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::ids::parse_name;
+use crate::domain::ids::{parse_name, parse_optional};
+use crate::domain::venue::parse_gates;
 use crate::domain::{
-    EntryPolicy, Gate, ParseError, Phone, Resident, ResidentId, Venue, VenueId, VenueKind,
+    EntryPolicy, ParseError, Phone, Resident, ResidentId, Venue, VenueId, VenueKind,
 };
+use crate::service::posters::check_printable;
 use crate::storage::{Store, StoreError, Upsert};
 
 /// One refused row.
@@ -43,22 +45,42 @@ fn col<'r>(headers: &Row, row: &'r Row, name: &'static str) -> Result<&'r str, P
         .ok_or_else(|| ParseError::new(name, "column missing"))
 }
 
-fn optional(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_owned())
+/// The most watch-list tags one resident may carry.
+const MAX_TAGS: usize = 16;
+
+/// Watch-list tags separated by `;`: each 1 to 32 of `[a-z0-9_]`, at most [`MAX_TAGS`].
+fn parse_tags(raw: &str) -> Result<Vec<String>, ParseError> {
+    let tags: Vec<String> = raw
+        .split(';')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let ok = tags.len() <= MAX_TAGS
+        && tags.iter().all(|t| {
+            t.len() <= 32
+                && t.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        });
+    if ok {
+        Ok(tags)
+    } else {
+        Err(ParseError::new(
+            "tags",
+            format!("at most {MAX_TAGS} tags of 1 to 32 of a-z, 0-9 and _"),
+        ))
+    }
 }
 
 /// Parses one `venues.csv` row: `code,name,kind,community,address,gates,households`, gates
 /// separated by `;`.
 pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
     let kind = VenueKind::parse(col(headers, row, "kind")?)?;
-    let gates = col(headers, row, "gates")?
-        .split(';')
-        .filter(|g| !g.trim().is_empty())
-        .map(Gate::parse)
-        .collect::<Result<Vec<_>, _>>()?;
-    if gates.is_empty() {
-        return Err(ParseError::new("gates", "at least one gate is needed"));
-    }
+    let gates = parse_gates(
+        col(headers, row, "gates")?
+            .split(';')
+            .filter(|g| !g.trim().is_empty()),
+    )?;
     let households = match col(headers, row, "households").unwrap_or("") {
         "" => None,
         s => Some(
@@ -66,19 +88,21 @@ pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
                 .map_err(|_| ParseError::new("households", "must be a whole number"))?,
         ),
     };
-    Ok(Venue {
+    let venue = Venue {
         id: VenueId::parse(col(headers, row, "code")?)?,
         name: parse_name("name", col(headers, row, "name")?, 100)?,
         kind,
-        community: optional(col(headers, row, "community").unwrap_or("")),
-        address: optional(col(headers, row, "address").unwrap_or("")),
+        community: parse_optional("community", col(headers, row, "community").ok(), 100)?,
+        address: parse_optional("address", col(headers, row, "address").ok(), 200)?,
         gates,
         max_stay_minutes: None,
         entry_policy: EntryPolicy::default_for(kind),
         households,
         code_version: 1,
         created_at: Utc::now(),
-    })
+    };
+    check_printable(&venue)?;
+    Ok(venue)
 }
 
 /// Parses one `residents.csv` row:
@@ -93,16 +117,10 @@ pub fn resident_from_row(headers: &Row, row: &Row) -> Result<Resident, ParseErro
         name: Some(parse_name("name", col(headers, row, "name")?, 50)?),
         phone: Phone::parse(col(headers, row, "phone")?)?,
         home,
-        building: optional(col(headers, row, "building").unwrap_or("")),
-        room: optional(col(headers, row, "room").unwrap_or("")),
-        household: optional(col(headers, row, "household").unwrap_or("")),
-        tags: col(headers, row, "tags")
-            .unwrap_or("")
-            .split(';')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        building: parse_optional("building", col(headers, row, "building").ok(), 50)?,
+        room: parse_optional("room", col(headers, row, "room").ok(), 50)?,
+        household: parse_optional("household", col(headers, row, "household").ok(), 64)?,
+        tags: parse_tags(col(headers, row, "tags").unwrap_or(""))?,
         registered: true,
         created_at: Utc::now(),
     })

@@ -1,7 +1,7 @@
 //! What goes on a venue gate's poster, and which posters a batch holds.
 
 use crate::codes::{CodeClaims, CodeError, CodeSigner};
-use crate::domain::{Direction, Gate, Venue, VenueId};
+use crate::domain::{Direction, Gate, ParseError, Venue, VenueId};
 use crate::posters::PosterSpec;
 
 /// The instruction printed under a code: which way it checks the reader, and a plain hint that
@@ -18,6 +18,27 @@ pub fn instruction(direction: Option<Direction>) -> &'static str {
 /// phone: `VENUE·GATE·vVERSION`.
 pub fn code_id(venue: &Venue, gate: &str) -> String {
     format!("{}·{}·v{}", venue.id, gate, venue.code_version)
+}
+
+/// Checks that everything a venue's posters print has a glyph in the poster font, so a venue
+/// is refused when it is registered rather than when its poster is printed.
+pub fn check_printable(venue: &Venue) -> Result<(), ParseError> {
+    let fields = [
+        ("name", Some(venue.name.as_str())),
+        ("community", venue.community.as_deref()),
+        ("address", venue.address.as_deref()),
+    ];
+    let gates = venue.gates.iter().map(|g| ("gates", Some(g.as_str())));
+    for (field, text) in fields.into_iter().chain(gates) {
+        let missing = crate::posters::missing_glyphs(text.unwrap_or(""));
+        if !missing.is_empty() {
+            return Err(ParseError::new(
+                field,
+                format!("the poster font has no glyph for {missing:?}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A poster's content, owned, so it can move to a blocking thread for rendering.

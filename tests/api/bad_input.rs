@@ -126,7 +126,9 @@ async fn a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest(app: T
                GC-X003,无门小区,residential_compound,东门社区,翠屏路3号,,12\n\
                GC X004,空格编号,shop,东门社区,翠屏路4号,正门,\n\
                GC-X005,瑞祥小区,residential_compound,东门社区,翠屏路5号,北门;南门,seven\n\
-               GC-X006,和平小区,residential_compound,东门社区,翠屏路6号,北门;南门,40\n";
+               GC-X006,和平小区,residential_compound,东门社区,翠屏路6号,北门;南门,40\n\
+               GC-X007,😀店,shop,东门社区,翠屏路7号,正门,\n\
+               GC-X008,双门店,shop,东门社区,翠屏路8号,正门;正门,\n";
 
     let a = app
         .send(
@@ -146,7 +148,7 @@ async fn a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest(app: T
         .flatten()
         .filter_map(|e| e["line"].as_u64())
         .collect();
-    assert_eq!(lines, vec![3, 4, 5, 6]);
+    assert_eq!(lines, vec![3, 4, 5, 6, 8, 9]);
     assert_eq!(
         app.get("/api/v1/venues/GC-X006", &admin).await.body["households"],
         40
@@ -192,6 +194,11 @@ async fn a_venue_with_bad_fields_is_refused_with_400(app: TestApp) {
         json!({"name": "店", "kind": "shop", "gates": ["正门"], "max_stay_minutes": 0}),
         json!({"id": "a/b", "name": "店", "kind": "shop", "gates": ["正门"]}),
         json!({"name": "㐀㐁店", "kind": "shop", "gates": ["正门"]}),
+        json!({"name": "店", "kind": "shop", "gates": ["北门", " 北门 "]}),
+        json!({"name": "店", "kind": "shop", "gates": ["北\u{200B}门"]}),
+        json!({"name": "店", "kind": "shop", "gates": ["😀门"]}),
+        json!({"name": "店", "kind": "shop", "gates": ["正门"], "address": "\u{1b}[31m路"}),
+        json!({"id": "..", "name": "店", "kind": "shop", "gates": ["正门"]}),
     ] {
         let a = app.post("/api/v1/venues", &admin, &body).await;
         assert_eq!(a.status, 400, "{body}: {}", a.body);
