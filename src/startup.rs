@@ -69,18 +69,27 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupEr
     })
 }
 
-/// The application state for `settings` over `store`.
+/// The code signer the settings ask for: the configured key, or the key ring in the data
+/// directory (made on first start).
 ///
 /// # Errors
-/// [`StartupError`] when keys or settings are unusable.
-pub fn build_state(settings: Settings, store: Arc<dyn Store>) -> Result<AppState, StartupError> {
+/// [`StartupError`] when the base URL or a key is unusable.
+pub fn code_signer(settings: &Settings) -> Result<CodeSigner, StartupError> {
     let base = PublicBaseUrl::parse(&settings.public_base_url).map_err(StartupError::Settings)?;
     let ring = match &settings.code_signing_key_file {
         Some(path) => CodeKey::load(path).map(KeyRing::fixed),
         None => KeyRing::open(&settings.data_dir),
     }
     .map_err(|e| StartupError::Keys(e.to_string()))?;
-    let codes = CodeSigner::new(base, ring).map_err(|e| StartupError::Keys(e.to_string()))?;
+    CodeSigner::new(base, ring).map_err(|e| StartupError::Keys(e.to_string()))
+}
+
+/// The application state for `settings` over `store`.
+///
+/// # Errors
+/// [`StartupError`] when keys or settings are unusable.
+pub fn build_state(settings: Settings, store: Arc<dyn Store>) -> Result<AppState, StartupError> {
+    let codes = code_signer(&settings)?;
     let secret = TokenKeys::secret_from(settings.auth.jwt_secret.as_ref(), &settings.data_dir)
         .map_err(|e| StartupError::Keys(e.to_string()))?;
     let tokens = TokenKeys::new(&secret, &settings.auth.issuer)

@@ -1,6 +1,7 @@
-//! The `checkin` command line: `serve` runs the service, `replay` plays a day of scans
-//! through a running service's HTTP API.
+//! The `checkin` command line: `serve` runs the service, `posters` prints a batch of posters,
+//! `replay` plays a day of scans through a running service's HTTP API.
 
+pub mod posters;
 pub mod replay;
 pub mod serve;
 
@@ -20,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP service (embedded store unless a Redis URL is given).
     Serve(serve::ServeArgs),
+    /// Write a batch of posters (one A4 page per venue gate) to a PDF file.
+    Posters(posters::PostersArgs),
     /// Replay a day of scans (JSON lines) through a running service, as residents' phones would.
     Replay(replay::ReplayArgs),
 }
@@ -29,6 +32,7 @@ pub async fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Posters(args) => posters::run(args).await,
         Command::Replay(args) => replay::run(args).await,
     };
     match result {

@@ -15,6 +15,14 @@ pub struct ServeArgs {
     /// Address to bind, e.g. 127.0.0.1:8080 [env: CHECKIN_LISTEN].
     #[arg(long)]
     pub listen: Option<String>,
+    /// Where the data is.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Flags that say where the data and keys are, shared by every command that opens the store.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
     /// Use Redis (redis://host:port) instead of the embedded store [env: CHECKIN_REDIS_URL].
     #[arg(long)]
     pub redis_url: Option<String>,
@@ -26,18 +34,31 @@ pub struct ServeArgs {
     pub public_base_url: Option<String>,
 }
 
+impl StoreArgs {
+    /// The settings, with these flags as the top layer.
+    ///
+    /// # Errors
+    /// Settings errors.
+    pub fn settings(
+        self,
+        listen: Option<String>,
+    ) -> Result<Settings, crate::config::SettingsError> {
+        Settings::load(&Overrides {
+            listen,
+            redis_url: self.redis_url,
+            data_dir: self.data_dir,
+            public_base_url: self.public_base_url,
+        })
+    }
+}
+
 /// Runs the service.
 ///
 /// # Errors
 /// Settings, store, key or bind errors, with what to fix.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     telemetry::init_logging();
-    let settings = Settings::load(&Overrides {
-        listen: args.listen,
-        redis_url: args.redis_url,
-        data_dir: args.data_dir,
-        public_base_url: args.public_base_url,
-    })?;
+    let settings = args.store.settings(args.listen)?;
     let backend = if settings.redis_url.is_some() {
         "redis"
     } else {

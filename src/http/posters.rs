@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 
 use super::venues::load;
 use crate::auth::extract::AdminUser;
-use crate::domain::{Direction, Gate, Venue, VenueId};
+use crate::domain::{Direction, Gate, Venue, VenueId, VenueKind};
 use crate::error::ApiError;
 use crate::posters::{self, PosterError};
 use crate::service;
@@ -126,6 +126,8 @@ pub async fn poster_pdf(
 pub struct BatchParams {
     /// Only venues of this community, e.g. `东门社区`.
     pub community: Option<String>,
+    /// Only venues of this kind, e.g. `residential_compound`.
+    pub kind: Option<VenueKind>,
     /// Only these venues, ids separated by commas.
     pub venue: Option<String>,
 }
@@ -143,6 +145,7 @@ pub async fn batch_pdf(
 ) -> Result<HttpResponse, ApiError> {
     let selection = Selection {
         community: q.community.clone().filter(|c| !c.trim().is_empty()),
+        kind: q.kind,
         venues: q
             .venue
             .as_deref()

@@ -1,7 +1,7 @@
 //! What goes on a venue gate's poster, and which posters a batch holds.
 
 use crate::codes::{CodeClaims, CodeError, CodeSigner};
-use crate::domain::{Direction, Gate, ParseError, Venue, VenueId};
+use crate::domain::{Direction, Gate, ParseError, Venue, VenueId, VenueKind};
 use crate::posters::PosterSpec;
 
 /// The instruction printed under a code: which way it checks the reader, and a plain hint that
@@ -97,12 +97,14 @@ impl PosterData {
     }
 }
 
-/// Which venues a batch prints: those of a community, or those named, or both filters at once;
+/// Which venues a batch prints: every filter given must hold (community, kind, named venues);
 /// ordered by venue id.
 #[derive(Debug, Default, Clone)]
 pub struct Selection {
     /// Only venues of this community (exact name, e.g. `东门社区`).
     pub community: Option<String>,
+    /// Only venues of this kind (e.g. every residential compound).
+    pub kind: Option<VenueKind>,
     /// Only these venues.
     pub venues: Option<Vec<VenueId>>,
 }
@@ -126,7 +128,8 @@ pub fn batch(
             .venues
             .as_ref()
             .is_none_or(|ids| ids.contains(&venue.id));
-        if in_community && named {
+        let of_kind = selection.kind.is_none_or(|k| venue.kind == k);
+        if in_community && named && of_kind {
             for gate in &venue.gates {
                 out.push(PosterData::of(codes, venue, gate, None)?);
             }

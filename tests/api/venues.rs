@@ -235,6 +235,40 @@ async fn a_batch_pdf_has_one_page_per_gate_of_the_selected_venues(app: TestApp) 
     assert_eq!(one.status, 200);
 }
 
+#[tokio::test]
+async fn the_batch_of_every_compound_of_the_sample_town_has_a_page_per_gate() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Embedded).await;
+    let admin = app.admin().await;
+    let csv = std::fs::read_to_string("samples/gucheng/venues.csv").unwrap_or_default();
+    let expected: usize = csv
+        .lines()
+        .filter(|l| l.contains(",residential_compound,"))
+        .map(|l| l.split(',').nth(5).unwrap_or("").split(';').count())
+        .sum();
+    app.send(
+        app.client
+            .post(app.url("/api/v1/venues/import"))
+            .bearer_auth(&admin)
+            .body(csv),
+    )
+    .await;
+
+    let res = app
+        .client
+        .get(app.url("/api/v1/posters.pdf?kind=residential_compound"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(
+        expected > 205,
+        "205 compounds, some with two gates: {expected}"
+    );
+    assert_eq!(pdf_pages(&res.bytes().await.unwrap_or_default()), expected);
+}
+
 crate::on_both_backends!(
     a_batch_pdf_has_one_page_per_gate_of_the_selected_venues,
     a_venue_is_created_listed_read_and_changed,
