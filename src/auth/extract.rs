@@ -51,13 +51,31 @@ fn with_role(req: &HttpRequest, allowed: &[Role]) -> Result<Claims, ApiError> {
     }
 }
 
-/// A signed-in admin. Holds the username.
+/// A signed-in staff member.
 #[derive(Debug, Clone)]
-pub struct AdminUser(pub String);
+pub struct Staff {
+    /// The username.
+    pub username: String,
+    /// `admin` or `tracer`.
+    pub role: Role,
+}
 
-/// A signed-in tracer, or an admin (admins supervise tracing). Holds the username.
+impl From<Claims> for Staff {
+    fn from(c: Claims) -> Self {
+        Self {
+            username: c.sub,
+            role: c.role,
+        }
+    }
+}
+
+/// A signed-in admin.
 #[derive(Debug, Clone)]
-pub struct TracerUser(pub String);
+pub struct AdminUser(pub Staff);
+
+/// A signed-in tracer, or an admin (admins supervise tracing).
+#[derive(Debug, Clone)]
+pub struct TracerUser(pub Staff);
 
 /// A signed-in resident.
 #[derive(Debug, Clone)]
@@ -67,7 +85,7 @@ impl FromRequest for AdminUser {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(with_role(req, &[Role::Admin]).map(|c| AdminUser(c.sub)))
+        ready(with_role(req, &[Role::Admin]).map(|c| AdminUser(c.into())))
     }
 }
 
@@ -75,7 +93,7 @@ impl FromRequest for TracerUser {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(with_role(req, &[Role::Tracer, Role::Admin]).map(|c| TracerUser(c.sub)))
+        ready(with_role(req, &[Role::Tracer, Role::Admin]).map(|c| TracerUser(c.into())))
     }
 }
 

@@ -2,6 +2,7 @@
 //! call a service, and map the result; errors leave as the contract's error body.
 
 pub mod accounts;
+pub mod audit;
 pub mod codes;
 pub mod me;
 pub mod metrics;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/api/v1")
             .configure(accounts::configure)
+            .configure(audit::configure)
             .configure(venues::configure)
             .configure(codes::configure)
             .configure(posters::configure)

@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::audit::audited;
 use super::params::{parse_minutes, WindowParams};
 use super::views::{ContactList, ContactView, VisitList};
 use crate::auth::extract::TracerUser;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     security(("bearer" = [])), responses((status = 200, body = VisitList)))]
 pub async fn resident_visits(
     tracer: TracerUser,
+    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
     q: web::Query<WindowParams>,
@@ -39,7 +41,15 @@ pub async fn resident_visits(
     let id = ResidentId::parse(&id)?;
     let window = q.window(now)?;
     let visits = trace::resident_visits(state.store.as_ref(), &id, &window, now).await?;
-    tracing::info!(tracer = %tracer.0, resident = %id, count = visits.len(), "trace: resident visits");
+    audited(
+        &state,
+        &tracer.0,
+        &req,
+        "trace.resident_visits",
+        "json",
+        visits.len(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(VisitList::of(&visits)))
 }
 
@@ -49,6 +59,7 @@ pub async fn resident_visits(
     security(("bearer" = [])), responses((status = 200, body = VisitList)))]
 pub async fn venue_visits(
     tracer: TracerUser,
+    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
     q: web::Query<WindowParams>,
@@ -57,7 +68,15 @@ pub async fn venue_visits(
     let id = VenueId::parse(&id)?;
     let window = q.window(now)?;
     let visits = trace::venue_visits(state.store.as_ref(), &id, &window, now).await?;
-    tracing::info!(tracer = %tracer.0, venue = %id, count = visits.len(), "trace: venue visits");
+    audited(
+        &state,
+        &tracer.0,
+        &req,
+        "trace.venue_visits",
+        "json",
+        visits.len(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(VisitList::of(&visits)))
 }
 
@@ -107,8 +126,18 @@ pub async fn contacts(
         now,
     };
     let found = trace::contacts(state.store.as_ref(), &index, &query).await?;
-    tracing::info!(tracer = %tracer.0, index = %index, count = found.len(), "trace: contacts");
-    if wants_csv(&req) {
+    let csv = wants_csv(&req);
+    let format = if csv { "csv" } else { "json" };
+    audited(
+        &state,
+        &tracer.0,
+        &req,
+        "trace.contacts",
+        format,
+        found.len(),
+    )
+    .await?;
+    if csv {
         let csv = contacts_csv(&index, &found, state.tz).map_err(|e| {
             tracing::error!(error = %e, "csv export failed");
             ApiError::Internal

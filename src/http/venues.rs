@@ -1,10 +1,11 @@
 //! `/venues`: register, list, read, change and import venues; presence.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::audit::audited;
 use super::views::VenueView;
 use crate::auth::extract::AdminUser;
 use crate::domain::ids::{parse_name, parse_optional};
@@ -232,7 +233,8 @@ pub struct Presence {
     security(("bearer" = [])), params(("id" = String, Path, description = "venue id")),
     responses((status = 200, body = Presence), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn presence(
-    _admin: AdminUser,
+    admin: AdminUser,
+    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -245,6 +247,15 @@ pub async fn presence(
             since: v.start(),
         })
         .collect();
+    audited(
+        &state,
+        &admin.0,
+        &req,
+        "venue.presence",
+        "json",
+        people.len(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(Presence {
         venue_id: venue.id.to_string(),
         count: people.len(),

@@ -2,6 +2,7 @@
 //! result. Handlers in `http` call these and only translate.
 
 pub mod accounts;
+pub mod audit;
 pub mod imports;
 pub mod posters;
 pub mod scans;

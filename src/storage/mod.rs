@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
 
@@ -172,6 +173,15 @@ pub trait Store: Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Visit>, StoreError>;
+    /// Appends an audit record. Records are never changed or removed through the service.
+    async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+    /// Audit records with `at` in `[from, to]`, oldest first.
+    async fn audit(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
+
     /// The venue's open visits as stored (callers drop those past their auto close).
     async fn open_visits(&self, venue: &VenueId) -> Result<Vec<Visit>, StoreError>;
 }

@@ -19,6 +19,7 @@ use super::{
     lookback, CommitResult, IdempotencyRecord, OtpRecord, PersonState, ScanCommit, Store,
     StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
 };
+use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
 
@@ -434,6 +435,37 @@ impl Store for EmbeddedStore {
                 from,
                 to,
             )
+        })
+        .await
+    }
+
+    async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_string(record)?;
+        let (id, at) = (record.id.clone(), record.at.timestamp_millis());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO audit (id, at_ms, json) VALUES (?1, ?2, ?3)",
+                params![id, at, json],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT json FROM audit WHERE at_ms BETWEEN ?1 AND ?2 ORDER BY at_ms, id",
+            )?;
+            let rows = stmt.query_map(
+                params![from.timestamp_millis(), to.timestamp_millis()],
+                |r| r.get::<_, String>(0),
+            )?;
+            rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
         })
         .await
     }

@@ -22,6 +22,9 @@ CREATE TABLE IF NOT EXISTS visits (
 CREATE INDEX IF NOT EXISTS visits_by_resident ON visits (resident_id, start_ms);
 CREATE INDEX IF NOT EXISTS visits_by_venue ON visits (venue_id, start_ms);
 CREATE INDEX IF NOT EXISTS open_visits_by_venue ON visits (venue_id) WHERE open = 1;
+CREATE TABLE IF NOT EXISTS audit (
+    id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at_ms);
 CREATE TABLE IF NOT EXISTS idempotency (
     resident_id TEXT NOT NULL, key TEXT NOT NULL, created_at INTEGER NOT NULL,
     json TEXT NOT NULL, PRIMARY KEY (resident_id, key));

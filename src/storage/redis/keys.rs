@@ -26,6 +26,7 @@
 //! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff` |
 //! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |
 //! | `PREFIX:ping` | string | the last `/readyz` probe value, `EX` 60 s | `ping` |
+//! | `PREFIX:audit` | sorted set | audit record JSON scored by its time (ms); never trimmed by the service | `append_audit` |
 //!
 //! Visits are indexed by start, and window queries read `[from - lookback(), to]` by score; a
 //! tie on start is ordered by visit id, which is what a sorted set does with equal scores
@@ -170,6 +171,11 @@ impl Keys {
     /// `PREFIX:otp:PHONE`: the pending one-time code of a phone.
     pub fn otp(&self, phone: &Phone) -> String {
         format!("{}:otp:{}", self.prefix, phone.as_str())
+    }
+
+    /// `PREFIX:audit`: the audit trail, record JSON scored by time in milliseconds.
+    pub fn audit(&self) -> String {
+        format!("{}:audit", self.prefix)
     }
 
     /// `PREFIX:ping`: the readiness probe's key.

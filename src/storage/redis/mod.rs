@@ -25,6 +25,7 @@ use super::{
     lookback, CommitResult, IdempotencyRecord, OtpRecord, PersonState, ScanCommit, Store,
     StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
 };
+use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
 
@@ -490,6 +491,36 @@ impl Store for RedisStore {
             to,
         )
         .await
+    }
+
+    async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_string(record)?;
+        let _: i64 = redis::cmd("ZADD")
+            .arg(self.keys.audit())
+            .arg(record.at.timestamp_millis())
+            .arg(json)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn audit(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let raw: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(self.keys.audit())
+            .arg(from.timestamp_millis())
+            .arg(to.timestamp_millis())
+            .query_async(&mut self.conn())
+            .await?;
+        let mut records = raw
+            .iter()
+            .map(|j| serde_json::from_str::<AuditRecord>(j))
+            .collect::<Result<Vec<_>, _>>()?;
+        records.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        Ok(records)
     }
 
     async fn open_visits(&self, venue: &VenueId) -> Result<Vec<Visit>, StoreError> {

@@ -276,3 +276,37 @@ pub async fn an_otp_past_its_expiry_is_still_returned_for_the_caller_to_judge(st
     assert!(taken.expires_at < Utc::now());
     assert!(store.take_otp(&p).await.expect("take").is_none());
 }
+
+pub async fn audit_records_are_kept_and_read_back_by_time_window(store: &dyn Store) {
+    let base = Utc::now() - Duration::hours(3);
+    let record = |minutes: i64, action: &str| checkin::domain::audit::AuditRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        at: base + Duration::minutes(minutes),
+        actor: "tracer1".into(),
+        role: Role::Tracer,
+        action: action.into(),
+        query: "/api/v1/trace/venues/S1/visits".into(),
+        format: "json".into(),
+        returned: 3,
+    };
+    let (a, b, c) = (
+        record(0, "first"),
+        record(60, "second"),
+        record(120, "third"),
+    );
+    for r in [&c, &a, &b] {
+        store.append_audit(r).await.expect("audit appends");
+    }
+
+    let all = store
+        .audit(base - Duration::minutes(1), base + Duration::minutes(121))
+        .await
+        .expect("audit reads");
+    let middle = store
+        .audit(base + Duration::minutes(30), base + Duration::minutes(90))
+        .await
+        .expect("audit reads");
+
+    assert_eq!(all, vec![a, b.clone(), c]);
+    assert_eq!(middle, vec![b]);
+}
