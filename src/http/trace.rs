@@ -11,7 +11,7 @@ use super::params::{parse_minutes, WindowParams};
 use super::views::{ContactList, ContactView, VisitList};
 use crate::auth::extract::TracerUser;
 use crate::domain::contacts::{Contact, ContactQuery};
-use crate::domain::{ResidentId, VenueId};
+use crate::domain::{Resident, ResidentId, VenueId};
 use crate::error::ApiError;
 use crate::service::trace;
 use crate::state::AppState;
@@ -125,7 +125,7 @@ pub async fn contacts(
         )?),
         now,
     };
-    let found = trace::contacts(state.store.as_ref(), &index, &query).await?;
+    let found = trace::contacts_with_people(state.store.as_ref(), &index, &query).await?;
     let csv = wants_csv(&req);
     let format = if csv { "csv" } else { "json" };
     audited(
@@ -152,7 +152,10 @@ pub async fn contacts(
     }
     Ok(HttpResponse::Ok().json(ContactList {
         index_case: index.to_string(),
-        contacts: found.iter().map(ContactView::from).collect(),
+        contacts: found
+            .iter()
+            .map(|(c, p)| ContactView::of(c, p.as_ref()))
+            .collect(),
     }))
 }
 
@@ -174,13 +177,20 @@ fn cell(s: &str) -> String {
 
 /// CSV with a UTF-8 byte-order mark (so spreadsheet programs read Chinese right), one row per
 /// contact and shared visit, times in `tz`.
-fn contacts_csv(index: &ResidentId, found: &[Contact], tz: Tz) -> Result<Vec<u8>, csv::Error> {
+fn contacts_csv(
+    index: &ResidentId,
+    found: &[(Contact, Option<Resident>)],
+    tz: Tz,
+) -> Result<Vec<u8>, csv::Error> {
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
         let mut w = csv::Writer::from_writer(&mut out);
         w.write_record([
             "index_case",
             "resident_id",
+            "name",
+            "phone",
+            "home",
             "total_overlap_minutes",
             "venue_id",
             "overlap_from",
@@ -190,11 +200,23 @@ fn contacts_csv(index: &ResidentId, found: &[Contact], tz: Tz) -> Result<Vec<u8>
         ])?;
         let local =
             |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
-        for c in found {
+        for (c, person) in found {
+            let name = person
+                .as_ref()
+                .and_then(|p| p.name.as_deref())
+                .unwrap_or("");
+            let phone = person.as_ref().map_or("", |p| p.phone.as_str());
+            let home = person
+                .as_ref()
+                .and_then(|p| p.home.as_ref())
+                .map_or("", |h| h.as_str());
             for s in &c.shared {
                 w.write_record([
                     cell(index.as_str()),
                     cell(c.resident_id.as_str()),
+                    cell(name),
+                    cell(phone),
+                    cell(home),
                     format!("{:.2}", c.overlap.num_seconds() as f64 / 60.0),
                     cell(s.venue_id.as_str()),
                     local(s.from),

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::codes::CodeSigner;
 use crate::domain::contacts::Contact;
-use crate::domain::{ClosedBy, EntryPolicy, Venue, VenueKind, Visit};
+use crate::domain::{ClosedBy, EntryPolicy, Resident, Venue, VenueKind, Visit};
 
 /// A visit (contract, `/trace/.../visits`). An open visit has `check_out` and `closed_by` null.
 #[derive(Debug, Serialize, ToSchema)]
@@ -165,6 +165,12 @@ pub struct SharedVisitView {
 pub struct ContactView {
     /// Who.
     pub resident_id: String,
+    /// Registered name, when the person is registered.
+    pub name: Option<String>,
+    /// Mobile number, for the tracer's call.
+    pub phone: Option<String>,
+    /// Home compound.
+    pub home: Option<String>,
     /// Sum of all overlaps, minutes (exact).
     pub overlap_minutes: f64,
     /// Every overlap, in time order.
@@ -179,10 +185,14 @@ fn minutes(d: chrono::Duration) -> f64 {
     d.num_milliseconds() as f64 / 60_000.0
 }
 
-impl From<&Contact> for ContactView {
-    fn from(c: &Contact) -> Self {
+impl ContactView {
+    /// The view of a contact and, when known, the person's registration.
+    pub fn of(c: &Contact, person: Option<&Resident>) -> Self {
         Self {
             resident_id: c.resident_id.to_string(),
+            name: person.and_then(|p| p.name.clone()),
+            phone: person.map(|p| p.phone.as_str().to_owned()),
+            home: person.and_then(|p| p.home.as_ref().map(ToString::to_string)),
             overlap_minutes: minutes(c.overlap),
             venues: c
                 .shared

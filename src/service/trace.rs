@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::domain::contacts::{find_contacts, index_intervals, Contact, ContactQuery};
-use crate::domain::{ResidentId, TimeWindow, VenueId, Visit};
+use crate::domain::{Resident, ResidentId, TimeWindow, VenueId, Visit};
 use crate::storage::{Store, StoreError};
 
 fn overlapping(visits: Vec<Visit>, window: &TimeWindow, now: DateTime<Utc>) -> Vec<Visit> {
@@ -100,4 +100,20 @@ pub async fn contacts(
         others.extend(store.venue_visits(&venue, lo, hi).await?);
     }
     Ok(find_contacts(index, &own, &others, q))
+}
+
+/// [`contacts`], each with the person's registration (name, phone, home) when there is one:
+/// tracers call contacts.
+///
+/// # Errors
+/// [`StoreError`] from the store.
+pub async fn contacts_with_people(
+    store: &dyn Store,
+    index: &ResidentId,
+    q: &ContactQuery,
+) -> Result<Vec<(Contact, Option<Resident>)>, StoreError> {
+    let found = contacts(store, index, q).await?;
+    let people =
+        futures::future::try_join_all(found.iter().map(|c| store.resident(&c.resident_id))).await?;
+    Ok(found.into_iter().zip(people).collect())
 }

@@ -99,6 +99,7 @@ async fn without_buffer_only_overlapping_and_touching_visits_are_contacts(app: T
         Some(town.base + Duration::minutes(80))
     );
     assert_eq!(a["venues"][0]["venue_id"], "S1");
+    assert_eq!(a["phone"], "19900000002", "tracers call contacts");
 }
 
 async fn a_buffer_widens_the_index_case_and_a_minimum_overlap_drops_short_contacts(app: TestApp) {
@@ -152,7 +153,70 @@ async fn contacts_export_as_csv_with_a_byte_order_mark(app: TestApp) {
     );
 }
 
+async fn names_a_spreadsheet_would_run_as_formulas_are_exported_as_text(app: TestApp) {
+    let code = app.venue("S1", "shop").await;
+    let admin = app.admin().await;
+    let names = ["=HYPERLINK(\"x\")", "+SUM(A1)", "-2+3", "@cmd", "正常名"];
+    let mut csv = "resident_id,name,phone,home,building,room,household,tags\n".to_owned();
+    for (i, name) in names.iter().enumerate() {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        csv.push_str(&format!("R{i},{quoted},1990000010{i},,,,,\n"));
+    }
+    csv.push_str("RP,付秀,19900000200,,,,,\n");
+    let imported = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/residents/import"))
+                .bearer_auth(&admin)
+                .body(csv),
+        )
+        .await;
+    assert_eq!(imported.body["created"], 6, "{}", imported.body);
+    for i in 0..names.len() {
+        let (tok, _) = app.resident(&format!("1990000010{i}")).await;
+        app.scan_at(&tok, &code, "in", ago(30)).await;
+    }
+    let (tok, index) = app.resident("19900000200").await;
+    app.scan_at(&tok, &code, "in", ago(20)).await;
+
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/trace/residents/{index}/contacts")))
+        .header("accept", "text/csv")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bytes = res.bytes().await.unwrap_or_default();
+
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let headers = reader.headers().cloned().unwrap_or_default();
+    let col = headers
+        .iter()
+        .position(|h| h == "name")
+        .unwrap_or(usize::MAX);
+    let mut exported: Vec<String> = reader
+        .records()
+        .filter_map(Result::ok)
+        .filter_map(|r| r.get(col).map(str::to_owned))
+        .collect();
+    exported.sort();
+    let mut expected: Vec<String> = names
+        .iter()
+        .map(|n| {
+            if n.starts_with(['=', '+', '-', '@']) {
+                format!("'{n}")
+            } else {
+                (*n).to_owned()
+            }
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(exported, expected);
+}
+
 crate::on_both_backends!(
+    names_a_spreadsheet_would_run_as_formulas_are_exported_as_text,
     without_buffer_only_overlapping_and_touching_visits_are_contacts,
     a_buffer_widens_the_index_case_and_a_minimum_overlap_drops_short_contacts,
     contacts_export_as_csv_with_a_byte_order_mark,
