@@ -11,9 +11,9 @@ use super::params::{parse_minutes, WindowParams};
 use super::views::{ContactList, ContactView, VisitList};
 use crate::auth::extract::TracerUser;
 use crate::domain::contacts::{Contact, ContactQuery};
-use crate::domain::{Resident, ResidentId, VenueId};
+use crate::domain::{ParseError, Resident, ResidentId, VenueId, VenueKind};
 use crate::error::ApiError;
-use crate::service::trace;
+use crate::service::trace::{self, VenueFilter};
 use crate::state::AppState;
 
 /// Registers the routes of this module.
@@ -91,6 +91,28 @@ pub struct ContactParams {
     pub buffer_minutes: Option<String>,
     /// The shortest overlap that counts, minutes (default 0).
     pub min_overlap_minutes: Option<String>,
+    /// Look only at the index case's visits to venues of these kinds, comma-separated, e.g.
+    /// `shop,market`.
+    pub venue_kinds: Option<String>,
+    /// `true` leaves out the index case's own home compound.
+    pub exclude_home: Option<bool>,
+}
+
+impl ContactParams {
+    fn filter(&self) -> Result<VenueFilter, ParseError> {
+        let kinds = match self.venue_kinds.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(list) => Some(
+                list.split(',')
+                    .map(VenueKind::parse)
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        Ok(VenueFilter {
+            kinds,
+            exclude_home: self.exclude_home.unwrap_or(false),
+        })
+    }
 }
 
 /// The contacts of an index case (contract, "Contacts"). `Accept: text/csv` gives CSV, one row
@@ -125,7 +147,8 @@ pub async fn contacts(
         )?),
         now,
     };
-    let found = trace::contacts_with_people(state.store.as_ref(), &index, &query).await?;
+    let filter = q.filter()?;
+    let found = trace::contacts_with_people(state.store.as_ref(), &index, &query, &filter).await?;
     let csv = wants_csv(&req);
     let format = if csv { "csv" } else { "json" };
     audited(

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::domain::contacts::{find_contacts, index_intervals, Contact, ContactQuery};
-use crate::domain::{Resident, ResidentId, TimeWindow, VenueId, Visit};
+use crate::domain::{Resident, ResidentId, TimeWindow, VenueId, VenueKind, Visit};
 use crate::storage::{Store, StoreError};
 
 fn overlapping(visits: Vec<Visit>, window: &TimeWindow, now: DateTime<Utc>) -> Vec<Visit> {
@@ -72,8 +72,59 @@ pub async fn presence(
     Ok(open)
 }
 
-/// The contacts of `index` under `q` (contract, "Contacts"). Reads the index case's visits,
-/// then, per venue, the visits of others around the index case's intervals.
+/// Which of the index case's visits a contact query looks at: a tracer may keep only some venue
+/// kinds (shops and markets, say) or leave out the index case's own home compound, where the
+/// household is traced from the registration anyway.
+#[derive(Debug, Clone, Default)]
+pub struct VenueFilter {
+    /// Keep only visits at venues of these kinds; `None` keeps all.
+    pub kinds: Option<Vec<VenueKind>>,
+    /// Leave out visits at the index case's registered home compound.
+    pub exclude_home: bool,
+}
+
+impl VenueFilter {
+    fn is_all(&self) -> bool {
+        self.kinds.is_none() && !self.exclude_home
+    }
+}
+
+async fn filter_visits(
+    store: &dyn Store,
+    index: &ResidentId,
+    visits: Vec<Visit>,
+    filter: &VenueFilter,
+) -> Result<Vec<Visit>, StoreError> {
+    if filter.is_all() {
+        return Ok(visits);
+    }
+    let home = match filter.exclude_home {
+        true => store.resident(index).await?.and_then(|r| r.home),
+        false => None,
+    };
+    let mut kinds: BTreeMap<VenueId, Option<VenueKind>> = BTreeMap::new();
+    for v in &visits {
+        if !kinds.contains_key(&v.venue_id) {
+            let kind = store.venue(&v.venue_id).await?.map(|venue| venue.kind);
+            kinds.insert(v.venue_id.clone(), kind);
+        }
+    }
+    Ok(visits
+        .into_iter()
+        .filter(|v| home.as_ref() != Some(&v.venue_id))
+        .filter(
+            |v| match (&filter.kinds, kinds.get(&v.venue_id).copied().flatten()) {
+                (None, _) => true,
+                (Some(allowed), Some(kind)) => allowed.contains(&kind),
+                (Some(_), None) => false,
+            },
+        )
+        .collect())
+}
+
+/// The contacts of `index` under `q` (contract, "Contacts"), looking only at the index case's
+/// visits that `filter` keeps. Reads the index case's visits, then, per venue, the visits of
+/// others around the index case's intervals.
 ///
 /// # Errors
 /// [`StoreError`] from the store.
@@ -81,8 +132,10 @@ pub async fn contacts(
     store: &dyn Store,
     index: &ResidentId,
     q: &ContactQuery,
+    filter: &VenueFilter,
 ) -> Result<Vec<Contact>, StoreError> {
     let own = resident_visits(store, index, &q.window, q.now).await?;
+    let own = filter_visits(store, index, own, filter).await?;
     // One read per venue, spanning every interval of the index case there.
     let mut spans: BTreeMap<VenueId, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
     for (v, s, e) in index_intervals(&own, q) {
@@ -111,8 +164,9 @@ pub async fn contacts_with_people(
     store: &dyn Store,
     index: &ResidentId,
     q: &ContactQuery,
+    filter: &VenueFilter,
 ) -> Result<Vec<(Contact, Option<Resident>)>, StoreError> {
-    let found = contacts(store, index, q).await?;
+    let found = contacts(store, index, q, filter).await?;
     let people =
         futures::future::try_join_all(found.iter().map(|c| store.resident(&c.resident_id))).await?;
     Ok(found.into_iter().zip(people).collect())

@@ -153,6 +153,79 @@ async fn contacts_export_as_csv_with_a_byte_order_mark(app: TestApp) {
     );
 }
 
+async fn filters_keep_venue_kinds_and_can_leave_out_the_home_compound(app: TestApp) {
+    let home = app.venue("C1", "residential_compound").await;
+    let shop = app.venue("S1", "shop").await;
+    let market = app.venue("M1", "market").await;
+    let admin = app.admin().await;
+    let csv = "resident_id,name,phone,home,building,room,household,tags\n\
+               RP,付秀,19900000301,C1,1栋,402,H1,\n";
+    app.send(
+        app.client
+            .post(app.url("/api/v1/residents/import"))
+            .bearer_auth(&admin)
+            .body(csv),
+    )
+    .await;
+    let base = ago(600);
+    let at = |m: i64| base + Duration::minutes(m);
+    let plan: [(&str, &[(&String, i64, i64)]); 4] = [
+        (
+            "19900000301",
+            &[(&home, 0, 60), (&shop, 70, 90), (&market, 100, 120)],
+        ),
+        ("19900000302", &[(&home, 10, 50)]),
+        ("19900000303", &[(&shop, 75, 85)]),
+        ("19900000304", &[(&market, 110, 115)]),
+    ];
+    let mut ids = Vec::new();
+    for (phone, visits) in plan {
+        let (tok, rid) = app.resident(phone).await;
+        for (code, i, o) in visits {
+            app.scan_at(&tok, code, "in", at(*i)).await;
+            app.scan_at(&tok, code, "out", at(*o)).await;
+        }
+        ids.push(rid);
+    }
+    assert_eq!(ids[0], "RP");
+    let query = |extra: &'static str| {
+        let from = (Utc::now() - Duration::days(1)).to_rfc3339();
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let url = format!("/api/v1/trace/residents/RP/contacts?{extra}");
+            app.send(
+                app.client
+                    .get(app.url(&url))
+                    .query(&[("from", from)])
+                    .bearer_auth(&admin),
+            )
+            .await
+        }
+    };
+    let who = |body: &Value| -> Vec<String> {
+        body["contacts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["resident_id"].as_str().map(str::to_owned))
+            .collect()
+    };
+
+    let all = query("").await;
+    let away = query("exclude_home=true").await;
+    let markets = query("venue_kinds=market").await;
+    let bad = query("venue_kinds=castle").await;
+
+    assert_eq!(
+        who(&all.body),
+        vec![ids[1].clone(), ids[2].clone(), ids[3].clone()]
+    );
+    assert_eq!(who(&away.body), vec![ids[2].clone(), ids[3].clone()]);
+    assert_eq!(who(&markets.body), vec![ids[3].clone()]);
+    assert_eq!(bad.status, 400);
+}
+
 async fn names_a_spreadsheet_would_run_as_formulas_are_exported_as_text(app: TestApp) {
     let code = app.venue("S1", "shop").await;
     let admin = app.admin().await;
@@ -216,6 +289,7 @@ async fn names_a_spreadsheet_would_run_as_formulas_are_exported_as_text(app: Tes
 }
 
 crate::on_both_backends!(
+    filters_keep_venue_kinds_and_can_leave_out_the_home_compound,
     names_a_spreadsheet_would_run_as_formulas_are_exported_as_text,
     without_buffer_only_overlapping_and_touching_visits_are_contacts,
     a_buffer_widens_the_index_case_and_a_minimum_overlap_drops_short_contacts,
