@@ -169,7 +169,8 @@ async fn filters_keep_venue_kinds_and_can_leave_out_the_home_compound(app: TestA
     .await;
     let base = ago(600);
     let at = |m: i64| base + Duration::minutes(m);
-    let plan: [(&str, &[(&String, i64, i64)]); 4] = [
+    type Stays<'a> = &'a [(&'a String, i64, i64)];
+    let plan: [(&str, Stays); 4] = [
         (
             "19900000301",
             &[(&home, 0, 60), (&shop, 70, 90), (&market, 100, 120)],
