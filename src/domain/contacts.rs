@@ -33,8 +33,8 @@ pub struct ContactQuery {
 pub struct SharedVisit {
     /// The venue both were at.
     pub venue_id: VenueId,
-    /// The index case's visit.
-    pub index_visit_id: String,
+    /// The index case's visit (none in a venue exposure report).
+    pub index_visit_id: Option<String>,
     /// The contact's visit.
     pub contact_visit_id: String,
     /// Start of the overlap, `max(s-b, s')`.
@@ -114,7 +114,7 @@ pub fn find_contacts(
                     .or_default()
                     .push(SharedVisit {
                         venue_id: pv.venue_id.clone(),
-                        index_visit_id: pv.id.clone(),
+                        index_visit_id: Some(pv.id.clone()),
                         contact_visit_id: qv.id.clone(),
                         from,
                         to,
@@ -123,6 +123,11 @@ pub fn find_contacts(
             }
         }
     }
+    into_contacts(found)
+}
+
+/// Sums each person's overlaps and orders the people, longest total first, then by id.
+fn into_contacts(found: BTreeMap<ResidentId, Vec<SharedVisit>>) -> Vec<Contact> {
     let mut contacts: Vec<Contact> = found
         .into_iter()
         .filter_map(|(resident_id, mut shared)| {
@@ -147,6 +152,31 @@ pub fn find_contacts(
             .then_with(|| a.resident_id.cmp(&b.resident_id))
     });
     contacts
+}
+
+/// Everyone at a venue during `window` (a "risky venue" report), shaped like contacts: each
+/// person's time there within the window, summed over their visits, longest first. `visits`
+/// are the venue's visits; open ones end at `now` or their auto close.
+pub fn venue_exposure(visits: &[Visit], window: &TimeWindow, now: DateTime<Utc>) -> Vec<Contact> {
+    let mut found: BTreeMap<ResidentId, Vec<SharedVisit>> = BTreeMap::new();
+    for v in visits {
+        let (s, e) = v.interval(now);
+        let (from, to) = (s.max(window.from()), e.min(window.to()));
+        if from <= to {
+            found
+                .entry(v.resident_id.clone())
+                .or_default()
+                .push(SharedVisit {
+                    venue_id: v.venue_id.clone(),
+                    index_visit_id: None,
+                    contact_visit_id: v.id.clone(),
+                    from,
+                    to,
+                    uncertain: uncertain(v, now),
+                });
+        }
+    }
+    into_contacts(found)
 }
 
 #[cfg(test)]

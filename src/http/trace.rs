@@ -3,8 +3,8 @@
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
 use chrono_tz::Tz;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::audit::audited;
 use super::params::{parse_minutes, WindowParams};
@@ -23,7 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::get().to(resident_visits),
     )
     .route("/trace/venues/{id}/visits", web::get().to(venue_visits))
-    .route("/trace/residents/{id}/contacts", web::get().to(contacts));
+    .route("/trace/residents/{id}/contacts", web::get().to(contacts))
+    .route("/trace/venues/{id}/exposure", web::get().to(venue_exposure));
 }
 
 /// A person's visits overlapping a window.
@@ -161,17 +162,10 @@ pub async fn contacts(
     )
     .await?;
     if csv {
-        let csv = contacts_csv(&index, &found, state.tz).map_err(|e| {
-            tracing::error!(error = %e, "csv export failed");
-            ApiError::Internal
-        })?;
-        return Ok(HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"contacts-{index}.csv\""),
-            ))
-            .body(csv));
+        return csv_answer(
+            contacts_csv(("index_case", index.as_str()), &found, state.tz),
+            index.as_str(),
+        );
     }
     Ok(HttpResponse::Ok().json(ContactList {
         index_case: index.to_string(),
@@ -180,6 +174,73 @@ pub async fn contacts(
             .map(|(c, p)| ContactView::of(c, p.as_ref()))
             .collect(),
     }))
+}
+
+/// Everyone at a venue in a window.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Exposure {
+    /// The venue.
+    pub venue_id: String,
+    /// The people there, longest time first; `overlap_minutes` is their time there within the
+    /// window.
+    pub contacts: Vec<ContactView>,
+}
+
+/// A "risky venue" report: everyone at a venue during a window, shaped like contacts, with
+/// each person's time there. `Accept: text/csv` gives CSV.
+#[utoipa::path(get, path = "/api/v1/trace/venues/{id}/exposure", tag = "trace",
+    params(("id" = String, Path, description = "venue id"), WindowParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = Exposure), (status = 200, content_type = "text/csv", body = String)))]
+pub async fn venue_exposure(
+    tracer: TracerUser,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<WindowParams>,
+) -> Result<HttpResponse, ApiError> {
+    let now = Utc::now();
+    let venue = VenueId::parse(&id)?;
+    let window = q.window(now)?;
+    let found = trace::venue_exposure(state.store.as_ref(), &venue, &window, now).await?;
+    let csv = wants_csv(&req);
+    let format = if csv { "csv" } else { "json" };
+    audited(
+        &state,
+        &tracer.0,
+        &req,
+        "trace.venue_exposure",
+        format,
+        found.len(),
+    )
+    .await?;
+    if csv {
+        return csv_answer(
+            contacts_csv(("venue", venue.as_str()), &found, state.tz),
+            venue.as_str(),
+        );
+    }
+    Ok(HttpResponse::Ok().json(Exposure {
+        venue_id: venue.to_string(),
+        contacts: found
+            .iter()
+            .map(|(c, p)| ContactView::of(c, p.as_ref()))
+            .collect(),
+    }))
+}
+
+fn csv_answer(csv: Result<Vec<u8>, csv::Error>, name: &str) -> Result<HttpResponse, ApiError> {
+    let csv = csv.map_err(|e| {
+        tracing::error!(error = %e, "csv export failed");
+        ApiError::Internal
+    })?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"contacts-{name}.csv\""),
+        ))
+        .body(csv))
 }
 
 fn wants_csv(req: &HttpRequest) -> bool {
@@ -201,7 +262,7 @@ fn cell(s: &str) -> String {
 /// CSV with a UTF-8 byte-order mark (so spreadsheet programs read Chinese right), one row per
 /// contact and shared visit, times in `tz`.
 fn contacts_csv(
-    index: &ResidentId,
+    (subject_header, subject): (&str, &str),
     found: &[(Contact, Option<Resident>)],
     tz: Tz,
 ) -> Result<Vec<u8>, csv::Error> {
@@ -209,7 +270,7 @@ fn contacts_csv(
     {
         let mut w = csv::Writer::from_writer(&mut out);
         w.write_record([
-            "index_case",
+            subject_header,
             "resident_id",
             "name",
             "phone",
@@ -235,7 +296,7 @@ fn contacts_csv(
                 .map_or("", |h| h.as_str());
             for s in &c.shared {
                 w.write_record([
-                    cell(index.as_str()),
+                    cell(subject),
                     cell(c.resident_id.as_str()),
                     cell(name),
                     cell(phone),

@@ -155,7 +155,7 @@ pub struct SharedVisitView {
     /// True when either visit rests on an inferred start or an automatic close.
     pub uncertain: bool,
     /// The index case's visit.
-    pub index_visit_id: String,
+    pub index_visit_id: Option<String>,
     /// The contact's visit.
     pub contact_visit_id: String,
 }

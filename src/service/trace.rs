@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::contacts::{find_contacts, index_intervals, Contact, ContactQuery};
+use crate::domain::contacts::{
+    find_contacts, index_intervals, venue_exposure as domain_exposure, Contact, ContactQuery,
+};
 use crate::domain::{Resident, ResidentId, TimeWindow, VenueId, VenueKind, Visit};
 use crate::storage::{Store, StoreError};
 
@@ -166,7 +168,27 @@ pub async fn contacts_with_people(
     q: &ContactQuery,
     filter: &VenueFilter,
 ) -> Result<Vec<(Contact, Option<Resident>)>, StoreError> {
-    let found = contacts(store, index, q, filter).await?;
+    with_people(store, contacts(store, index, q, filter).await?).await
+}
+
+/// Everyone at `venue` during `window`, with their registrations (a "risky venue" report).
+///
+/// # Errors
+/// [`StoreError`] from the store.
+pub async fn venue_exposure(
+    store: &dyn Store,
+    venue: &VenueId,
+    window: &TimeWindow,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Contact, Option<Resident>)>, StoreError> {
+    let visits = venue_visits(store, venue, window, now).await?;
+    with_people(store, domain_exposure(&visits, window, now)).await
+}
+
+async fn with_people(
+    store: &dyn Store,
+    found: Vec<Contact>,
+) -> Result<Vec<(Contact, Option<Resident>)>, StoreError> {
     let people =
         futures::future::try_join_all(found.iter().map(|c| store.resident(&c.resident_id))).await?;
     Ok(found.into_iter().zip(people).collect())

@@ -227,6 +227,35 @@ async fn filters_keep_venue_kinds_and_can_leave_out_the_home_compound(app: TestA
     assert_eq!(bad.status, 400);
 }
 
+async fn a_venue_exposure_report_lists_everyone_there_with_their_time_in_the_window(app: TestApp) {
+    let town = town(&app).await;
+    let admin = app.admin().await;
+    // Window: minutes 65 to 105 of the town's day at S1. P 60-90 -> 25; A 70-80 -> 10;
+    // B 100-120 -> 5; C 0-60 -> outside.
+    let from = (town.base + Duration::minutes(65)).to_rfc3339();
+    let to = (town.base + Duration::minutes(105)).to_rfc3339();
+
+    let a = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/trace/venues/S1/exposure"))
+                .query(&[("from", from.as_str()), ("to", to.as_str())])
+                .bearer_auth(&admin),
+        )
+        .await;
+
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["venue_id"], "S1");
+    assert_eq!(
+        summary(&a.body, &town),
+        vec![
+            ("P".to_owned(), 25.0),
+            ("A".to_owned(), 10.0),
+            ("B".to_owned(), 5.0)
+        ]
+    );
+}
+
 async fn names_a_spreadsheet_would_run_as_formulas_are_exported_as_text(app: TestApp) {
     let code = app.venue("S1", "shop").await;
     let admin = app.admin().await;
@@ -290,6 +319,7 @@ async fn names_a_spreadsheet_would_run_as_formulas_are_exported_as_text(app: Tes
 }
 
 crate::on_both_backends!(
+    a_venue_exposure_report_lists_everyone_there_with_their_time_in_the_window,
     filters_keep_venue_kinds_and_can_leave_out_the_home_compound,
     names_a_spreadsheet_would_run_as_formulas_are_exported_as_text,
     without_buffer_only_overlapping_and_touching_visits_are_contacts,
