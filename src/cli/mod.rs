@@ -1,9 +1,11 @@
 //! The `checkin` command line: `serve` runs the service, `posters` prints a batch of posters,
-//! `replay` plays a day of scans through a running service's HTTP API.
+//! `trace` runs a tracer's contact query, `replay` plays a day of scans through a running
+//! service's HTTP API.
 
 pub mod posters;
 pub mod replay;
 pub mod serve;
+pub mod trace;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +25,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Write a batch of posters (one A4 page per venue gate) to a PDF file.
     Posters(posters::PostersArgs),
+    /// A tracer's contact query, printed as a table or written as CSV.
+    Trace(trace::TraceArgs),
     /// Replay a day of scans (JSON lines) through a running service, as residents' phones would.
     Replay(replay::ReplayArgs),
 }
@@ -34,6 +38,7 @@ pub async fn run() -> i32 {
         Command::Serve(args) => serve::run(args).await,
         Command::Posters(args) => posters::run(args).await,
         Command::Replay(args) => replay::run(args).await,
+        Command::Trace(args) => trace::run(args).await,
     };
     match result {
         Ok(()) => 0,

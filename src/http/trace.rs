@@ -2,7 +2,6 @@
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use chrono::{Duration, Utc};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -10,9 +9,10 @@ use super::audit::audited;
 use super::params::{parse_minutes, WindowParams};
 use super::views::{ContactList, ContactView, VisitList};
 use crate::auth::extract::TracerUser;
-use crate::domain::contacts::{Contact, ContactQuery};
-use crate::domain::{ParseError, Resident, ResidentId, VenueId, VenueKind};
+use crate::domain::contacts::ContactQuery;
+use crate::domain::{ParseError, ResidentId, VenueId, VenueKind};
 use crate::error::ApiError;
+use crate::service::export::contacts_csv;
 use crate::service::trace::{self, VenueFilter};
 use crate::state::AppState;
 
@@ -248,69 +248,4 @@ fn wants_csv(req: &HttpRequest) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().contains("text/csv"))
-}
-
-/// A cell a spreadsheet would run as a formula gets a leading `'` (OWASP, CSV injection).
-fn cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    }
-}
-
-/// CSV with a UTF-8 byte-order mark (so spreadsheet programs read Chinese right), one row per
-/// contact and shared visit, times in `tz`.
-fn contacts_csv(
-    (subject_header, subject): (&str, &str),
-    found: &[(Contact, Option<Resident>)],
-    tz: Tz,
-) -> Result<Vec<u8>, csv::Error> {
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::Writer::from_writer(&mut out);
-        w.write_record([
-            subject_header,
-            "resident_id",
-            "name",
-            "phone",
-            "home",
-            "total_overlap_minutes",
-            "venue_id",
-            "overlap_from",
-            "overlap_to",
-            "overlap_minutes",
-            "uncertain",
-        ])?;
-        let local =
-            |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
-        for (c, person) in found {
-            let name = person
-                .as_ref()
-                .and_then(|p| p.name.as_deref())
-                .unwrap_or("");
-            let phone = person.as_ref().map_or("", |p| p.phone.as_str());
-            let home = person
-                .as_ref()
-                .and_then(|p| p.home.as_ref())
-                .map_or("", |h| h.as_str());
-            for s in &c.shared {
-                w.write_record([
-                    cell(subject),
-                    cell(c.resident_id.as_str()),
-                    cell(name),
-                    cell(phone),
-                    cell(home),
-                    format!("{:.2}", c.overlap.num_seconds() as f64 / 60.0),
-                    cell(s.venue_id.as_str()),
-                    local(s.from),
-                    local(s.to),
-                    format!("{:.2}", s.length().num_seconds() as f64 / 60.0),
-                    s.uncertain.to_string(),
-                ])?;
-            }
-        }
-        w.flush()?;
-    }
-    Ok(out)
 }

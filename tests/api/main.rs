@@ -5,6 +5,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod bad_input;
+mod cli;
 mod codes;
 mod contacts;
 mod ops;

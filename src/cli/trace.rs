@@ -1,0 +1,130 @@
+//! `checkin trace`: a tracer's contact query from the command line, straight from the store,
+//! as a readable table or a CSV file. Audited like the API, as `cli:$USER`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::{Duration, Utc};
+use chrono_tz::Tz;
+use clap::Args;
+
+use super::serve::StoreArgs;
+use crate::auth::extract::Staff;
+use crate::domain::contacts::ContactQuery;
+use crate::domain::staff::Role;
+use crate::domain::{ResidentId, TimeWindow};
+use crate::http::params::parse_time;
+use crate::service::audit::{self, Read};
+use crate::service::export::contacts_csv;
+use crate::service::trace::{contacts_with_people, VenueFilter};
+use crate::startup::open_store;
+
+/// Flags of `checkin trace`.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The index case's resident id.
+    #[arg(long)]
+    pub resident: String,
+    /// Window start, RFC 3339 (default: 14 days before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Window end, RFC 3339 (default: now).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Widen the index case's visits by this many minutes on both sides.
+    #[arg(long, default_value_t = 0)]
+    pub buffer_minutes: u16,
+    /// The shortest overlap that counts, minutes.
+    #[arg(long, default_value_t = 0)]
+    pub min_overlap_minutes: u16,
+    /// Write the contacts to this CSV file instead of printing a table.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Where the data is.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Runs the query.
+///
+/// # Errors
+/// Settings, store or argument errors.
+pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
+    let settings = args.store.settings(None)?;
+    let tz: Tz = settings
+        .time_zone
+        .parse()
+        .map_err(|_| anyhow::anyhow!("bad time_zone"))?;
+    let store = open_store(&settings).await?;
+    let now = Utc::now();
+    let index = ResidentId::parse(&args.resident)?;
+    let from = args
+        .from
+        .as_deref()
+        .map(|s| parse_time("from", s))
+        .transpose()?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|s| parse_time("to", s))
+        .transpose()?;
+    let query = ContactQuery {
+        window: TimeWindow::new(from, to, now)?,
+        buffer: Duration::minutes(i64::from(args.buffer_minutes)),
+        min_overlap: Duration::minutes(i64::from(args.min_overlap_minutes)),
+        now,
+    };
+    let found =
+        contacts_with_people(store.as_ref(), &index, &query, &VenueFilter::default()).await?;
+    let who = Staff {
+        username: format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        ),
+        role: Role::Tracer,
+    };
+    let line = format!("checkin trace --resident {index}");
+    let format = if args.csv.is_some() { "csv" } else { "table" };
+    let read = Read {
+        action: "trace.contacts",
+        query: &line,
+        format,
+        returned: found.len(),
+    };
+    audit::record(store.as_ref(), &who, read).await?;
+
+    if let Some(path) = &args.csv {
+        let csv = contacts_csv(("index_case", index.as_str()), &found, tz)?;
+        std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
+        println!("{} contacts written to {}", found.len(), path.display());
+        return Ok(());
+    }
+    let local = |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%m-%d %H:%M").to_string();
+    println!(
+        "contacts of {index}, {} to {} ({tz}): {}",
+        local(query.window.from()),
+        local(query.window.to()),
+        found.len()
+    );
+    println!(
+        "{:<14} {:<8} {:<12} {:>9}  {:<11} {:<11} venues",
+        "resident", "name", "phone", "minutes", "first", "last"
+    );
+    for (c, person) in &found {
+        let venues: Vec<&str> = c.shared.iter().map(|s| s.venue_id.as_str()).collect();
+        println!(
+            "{:<14} {:<8} {:<12} {:>9.1}  {:<11} {:<11} {}",
+            c.resident_id.as_str(),
+            person
+                .as_ref()
+                .and_then(|p| p.name.as_deref())
+                .unwrap_or("-"),
+            person.as_ref().map_or("-", |p| p.phone.as_str()),
+            c.overlap.num_seconds() as f64 / 60.0,
+            local(c.first_contact),
+            local(c.last_contact),
+            venues.join(",")
+        );
+    }
+    Ok(())
+}
