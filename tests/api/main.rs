@@ -9,6 +9,7 @@ mod cli;
 mod codes;
 mod contacts;
 mod ops;
+mod oracle;
 mod restart;
 mod venues;
 mod visit_rules;
