@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::serve::StoreArgs;
-use crate::domain::{VenueId, VenueKind};
+use crate::domain::VenueKind;
 use crate::service::posters::{batch, PosterData, Selection};
 use crate::startup::{code_signer, open_store};
 
@@ -40,21 +40,7 @@ pub async fn run(args: PostersArgs) -> anyhow::Result<()> {
     let settings = args.store.settings(None)?;
     let store = open_store(&settings).await?;
     let codes = code_signer(&settings)?;
-    let venues = args
-        .venue
-        .as_deref()
-        .map(|list| {
-            list.split(',')
-                .filter(|s| !s.trim().is_empty())
-                .map(VenueId::parse)
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?;
-    let selection = Selection {
-        community: args.community,
-        kind: args.kind,
-        venues,
-    };
+    let selection = Selection::parse(args.community.as_deref(), args.kind, args.venue.as_deref())?;
     let all = store.venues().await?;
     let posters = batch(&codes, &all, &selection)?;
     anyhow::ensure!(!posters.is_empty(), "no venue matches the selection");

@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 
 use super::venues::load;
 use crate::auth::extract::AdminUser;
-use crate::domain::{Direction, Gate, Venue, VenueId, VenueKind};
+use crate::domain::{Direction, Gate, Venue, VenueKind};
 use crate::error::ApiError;
 use crate::posters::{self, PosterError};
 use crate::service;
@@ -143,20 +143,7 @@ pub async fn batch_pdf(
     state: web::Data<AppState>,
     q: web::Query<BatchParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let selection = Selection {
-        community: q.community.clone().filter(|c| !c.trim().is_empty()),
-        kind: q.kind,
-        venues: q
-            .venue
-            .as_deref()
-            .map(|list| {
-                list.split(',')
-                    .filter(|s| !s.trim().is_empty())
-                    .map(VenueId::parse)
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?,
-    };
+    let selection = Selection::parse(q.community.as_deref(), q.kind, q.venue.as_deref())?;
     let all = state.store.venues().await?;
     let batch = service::posters::batch(&state.codes, &all, &selection)?;
     if batch.is_empty() {

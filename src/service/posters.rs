@@ -109,6 +109,36 @@ pub struct Selection {
     pub venues: Option<Vec<VenueId>>,
 }
 
+impl Selection {
+    /// A selection from the raw filters of a request or a command line: `venues` is a
+    /// comma-separated id list; empty strings mean no filter.
+    ///
+    /// # Errors
+    /// [`ParseError`] for an id that is not one.
+    pub fn parse(
+        community: Option<&str>,
+        kind: Option<VenueKind>,
+        venues: Option<&str>,
+    ) -> Result<Self, ParseError> {
+        let venues = venues
+            .map(|list| {
+                list.split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(VenueId::parse)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        Ok(Self {
+            community: community
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
+            kind,
+            venues,
+        })
+    }
+}
+
 /// One poster per gate of every venue in `all` that `selection` keeps.
 ///
 /// # Errors
