@@ -27,6 +27,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/trace/venues/{id}/exposure", web::get().to(venue_exposure));
 }
 
+/// The id of a registered or logged-in person, else 404: an empty answer for a typo would read
+/// as "no exposure".
+async fn known_resident(state: &AppState, raw: &str) -> Result<ResidentId, ApiError> {
+    let id = ResidentId::parse(raw)?;
+    match state.store.resident(&id).await? {
+        Some(_) => Ok(id),
+        None => Err(ApiError::NotFound(format!("no resident {id}"))),
+    }
+}
+
+/// The id of an existing venue, else 404.
+async fn known_venue(state: &AppState, raw: &str) -> Result<VenueId, ApiError> {
+    Ok(super::venues::load(state, raw).await?.id)
+}
+
 /// A person's visits overlapping a window.
 #[utoipa::path(get, path = "/api/v1/trace/residents/{id}/visits", tag = "trace",
     params(("id" = String, Path, description = "resident id"), WindowParams),
@@ -39,8 +54,8 @@ pub async fn resident_visits(
     q: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let now = Utc::now();
-    let id = ResidentId::parse(&id)?;
     let window = q.window(now)?;
+    let id = known_resident(&state, &id).await?;
     let visits = trace::resident_visits(state.store.as_ref(), &id, &window, now).await?;
     audited(
         &state,
@@ -66,8 +81,8 @@ pub async fn venue_visits(
     q: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let now = Utc::now();
-    let id = VenueId::parse(&id)?;
     let window = q.window(now)?;
+    let id = known_venue(&state, &id).await?;
     let visits = trace::venue_visits(state.store.as_ref(), &id, &window, now).await?;
     audited(
         &state,
@@ -130,7 +145,6 @@ pub async fn contacts(
     q: web::Query<ContactParams>,
 ) -> Result<HttpResponse, ApiError> {
     let now = Utc::now();
-    let index = ResidentId::parse(&id)?;
     let window = WindowParams {
         from: q.from.clone(),
         to: q.to.clone(),
@@ -149,6 +163,7 @@ pub async fn contacts(
         now,
     };
     let filter = q.filter()?;
+    let index = known_resident(&state, &id).await?;
     let found = trace::contacts_with_people(state.store.as_ref(), &index, &query, &filter).await?;
     let csv = wants_csv(&req);
     let format = if csv { "csv" } else { "json" };
@@ -164,7 +179,7 @@ pub async fn contacts(
     if csv {
         return csv_answer(
             contacts_csv(("index_case", index.as_str()), &found, state.tz),
-            index.as_str(),
+            &format!("contacts-{index}"),
         );
     }
     Ok(HttpResponse::Ok().json(ContactList {
@@ -200,8 +215,8 @@ pub async fn venue_exposure(
     q: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let now = Utc::now();
-    let venue = VenueId::parse(&id)?;
     let window = q.window(now)?;
+    let venue = known_venue(&state, &id).await?;
     let found = trace::venue_exposure(state.store.as_ref(), &venue, &window, now).await?;
     let csv = wants_csv(&req);
     let format = if csv { "csv" } else { "json" };
@@ -217,7 +232,7 @@ pub async fn venue_exposure(
     if csv {
         return csv_answer(
             contacts_csv(("venue", venue.as_str()), &found, state.tz),
-            venue.as_str(),
+            &format!("exposure-{venue}"),
         );
     }
     Ok(HttpResponse::Ok().json(Exposure {
@@ -238,7 +253,7 @@ fn csv_answer(csv: Result<Vec<u8>, csv::Error>, name: &str) -> Result<HttpRespon
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"contacts-{name}.csv\""),
+            format!("attachment; filename=\"{name}.csv\""),
         ))
         .body(csv))
 }

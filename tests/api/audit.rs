@@ -92,6 +92,7 @@ async fn refused_callers_leave_no_audit_record(app: TestApp) {
 }
 
 async fn the_audit_trail_cannot_be_changed_through_the_api(app: TestApp) {
+    app.venue("S1", "shop").await;
     let admin = app.admin().await;
     app.get("/api/v1/trace/venues/S1/visits", &admin).await;
 

@@ -31,6 +31,7 @@ async fn a_resident_token_cannot_reach_admin_or_tracer_routes(app: TestApp) {
 }
 
 async fn an_admin_creates_a_tracer_who_may_trace_but_not_administer(app: TestApp) {
+    app.venue("S1", "shop").await;
     let admin = app.admin().await;
     let created = app
         .post(

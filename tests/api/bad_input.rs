@@ -222,16 +222,27 @@ async fn bad_query_parameters_get_400(app: TestApp) {
         let a = app.get(path, &admin).await;
         assert_eq!(a.status, 400, "{path}: {}", a.body);
     }
-    let unencoded = app
-        .get(
-            "/api/v1/trace/residents/R1/visits?from=2020-02-16T08:00:00+08:00",
-            &admin,
-        )
+    let unknown = app
+        .get("/api/v1/trace/residents/NOPE/contacts", &admin)
         .await;
     assert_eq!(
-        unencoded.status, 200,
-        "an unencoded + in an offset is forgiven"
+        unknown.status, 404,
+        "an unknown index case is not an empty answer"
     );
+    let (_, rid) = app.resident("19900000001").await;
+    for (query, what) in [
+        (
+            "from=2020-02-16T08:00:00+08:00",
+            "an unencoded + in an offset is forgiven",
+        ),
+        (
+            "from=2020-02-16%2008:00:00Z",
+            "RFC 3339 allows a space for the T",
+        ),
+    ] {
+        let path = format!("/api/v1/trace/residents/{rid}/visits?{query}");
+        assert_eq!(app.get(&path, &admin).await.status, 200, "{what}");
+    }
 }
 
 crate::on_both_backends!(

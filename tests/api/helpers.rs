@@ -276,10 +276,16 @@ impl TestApp {
     }
 }
 
-/// A time `minutes` before now, truncated to whole seconds (as phones send them).
+/// A time `minutes` before the test binary's start, in whole seconds (as phones send them).
+/// One fixed base for every call, so that expected times computed after the fact equal the
+/// times sent, whatever second the clock has moved to.
 pub fn ago(minutes: i64) -> DateTime<Utc> {
-    let t = Utc::now() - Duration::minutes(minutes);
-    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+    static BASE: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(|| {
+        let now = Utc::now();
+        DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
+    });
+    base - Duration::minutes(minutes)
 }
 
 /// Parses an RFC 3339 time in a JSON value.
