@@ -69,6 +69,23 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupEr
     })
 }
 
+/// Opens an existing store for a command-line tool: with no Redis configured, the embedded
+/// store must already be in the data directory (a mistyped `--data-dir` must not read as an
+/// empty town).
+///
+/// # Errors
+/// [`StartupError::Settings`] when there is no store there; else as [`open_store`].
+pub async fn open_existing_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupError> {
+    let file = settings.data_dir.join(crate::storage::embedded::DB_FILE);
+    if settings.redis_url.is_none() && !file.exists() {
+        return Err(StartupError::Settings(format!(
+            "no store at {}: give the service's --data-dir (or --redis-url)",
+            file.display()
+        )));
+    }
+    open_store(settings).await
+}
+
 /// The code signer the settings ask for: the configured key, or the key ring in the data
 /// directory (made on first start).
 ///

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::serve::StoreArgs;
 use crate::domain::VenueKind;
 use crate::service::posters::{batch, PosterData, Selection};
-use crate::startup::{code_signer, open_store};
+use crate::startup::{code_signer, open_existing_store};
 
 /// Flags of `checkin posters`.
 #[derive(Debug, Args)]
@@ -38,10 +38,12 @@ pub struct PostersArgs {
 /// Settings, store, signing or rendering errors, or when no venue matches.
 pub async fn run(args: PostersArgs) -> anyhow::Result<()> {
     let settings = args.store.settings(None)?;
-    let store = open_store(&settings).await?;
+    let store = open_existing_store(&settings).await?;
     let codes = code_signer(&settings)?;
     let selection = Selection::parse(args.community.as_deref(), args.kind, args.venue.as_deref())?;
     let all = store.venues().await?;
+    let unknown = selection.unknown(&all);
+    anyhow::ensure!(unknown.is_empty(), "no venue {unknown:?}");
     let posters = batch(&codes, &all, &selection)?;
     anyhow::ensure!(!posters.is_empty(), "no venue matches the selection");
     let bar = ProgressBar::new(posters.len() as u64).with_style(

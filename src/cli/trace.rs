@@ -17,7 +17,7 @@ use crate::http::params::parse_time;
 use crate::service::audit::{self, Read};
 use crate::service::export::contacts_csv;
 use crate::service::trace::{contacts_with_people, VenueFilter};
-use crate::startup::open_store;
+use crate::startup::open_existing_store;
 
 /// Flags of `checkin trace`.
 #[derive(Debug, Args)]
@@ -32,10 +32,10 @@ pub struct TraceArgs {
     #[arg(long)]
     pub to: Option<String>,
     /// Widen the index case's visits by this many minutes on both sides.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1440))]
     pub buffer_minutes: u16,
     /// The shortest overlap that counts, minutes.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1440))]
     pub min_overlap_minutes: u16,
     /// Write the contacts to this CSV file instead of printing a table.
     #[arg(long)]
@@ -55,7 +55,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
         .time_zone
         .parse()
         .map_err(|_| anyhow::anyhow!("bad time_zone"))?;
-    let store = open_store(&settings).await?;
+    let store = open_existing_store(&settings).await?;
     let now = Utc::now();
     let index = ResidentId::parse(&args.resident)?;
     let from = args
@@ -83,7 +83,14 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
         ),
         role: Role::Tracer,
     };
-    let line = format!("checkin trace --resident {index}");
+    let line = format!(
+        "checkin trace --resident {index} --from {} --to {} --buffer-minutes {} \
+         --min-overlap-minutes {}",
+        query.window.from().to_rfc3339(),
+        query.window.to().to_rfc3339(),
+        args.buffer_minutes,
+        args.min_overlap_minutes
+    );
     let format = if args.csv.is_some() { "csv" } else { "table" };
     let read = Read {
         action: "trace.contacts",
@@ -91,14 +98,15 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
         format,
         returned: found.len(),
     };
-    audit::record(store.as_ref(), &who, read).await?;
-
     if let Some(path) = &args.csv {
         let csv = contacts_csv(("index_case", index.as_str()), &found, tz)?;
         std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
+        // Recorded once the file exists: an export that failed handed nothing out.
+        audit::record(store.as_ref(), &who, read).await?;
         println!("{} contacts written to {}", found.len(), path.display());
         return Ok(());
     }
+    audit::record(store.as_ref(), &who, read).await?;
     let local = |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%m-%d %H:%M").to_string();
     println!(
         "contacts of {index}, {} to {} ({tz}): {}",

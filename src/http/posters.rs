@@ -145,6 +145,11 @@ pub async fn batch_pdf(
 ) -> Result<HttpResponse, ApiError> {
     let selection = Selection::parse(q.community.as_deref(), q.kind, q.venue.as_deref())?;
     let all = state.store.venues().await?;
+    let unknown = selection.unknown(&all);
+    if !unknown.is_empty() {
+        let ids: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+        return Err(ApiError::NotFound(format!("no venue {}", ids.join(", "))));
+    }
     let batch = service::posters::batch(&state.codes, &all, &selection)?;
     if batch.is_empty() {
         return Err(ApiError::NotFound("no venue matches the selection".into()));

@@ -139,6 +139,18 @@ impl Selection {
     }
 }
 
+impl Selection {
+    /// The named venues that `all` does not have: a batch must not silently leave one out.
+    pub fn unknown(&self, all: &[Venue]) -> Vec<VenueId> {
+        self.venues
+            .iter()
+            .flatten()
+            .filter(|id| !all.iter().any(|v| &v.id == *id))
+            .cloned()
+            .collect()
+    }
+}
+
 /// One poster per gate of every venue in `all` that `selection` keeps.
 ///
 /// # Errors

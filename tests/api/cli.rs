@@ -53,4 +53,13 @@ async fn checkin_trace_prints_and_exports_the_same_contacts_as_the_api() {
         2,
         "{actions:?}"
     );
+    let typo = std::process::Command::new(env!("CARGO_BIN_EXE_checkin"))
+        .args(["trace", "--resident", &index, "--data-dir"])
+        .arg(app.data_dir.path().join("no-such-dir"))
+        .output()
+        .unwrap_or_else(|e| panic!("running checkin: {e}"));
+    assert!(
+        !typo.status.success(),
+        "a mistyped data dir is an error, not an empty town"
+    );
 }

@@ -226,6 +226,14 @@ async fn a_batch_pdf_has_one_page_per_gate_of_the_selected_venues(app: TestApp) 
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(none.status().as_u16(), 404);
+    let typo = get(&[("venue", "GC-S001,NOPE")])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        typo.status().as_u16(),
+        404,
+        "a named venue that is missing is not left out"
+    );
     let one = app
         .get(
             "/api/v1/venues/GC-C001/poster.pdf?gate=%E5%8D%97%E9%97%A8",
