@@ -47,9 +47,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The origin printed into QR codes, e.g. `https://checkin.example.cn`.
     pub public_base_url: String,
-    /// The Ed25519 key (PKCS#8 PEM) that signs venue codes; when absent, one is generated on
-    /// first start into `{data_dir}/keys/code-signing-ed25519.pem`. Instances sharing one Redis
-    /// must use the same key.
+    /// The Ed25519 key (PKCS#8 PEM) that signs venue codes, fixed (the API cannot rotate it);
+    /// when absent, a key ring in `{data_dir}/keys/code-signing/` is used, its first key made
+    /// on first start. Instances sharing one Redis must use the same key.
     pub code_signing_key_file: Option<PathBuf>,
     /// Use Redis at this URL instead of the embedded store.
     pub redis_url: Option<SecretString>,
