@@ -59,6 +59,10 @@ pub struct CodeClaims {
     /// The only direction a one-way code allows (an entrance-only or exit-only poster).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub d: Option<Direction>,
+    /// A live code of a staffed gate's screen: its window is also checked by the server's
+    /// clock, not only by the scan's time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub l: bool,
 }
 
 impl CodeClaims {
@@ -71,6 +75,7 @@ impl CodeClaims {
             f: None,
             u: None,
             d: None,
+            l: false,
         }
     }
 }

@@ -109,11 +109,13 @@ fn special(
     gate: &Gate,
     direction: Option<Direction>,
     window: Option<(i64, i64)>,
+    live: bool,
 ) -> Result<SpecialCode, ApiError> {
     let mut claims = CodeClaims::poster(&venue.id, gate, venue.code_version);
     claims.f = window.map(|w| w.0);
     claims.u = window.map(|w| w.1);
     claims.d = direction;
+    claims.l = live;
     let code = state.codes.sign(&claims)?;
     let at = |s: Option<i64>| s.and_then(|s| DateTime::<Utc>::from_timestamp(s, 0));
     Ok(SpecialCode {
@@ -155,13 +157,13 @@ pub async fn special_code(
             let until = parse_time("valid_until", until)?;
             if until <= from {
                 return Err(ApiError::InvalidInput(
-                    "valid_until: must be after valid_from".into(),
+                    "valid_until: must be after valid_from (default: now)".into(),
                 ));
             }
             Some((from.timestamp(), until.timestamp()))
         }
     };
-    let code = special(&state, &venue, &gate, body.direction, window)?;
+    let code = special(&state, &venue, &gate, body.direction, window, false)?;
     Ok(HttpResponse::Created().json(code))
 }
 
@@ -208,6 +210,7 @@ pub async fn live_code(
         &gate,
         None,
         Some((start, start + 2 * period)),
+        true,
     )?;
     let refresh_seconds = u64::try_from(start + period - now).unwrap_or(1);
     Ok(HttpResponse::Ok().json(LiveCode {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::codes::CodeError;
+use crate::codes::{CodeClaims, CodeError};
 use crate::domain::rules::{decide, ScanInput};
 use crate::domain::scan::{Decision, DenyReason};
 use crate::domain::{Direction, ResidentId, Temperature};
@@ -134,6 +134,17 @@ fn scan_time(
     Ok(ct)
 }
 
+/// Checks a time (seconds since the epoch) against a code's validity window, if it has one.
+fn within_window(claims: &CodeClaims, at: i64) -> Result<(), ScanError> {
+    if claims.f.is_some_and(|f| at < f) {
+        return Err(ScanError::CodeNotYetValid);
+    }
+    if claims.u.is_some_and(|u| at > u) {
+        return Err(ScanError::CodeExpired);
+    }
+    Ok(())
+}
+
 /// Processes one scan by `resident`.
 ///
 /// # Errors
@@ -156,14 +167,13 @@ pub async fn scan(
     if claims.n > venue.code_version {
         return Err(CodeError::Invalid.into());
     }
-    // Validity windows are judged by the server's clock: a client_time could be set back to
-    // replay an old live code.
-    let now_s = server_time.timestamp();
-    if claims.f.is_some_and(|f| now_s < f) {
-        return Err(ScanError::CodeNotYetValid);
-    }
-    if claims.u.is_some_and(|u| now_s > u) {
-        return Err(ScanError::CodeExpired);
+    // A code's window holds the scan's time, so an offline scan made inside an event's window
+    // counts when it arrives later; a live code must also be inside its window by the server's
+    // clock, so neither a photo used later nor a backdated client_time gets through.
+    let at = scan_time(state, req.client_time, server_time)?.timestamp();
+    within_window(&claims, at)?;
+    if claims.l {
+        within_window(&claims, server_time.timestamp())?;
     }
     // A one-way code fixes the direction; a client asking for the other one is refused.
     let direction = match (claims.d, req.direction) {
@@ -173,7 +183,6 @@ pub async fn scan(
         (Some(fixed), _) => Some(fixed),
         (None, asked) => asked,
     };
-    scan_time(state, req.client_time, server_time)?;
     let fp = fingerprint(req);
     for attempt in 0..MAX_ATTEMPTS {
         // A retry after a conflict lost to a scan committed meanwhile: it takes the clock

@@ -195,7 +195,35 @@ async fn a_one_way_code_fixes_the_direction_and_refuses_the_other(app: TestApp) 
     );
 }
 
+async fn an_offline_scan_made_inside_an_event_window_counts_when_it_arrives_later(app: TestApp) {
+    app.venue("S1", "shop").await;
+    let (tok, _) = app.resident("19900000001").await;
+    let past = event_code(&app, -180, -60).await;
+    let code = past["code"].as_str().unwrap_or("").to_owned();
+
+    let inside = app
+        .post(
+            "/api/v1/scans",
+            &tok,
+            &json!({"code": code, "direction": "in",
+                    "client_time": (Utc::now() - Duration::minutes(120)).to_rfc3339()}),
+        )
+        .await;
+    let after = app
+        .post(
+            "/api/v1/scans",
+            &tok,
+            &json!({"code": code, "direction": "out",
+                    "client_time": (Utc::now() - Duration::minutes(30)).to_rfc3339()}),
+        )
+        .await;
+
+    assert_eq!(inside.status, 200, "{}", inside.body);
+    assert_eq!(after.body["error"]["code"], "code_expired");
+}
+
 crate::on_both_backends!(
+    an_offline_scan_made_inside_an_event_window_counts_when_it_arrives_later,
     a_one_way_code_fixes_the_direction_and_refuses_the_other,
     rotating_a_venues_codes_revokes_its_old_posters,
     an_event_code_is_accepted_only_within_its_window,
@@ -229,4 +257,17 @@ async fn a_live_code_works_now_and_answers_code_expired_after_two_periods() {
     assert_eq!(fresh.body["gate"], "南门");
     assert_eq!(stale.status, 422);
     assert_eq!(stale.body["error"]["code"], "code_expired");
+    let fresh_code = app.get("/api/v1/venues/S1/live-code", &admin).await.body["code"].clone();
+    let backdated = app
+        .post(
+            "/api/v1/scans",
+            &tok,
+            &json!({"code": fresh_code, "direction": "in",
+                    "client_time": (Utc::now() - Duration::hours(5)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(
+        backdated.body["error"]["code"], "code_not_yet_valid",
+        "no visit before the code existed"
+    );
 }
