@@ -210,6 +210,7 @@ mod tests {
             entry_policy: EntryPolicy::Open,
             households: None,
             code_version: 1,
+            revision: 0,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }

@@ -126,6 +126,10 @@ pub struct Venue {
     pub code_version: u32,
     /// When it was first registered, UTC.
     pub created_at: DateTime<Utc>,
+    /// Bumped by every change through the API, so that two concurrent changes cannot overwrite
+    /// each other (see `Store::replace_venue`).
+    #[serde(default)]
+    pub revision: u64,
 }
 
 impl Venue {

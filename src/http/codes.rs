@@ -11,8 +11,9 @@ use super::venues::load;
 use super::views::{code_id, VenueView};
 use crate::auth::extract::AdminUser;
 use crate::codes::{CodeClaims, CodeError, PublicKeyInfo};
-use crate::domain::{Direction, Gate, Venue};
+use crate::domain::{Direction, Gate, Venue, VenueId};
 use crate::error::ApiError;
+use crate::service::venues::update_venue;
 use crate::state::AppState;
 
 /// Registers the routes of this module under `/api/v1`.
@@ -68,9 +69,12 @@ pub async fn rotate_version(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut venue = load(&state, &id).await?;
-    venue.code_version = venue.code_version.saturating_add(1);
-    state.store.put_venue(&venue).await?;
+    let id = VenueId::parse(&id)?;
+    let venue = update_venue(state.store.as_ref(), &id, |venue| {
+        venue.code_version = venue.code_version.saturating_add(1);
+        Ok(())
+    })
+    .await?;
     tracing::info!(venue = %venue.id, version = venue.code_version, "venue codes rotated");
     Ok(HttpResponse::Ok().json(VenueView::of(&venue, &state.codes)))
 }

@@ -13,6 +13,7 @@ use crate::domain::venue::{parse_gates, MAX_STAY_CAP_MINUTES};
 use crate::domain::{EntryPolicy, ParseError, Venue, VenueId, VenueKind};
 use crate::error::ApiError;
 use crate::service::posters::check_printable;
+use crate::service::venues::{update_venue, UpdateError};
 use crate::service::{imports, trace};
 use crate::state::AppState;
 
@@ -79,6 +80,16 @@ fn parse_max_stay(m: Option<u32>) -> Result<Option<u32>, ParseError> {
     }
 }
 
+impl From<UpdateError> for ApiError {
+    fn from(e: UpdateError) -> Self {
+        match e {
+            UpdateError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            UpdateError::Invalid(p) => p.into(),
+            UpdateError::Store(s) => s.into(),
+        }
+    }
+}
+
 /// The venue with id `id`, or 404.
 pub(crate) async fn load(state: &AppState, id: &str) -> Result<Venue, ApiError> {
     let id = VenueId::parse(id)?;
@@ -115,6 +126,7 @@ pub async fn create(
         entry_policy: b.entry_policy.unwrap_or(EntryPolicy::default_for(b.kind)),
         households: None,
         code_version: 1,
+        revision: 0,
         created_at: Utc::now(),
     };
     check_printable(&venue)?;
@@ -167,31 +179,33 @@ pub async fn patch(
     id: web::Path<String>,
     body: web::Json<VenuePatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut venue = load(&state, &id).await?;
+    let id = VenueId::parse(&id)?;
     let p = body.into_inner();
-    if let Some(name) = &p.name {
-        venue.name = parse_name("name", name, 100)?;
-    }
-    if let Some(kind) = p.kind {
-        venue.kind = kind;
-    }
-    if p.community.is_some() {
-        venue.community = parse_optional("community", p.community.as_deref(), 100)?;
-    }
-    if p.address.is_some() {
-        venue.address = parse_optional("address", p.address.as_deref(), 200)?;
-    }
-    if let Some(gates) = &p.gates {
-        venue.gates = parse_gates(gates)?;
-    }
-    if p.max_stay_minutes.is_some() {
-        venue.max_stay_minutes = parse_max_stay(p.max_stay_minutes)?;
-    }
-    if let Some(policy) = p.entry_policy {
-        venue.entry_policy = policy;
-    }
-    check_printable(&venue)?;
-    state.store.put_venue(&venue).await?;
+    let venue = update_venue(state.store.as_ref(), &id, |venue| {
+        if let Some(name) = &p.name {
+            venue.name = parse_name("name", name, 100)?;
+        }
+        if let Some(kind) = p.kind {
+            venue.kind = kind;
+        }
+        if p.community.is_some() {
+            venue.community = parse_optional("community", p.community.as_deref(), 100)?;
+        }
+        if p.address.is_some() {
+            venue.address = parse_optional("address", p.address.as_deref(), 200)?;
+        }
+        if let Some(gates) = &p.gates {
+            venue.gates = parse_gates(gates)?;
+        }
+        if p.max_stay_minutes.is_some() {
+            venue.max_stay_minutes = parse_max_stay(p.max_stay_minutes)?;
+        }
+        if let Some(policy) = p.entry_policy {
+            venue.entry_policy = policy;
+        }
+        check_printable(venue)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(VenueView::of(&venue, &state.codes)))
 }
 

@@ -99,6 +99,7 @@ pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
         entry_policy: EntryPolicy::default_for(kind),
         households,
         code_version: 1,
+        revision: 0,
         created_at: Utc::now(),
     };
     check_printable(&venue)?;

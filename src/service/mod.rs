@@ -8,3 +8,4 @@ pub mod imports;
 pub mod posters;
 pub mod scans;
 pub mod trace;
+pub mod venues;

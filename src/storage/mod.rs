@@ -124,6 +124,10 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a venue only when no venue has its id, atomically: of two concurrent inserts of
     /// one id exactly one returns `true`; `false` means nothing was written.
     async fn insert_venue(&self, venue: &Venue) -> Result<bool, StoreError>;
+    /// Replaces a venue only if its stored `revision` is still `expected` (compare and set);
+    /// `false` means another change came first and nothing was written. The caller passes the
+    /// venue with its new revision.
+    async fn replace_venue(&self, venue: &Venue, expected: u64) -> Result<bool, StoreError>;
     /// One venue.
     async fn venue(&self, id: &VenueId) -> Result<Option<Venue>, StoreError>;
     /// All venues, ordered by id.

@@ -222,8 +222,34 @@ async fn an_offline_scan_made_inside_an_event_window_counts_when_it_arrives_late
     assert_eq!(after.body["error"]["code"], "code_expired");
 }
 
+async fn concurrent_rotations_and_changes_are_all_kept(app: TestApp) {
+    app.venue("S1", "shop").await;
+    let admin = app.admin().await;
+    let empty = json!({});
+    let rotate = || app.post("/api/v1/venues/S1/codes/rotate", &admin, &empty);
+    let patch = app.send(
+        app.client
+            .patch(app.url("/api/v1/venues/S1"))
+            .bearer_auth(&admin)
+            .json(&json!({"address": "翠屏路9号"})),
+    );
+
+    let (rotations, patched) =
+        futures::future::join(futures::future::join_all((0..10).map(|_| rotate())), patch).await;
+
+    assert!(rotations.iter().all(|a| a.status == 200));
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let venue = app.get("/api/v1/venues/S1", &admin).await.body;
+    assert_eq!(venue["code_version"], 11, "every rotation counts");
+    assert_eq!(
+        venue["address"], "翠屏路9号",
+        "the change made meanwhile is kept"
+    );
+}
+
 crate::on_both_backends!(
     an_offline_scan_made_inside_an_event_window_counts_when_it_arrives_later,
+    concurrent_rotations_and_changes_are_all_kept,
     a_one_way_code_fixes_the_direction_and_refuses_the_other,
     rotating_a_venues_codes_revokes_its_old_posters,
     an_event_code_is_accepted_only_within_its_window,

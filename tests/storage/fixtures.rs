@@ -50,6 +50,7 @@ pub fn venue(id: &str, kind: VenueKind) -> Venue {
         entry_policy: EntryPolicy::default_for(kind),
         households: None,
         code_version: 1,
+        revision: 0,
         created_at: t("2020-02-01T08:00:00.123456789Z"),
     }
 }

@@ -187,6 +187,21 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn replace_venue(&self, venue: &Venue, expected: u64) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(venue)?;
+        let id = venue.id.to_string();
+        let expected = i64::try_from(expected).unwrap_or(i64::MAX);
+        self.run(move |c| {
+            let n = c.execute(
+                "UPDATE venues SET json = ?2
+                 WHERE id = ?1 AND COALESCE(json_extract(json, '$.revision'), 0) = ?3",
+                params![id, json, expected],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn venue(&self, id: &VenueId) -> Result<Option<Venue>, StoreError> {
         let id = id.to_string();
         self.run(move |c| Self::get_json(c, "SELECT json FROM venues WHERE id = ?1", &id))

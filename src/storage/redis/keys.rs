@@ -18,7 +18,7 @@
 //! | `PREFIX:{p:RID}:idem:KEY` | string | idempotency record JSON, `EX` = `IDEMPOTENCY_TTL_SECONDS` | `commit_scan` |
 //! | `PREFIX:{p:RID}:resident` | string | resident JSON | `put_resident` |
 //! | `PREFIX:phone:PHONE` | string | the id of the resident with that phone (unique index) | `put_resident` |
-//! | `PREFIX:{v:VID}:venue` | string | venue JSON | `put_venue` |
+//! | `PREFIX:{v:VID}:venue` | string | venue JSON | `put_venue`, `insert_venue`, `replace_venue` |
 //! | `PREFIX:venues` | set | every venue id (listing) | `put_venue` |
 //! | `PREFIX:{v:VID}:visit` | hash | `VISIT` → visit JSON, a copy of the visits at the venue | `commit_scan` |
 //! | `PREFIX:{v:VID}:visits` | sorted set | `VISIT` scored by start ms, as for the person | `commit_scan` |

@@ -271,6 +271,19 @@ impl Store for RedisStore {
         Ok(set.is_some())
     }
 
+    async fn replace_venue(&self, venue: &Venue, expected: u64) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(venue)?;
+        let replaced: i64 = self
+            .scripts
+            .replace_venue
+            .key(self.keys.venue(&venue.id))
+            .arg(json)
+            .arg(expected)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(replaced == 1)
+    }
+
     async fn venue(&self, id: &VenueId) -> Result<Option<Venue>, StoreError> {
         self.get_json(self.keys.venue(id)).await
     }

@@ -98,6 +98,8 @@ pub(super) struct Scripts {
     pub commit_scan: Script,
     /// See [`PUT_RESIDENT`].
     pub put_resident: Script,
+    /// See [`REPLACE_VENUE`].
+    pub replace_venue: Script,
 }
 
 impl Scripts {
@@ -107,6 +109,24 @@ impl Scripts {
             person_state: Script::new(PERSON_STATE),
             commit_scan: Script::new(COMMIT_SCAN),
             put_resident: Script::new(PUT_RESIDENT),
+            replace_venue: Script::new(REPLACE_VENUE),
         }
     }
 }
+
+/// Replaces a venue if its stored revision is the expected one.
+///
+/// `KEYS`: 1 `{v}:venue`. `ARGV`: 1 the new venue JSON, 2 the expected revision.
+/// Returns 1 when replaced, 0 when the venue is missing or its revision moved.
+const REPLACE_VENUE: &str = r"
+local raw = redis.call('GET', KEYS[1])
+if not raw then
+  return 0
+end
+local stored = cjson.decode(raw)
+if (tonumber(stored.revision) or 0) ~= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+";

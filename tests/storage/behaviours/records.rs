@@ -310,3 +310,25 @@ pub async fn audit_records_are_kept_and_read_back_by_time_window(store: &dyn Sto
     assert_eq!(all, vec![a, b.clone(), c]);
     assert_eq!(middle, vec![b]);
 }
+
+pub async fn a_venue_is_replaced_only_at_the_expected_revision(store: &dyn Store) {
+    let mut v = venue("GC-S900", VenueKind::Shop);
+    store.put_venue(&v).await.expect("put venue");
+    v.name = "新名".into();
+    v.revision = 1;
+
+    let stale = store.replace_venue(&v, 5).await.expect("replace runs");
+    let fresh = store.replace_venue(&v, 0).await.expect("replace runs");
+    let again = store.replace_venue(&v, 0).await.expect("replace runs");
+    let missing = store
+        .replace_venue(&venue("GC-NONE", VenueKind::Shop), 0)
+        .await
+        .expect("replace runs");
+
+    assert!(!stale && fresh && !again && !missing);
+    let read = store.venue(&v.id).await.expect("venue reads");
+    assert_eq!(
+        read.map(|r| (r.name, r.revision)),
+        Some(("新名".to_owned(), 1))
+    );
+}
