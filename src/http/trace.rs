@@ -10,7 +10,7 @@ use super::params::{parse_minutes, WindowParams};
 use super::views::{ContactList, ContactView, VisitList};
 use crate::auth::extract::TracerUser;
 use crate::domain::contacts::ContactQuery;
-use crate::domain::{ParseError, ResidentId, VenueId, VenueKind};
+use crate::domain::{ParseError, ResidentId, VenueId, VenueKind, Visit};
 use crate::error::ApiError;
 use crate::service::export::contacts_csv;
 use crate::service::trace::{self, VenueFilter};
@@ -42,6 +42,18 @@ async fn known_venue(state: &AppState, raw: &str) -> Result<VenueId, ApiError> {
     Ok(super::venues::load(state, raw).await?.id)
 }
 
+/// Audits a read of visits, then answers them.
+async fn visits_answer(
+    state: &AppState,
+    tracer: &TracerUser,
+    req: &HttpRequest,
+    action: &str,
+    visits: &[Visit],
+) -> Result<HttpResponse, ApiError> {
+    audited(state, &tracer.0, req, action, "json", visits.len()).await?;
+    Ok(HttpResponse::Ok().json(VisitList::of(visits)))
+}
+
 /// A person's visits overlapping a window.
 #[utoipa::path(get, path = "/api/v1/trace/residents/{id}/visits", tag = "trace",
     params(("id" = String, Path, description = "resident id"), WindowParams),
@@ -57,16 +69,7 @@ pub async fn resident_visits(
     let window = q.window(now)?;
     let id = known_resident(&state, &id).await?;
     let visits = trace::resident_visits(state.store.as_ref(), &id, &window, now).await?;
-    audited(
-        &state,
-        &tracer.0,
-        &req,
-        "trace.resident_visits",
-        "json",
-        visits.len(),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(VisitList::of(&visits)))
+    visits_answer(&state, &tracer, &req, "trace.resident_visits", &visits).await
 }
 
 /// A venue's visits overlapping a window.
@@ -84,16 +87,7 @@ pub async fn venue_visits(
     let window = q.window(now)?;
     let id = known_venue(&state, &id).await?;
     let visits = trace::venue_visits(state.store.as_ref(), &id, &window, now).await?;
-    audited(
-        &state,
-        &tracer.0,
-        &req,
-        "trace.venue_visits",
-        "json",
-        visits.len(),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(VisitList::of(&visits)))
+    visits_answer(&state, &tracer, &req, "trace.venue_visits", &visits).await
 }
 
 /// Parameters of a contact query.
