@@ -12,6 +12,7 @@ use crate::domain::{
     EntryPolicy, ParseError, Phone, Resident, ResidentId, Venue, VenueId, VenueKind,
 };
 use crate::service::posters::check_printable;
+use crate::service::venues::{update_venue, UpdateError};
 use crate::storage::{Store, StoreError, Upsert};
 
 /// One refused row.
@@ -181,14 +182,28 @@ async fn import_rows<T>(
 /// # Errors
 /// [`StoreError`] when the store fails; row problems are reported in the result.
 pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportReport, StoreError> {
-    import_rows(body, venue_from_row, async |mut venue: Venue| {
-        if let Some(old) = store.venue(&venue.id).await? {
-            venue.code_version = old.code_version;
-            venue.created_at = old.created_at;
-            venue.max_stay_minutes = old.max_stay_minutes;
-            venue.entry_policy = old.entry_policy;
+    import_rows(body, venue_from_row, async |row: Venue| {
+        if store.insert_venue(&row).await? {
+            return Ok(Ok(Upsert::Created));
         }
-        Ok(Ok(store.put_venue(&venue).await?))
+        // An existing venue takes the file's description; what admins set through the API
+        // (code version, stay override, entry policy) stays, through the same compare-and-set
+        // as every other change.
+        let updated = update_venue(store, &row.id, |venue| {
+            venue.name.clone_from(&row.name);
+            venue.kind = row.kind;
+            venue.community.clone_from(&row.community);
+            venue.address.clone_from(&row.address);
+            venue.gates.clone_from(&row.gates);
+            venue.households = row.households;
+            Ok(())
+        })
+        .await;
+        match updated {
+            Ok(_) => Ok(Ok(Upsert::Updated)),
+            Err(UpdateError::Store(e)) => Err(e),
+            Err(other) => Ok(Err(other.to_string())),
+        }
     })
     .await
 }

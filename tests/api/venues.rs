@@ -277,8 +277,45 @@ async fn the_batch_of_every_compound_of_the_sample_town_has_a_page_per_gate() {
     assert_eq!(pdf_pages(&res.bytes().await.unwrap_or_default()), expected);
 }
 
+async fn a_re_import_updates_the_description_and_keeps_the_code_version(app: TestApp) {
+    let admin = app.admin().await;
+    let import = |csv: &'static str| {
+        app.send(
+            app.client
+                .post(app.url("/api/v1/venues/import"))
+                .bearer_auth(&admin)
+                .body(csv),
+        )
+    };
+    import("code,name,kind,community,address,gates,households\nGC-S001,旧名,shop,东门社区,一号,正门,\n")
+        .await;
+    app.post("/api/v1/venues/GC-S001/codes/rotate", &admin, &json!({}))
+        .await;
+
+    let again = import(
+        "code,name,kind,community,address,gates,households\nGC-S001,新名,shop,东门社区,二号,正门;后门,\n",
+    )
+    .await;
+
+    assert_eq!(
+        (
+            again.body["created"].as_u64(),
+            again.body["updated"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    let venue = app.get("/api/v1/venues/GC-S001", &admin).await.body;
+    assert_eq!(venue["name"], "新名");
+    assert_eq!(venue["gates"], json!(["正门", "后门"]));
+    assert_eq!(
+        venue["code_version"], 2,
+        "printed posters are not revived or revoked"
+    );
+}
+
 crate::on_both_backends!(
     a_batch_pdf_has_one_page_per_gate_of_the_selected_venues,
+    a_re_import_updates_the_description_and_keeps_the_code_version,
     a_venue_is_created_listed_read_and_changed,
     a_poster_decodes_back_to_the_gates_code,
     a_poster_is_also_served_as_svg,
