@@ -9,8 +9,8 @@ use super::audit::audited;
 use super::params::{parse_minutes, WindowParams};
 use super::views::{ContactList, ContactView, VisitList};
 use crate::auth::extract::TracerUser;
-use crate::domain::contacts::ContactQuery;
-use crate::domain::{ParseError, ResidentId, VenueId, VenueKind, Visit};
+use crate::domain::contacts::{Contact, ContactQuery};
+use crate::domain::{ParseError, Resident, ResidentId, VenueId, VenueKind, Visit};
 use crate::error::ApiError;
 use crate::service::export::contacts_csv;
 use crate::service::trace::{self, VenueFilter};
@@ -159,30 +159,18 @@ pub async fn contacts(
     let filter = q.filter()?;
     let index = known_resident(&state, &id).await?;
     let found = trace::contacts_with_people(state.store.as_ref(), &index, &query, &filter).await?;
-    let csv = wants_csv(&req);
-    let format = if csv { "csv" } else { "json" };
-    audited(
-        &state,
-        &tracer.0,
-        &req,
-        "trace.contacts",
-        format,
-        found.len(),
-    )
-    .await?;
-    if csv {
-        return csv_answer(
-            contacts_csv(("index_case", index.as_str()), &found, state.tz),
-            &format!("contacts-{index}"),
-        );
-    }
-    Ok(HttpResponse::Ok().json(ContactList {
-        index_case: index.to_string(),
-        contacts: found
-            .iter()
-            .map(|(c, p)| ContactView::of(c, p.as_ref()))
-            .collect(),
-    }))
+    let report = Report {
+        action: "trace.contacts",
+        subject: ("index_case", index.as_str()),
+        file: format!("contacts-{index}"),
+    };
+    people_answer(&state, &tracer, &req, report, &found, |contacts| {
+        ContactList {
+            index_case: index.to_string(),
+            contacts,
+        }
+    })
+    .await
 }
 
 /// Everyone at a venue in a window.
@@ -212,30 +200,46 @@ pub async fn venue_exposure(
     let window = q.window(now)?;
     let venue = known_venue(&state, &id).await?;
     let found = trace::venue_exposure(state.store.as_ref(), &venue, &window, now).await?;
-    let csv = wants_csv(&req);
-    let format = if csv { "csv" } else { "json" };
-    audited(
-        &state,
-        &tracer.0,
-        &req,
-        "trace.venue_exposure",
-        format,
-        found.len(),
-    )
-    .await?;
-    if csv {
-        return csv_answer(
-            contacts_csv(("venue", venue.as_str()), &found, state.tz),
-            &format!("exposure-{venue}"),
-        );
-    }
-    Ok(HttpResponse::Ok().json(Exposure {
+    let report = Report {
+        action: "trace.venue_exposure",
+        subject: ("venue", venue.as_str()),
+        file: format!("exposure-{venue}"),
+    };
+    people_answer(&state, &tracer, &req, report, &found, |contacts| Exposure {
         venue_id: venue.to_string(),
-        contacts: found
-            .iter()
-            .map(|(c, p)| ContactView::of(c, p.as_ref()))
-            .collect(),
-    }))
+        contacts,
+    })
+    .await
+}
+
+/// What a report of people is about: its audit action, the CSV's first column, the file name.
+struct Report<'a> {
+    action: &'a str,
+    subject: (&'a str, &'a str),
+    file: String,
+}
+
+/// Audits a report of people (contacts, exposure), then answers it as CSV when asked, else as
+/// the JSON that `body` makes from the people's views.
+async fn people_answer<T: Serialize>(
+    state: &AppState,
+    tracer: &TracerUser,
+    req: &HttpRequest,
+    report: Report<'_>,
+    found: &[(Contact, Option<Resident>)],
+    body: impl FnOnce(Vec<ContactView>) -> T,
+) -> Result<HttpResponse, ApiError> {
+    let csv = wants_csv(req);
+    let format = if csv { "csv" } else { "json" };
+    audited(state, &tracer.0, req, report.action, format, found.len()).await?;
+    if csv {
+        return csv_answer(contacts_csv(report.subject, found, state.tz), &report.file);
+    }
+    let views = found
+        .iter()
+        .map(|(c, p)| ContactView::of(c, p.as_ref()))
+        .collect();
+    Ok(HttpResponse::Ok().json(body(views)))
 }
 
 fn csv_answer(csv: Result<Vec<u8>, csv::Error>, name: &str) -> Result<HttpResponse, ApiError> {
