@@ -89,6 +89,31 @@ fn parse_opt<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<Opti
 }
 
 impl RedisStore {
+    /// Lists a venue's id and SETs its record with one option (`GET`: answers the record it
+    /// replaced; `NX`: only if absent, answers `OK` when written), in one round trip. Listed
+    /// first: should the write stop half way, a listed id without a record is skipped by
+    /// `venues`, while a record that is not listed would be lost to it. (Not MULTI: the two keys
+    /// are in different cluster slots.)
+    async fn list_and_set_venue(
+        &self,
+        venue: &Venue,
+        option: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let json = serde_json::to_string(venue)?;
+        let (answer,): (Option<String>,) = redis::pipe()
+            .cmd("SADD")
+            .arg(self.keys.venues())
+            .arg(venue.id.as_str())
+            .ignore()
+            .cmd("SET")
+            .arg(self.keys.venue(&venue.id))
+            .arg(json)
+            .arg(option)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(answer)
+    }
+
     /// Connects to the Redis at `url` (`redis://[:password@]host:port[/db]`), keeping every key
     /// under `key_prefix` (see [`keys`]), with the default [`Timeouts`].
     ///
@@ -232,21 +257,7 @@ impl Store for RedisStore {
     }
 
     async fn put_venue(&self, venue: &Venue) -> Result<Upsert, StoreError> {
-        let json = serde_json::to_string(venue)?;
-        // One round trip, listed first: should the write stop half way, a listed id without a
-        // record is skipped by `venues`, while a record that is not listed would be lost to it.
-        // (Not MULTI: the two keys are in different cluster slots.)
-        let (before,): (Option<String>,) = redis::pipe()
-            .cmd("SADD")
-            .arg(self.keys.venues())
-            .arg(venue.id.as_str())
-            .ignore()
-            .cmd("SET")
-            .arg(self.keys.venue(&venue.id))
-            .arg(json)
-            .arg("GET")
-            .query_async(&mut self.conn())
-            .await?;
+        let before = self.list_and_set_venue(venue, "GET").await?;
         Ok(if before.is_some() {
             Upsert::Updated
         } else {
@@ -255,20 +266,8 @@ impl Store for RedisStore {
     }
 
     async fn insert_venue(&self, venue: &Venue) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(venue)?;
-        // Listed first, as in `put_venue`; SET NX decides which of concurrent inserts wins.
-        let (set,): (Option<String>,) = redis::pipe()
-            .cmd("SADD")
-            .arg(self.keys.venues())
-            .arg(venue.id.as_str())
-            .ignore()
-            .cmd("SET")
-            .arg(self.keys.venue(&venue.id))
-            .arg(json)
-            .arg("NX")
-            .query_async(&mut self.conn())
-            .await?;
-        Ok(set.is_some())
+        // SET NX decides which of concurrent inserts wins.
+        Ok(self.list_and_set_venue(venue, "NX").await?.is_some())
     }
 
     async fn replace_venue(&self, venue: &Venue, expected: u64) -> Result<bool, StoreError> {
