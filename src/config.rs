@@ -71,6 +71,33 @@ pub struct Settings {
     pub redis: RedisSettings,
     /// Venue code settings.
     pub codes: CodeSettings,
+    /// How long personal data is kept.
+    pub retention: RetentionSettings,
+}
+
+/// How long visits, scan events and audit records are kept.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetentionSettings {
+    /// Days visits and scan events are kept, counted from a visit's end and an event's scan
+    /// time (default 28: the contract's tracing span of two 14-day incubation periods).
+    pub visits_days: u32,
+    /// Days audit records are kept; must exceed `visits_days` (default 365; the Cybersecurity
+    /// Law of the PRC, art. 21, asks for at least six months of logs).
+    pub audit_days: u32,
+    /// Seconds between purges (default 3600).
+    pub purge_interval_seconds: u64,
+}
+
+impl RetentionSettings {
+    /// How long visits and scan events are kept.
+    pub fn visits(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.visits_days))
+    }
+
+    /// How long audit records are kept.
+    pub fn audit(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.audit_days))
+    }
 }
 
 /// Venue code settings.
@@ -211,6 +238,14 @@ impl Settings {
                 )));
             }
         }
+        let r = &self.retention;
+        if r.visits_days == 0 || r.audit_days <= r.visits_days || r.purge_interval_seconds == 0 {
+            return Err(SettingsError::Invalid(
+                "retention: visits_days must be at least 1, audit_days more than visits_days, \
+                 and purge_interval_seconds at least 1"
+                    .into(),
+            ));
+        }
         if !matches!(self.rate_limits.as_str(), "on" | "off") {
             return Err(SettingsError::Invalid(
                 "rate_limits must be on or off".into(),
@@ -235,6 +270,15 @@ mod tests {
     #[test]
     fn the_compiled_in_defaults_are_valid() {
         assert!(base().check().is_ok());
+    }
+
+    #[test]
+    fn audit_records_must_be_kept_longer_than_visits() {
+        let mut s = base();
+        s.retention.audit_days = s.retention.visits_days;
+        assert!(s.check().is_err());
+        s.retention.audit_days = s.retention.visits_days + 1;
+        assert!(s.check().is_ok());
     }
 
     #[test]

@@ -11,12 +11,13 @@ use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::tokens::TokenKeys;
+use crate::clock::{Clock, SystemClock};
 use crate::codes::keyring::KeyRing;
 use crate::codes::keys::CodeKey;
 use crate::codes::{CodeSigner, PublicBaseUrl};
 use crate::config::Settings;
 use crate::domain::rules::ScanPolicy;
-use crate::service::accounts;
+use crate::service::{accounts, retention};
 use crate::state::AppState;
 use crate::storage::embedded::EmbeddedStore;
 use crate::storage::redis::{RedisStore, Timeouts};
@@ -62,7 +63,8 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupEr
             };
             let store =
                 RedisStore::connect_with(url.expose_secret(), &settings.redis_key_prefix, timeouts)
-                    .await?;
+                    .await?
+                    .expire_idle_after(settings.retention.visits() + crate::storage::lookback());
             Arc::new(store)
         }
         None => Arc::new(EmbeddedStore::open(&settings.data_dir)?),
@@ -105,7 +107,11 @@ pub fn code_signer(settings: &Settings) -> Result<CodeSigner, StartupError> {
 ///
 /// # Errors
 /// [`StartupError`] when keys or settings are unusable.
-pub fn build_state(settings: Settings, store: Arc<dyn Store>) -> Result<AppState, StartupError> {
+pub fn build_state(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState, StartupError> {
     let codes = code_signer(&settings)?;
     let secret = TokenKeys::secret_from(settings.auth.jwt_secret.as_ref(), &settings.data_dir)
         .map_err(|e| StartupError::Keys(e.to_string()))?;
@@ -125,6 +131,7 @@ pub fn build_state(settings: Settings, store: Arc<dyn Store>) -> Result<AppState
         tz,
         policy,
         metrics: telemetry::metrics_handle(),
+        clock,
     })
 }
 
@@ -132,6 +139,7 @@ pub fn build_state(settings: Settings, store: Arc<dyn Store>) -> Result<AppState
 pub struct Application {
     port: u16,
     server: Server,
+    purger: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -140,18 +148,19 @@ impl Application {
     /// # Errors
     /// [`StartupError`] with what to fix.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let store = open_store(&settings).await?;
-        Self::build_with_store(settings, store).await
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
     }
 
-    /// As [`Application::build`], over a store opened by the caller.
+    /// As [`Application::build`], telling time by `clock` (tests move a [`crate::clock::ManualClock`]).
+    /// Also starts the periodic retention purge, which stops with the server.
     ///
     /// # Errors
     /// [`StartupError`] with what to fix.
-    pub async fn build_with_store(
+    pub async fn build_with_clock(
         settings: Settings,
-        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        let store = open_store(&settings).await?;
         if let Some(pw) = &settings.admin_password {
             accounts::bootstrap_admin(store.as_ref(), pw)
                 .await
@@ -167,7 +176,12 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
-        let state = web::Data::new(build_state(settings, store)?);
+        let purge = retention::run(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            settings.retention.clone(),
+        );
+        let state = web::Data::new(build_state(settings, store, clock)?);
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(http::metrics::RequestMetrics)
@@ -181,7 +195,12 @@ impl Application {
             source,
         })?
         .run();
-        Ok(Self { port, server })
+        let purger = tokio::spawn(purge);
+        Ok(Self {
+            port,
+            server,
+            purger,
+        })
     }
 
     /// The bound port.
@@ -194,6 +213,8 @@ impl Application {
     /// # Errors
     /// An I/O error from the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let stopped = self.server.await;
+        self.purger.abort();
+        stopped
     }
 }

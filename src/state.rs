@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::tokens::TokenKeys;
+use crate::clock::Clock;
 use crate::codes::CodeSigner;
 use crate::config::Settings;
 use crate::domain::rules::ScanPolicy;
@@ -27,4 +28,6 @@ pub struct AppState {
     pub policy: ScanPolicy,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The time (the system clock, or a test's).
+    pub clock: Arc<dyn Clock>,
 }

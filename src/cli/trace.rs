@@ -102,11 +102,11 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
         let csv = contacts_csv(("index_case", index.as_str()), &found, tz)?;
         std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
         // Recorded once the file exists: an export that failed handed nothing out.
-        audit::record(store.as_ref(), &who, read).await?;
+        audit::record(store.as_ref(), &who, read, Utc::now()).await?;
         println!("{} contacts written to {}", found.len(), path.display());
         return Ok(());
     }
-    audit::record(store.as_ref(), &who, read).await?;
+    audit::record(store.as_ref(), &who, read, Utc::now()).await?;
     let local = |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%m-%d %H:%M").to_string();
     println!(
         "contacts of {index}, {} to {} ({tz}): {}",

@@ -82,6 +82,16 @@ impl Visit {
         }
     }
 
+    /// The latest the visit can end: its check-out, or for an open visit its auto close
+    /// (`check_in + max_stay`). Retention counts from here.
+    pub fn latest_end(&self) -> DateTime<Utc> {
+        match (self.check_out, self.auto_close_at()) {
+            (Some(out), _) => out,
+            (None, Some(auto)) => auto,
+            (None, None) => self.start(),
+        }
+    }
+
     /// The visit as it stands at `now`: an open visit past its maximum stay is closed at
     /// `check_in + max_stay` with `closed_by: auto` (rule 4); anything else is unchanged.
     pub fn as_of(&self, now: DateTime<Utc>) -> Visit {

@@ -2,7 +2,6 @@
 //! changes or deletes a record.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -33,7 +32,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let window = q.window(Utc::now())?;
+    let window = q.window(state.clock.now())?;
     let records = audit::list(state.store.as_ref(), &window).await?;
     Ok(HttpResponse::Ok().json(AuditList { records }))
 }
@@ -60,5 +59,5 @@ pub async fn audited(
         format,
         returned,
     };
-    Ok(audit::record(state.store.as_ref(), who, read).await?)
+    Ok(audit::record(state.store.as_ref(), who, read, state.clock.now()).await?)
 }

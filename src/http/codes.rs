@@ -206,7 +206,7 @@ pub async fn live_code(
         None => venue.gates.first().cloned().ok_or(ApiError::Internal)?,
     };
     let period = i64::try_from(state.settings.codes.live_refresh_seconds.max(1)).unwrap_or(30);
-    let now = Utc::now().timestamp();
+    let now = state.clock.now().timestamp();
     let start = now - now.rem_euclid(period);
     let code = special(
         &state,

@@ -1,7 +1,6 @@
 //! `/me/*`: what a resident may read about themself.
 
 use actix_web::{web, HttpResponse};
-use chrono::Utc;
 
 use super::params::WindowParams;
 use super::views::VisitList;
@@ -23,7 +22,7 @@ pub async fn my_visits(
     state: web::Data<AppState>,
     q: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let window = q.window(now)?;
     let visits = trace::resident_visits(state.store.as_ref(), &who.0, &window, now).await?;
     Ok(HttpResponse::Ok().json(VisitList::of(&visits)))

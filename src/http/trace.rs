@@ -1,7 +1,7 @@
 //! `/trace/*`: visit histories and contacts for tracers, as JSON or CSV.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -65,7 +65,7 @@ pub async fn resident_visits(
     id: web::Path<String>,
     q: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let window = q.window(now)?;
     let id = known_resident(&state, &id).await?;
     let visits = trace::resident_visits(state.store.as_ref(), &id, &window, now).await?;
@@ -83,7 +83,7 @@ pub async fn venue_visits(
     id: web::Path<String>,
     q: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let window = q.window(now)?;
     let id = known_venue(&state, &id).await?;
     let visits = trace::venue_visits(state.store.as_ref(), &id, &window, now).await?;
@@ -138,7 +138,7 @@ pub async fn contacts(
     id: web::Path<String>,
     q: web::Query<ContactParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let window = WindowParams {
         from: q.from.clone(),
         to: q.to.clone(),
@@ -196,7 +196,7 @@ pub async fn venue_exposure(
     id: web::Path<String>,
     q: web::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let window = q.window(now)?;
     let venue = known_venue(&state, &id).await?;
     let found = trace::venue_exposure(state.store.as_ref(), &venue, &window, now).await?;

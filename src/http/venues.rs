@@ -127,7 +127,7 @@ pub async fn create(
         households: None,
         code_version: 1,
         revision: 0,
-        created_at: Utc::now(),
+        created_at: state.clock.now(),
     };
     check_printable(&venue)?;
     if !state.store.insert_venue(&venue).await? {
@@ -253,7 +253,7 @@ pub async fn presence(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let venue = load(&state, &id).await?;
-    let open = trace::presence(state.store.as_ref(), &venue.id, Utc::now()).await?;
+    let open = trace::presence(state.store.as_ref(), &venue.id, state.clock.now()).await?;
     let people: Vec<Present> = open
         .iter()
         .map(|v| Present {

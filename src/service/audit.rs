@@ -1,6 +1,6 @@
 //! Writing and reading the audit trail of personal-data reads.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::auth::extract::Staff;
 use crate::domain::audit::AuditRecord;
@@ -20,16 +20,21 @@ pub struct Read<'a> {
     pub returned: usize,
 }
 
-/// Records that `who` read personal data. Call it after the read and before answering: if the
+/// Records that `who` read personal data at `at`. Call it after the read and before answering: if the
 /// record cannot be written, the answer must not go out.
 ///
 /// # Errors
 /// [`StoreError`] when the record cannot be written.
-pub async fn record(store: &dyn Store, who: &Staff, read: Read<'_>) -> Result<(), StoreError> {
+pub async fn record(
+    store: &dyn Store,
+    who: &Staff,
+    read: Read<'_>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     store
         .append_audit(&AuditRecord {
             id: uuid::Uuid::now_v7().to_string(),
-            at: Utc::now(),
+            at,
             actor: who.username.clone(),
             role: who.role,
             action: read.action.to_owned(),

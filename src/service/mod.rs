@@ -6,6 +6,7 @@ pub mod audit;
 pub mod export;
 pub mod imports;
 pub mod posters;
+pub mod retention;
 pub mod scans;
 pub mod trace;
 pub mod venues;

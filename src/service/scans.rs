@@ -154,7 +154,7 @@ pub async fn scan(
     resident: &ResidentId,
     req: &ScanRequest,
 ) -> Result<ScanAnswer, ScanError> {
-    let server_time = Utc::now();
+    let server_time = state.clock.now();
     let claims = state.codes.verify(&req.code)?;
     let venue = state
         .store
@@ -190,7 +190,7 @@ pub async fn scan(
         let server_time = if attempt == 0 {
             server_time
         } else {
-            Utc::now()
+            state.clock.now()
         };
         let t = scan_time(state, req.client_time, server_time)?;
         let person = state

@@ -100,6 +100,24 @@ pub enum CommitResult {
     Conflict,
 }
 
+/// What one retention purge removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Visits removed.
+    pub visits: u64,
+    /// Scan events removed.
+    pub events: u64,
+    /// Audit records removed.
+    pub audit: u64,
+}
+
+impl PurgeReport {
+    /// Whether nothing was removed.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// A pending one-time code for a phone.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct OtpRecord {
@@ -188,6 +206,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// The venue's open visits as stored (callers drop those past their auto close).
     async fn open_visits(&self, venue: &VenueId) -> Result<Vec<Visit>, StoreError>;
+
+    /// Removes visits whose latest end ([`Visit::latest_end`]) is before `visits_before`, scan
+    /// events scanned before it, and audit records from before `audit_before` (the retention
+    /// purge; never called by a request). Idempotent; safe beside concurrent scans.
+    async fn purge(
+        &self,
+        visits_before: DateTime<Utc>,
+        audit_before: DateTime<Utc>,
+    ) -> Result<PurgeReport, StoreError>;
 }
 
 /// How far before a window's start a visit may begin and still overlap it: the longest stay a

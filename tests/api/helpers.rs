@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use checkin::clock::{Clock, SystemClock};
 use checkin::config::{OtpDelivery, Overrides, Settings};
 use checkin::startup::Application;
+use checkin::storage::Store;
 use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -62,22 +64,32 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts an app with fresh storage and settings changed by `tweak`.
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_clock(backend, Arc::new(SystemClock), tweak).await
+}
+
+/// Starts an app with fresh storage, telling time by `clock` (a test moves a `ManualClock`).
+pub async fn spawn_app_with_clock(
+    backend: Backend,
+    clock: Arc<dyn Clock>,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")));
     let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
-    let mut app = start(backend, dir, prefix, tweak).await;
+    let mut app = start(backend, dir, prefix, clock, tweak).await;
     app.owns_storage = true;
     app
 }
 
 /// Starts an app on existing storage (a restart); the storage stays with its first owner.
 pub async fn spawn_with(backend: Backend, dir: Arc<tempfile::TempDir>, prefix: String) -> TestApp {
-    start(backend, dir, prefix, |_| {}).await
+    start(backend, dir, prefix, Arc::new(SystemClock), |_| {}).await
 }
 
 async fn start(
     backend: Backend,
     dir: Arc<tempfile::TempDir>,
     prefix: String,
+    clock: Arc<dyn Clock>,
     tweak: impl FnOnce(&mut Settings),
 ) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
@@ -85,7 +97,7 @@ async fn start(
     }
     let mut settings = settings_for(backend, dir.path(), &prefix);
     tweak(&mut settings);
-    let app = Application::build(settings.clone())
+    let app = Application::build_with_clock(settings.clone(), clock)
         .await
         .unwrap_or_else(|e| panic!("build: {e}"));
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -134,6 +146,13 @@ pub struct Answer {
 }
 
 impl TestApp {
+    /// A second handle on the app's store, to see what it holds behind the API.
+    pub async fn store(&self) -> Arc<dyn Store> {
+        checkin::startup::open_store(&self.settings)
+            .await
+            .unwrap_or_else(|e| panic!("open store: {e}"))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -11,5 +11,6 @@ mod contacts;
 mod ops;
 mod oracle;
 mod restart;
+mod retention;
 mod venues;
 mod visit_rules;

@@ -67,4 +67,5 @@ conformance! {
     a_rewritten_visit_replaces_the_stored_one,
     presence_follows_the_open_visit_whatever_the_order_of_the_changed_visits,
     data_survives_reopening_the_store,
+    a_purge_removes_visits_events_and_audit_records_past_retention_and_keeps_the_rest,
 }

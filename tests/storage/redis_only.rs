@@ -85,6 +85,7 @@ async fn every_key_a_scan_writes_is_under_the_prefix_and_a_hash_tag() {
         let p = |rest: &str| format!("{prefix}:{rest}");
         let expected = vec![
             p("phone:19900000001"),
+            p("retention"),
             p("venues"),
             p("{p:R00001}:events"),
             p("{p:R00001}:resident"),
@@ -334,4 +335,49 @@ async fn shorter_timeouts_are_honoured() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn a_persons_and_a_venues_visit_keys_expire_when_idle_and_registrations_do_not() {
+    with_redis!(backend, prefix, {
+        let store = RedisStore::connect(&crate::helpers::redis_url(), prefix)
+            .await
+            .expect("connects")
+            .expire_idle_after(chrono::Duration::hours(1));
+        let person = resident("R00001", "19900000001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        store.put_venue(&shop).await.expect("put venue");
+        store.put_resident(&person).await.expect("put resident");
+        scan(&store, &person.id, &shop, None, t("2020-03-10T08:00:00Z")).await;
+
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let conn = raw_redis().await;
+        let ttl = |key: String| {
+            let mut conn = conn.clone();
+            async move {
+                let ms: i64 = redis::cmd("PTTL")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("PTTL works");
+                (key, ms)
+            }
+        };
+        for key in [
+            keys.person_state(&person.id),
+            keys.person_visit(&person.id),
+            keys.person_visits(&person.id),
+            keys.person_events(&person.id),
+            keys.venue_visit(&shop.id),
+            keys.venue_visits(&shop.id),
+            keys.venue_open(&shop.id),
+        ] {
+            let (key, ms) = ttl(key).await;
+            assert!((3_500_000..=3_600_000).contains(&ms), "{key}: {ms} ms");
+        }
+        for key in [keys.resident(&person.id), keys.venue(&shop.id)] {
+            let (key, ms) = ttl(key).await;
+            assert_eq!(ms, -1, "{key} must not expire");
+        }
+    });
 }

@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{
-    lookback, CommitResult, IdempotencyRecord, OtpRecord, PersonState, ScanCommit, Store,
-    StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
+    lookback, CommitResult, IdempotencyRecord, OtpRecord, PersonState, PurgeReport, ScanCommit,
+    Store, StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
 };
 use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
@@ -63,8 +63,8 @@ impl EmbeddedStore {
                     StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
                 })?;
         }
-        let conn = Connection::open(&path)?;
-        schema::prepare(&conn)?;
+        let mut conn = Connection::open(&path)?;
+        schema::prepare(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -374,17 +374,18 @@ impl Store for EmbeddedStore {
             )?;
             for v in &commit.changed {
                 tx.execute(
-                    "INSERT INTO visits (id, resident_id, venue_id, start_ms, open, json)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    "INSERT INTO visits (id, resident_id, venue_id, start_ms, open, json, end_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT(id) DO UPDATE SET start_ms = excluded.start_ms,
-                        open = excluded.open, json = excluded.json",
+                        open = excluded.open, json = excluded.json, end_ms = excluded.end_ms",
                     params![
                         v.id,
                         v.resident_id.as_str(),
                         v.venue_id.as_str(),
                         v.start().timestamp_millis(),
                         v.is_open(),
-                        serde_json::to_string(v)?
+                        serde_json::to_string(v)?,
+                        v.latest_end().timestamp_millis()
                     ],
                 )?;
             }
@@ -481,6 +482,38 @@ impl Store for EmbeddedStore {
                 |r| r.get::<_, String>(0),
             )?;
             rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+        })
+        .await
+    }
+
+    async fn purge(
+        &self,
+        visits_before: DateTime<Utc>,
+        audit_before: DateTime<Utc>,
+    ) -> Result<PurgeReport, StoreError> {
+        let (visits_ms, audit_ms) = (
+            visits_before.timestamp_millis(),
+            audit_before.timestamp_millis(),
+        );
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // A person whose open visit goes no longer has it open (it ended long ago); the
+            // version moves so that a scan decided on the old state is decided again.
+            tx.execute(
+                "UPDATE persons SET open_visit = NULL, version = version + 1 WHERE open_visit IN
+                    (SELECT id FROM visits WHERE end_ms < ?1)",
+                [visits_ms],
+            )?;
+            let visits = tx.execute("DELETE FROM visits WHERE end_ms < ?1", [visits_ms])?;
+            let events = tx.execute("DELETE FROM events WHERE scan_time < ?1", [visits_ms])?;
+            let audit = tx.execute("DELETE FROM audit WHERE at_ms < ?1", [audit_ms])?;
+            tx.commit()?;
+            let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+            Ok(PurgeReport {
+                visits: count(visits),
+                events: count(events),
+                audit: count(audit),
+            })
         })
         .await
     }

@@ -3,6 +3,8 @@
 
 use rusqlite::Connection;
 
+use crate::domain::Visit;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS venues (id TEXT PRIMARY KEY, json TEXT NOT NULL);
@@ -18,7 +20,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_resident ON events (resident_id, scan_time);
 CREATE TABLE IF NOT EXISTS visits (
     id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, venue_id TEXT NOT NULL,
-    start_ms INTEGER NOT NULL, open INTEGER NOT NULL, json TEXT NOT NULL);
+    start_ms INTEGER NOT NULL, open INTEGER NOT NULL, json TEXT NOT NULL, end_ms INTEGER);
 CREATE INDEX IF NOT EXISTS visits_by_resident ON visits (resident_id, start_ms);
 CREATE INDEX IF NOT EXISTS visits_by_venue ON visits (venue_id, start_ms);
 CREATE INDEX IF NOT EXISTS open_visits_by_venue ON visits (venue_id) WHERE open = 1;
@@ -30,11 +32,45 @@ CREATE TABLE IF NOT EXISTS idempotency (
     json TEXT NOT NULL, PRIMARY KEY (resident_id, key));
 ";
 
-/// Sets the connection up (WAL, a busy timeout) and creates missing tables.
-pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
+/// Indexes on columns added after the first release (created once the columns exist).
+const LATER_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS visits_by_end ON visits (end_ms);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (scan_time);
+";
+
+/// Sets the connection up (WAL, a busy timeout), creates missing tables and brings older
+/// files up to date: `visits.end_ms` (the visit's latest end, ms, for retention) was added
+/// later and is filled from each visit's JSON.
+pub fn prepare(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.execute_batch(SCHEMA)
+    conn.execute_batch(SCHEMA)?;
+    let has_end: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('visits') WHERE name = 'end_ms'")?
+        .exists([])?;
+    if !has_end {
+        conn.execute_batch("ALTER TABLE visits ADD COLUMN end_ms INTEGER")?;
+    }
+    fill_visit_ends(conn)?;
+    conn.execute_batch(LATER_INDEXES)
+}
+
+/// Sets `end_ms` where it is missing (visits written before the column existed).
+fn fill_visit_ends(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut read = tx.prepare("SELECT id, json FROM visits WHERE end_ms IS NULL")?;
+        let mut write = tx.prepare("UPDATE visits SET end_ms = ?2 WHERE id = ?1")?;
+        let rows = read.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (id, json) = row?;
+            // A visit that cannot be read is left for the reader to report, not dropped here.
+            if let Ok(v) = serde_json::from_str::<Visit>(&json) {
+                write.execute(rusqlite::params![id, v.latest_end().timestamp_millis()])?;
+            }
+        }
+    }
+    tx.commit()
 }

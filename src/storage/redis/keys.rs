@@ -26,7 +26,18 @@
 //! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff` |
 //! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |
 //! | `PREFIX:ping` | string | the last `/readyz` probe value, `EX` 60 s | `ping` |
-//! | `PREFIX:audit` | sorted set | audit record JSON scored by its time (ms); never trimmed by the service | `append_audit` |
+//! | `PREFIX:audit` | sorted set | audit record JSON scored by its time (ms); removed only by the retention purge, after `retention.audit_days` | `append_audit`, `purge` |
+//! | `PREFIX:retention` | sorted set | `p:RID` and `v:VID` (owners of visits and events), each scored by the earliest time (ms) any of its data can fall out of retention: a visit's latest end, an event's scan time; `+inf` when it holds nothing | `commit_scan` (`ZADD LT`), `purge` |
+//!
+//! ## Retention
+//!
+//! Redis 7.0 cannot expire one field of a hash, so retention works at two levels. The purge
+//! (`Store::purge`, run periodically) takes the owners in `retention` scored before the cutoff
+//! and removes their visits and events past it, each only if still as read. And every write of
+//! a person's or venue's visits sets `PEXPIRE` on its `state`, `visit`, `visits`, `events` and
+//! `open` keys to the retention period plus the longest stay, when the store is opened with
+//! an idle expiry: a person or venue with no new scan for that long is dropped by Redis itself,
+//! whether or not a purge runs.
 //!
 //! Visits are indexed by start, and window queries read `[from - lookback(), to]` by score; a
 //! tie on start is ordered by visit id, which is what a sorted set does with equal scores
@@ -176,6 +187,11 @@ impl Keys {
     /// `PREFIX:audit`: the audit trail, record JSON scored by time in milliseconds.
     pub fn audit(&self) -> String {
         format!("{}:audit", self.prefix)
+    }
+
+    /// `PREFIX:retention`: owners of visits and events by when their oldest data expires.
+    pub fn retention(&self) -> String {
+        format!("{}:retention", self.prefix)
     }
 
     /// `PREFIX:ping`: the readiness probe's key.

@@ -24,13 +24,17 @@ return {st[1] or '0', open, idem}
 
 /// Commits one scan if the person's version is still the expected one.
 ///
-/// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:visits`, 4 `{p}:events`; then three per changed
-/// visit: `{v}:visit`, `{v}:visits`, `{v}:open` of that visit's venue; then, last, the
-/// idempotency key when `ARGV[4]` is not empty.
+/// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:visits`, 4 `{p}:events`, 5 `retention`; then
+/// three per changed visit: `{v}:visit`, `{v}:visits`, `{v}:open` of that visit's venue; then,
+/// last, the idempotency key when `ARGV[4]` is not empty.
 ///
 /// `ARGV`: 1 expected version, 2 open visit id after the scan or empty, 3 event JSON,
 /// 4 idempotency record JSON or empty, 5 idempotency TTL seconds, 6 resident id, 7 number of
-/// changed visits `n`; then four per changed visit: id, start ms, `1` if open else `0`, JSON.
+/// changed visits `n`, 8 idle expiry in ms (`0`: none), 9 the event's scan time ms; then six
+/// per changed visit: id, start ms, `1` if open else `0`, JSON, latest end ms, venue id.
+///
+/// Each owner (`p:RID`, `v:VID`) in `retention` is scored by the earliest time any of its data
+/// can fall out of retention (`ZADD LT` keeps the lowest), so the purge finds it.
 ///
 /// Returns 1 when committed, 0 when the version moved (nothing written).
 const COMMIT_SCAN: &str = r"
@@ -38,13 +42,17 @@ local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if version ~= tonumber(ARGV[1]) then
   return 0
 end
+local person = 'p:' .. ARGV[6]
 redis.call('HSET', KEYS[1], 'version', string.format('%d', version + 1), 'open', ARGV[2])
 redis.call('RPUSH', KEYS[4], ARGV[3])
+redis.call('ZADD', KEYS[5], 'LT', ARGV[9], person)
+local idle = tonumber(ARGV[8])
 local n = tonumber(ARGV[7])
 for i = 1, n do
-  local k = 4 + (i - 1) * 3
-  local a = 7 + (i - 1) * 4
+  local k = 5 + (i - 1) * 3
+  local a = 9 + (i - 1) * 6
   local id, start, open, json = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local ends, venue = ARGV[a + 5], ARGV[a + 6]
   redis.call('HSET', KEYS[2], id, json)
   redis.call('ZADD', KEYS[3], start, id)
   redis.call('HSET', KEYS[k + 1], id, json)
@@ -54,11 +62,75 @@ for i = 1, n do
   elseif redis.call('HGET', KEYS[k + 3], ARGV[6]) == id then
     redis.call('HDEL', KEYS[k + 3], ARGV[6])
   end
+  redis.call('ZADD', KEYS[5], 'LT', ends, person)
+  redis.call('ZADD', KEYS[5], 'LT', ends, 'v:' .. venue)
+  if idle > 0 then
+    for j = 1, 3 do
+      redis.call('PEXPIRE', KEYS[k + j], idle)
+    end
+  end
+end
+if idle > 0 then
+  for j = 1, 4 do
+    redis.call('PEXPIRE', KEYS[j], idle)
+  end
 end
 if ARGV[4] ~= '' then
-  redis.call('SET', KEYS[4 + n * 3 + 1], ARGV[4], 'EX', ARGV[5])
+  redis.call('SET', KEYS[5 + n * 3 + 1], ARGV[4], 'EX', ARGV[5])
 end
 return 1
+";
+
+/// Removes one owner's data past retention, each item only if it is still as read (a scan
+/// that rewrote a visit meanwhile keeps it).
+///
+/// `KEYS`: 1 the owner's visit hash, 2 its visit index (sorted set), 3 for a person its
+/// `state` hash, for a venue its `open` hash, 4 for a person its `events` list (a venue passes
+/// its `open` hash again).
+///
+/// `ARGV`: 1 `p` or `v`, 2 the number of visits `n`; then three per visit: id, JSON as read,
+/// resident id; then the scan event JSONs to remove.
+///
+/// Returns `{visits removed, events removed}`.
+const PURGE_OWNER: &str = r"
+local n = tonumber(ARGV[2])
+local visits, events = 0, 0
+for i = 1, n do
+  local a = 2 + (i - 1) * 3
+  local id, json, rid = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  if redis.call('HGET', KEYS[1], id) == json then
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+    visits = visits + 1
+    if ARGV[1] == 'p' then
+      if redis.call('HGET', KEYS[3], 'open') == id then
+        redis.call('HSET', KEYS[3], 'open', '')
+        redis.call('HINCRBY', KEYS[3], 'version', 1)
+      end
+    elseif redis.call('HGET', KEYS[3], rid) == id then
+      redis.call('HDEL', KEYS[3], rid)
+    end
+  end
+end
+if ARGV[1] == 'p' then
+  for i = 3 + n * 3, #ARGV do
+    events = events + redis.call('LREM', KEYS[4], 1, ARGV[i])
+  end
+end
+return {visits, events}
+";
+
+/// Moves an owner's retention score only if it is still the one read, so that a scan that
+/// lowered it meanwhile is not hidden from the next purge.
+///
+/// `KEYS`: 1 `retention`. `ARGV`: 1 member, 2 score as read, 3 new score (`+inf`: nothing
+/// left). Returns 1 when moved.
+const RESCORE: &str = r"
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+  return 1
+end
+return 0
 ";
 
 /// Writes a resident and its phone index, refusing a phone that belongs to someone else.
@@ -100,6 +172,10 @@ pub(super) struct Scripts {
     pub put_resident: Script,
     /// See [`REPLACE_VENUE`].
     pub replace_venue: Script,
+    /// See [`PURGE_OWNER`].
+    pub purge_owner: Script,
+    /// See [`RESCORE`].
+    pub rescore: Script,
 }
 
 impl Scripts {
@@ -110,6 +186,8 @@ impl Scripts {
             commit_scan: Script::new(COMMIT_SCAN),
             put_resident: Script::new(PUT_RESIDENT),
             replace_venue: Script::new(REPLACE_VENUE),
+            purge_owner: Script::new(PURGE_OWNER),
+            rescore: Script::new(RESCORE),
         }
     }
 }

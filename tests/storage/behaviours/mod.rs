@@ -3,10 +3,12 @@
 
 mod durability;
 mod records;
+mod retention;
 mod scans;
 mod visits;
 
 pub use durability::*;
 pub use records::*;
+pub use retention::*;
 pub use scans::*;
 pub use visits::*;

@@ -1,0 +1,120 @@
+//! Retention: the purge removes visits, scan events and audit records past their periods and
+//! keeps everything else, on every index a store keeps.
+
+use checkin::domain::audit::AuditRecord;
+use checkin::domain::staff::Role;
+use checkin::domain::{Direction, VenueKind};
+use checkin::storage::{PurgeReport, Store};
+use chrono::{DateTime, Utc};
+
+use crate::fixtures::{all_time, rid, scan, store_visits, t, venue, vid, visit};
+
+fn audit_at(at: DateTime<Utc>) -> AuditRecord {
+    AuditRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        at,
+        actor: "tracer1".into(),
+        role: Role::Tracer,
+        action: "trace.contacts".into(),
+        query: "/api/v1/trace/residents/R00001/contacts".into(),
+        format: "json".into(),
+        returned: 2,
+    }
+}
+
+pub async fn a_purge_removes_visits_events_and_audit_records_past_retention_and_keeps_the_rest(
+    store: &dyn Store,
+) {
+    let (a, b) = (rid("R00001"), rid("R00002"));
+    // A's old visit ended 1 March 09:00; A's recent one is 20 March.
+    let old = visit(
+        "v-old",
+        "R00001",
+        "GC-S001",
+        Some(t("2020-03-01T08:00:00Z")),
+        Some(t("2020-03-01T09:00:00Z")),
+    );
+    let recent = visit(
+        "v-recent",
+        "R00001",
+        "GC-S001",
+        Some(t("2020-03-20T08:00:00Z")),
+        Some(t("2020-03-20T09:00:00Z")),
+    );
+    store_visits(store, vec![old], None).await;
+    store_visits(store, vec![recent.clone()], None).await;
+    // B checked in on 1 March and never out: the visit can last until 22:00 (2 h stay).
+    let left_open = visit(
+        "v-open",
+        "R00002",
+        "GC-C001",
+        Some(t("2020-03-01T20:00:00Z")),
+        None,
+    );
+    store_visits(store, vec![left_open.clone()], Some(left_open)).await;
+    let old_audit = audit_at(t("2020-03-01T10:00:00Z"));
+    let recent_audit = audit_at(t("2020-03-20T10:00:00Z"));
+    store.append_audit(&old_audit).await.expect("audit appends");
+    store
+        .append_audit(&recent_audit)
+        .await
+        .expect("audit appends");
+
+    let report = store
+        .purge(t("2020-03-10T00:00:00Z"), t("2020-03-05T00:00:00Z"))
+        .await
+        .expect("purge runs");
+    let again = store
+        .purge(t("2020-03-10T00:00:00Z"), t("2020-03-05T00:00:00Z"))
+        .await
+        .expect("purge runs");
+
+    assert_eq!(
+        report,
+        PurgeReport {
+            visits: 2,
+            events: 2,
+            audit: 1
+        }
+    );
+    assert!(again.is_empty(), "a second purge found {again:?}");
+    let (from, to) = all_time();
+    let read = |who| store.resident_visits(who, from, to);
+    assert_eq!(read(&a).await.expect("reads"), vec![recent.clone()]);
+    assert_eq!(read(&b).await.expect("reads"), vec![]);
+    let shop = store
+        .venue_visits(&vid("GC-S001"), from, to)
+        .await
+        .expect("reads");
+    assert_eq!(shop, vec![recent]);
+    let compound = store
+        .venue_visits(&vid("GC-C001"), from, to)
+        .await
+        .expect("reads");
+    assert_eq!(compound, vec![]);
+    assert_eq!(
+        store.open_visits(&vid("GC-C001")).await.expect("reads"),
+        vec![]
+    );
+    let events = store.scan_events(&a).await.expect("reads");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].visit_id.as_deref(), Some("v-recent"));
+    assert_eq!(store.scan_events(&b).await.expect("reads"), vec![]);
+    assert_eq!(
+        store.audit(from, to).await.expect("reads"),
+        vec![recent_audit]
+    );
+    // B's state no longer holds the purged visit open, and B can scan again.
+    let state = store.person_state(&b, None).await.expect("reads");
+    assert!(state.open.is_none());
+    let home = venue("GC-C001", VenueKind::ResidentialCompound);
+    scan(
+        store,
+        &b,
+        &home,
+        Some(Direction::In),
+        t("2020-03-21T08:00:00Z"),
+    )
+    .await;
+    assert_eq!(store.open_visits(&home.id).await.expect("reads").len(), 1);
+}
