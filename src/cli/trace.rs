@@ -10,13 +10,15 @@ use clap::Args;
 
 use super::serve::StoreArgs;
 use crate::auth::extract::Staff;
-use crate::domain::contacts::ContactQuery;
+use crate::domain::contact_class::ContactClass;
+use crate::domain::contacts::{Contact, ContactQuery};
 use crate::domain::staff::Role;
 use crate::domain::{ResidentId, TimeWindow};
 use crate::http::params::parse_time;
 use crate::service::audit::{self, Read};
+use crate::service::contacts::{self, Scope};
 use crate::service::export::contacts_csv;
-use crate::service::trace::{contacts_with_people, VenueFilter};
+use crate::service::trace::VenueFilter;
 use crate::startup::open_existing_store;
 
 /// Flags of `checkin trace`.
@@ -74,8 +76,14 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
         min_overlap: Duration::minutes(i64::from(args.min_overlap_minutes)),
         now,
     };
-    let found =
-        contacts_with_people(store.as_ref(), &index, &query, &VenueFilter::default()).await?;
+    let found = contacts::trace(
+        store.as_ref(),
+        &index,
+        &query,
+        &VenueFilter::default(),
+        &Scope::default(),
+    )
+    .await?;
     let who = Staff {
         username: format!(
             "cli:{}",
@@ -115,22 +123,28 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
         found.len()
     );
     println!(
-        "{:<14} {:<8} {:<12} {:>9}  {:<11} {:<11} venues",
-        "resident", "name", "phone", "minutes", "first", "last"
+        "{:<14} {:<8} {:<12} {:<12} {:>9}  {:<11} {:<11} venues",
+        "resident", "name", "phone", "class", "minutes", "first", "last"
     );
-    for (c, person) in &found {
-        let venues: Vec<&str> = c.shared.iter().map(|s| s.venue_id.as_str()).collect();
-        println!(
-            "{:<14} {:<8} {:<12} {:>9.1}  {:<11} {:<11} {}",
-            c.resident_id.as_str(),
-            person
+    for t in &found {
+        let person = t.person.as_ref();
+        let shared = t.contact.as_ref().map_or(&[][..], |c| &c.shared[..]);
+        let venues: Vec<&str> = shared.iter().map(|s| s.venue_id.as_str()).collect();
+        let when = |f: fn(&Contact) -> chrono::DateTime<Utc>| {
+            t.contact
                 .as_ref()
-                .and_then(|p| p.name.as_deref())
-                .unwrap_or("-"),
-            person.as_ref().map_or("-", |p| p.phone.as_str()),
-            c.overlap.num_seconds() as f64 / 60.0,
-            local(c.first_contact),
-            local(c.last_contact),
+                .map_or_else(|| "-".to_owned(), |c| local(f(c)))
+        };
+        let class = t.class.map_or("-", ContactClass::as_str);
+        println!(
+            "{:<14} {:<8} {:<12} {:<12} {:>9.1}  {:<11} {:<11} {}",
+            t.resident_id.as_str(),
+            person.and_then(|p| p.name.as_deref()).unwrap_or("-"),
+            person.map_or("-", |p| p.phone.as_str()),
+            class,
+            t.overlap().num_seconds() as f64 / 60.0,
+            when(|c| c.first_contact),
+            when(|c| c.last_contact),
             venues.join(",")
         );
     }

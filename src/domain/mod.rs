@@ -5,6 +5,7 @@
 //! [`contacts`] are pure functions of those values and a clock reading.
 
 pub mod audit;
+pub mod contact_class;
 pub mod contacts;
 pub mod ids;
 pub mod resident;

@@ -9,9 +9,11 @@ use super::audit::audited;
 use super::params::{parse_minutes, WindowParams};
 use super::views::{ContactList, ContactView, VisitList};
 use crate::auth::extract::TracerUser;
-use crate::domain::contacts::{Contact, ContactQuery};
-use crate::domain::{ParseError, Resident, ResidentId, VenueId, VenueKind, Visit};
+use crate::domain::contact_class::ContactClass;
+use crate::domain::contacts::ContactQuery;
+use crate::domain::{ParseError, ResidentId, VenueId, VenueKind, Visit};
 use crate::error::ApiError;
+use crate::service::contacts::{self, Depth, Scope, Traced};
 use crate::service::export::contacts_csv;
 use crate::service::trace::{self, VenueFilter};
 use crate::state::AppState;
@@ -106,9 +108,24 @@ pub struct ContactParams {
     pub venue_kinds: Option<String>,
     /// `true` leaves out the index case's own home compound.
     pub exclude_home: Option<bool>,
+    /// Report only these classes, comma-separated: `household`, `building`, `compound`,
+    /// `shared_visit` (default: all). The first three come from registration.
+    pub classes: Option<String>,
+    /// `1` (default): contacts of the index case; `2`: also the contacts of each contact.
+    pub depth: Option<String>,
 }
 
 impl ContactParams {
+    fn scope(&self) -> Result<Scope, ParseError> {
+        let classes = ContactClass::parse_list(self.classes.as_deref().unwrap_or(""))?;
+        let depth = match self.depth.as_deref().map(str::trim) {
+            None | Some("" | "1") => Depth::First,
+            Some("2") => Depth::Second,
+            Some(_) => return Err(ParseError::new("depth", "must be 1 or 2")),
+        };
+        Ok(Scope { classes, depth })
+    }
+
     fn filter(&self) -> Result<VenueFilter, ParseError> {
         let kinds = match self.venue_kinds.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -157,8 +174,9 @@ pub async fn contacts(
         now,
     };
     let filter = q.filter()?;
+    let scope = q.scope()?;
     let index = known_resident(&state, &id).await?;
-    let found = trace::contacts_with_people(state.store.as_ref(), &index, &query, &filter).await?;
+    let found = contacts::trace(state.store.as_ref(), &index, &query, &filter, &scope).await?;
     let report = Report {
         action: "trace.contacts",
         subject: ("index_case", index.as_str()),
@@ -199,7 +217,8 @@ pub async fn venue_exposure(
     let now = state.clock.now();
     let window = q.window(now)?;
     let venue = known_venue(&state, &id).await?;
-    let found = trace::venue_exposure(state.store.as_ref(), &venue, &window, now).await?;
+    let found =
+        Traced::at_venue(trace::venue_exposure(state.store.as_ref(), &venue, &window, now).await?);
     let report = Report {
         action: "trace.venue_exposure",
         subject: ("venue", venue.as_str()),
@@ -226,7 +245,7 @@ async fn people_answer<T: Serialize>(
     tracer: &TracerUser,
     req: &HttpRequest,
     report: Report<'_>,
-    found: &[(Contact, Option<Resident>)],
+    found: &[Traced],
     body: impl FnOnce(Vec<ContactView>) -> T,
 ) -> Result<HttpResponse, ApiError> {
     let csv = wants_csv(req);
@@ -235,10 +254,7 @@ async fn people_answer<T: Serialize>(
     if csv {
         return csv_answer(contacts_csv(report.subject, found, state.tz), &report.file);
     }
-    let views = found
-        .iter()
-        .map(|(c, p)| ContactView::of(c, p.as_ref()))
-        .collect();
+    let views = found.iter().map(ContactView::of).collect();
     Ok(HttpResponse::Ok().json(body(views)))
 }
 

@@ -6,8 +6,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::codes::CodeSigner;
-use crate::domain::contacts::Contact;
-use crate::domain::{ClosedBy, EntryPolicy, Resident, Venue, VenueKind, Visit};
+use crate::domain::contact_class::ContactClass;
+use crate::domain::{ClosedBy, EntryPolicy, Venue, VenueKind, Visit};
+use crate::service::contacts::Traced;
 
 /// A visit (contract, `/trace/.../visits`). An open visit has `check_out` and `closed_by` null.
 #[derive(Debug, Serialize, ToSchema)]
@@ -160,7 +161,8 @@ pub struct SharedVisitView {
     pub contact_visit_id: String,
 }
 
-/// A contact (contract, `/trace/residents/{id}/contacts`).
+/// A contact (contract, `/trace/residents/{id}/contacts`), or a person in a venue exposure
+/// report.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ContactView {
     /// Who.
@@ -171,14 +173,27 @@ pub struct ContactView {
     pub phone: Option<String>,
     /// Home compound.
     pub home: Option<String>,
-    /// Sum of all overlaps, minutes (exact).
+    /// How close the person is to the one before them on `path`: `household`, `building`,
+    /// `compound` (from registration, with or without shared visits) or `shared_visit`.
+    /// Absent in a venue exposure report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<ContactClass>,
+    /// 1 for a contact of the index case, 2 for a contact of a contact (`depth=2`). Absent in
+    /// a venue exposure report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degree: Option<usize>,
+    /// Resident ids from the index case to this person, both included. Absent in a venue
+    /// exposure report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<Vec<String>>,
+    /// Sum of all overlaps, minutes (exact); 0 for a tie by registration alone.
     pub overlap_minutes: f64,
-    /// Every overlap, in time order.
+    /// Every overlap, in time order; empty for a tie by registration alone.
     pub venues: Vec<SharedVisitView>,
-    /// Earliest overlap start.
-    pub first_contact: DateTime<Utc>,
-    /// Latest overlap end.
-    pub last_contact: DateTime<Utc>,
+    /// Earliest overlap start; null for a tie by registration alone.
+    pub first_contact: Option<DateTime<Utc>>,
+    /// Latest overlap end; null for a tie by registration alone.
+    pub last_contact: Option<DateTime<Utc>>,
 }
 
 fn minutes(d: chrono::Duration) -> f64 {
@@ -186,16 +201,21 @@ fn minutes(d: chrono::Duration) -> f64 {
 }
 
 impl ContactView {
-    /// The view of a contact and, when known, the person's registration.
-    pub fn of(c: &Contact, person: Option<&Resident>) -> Self {
+    /// The view of one traced person.
+    pub fn of(t: &Traced) -> Self {
+        let person = t.person.as_ref();
+        let shared = t.contact.as_ref().map_or(&[][..], |c| &c.shared[..]);
+        let traced = !t.path.is_empty();
         Self {
-            resident_id: c.resident_id.to_string(),
+            resident_id: t.resident_id.to_string(),
             name: person.and_then(|p| p.name.clone()),
             phone: person.map(|p| p.phone.as_str().to_owned()),
             home: person.and_then(|p| p.home.as_ref().map(ToString::to_string)),
-            overlap_minutes: minutes(c.overlap),
-            venues: c
-                .shared
+            class: t.class,
+            degree: traced.then(|| t.degree()),
+            path: traced.then(|| t.path.iter().map(ToString::to_string).collect()),
+            overlap_minutes: minutes(t.overlap()),
+            venues: shared
                 .iter()
                 .map(|s| SharedVisitView {
                     venue_id: s.venue_id.to_string(),
@@ -207,8 +227,8 @@ impl ContactView {
                     contact_visit_id: s.contact_visit_id.clone(),
                 })
                 .collect(),
-            first_contact: c.first_contact,
-            last_contact: c.last_contact,
+            first_contact: t.contact.as_ref().map(|c| c.first_contact),
+            last_contact: t.contact.as_ref().map(|c| c.last_contact),
         }
     }
 }
@@ -218,6 +238,7 @@ impl ContactView {
 pub struct ContactList {
     /// The index case's id.
     pub index_case: String,
-    /// Contacts, longest total overlap first.
+    /// First-degree people, longest total overlap first (ties by registration alone count
+    /// 0), then with `depth=2` the second-degree ones in the same order.
     pub contacts: Vec<ContactView>,
 }

@@ -3,8 +3,8 @@
 use chrono::Utc;
 use chrono_tz::Tz;
 
-use crate::domain::contacts::Contact;
-use crate::domain::Resident;
+use crate::domain::contact_class::ContactClass;
+use crate::service::contacts::Traced;
 
 /// A cell a spreadsheet would run as a formula gets a leading `'` (OWASP, CSV injection).
 fn cell(s: &str) -> String {
@@ -16,15 +16,16 @@ fn cell(s: &str) -> String {
 }
 
 /// CSV with a UTF-8 byte-order mark (so spreadsheet programs read Chinese right), one row per
-/// contact and shared visit, times in `tz` as `YYYY-MM-DD HH:MM:SS`. The first column names
-/// what the rows are about: `("index_case", id)` for contacts, `("venue", id)` for an exposure
-/// report.
+/// person and shared visit (one row with empty visit cells for a tie by registration alone),
+/// times in `tz` as `YYYY-MM-DD HH:MM:SS`. The first column names what the rows are about:
+/// `("index_case", id)` for contacts, `("venue", id)` for an exposure report; `class`,
+/// `degree` and `path` (ids joined by `>`) are empty in an exposure report.
 ///
 /// # Errors
 /// [`csv::Error`] if writing fails.
 pub fn contacts_csv(
     (subject_header, subject): (&str, &str),
-    found: &[(Contact, Option<Resident>)],
+    found: &[Traced],
     tz: Tz,
 ) -> Result<Vec<u8>, csv::Error> {
     let mut out = b"\xEF\xBB\xBF".to_vec();
@@ -36,6 +37,9 @@ pub fn contacts_csv(
             "name",
             "phone",
             "home",
+            "class",
+            "degree",
+            "path",
             "total_overlap_minutes",
             "venue_id",
             "overlap_from",
@@ -45,30 +49,57 @@ pub fn contacts_csv(
         ])?;
         let local =
             |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
-        for (c, person) in found {
-            let name = person
-                .as_ref()
-                .and_then(|p| p.name.as_deref())
-                .unwrap_or("");
-            let phone = person.as_ref().map_or("", |p| p.phone.as_str());
+        let minutes = |d: chrono::Duration| format!("{:.2}", d.num_seconds() as f64 / 60.0);
+        for t in found {
+            let person = t.person.as_ref();
+            let name = person.and_then(|p| p.name.as_deref()).unwrap_or("");
+            let phone = person.map_or("", |p| p.phone.as_str());
             let home = person
-                .as_ref()
                 .and_then(|p| p.home.as_ref())
                 .map_or("", |h| h.as_str());
-            for s in &c.shared {
-                w.write_record([
-                    cell(subject),
-                    cell(c.resident_id.as_str()),
-                    cell(name),
-                    cell(phone),
-                    cell(home),
-                    format!("{:.2}", c.overlap.num_seconds() as f64 / 60.0),
+            let class = t.class.map_or("", ContactClass::as_str).to_owned();
+            let (degree, path) = match t.path.is_empty() {
+                true => (String::new(), String::new()),
+                false => (
+                    t.degree().to_string(),
+                    t.path
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(">"),
+                ),
+            };
+            let head = [
+                cell(subject),
+                cell(t.resident_id.as_str()),
+                cell(name),
+                cell(phone),
+                cell(home),
+                class,
+                degree,
+                cell(&path),
+                minutes(t.overlap()),
+            ];
+            let shared = t.contact.as_ref().map_or(&[][..], |c| &c.shared[..]);
+            if shared.is_empty() {
+                let blank = [
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ];
+                w.write_record(head.iter().chain(blank.iter()))?;
+            }
+            for s in shared {
+                let visit = [
                     cell(s.venue_id.as_str()),
                     local(s.from),
                     local(s.to),
-                    format!("{:.2}", s.length().num_seconds() as f64 / 60.0),
+                    minutes(s.length()),
                     s.uncertain.to_string(),
-                ])?;
+                ];
+                w.write_record(head.iter().chain(visit.iter()))?;
             }
         }
         w.flush()?;

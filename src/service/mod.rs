@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod contacts;
 pub mod export;
 pub mod imports;
 pub mod posters;

@@ -157,20 +157,6 @@ pub async fn contacts(
     Ok(find_contacts(index, &own, &others, q))
 }
 
-/// [`contacts`], each with the person's registration (name, phone, home) when there is one:
-/// tracers call contacts.
-///
-/// # Errors
-/// [`StoreError`] from the store.
-pub async fn contacts_with_people(
-    store: &dyn Store,
-    index: &ResidentId,
-    q: &ContactQuery,
-    filter: &VenueFilter,
-) -> Result<Vec<(Contact, Option<Resident>)>, StoreError> {
-    with_people(store, contacts(store, index, q, filter).await?).await
-}
-
 /// Everyone at `venue` during `window`, with their registrations (a "risky venue" report).
 ///
 /// # Errors

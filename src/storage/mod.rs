@@ -156,6 +156,9 @@ pub trait Store: Send + Sync + 'static {
     async fn put_resident(&self, resident: &Resident) -> Result<Upsert, StoreError>;
     /// One resident.
     async fn resident(&self, id: &ResidentId) -> Result<Option<Resident>, StoreError>;
+    /// The residents registered with `home` as their home compound, ordered by id (for
+    /// household, building and compound contacts).
+    async fn residents_at_home(&self, home: &VenueId) -> Result<Vec<Resident>, StoreError>;
     /// The resident with this phone.
     async fn resident_by_phone(&self, phone: &Phone) -> Result<Option<Resident>, StoreError>;
 

@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod cli;
 mod codes;
+mod contact_classes;
 mod contacts;
 mod ops;
 mod oracle;

@@ -51,6 +51,7 @@ conformance! {
     a_put_resident_then_get_returns_the_same_resident_by_id_and_by_phone,
     a_phone_already_used_by_another_resident_is_refused,
     changing_a_residents_phone_frees_the_old_phone,
+    residents_are_listed_by_home_and_follow_a_move,
     a_put_staff_then_get_returns_the_same_account,
     an_otp_can_be_taken_only_once,
     a_new_otp_replaces_the_pending_one,

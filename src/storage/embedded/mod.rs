@@ -221,6 +221,7 @@ impl Store for EmbeddedStore {
         let json = serde_json::to_string(resident)?;
         let id = resident.id.to_string();
         let phone = resident.phone.as_str().to_owned();
+        let home = resident.home.as_ref().map(ToString::to_string);
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let owner: Option<String> = tx
@@ -238,9 +239,10 @@ impl Store for EmbeddedStore {
                 .optional()?
                 .is_some();
             tx.execute(
-                "INSERT INTO residents (id, phone, json) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(id) DO UPDATE SET phone = excluded.phone, json = excluded.json",
-                params![id, phone, json],
+                "INSERT INTO residents (id, phone, json, home) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(id) DO UPDATE SET phone = excluded.phone, json = excluded.json,
+                    home = excluded.home",
+                params![id, phone, json, home],
             )?;
             tx.commit()?;
             Ok(if existed {
@@ -248,6 +250,17 @@ impl Store for EmbeddedStore {
             } else {
                 Upsert::Created
             })
+        })
+        .await
+    }
+
+    async fn residents_at_home(&self, home: &VenueId) -> Result<Vec<Resident>, StoreError> {
+        let home = home.to_string();
+        self.run(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT json FROM residents WHERE home = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([&home], |r| r.get::<_, String>(0))?;
+            rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
         })
         .await
     }

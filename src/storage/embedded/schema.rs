@@ -9,7 +9,7 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS venues (id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS residents (
-    id TEXT PRIMARY KEY, phone TEXT NOT NULL UNIQUE, json TEXT NOT NULL);
+    id TEXT PRIMARY KEY, phone TEXT NOT NULL UNIQUE, json TEXT NOT NULL, home TEXT);
 CREATE TABLE IF NOT EXISTS staff (id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS otps (id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS persons (
@@ -35,26 +35,35 @@ CREATE TABLE IF NOT EXISTS idempotency (
 /// Indexes on columns added after the first release (created once the columns exist).
 const LATER_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS visits_by_end ON visits (end_ms);
+CREATE INDEX IF NOT EXISTS residents_by_home ON residents (home);
 CREATE INDEX IF NOT EXISTS events_by_time ON events (scan_time);
 ";
 
 /// Sets the connection up (WAL, a busy timeout), creates missing tables and brings older
-/// files up to date: `visits.end_ms` (the visit's latest end, ms, for retention) was added
-/// later and is filled from each visit's JSON.
+/// files up to date: `visits.end_ms` (the visit's latest end, ms, for retention) and
+/// `residents.home` were added later and are filled from each record's JSON.
 pub fn prepare(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
-    let has_end: bool = conn
-        .prepare("SELECT 1 FROM pragma_table_info('visits') WHERE name = 'end_ms'")?
-        .exists([])?;
-    if !has_end {
+    if !has_column(conn, "visits", "end_ms")? {
         conn.execute_batch("ALTER TABLE visits ADD COLUMN end_ms INTEGER")?;
+        fill_visit_ends(conn)?;
     }
-    fill_visit_ends(conn)?;
+    if !has_column(conn, "residents", "home")? {
+        conn.execute_batch("ALTER TABLE residents ADD COLUMN home TEXT")?;
+        conn.execute_batch(
+            "UPDATE residents SET home = json_extract(json, '$.home') WHERE home IS NULL",
+        )?;
+    }
     conn.execute_batch(LATER_INDEXES)
+}
+
+fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    conn.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?
+        .exists([table, column])
 }
 
 /// Sets `end_ms` where it is missing (visits written before the column existed).

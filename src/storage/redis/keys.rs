@@ -22,6 +22,7 @@
 //! | `PREFIX:venues` | set | every venue id (listing) | `put_venue` |
 //! | `PREFIX:{v:VID}:visit` | hash | `VISIT` → visit JSON, a copy of the visits at the venue | `commit_scan` |
 //! | `PREFIX:{v:VID}:visits` | sorted set | `VISIT` scored by start ms, as for the person | `commit_scan` |
+//! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
 //! | `PREFIX:{v:VID}:open` | hash | `RID` → id of that person's open visit here (presence) | `commit_scan` |
 //! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff` |
 //! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |
@@ -54,7 +55,7 @@
 //! Today `commit_scan` runs one Lua script that touches the person's keys and the keys of the
 //! venues of the changed visits together. That is atomic and fine on one Redis node, but it
 //! crosses slots on a cluster, which refuses it (`CROSSSLOT`). Likewise `put_resident`'s script
-//! touches the resident's key and two phone keys. A later issue (Redis Cluster) will split the
+//! touches the resident's key, two phone keys and two homes' resident sets. A later issue (Redis Cluster) will split the
 //! commit into a person-slot step (state, events, visits, idempotency: the truth) and a
 //! venue-slot step (the venue's visit copy and presence: a copy that can be repaired from the
 //! person's visits), and claim phones with a single-key step before writing the resident.
@@ -172,6 +173,11 @@ impl Keys {
     /// `PREFIX:{v:VID}:open`: resident id → open visit id, the venue's presence.
     pub fn venue_open(&self, id: &VenueId) -> String {
         self.place(id, "open")
+    }
+
+    /// `PREFIX:{v:VID}:residents`: the residents whose home this venue is.
+    pub fn venue_residents(&self, id: &VenueId) -> String {
+        self.place(id, "residents")
     }
 
     /// `PREFIX:staff:USERNAME`: a staff account.

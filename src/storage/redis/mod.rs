@@ -453,21 +453,33 @@ impl Store for RedisStore {
                 .arg(&rkey)
                 .query_async(&mut self.conn())
                 .await?;
-            let old_phone = match before.as_deref().map(parse::<Resident>).transpose()? {
+            let old = before.as_deref().map(parse::<Resident>).transpose()?;
+            let old_phone = match &old {
                 Some(old) => self.keys.phone(&old.phone),
                 None => new_phone.clone(),
             };
-            let answer: String = self
-                .scripts
-                .put_resident
-                .key(&rkey)
-                .key(&new_phone)
-                .key(&old_phone)
-                .arg(resident.id.as_str())
+            let old_home = old
+                .and_then(|o| o.home)
+                .filter(|h| resident.home.as_ref() != Some(h));
+            let mut call = self.scripts.put_resident.prepare_invoke();
+            call.key(&rkey).key(&new_phone).key(&old_phone);
+            if let Some(home) = &resident.home {
+                call.key(self.keys.venue_residents(home));
+            }
+            if let Some(home) = &old_home {
+                call.key(self.keys.venue_residents(home));
+            }
+            let flag = |b: bool| if b { '1' } else { '0' };
+            let flags = format!(
+                "{}{}",
+                flag(resident.home.is_some()),
+                flag(old_home.is_some())
+            );
+            call.arg(resident.id.as_str())
                 .arg(&json)
                 .arg(before.as_deref().unwrap_or(""))
-                .invoke_async(&mut self.conn())
-                .await?;
+                .arg(flags);
+            let answer: String = call.invoke_async(&mut self.conn()).await?;
             match answer.as_str() {
                 "created" => return Ok(Upsert::Created),
                 "updated" => return Ok(Upsert::Updated),
@@ -487,6 +499,29 @@ impl Store for RedisStore {
         Err(StoreError::Unavailable(
             "the resident kept changing while being written".into(),
         ))
+    }
+
+    async fn residents_at_home(&self, home: &VenueId) -> Result<Vec<Resident>, StoreError> {
+        let mut ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.venue_residents(home))
+            .query_async(&mut self.conn())
+            .await?;
+        ids.sort_unstable();
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            let rid = ResidentId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            pipe.cmd("GET").arg(self.keys.resident(&rid));
+        }
+        let raws: Vec<Option<String>> = pipe.query_async(&mut self.conn()).await?;
+        let mut people = Vec::new();
+        for raw in raws.into_iter().flatten() {
+            let person: Resident = parse(&raw)?;
+            // The set is written with the record, but read it as the record says.
+            if person.home.as_ref() == Some(home) {
+                people.push(person);
+            }
+        }
+        Ok(people)
     }
 
     async fn resident(&self, id: &ResidentId) -> Result<Option<Resident>, StoreError> {

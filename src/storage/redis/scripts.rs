@@ -133,12 +133,14 @@ end
 return 0
 ";
 
-/// Writes a resident and its phone index, refusing a phone that belongs to someone else.
+/// Writes a resident, its phone index and its home's list of residents, refusing a phone that belongs to someone else.
 ///
 /// `KEYS`: 1 `{p}:resident`, 2 `phone:NEW`, 3 `phone:OLD` (the phone of the record read
-/// before; the same as 2 when there was none or it is unchanged).
+/// before; the same as 2 when there was none or it is unchanged); then `{v:HOME}:residents`
+/// of the new home when it has one, then that of the old home when it had another.
 ///
-/// `ARGV`: 1 resident id, 2 new resident JSON, 3 the record as read before (empty: none).
+/// `ARGV`: 1 resident id, 2 new resident JSON, 3 the record as read before (empty: none),
+/// 4 two flags, `1` or `0`: whether the new-home key and the old-home key are passed.
 ///
 /// Returns `conflict` (the phone is taken: nothing written), `retry` (the record changed since
 /// it was read: nothing written), `created` or `updated`.
@@ -155,6 +157,14 @@ redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[1])
 if KEYS[3] ~= KEYS[2] and redis.call('GET', KEYS[3]) == ARGV[1] then
   redis.call('DEL', KEYS[3])
+end
+local k = 4
+if string.sub(ARGV[4], 1, 1) == '1' then
+  redis.call('SADD', KEYS[k], ARGV[1])
+  k = k + 1
+end
+if string.sub(ARGV[4], 2, 2) == '1' then
+  redis.call('SREM', KEYS[k], ARGV[1])
 end
 if before then
   return 'updated'

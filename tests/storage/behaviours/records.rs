@@ -332,3 +332,36 @@ pub async fn a_venue_is_replaced_only_at_the_expected_revision(store: &dyn Store
         Some(("新名".to_owned(), 1))
     );
 }
+
+pub async fn residents_are_listed_by_home_and_follow_a_move(store: &dyn Store) {
+    let mut a = resident("R00001", "19900000001");
+    let b = resident("R00002", "19900000002");
+    let mut elsewhere = resident("R00003", "19900000003");
+    elsewhere.home = Some(vid("GC-C002"));
+    for r in [&a, &b, &elsewhere] {
+        store.put_resident(r).await.expect("put resident");
+    }
+    let before = store
+        .residents_at_home(&vid("GC-C001"))
+        .await
+        .expect("reads");
+    let first = a.clone();
+    a.home = Some(vid("GC-C002"));
+    store.put_resident(&a).await.expect("put resident");
+
+    assert_eq!(before, vec![first, b.clone()]);
+    assert_eq!(
+        store
+            .residents_at_home(&vid("GC-C001"))
+            .await
+            .expect("reads"),
+        vec![b]
+    );
+    assert_eq!(
+        store
+            .residents_at_home(&vid("GC-C002"))
+            .await
+            .expect("reads"),
+        vec![a, elsewhere]
+    );
+}
