@@ -88,23 +88,38 @@ fn uncertain(v: &Visit, now: DateTime<Utc>) -> bool {
     v.start_inferred || v.as_of(now).closed_by == Some(ClosedBy::Auto)
 }
 
-/// Finds the contacts of `index` from its visits and the visits of others at the same venues
-/// (`others` may hold any visits; those of `index` itself and at other venues are ignored).
-/// Ordered by total overlap, longest first, then by resident id.
+/// Where visits meet for contacts: a sub-location's visits count at its parent (tracing
+/// issue). Maps a venue to its parent; a venue not in the map is its own place.
+pub type Places = HashMap<VenueId, VenueId>;
+
+fn place_of<'a>(places: &'a Places, venue: &'a VenueId) -> &'a VenueId {
+    places.get(venue).unwrap_or(venue)
+}
+
+/// Finds the contacts of `index` from its visits and the visits of others at the same places
+/// (`others` may hold any visits; those of `index` itself and at other places are ignored).
+/// Two visits at one place overlap whichever of its sub-locations they were at; the shared
+/// visit names the venue when both were at the same one, else the place. Ordered by total
+/// overlap, longest first, then by resident id.
 pub fn find_contacts(
     index: &ResidentId,
     index_visits: &[Visit],
     others: &[Visit],
+    places: &Places,
     q: &ContactQuery,
 ) -> Vec<Contact> {
-    let mut by_venue: HashMap<&VenueId, Vec<&Visit>> = HashMap::new();
+    let mut by_place: HashMap<&VenueId, Vec<&Visit>> = HashMap::new();
     for v in others.iter().filter(|v| &v.resident_id != index) {
-        by_venue.entry(&v.venue_id).or_default().push(v);
+        by_place
+            .entry(place_of(places, &v.venue_id))
+            .or_default()
+            .push(v);
     }
     let mut found: BTreeMap<ResidentId, Vec<SharedVisit>> = BTreeMap::new();
     for (pv, s, e) in index_intervals(index_visits, q) {
         let (lo, hi) = (s - q.buffer, e + q.buffer);
-        for qv in by_venue.get(&pv.venue_id).into_iter().flatten() {
+        let place = place_of(places, &pv.venue_id);
+        for qv in by_place.get(place).into_iter().flatten() {
             let (s2, e2) = qv.interval(q.now);
             let from = lo.max(s2);
             let to = hi.min(e2);
@@ -113,7 +128,11 @@ pub fn find_contacts(
                     .entry(qv.resident_id.clone())
                     .or_default()
                     .push(SharedVisit {
-                        venue_id: pv.venue_id.clone(),
+                        venue_id: if qv.venue_id == pv.venue_id {
+                            pv.venue_id.clone()
+                        } else {
+                            place.clone()
+                        },
                         index_visit_id: Some(pv.id.clone()),
                         contact_visit_id: qv.id.clone(),
                         from,
@@ -222,12 +241,12 @@ mod tests {
         let p = ResidentId::parse("P").unwrap_or_else(|_| unreachable!());
         let pv = [visit("P", "S1", "10:00", Some("10:30"))];
         let qv = [visit("Q", "S1", "10:45", Some("11:30"))];
-        assert!(find_contacts(&p, &pv, &qv, &query(0, 0)).is_empty());
-        let c = find_contacts(&p, &pv, &qv, &query(30, 0));
+        assert!(find_contacts(&p, &pv, &qv, &Places::new(), &query(0, 0)).is_empty());
+        let c = find_contacts(&p, &pv, &qv, &Places::new(), &query(30, 0));
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].overlap, Duration::minutes(15));
         assert_eq!(c[0].first_contact, t("10:45"));
-        assert!(find_contacts(&p, &pv, &qv, &query(30, 16)).is_empty());
+        assert!(find_contacts(&p, &pv, &qv, &Places::new(), &query(30, 16)).is_empty());
     }
 
     #[test]
@@ -243,7 +262,7 @@ mod tests {
             visit("B", "S2", "11:00", Some("12:45")), // 45 min
             visit("C", "S3", "09:00", Some("13:00")), // elsewhere
         ];
-        let c = find_contacts(&p, &pv, &others, &query(0, 0));
+        let c = find_contacts(&p, &pv, &others, &Places::new(), &query(0, 0));
         let got: Vec<(&str, i64)> = c
             .iter()
             .map(|c| (c.resident_id.as_str(), c.overlap.num_minutes()))
@@ -252,11 +271,41 @@ mod tests {
     }
 
     #[test]
+    fn visits_to_sub_locations_meet_at_their_parent_and_name_the_shared_venue() {
+        let p = ResidentId::parse("P").unwrap_or_else(|_| unreachable!());
+        let vid = |s: &str| VenueId::parse(s).unwrap_or_else(|_| unreachable!());
+        let places: Places = [(vid("C1-B1"), vid("C1")), (vid("C1-B2"), vid("C1"))].into();
+        let pv = [visit("P", "C1-B1", "10:00", Some("11:00"))];
+        let others = [
+            visit("Q", "C1-B2", "10:30", Some("12:00")), // another building: meets at C1
+            visit("S", "C1-B1", "10:15", Some("10:20")), // same building
+            visit("R", "C1", "10:45", Some("10:50")),    // the compound's gate
+            visit("T", "C2", "10:00", Some("11:00")),    // elsewhere
+        ];
+        let c = find_contacts(&p, &pv, &others, &places, &query(0, 0));
+        let got: Vec<(&str, &str, i64)> = c
+            .iter()
+            .map(|c| {
+                let s = &c.shared[0];
+                (
+                    c.resident_id.as_str(),
+                    s.venue_id.as_str(),
+                    c.overlap.num_minutes(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![("Q", "C1", 30), ("R", "C1", 5), ("S", "C1-B1", 5)]
+        );
+    }
+
+    #[test]
     fn touching_intervals_are_a_contact_of_zero_minutes() {
         let p = ResidentId::parse("P").unwrap_or_else(|_| unreachable!());
         let pv = [visit("P", "S1", "09:00", Some("10:00"))];
         let qv = [visit("Q", "S1", "10:00", Some("11:00"))];
-        let c = find_contacts(&p, &pv, &qv, &query(0, 0));
+        let c = find_contacts(&p, &pv, &qv, &Places::new(), &query(0, 0));
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].overlap, Duration::zero());
     }

@@ -211,6 +211,7 @@ mod tests {
             households: None,
             code_version: 1,
             revision: 0,
+            parent: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }

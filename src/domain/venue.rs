@@ -126,6 +126,11 @@ pub struct Venue {
     pub code_version: u32,
     /// When it was first registered, UTC.
     pub created_at: DateTime<Utc>,
+    /// The venue this one is a sub-location of (a compound's building, a market's hall), one
+    /// level deep; fixed at registration. For contacts and exposure, a visit to a sub-location
+    /// also counts as a visit to its parent (tracing issue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<VenueId>,
     /// Bumped by every change through the API, so that two concurrent changes cannot overwrite
     /// each other (see `Store::replace_venue`).
     #[serde(default)]
@@ -139,6 +144,11 @@ impl Venue {
             .max_stay_minutes
             .unwrap_or_else(|| self.kind.default_max_stay_minutes());
         Duration::minutes(i64::from(minutes))
+    }
+
+    /// The place a visit here counts at for contacts: the parent, else the venue itself.
+    pub fn place(&self) -> &VenueId {
+        self.parent.as_ref().unwrap_or(&self.id)
     }
 
     /// Whether `gate` is one of this venue's gates.

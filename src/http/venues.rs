@@ -13,7 +13,7 @@ use crate::domain::venue::{parse_gates, MAX_STAY_CAP_MINUTES};
 use crate::domain::{EntryPolicy, ParseError, Venue, VenueId, VenueKind};
 use crate::error::ApiError;
 use crate::service::posters::check_printable;
-use crate::service::venues::{update_venue, UpdateError};
+use crate::service::venues::{check_parent, update_venue, UpdateError};
 use crate::service::{imports, trace};
 use crate::state::AppState;
 
@@ -47,6 +47,10 @@ pub struct NewVenue {
     pub max_stay_minutes: Option<u32>,
     /// `open` or `residents_only`; compounds default to `residents_only`.
     pub entry_policy: Option<EntryPolicy>,
+    /// The id of the venue this one is a sub-location of (a compound's building, a market's
+    /// hall): registered, and not a sub-location itself. Fixed once registered. For contacts
+    /// and exposure, a visit here also counts as a visit to the parent.
+    pub parent: Option<String>,
 }
 
 /// Changes to a venue; absent fields stay as they are. Unknown fields are refused, so a typo
@@ -127,9 +131,11 @@ pub async fn create(
         households: None,
         code_version: 1,
         revision: 0,
+        parent: b.parent.as_deref().map(VenueId::parse).transpose()?,
         created_at: state.clock.now(),
     };
     check_printable(&venue)?;
+    check_parent(state.store.as_ref(), &venue).await?;
     if !state.store.insert_venue(&venue).await? {
         return Err(ApiError::Conflict(format!("venue {} exists", venue.id)));
     }

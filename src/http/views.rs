@@ -97,6 +97,8 @@ pub struct VenueView {
     pub entry_policy: EntryPolicy,
     /// Registered households (compounds).
     pub households: Option<u32>,
+    /// The venue this one is a sub-location of, if any.
+    pub parent: Option<String>,
     /// The current code version.
     pub code_version: u32,
     /// The current code of every gate.
@@ -133,6 +135,7 @@ impl VenueView {
             community: venue.community.clone(),
             address: venue.address.clone(),
             gates: venue.gates.iter().map(ToString::to_string).collect(),
+            parent: venue.parent.as_ref().map(ToString::to_string),
             max_stay_minutes: venue.max_stay().num_minutes(),
             entry_policy: venue.entry_policy,
             households: venue.households,

@@ -12,7 +12,7 @@ use crate::domain::{
     EntryPolicy, ParseError, Phone, Resident, ResidentId, Venue, VenueId, VenueKind,
 };
 use crate::service::posters::check_printable;
-use crate::service::venues::{update_venue, UpdateError};
+use crate::service::venues::{check_parent, update_venue, UpdateError};
 use crate::storage::{Store, StoreError, Upsert};
 
 /// One refused row.
@@ -74,7 +74,8 @@ fn parse_tags(raw: &str) -> Result<Vec<String>, ParseError> {
 }
 
 /// Parses one `venues.csv` row: `code,name,kind,community,address,gates,households`, gates
-/// separated by `;`.
+/// separated by `;`, and an optional `parent` column (the code of the venue this one is a
+/// sub-location of; parents must come before their sub-locations in the file).
 pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
     let kind = VenueKind::parse(col(headers, row, "kind")?)?;
     let gates = parse_gates(
@@ -101,6 +102,10 @@ pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
         households,
         code_version: 1,
         revision: 0,
+        parent: match col(headers, row, "parent").unwrap_or("") {
+            "" => None,
+            p => Some(VenueId::parse(p)?),
+        },
         created_at: Utc::now(),
     };
     check_printable(&venue)?;
@@ -183,6 +188,19 @@ async fn import_rows<T>(
 /// [`StoreError`] when the store fails; row problems are reported in the result.
 pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportReport, StoreError> {
     import_rows(body, venue_from_row, async |row: Venue| {
+        match store.venue(&row.id).await? {
+            Some(v) if v.parent != row.parent => {
+                return Ok(Err(
+                    "parent: a venue's parent cannot change; register a new venue".into(),
+                ))
+            }
+            Some(_) => {}
+            None => match check_parent(store, &row).await {
+                Ok(()) => {}
+                Err(UpdateError::Store(e)) => return Err(e),
+                Err(other) => return Ok(Err(other.to_string())),
+            },
+        }
         if store.insert_venue(&row).await? {
             return Ok(Ok(Upsert::Created));
         }

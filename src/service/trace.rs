@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::contacts::{
     find_contacts, index_intervals, venue_exposure as domain_exposure, Contact, ContactQuery,
+    Places,
 };
-use crate::domain::{Resident, ResidentId, TimeWindow, VenueId, VenueKind, Visit};
+use crate::domain::{Resident, ResidentId, TimeWindow, Venue, VenueId, VenueKind, Visit};
 use crate::storage::{Store, StoreError};
 
 fn overlapping(visits: Vec<Visit>, window: &TimeWindow, now: DateTime<Utc>) -> Vec<Visit> {
@@ -91,10 +92,25 @@ impl VenueFilter {
     }
 }
 
+/// The venues of `visits` as registered (a venue since removed maps to `None`).
+async fn venues_of(
+    store: &dyn Store,
+    visits: &[Visit],
+) -> Result<BTreeMap<VenueId, Option<Venue>>, StoreError> {
+    let mut venues = BTreeMap::new();
+    for v in visits {
+        if !venues.contains_key(&v.venue_id) {
+            venues.insert(v.venue_id.clone(), store.venue(&v.venue_id).await?);
+        }
+    }
+    Ok(venues)
+}
+
 async fn filter_visits(
     store: &dyn Store,
     index: &ResidentId,
     visits: Vec<Visit>,
+    venues: &BTreeMap<VenueId, Option<Venue>>,
     filter: &VenueFilter,
 ) -> Result<Vec<Visit>, StoreError> {
     if filter.is_all() {
@@ -104,29 +120,32 @@ async fn filter_visits(
         true => store.resident(index).await?.and_then(|r| r.home),
         false => None,
     };
-    let mut kinds: BTreeMap<VenueId, Option<VenueKind>> = BTreeMap::new();
-    for v in &visits {
-        if !kinds.contains_key(&v.venue_id) {
-            let kind = store.venue(&v.venue_id).await?.map(|venue| venue.kind);
-            kinds.insert(v.venue_id.clone(), kind);
-        }
-    }
+    let kinds: BTreeMap<&VenueId, VenueKind> = venues
+        .iter()
+        .filter_map(|(id, v)| v.as_ref().map(|v| (id, v.kind)))
+        .collect();
+    let place = |id: &VenueId| {
+        venues
+            .get(id)
+            .and_then(|v| v.as_ref().map(|v| v.place().clone()))
+            .unwrap_or_else(|| id.clone())
+    };
     Ok(visits
         .into_iter()
-        .filter(|v| home.as_ref() != Some(&v.venue_id))
-        .filter(
-            |v| match (&filter.kinds, kinds.get(&v.venue_id).copied().flatten()) {
-                (None, _) => true,
-                (Some(allowed), Some(kind)) => allowed.contains(&kind),
-                (Some(_), None) => false,
-            },
-        )
+        // The home compound with its buildings.
+        .filter(|v| home.as_ref() != Some(&place(&v.venue_id)))
+        .filter(|v| match (&filter.kinds, kinds.get(&v.venue_id).copied()) {
+            (None, _) => true,
+            (Some(allowed), Some(kind)) => allowed.contains(&kind),
+            (Some(_), None) => false,
+        })
         .collect())
 }
 
 /// The contacts of `index` under `q` (contract, "Contacts"), looking only at the index case's
-/// visits that `filter` keeps. Reads the index case's visits, then, per venue, the visits of
-/// others around the index case's intervals.
+/// visits that `filter` keeps. Reads the index case's visits, then, per place (a venue, or
+/// the parent of a sub-location), the visits of others at the place and its sub-locations
+/// around the index case's intervals.
 ///
 /// # Errors
 /// [`StoreError`] from the store.
@@ -137,13 +156,21 @@ pub async fn contacts(
     filter: &VenueFilter,
 ) -> Result<Vec<Contact>, StoreError> {
     let own = resident_visits(store, index, &q.window, q.now).await?;
-    let own = filter_visits(store, index, own, filter).await?;
-    // One read per venue, spanning every interval of the index case there.
+    let venues = venues_of(store, &own).await?;
+    let own = filter_visits(store, index, own, &venues, filter).await?;
+    let mut places = Places::new();
+    for venue in venues.values().flatten() {
+        if let Some(parent) = &venue.parent {
+            places.insert(venue.id.clone(), parent.clone());
+        }
+    }
+    // One read per place, spanning every interval of the index case there.
     let mut spans: BTreeMap<VenueId, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
     for (v, s, e) in index_intervals(&own, q) {
         let (lo, hi) = (s - q.buffer, e + q.buffer);
+        let place = places.get(&v.venue_id).unwrap_or(&v.venue_id);
         spans
-            .entry(v.venue_id.clone())
+            .entry(place.clone())
             .and_modify(|span| {
                 span.0 = span.0.min(lo);
                 span.1 = span.1.max(hi);
@@ -151,13 +178,29 @@ pub async fn contacts(
             .or_insert((lo, hi));
     }
     let mut others = Vec::new();
-    for (venue, (lo, hi)) in spans {
-        others.extend(store.venue_visits(&venue, lo, hi).await?);
+    for (place, (lo, hi)) in spans {
+        for venue in with_sub_locations(store, &place).await? {
+            if venue != place {
+                places.insert(venue.clone(), place.clone());
+            }
+            others.extend(store.venue_visits(&venue, lo, hi).await?);
+        }
     }
-    Ok(find_contacts(index, &own, &others, q))
+    Ok(find_contacts(index, &own, &others, &places, q))
 }
 
-/// Everyone at `venue` during `window`, with their registrations (a "risky venue" report).
+/// `venue` and its sub-locations.
+async fn with_sub_locations(
+    store: &dyn Store,
+    venue: &VenueId,
+) -> Result<Vec<VenueId>, StoreError> {
+    let mut all = vec![venue.clone()];
+    all.extend(store.sub_locations(venue).await?);
+    Ok(all)
+}
+
+/// Everyone at `venue` or one of its sub-locations during `window`, with their registrations
+/// (a "risky venue" report).
 ///
 /// # Errors
 /// [`StoreError`] from the store.
@@ -167,7 +210,10 @@ pub async fn venue_exposure(
     window: &TimeWindow,
     now: DateTime<Utc>,
 ) -> Result<Vec<(Contact, Option<Resident>)>, StoreError> {
-    let visits = venue_visits(store, venue, window, now).await?;
+    let mut visits = Vec::new();
+    for v in with_sub_locations(store, venue).await? {
+        visits.extend(venue_visits(store, &v, window, now).await?);
+    }
     with_people(store, domain_exposure(&visits, window, now)).await
 }
 

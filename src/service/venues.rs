@@ -1,5 +1,6 @@
-//! Changing a venue without losing a concurrent change: read, change, and write back only if
-//! nobody wrote in between (compare and set on the venue's revision), else try again.
+//! Registering and changing venues: a sub-location's parent is checked once, at registration;
+//! a change is read, applied and written back only if nobody wrote in between (compare and set
+//! on the venue's revision), else tried again.
 
 use crate::domain::{ParseError, Venue, VenueId};
 use crate::storage::{Store, StoreError};
@@ -44,4 +45,26 @@ pub async fn update_venue(
         }
     }
     Err(StoreError::Unavailable("too many concurrent changes of one venue".into()).into())
+}
+
+/// Checks a new venue's parent, if it has one: a registered venue, other than itself, that is
+/// not a sub-location itself (sub-locations are one level deep, so there are no cycles).
+///
+/// # Errors
+/// [`UpdateError::Invalid`] naming what is wrong; [`UpdateError::Store`].
+pub async fn check_parent(store: &dyn Store, venue: &Venue) -> Result<(), UpdateError> {
+    let Some(parent) = &venue.parent else {
+        return Ok(());
+    };
+    let invalid = |m: String| UpdateError::Invalid(ParseError::new("parent", m));
+    if parent == &venue.id {
+        return Err(invalid("a venue cannot be its own parent".into()));
+    }
+    match store.venue(parent).await? {
+        None => Err(invalid(format!("no venue {parent}; register it first"))),
+        Some(p) if p.parent.is_some() => Err(invalid(format!(
+            "{parent} is itself a sub-location; sub-locations are one level deep"
+        ))),
+        Some(_) => Ok(()),
+    }
 }

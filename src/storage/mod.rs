@@ -148,6 +148,8 @@ pub trait Store: Send + Sync + 'static {
     async fn replace_venue(&self, venue: &Venue, expected: u64) -> Result<bool, StoreError>;
     /// One venue.
     async fn venue(&self, id: &VenueId) -> Result<Option<Venue>, StoreError>;
+    /// The ids of the venues whose `parent` is `parent` (its sub-locations), ordered by id.
+    async fn sub_locations(&self, parent: &VenueId) -> Result<Vec<VenueId>, StoreError>;
     /// All venues, ordered by id.
     async fn venues(&self) -> Result<Vec<Venue>, StoreError>;
 

@@ -13,5 +13,6 @@ mod ops;
 mod oracle;
 mod restart;
 mod retention;
+mod sub_locations;
 mod venues;
 mod visit_rules;

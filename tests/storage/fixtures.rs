@@ -51,6 +51,7 @@ pub fn venue(id: &str, kind: VenueKind) -> Venue {
         households: None,
         code_version: 1,
         revision: 0,
+        parent: None,
         created_at: t("2020-02-01T08:00:00.123456789Z"),
     }
 }

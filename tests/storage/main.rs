@@ -48,6 +48,7 @@ conformance! {
     audit_records_are_kept_and_read_back_by_time_window,
     a_venue_is_replaced_only_at_the_expected_revision,
     venues_are_listed_in_id_order,
+    sub_locations_are_listed_under_their_parent,
     a_put_resident_then_get_returns_the_same_resident_by_id_and_by_phone,
     a_phone_already_used_by_another_resident_is_refused,
     changing_a_residents_phone_frees_the_old_phone,

@@ -208,6 +208,19 @@ impl Store for EmbeddedStore {
             .await
     }
 
+    async fn sub_locations(&self, parent: &VenueId) -> Result<Vec<VenueId>, StoreError> {
+        let parent = parent.to_string();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id FROM venues WHERE json_extract(json, '$.parent') = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([&parent], |r| r.get::<_, String>(0))?;
+            rows.map(|r| VenueId::parse(&r?).map_err(|e| StoreError::Corrupt(e.to_string())))
+                .collect()
+        })
+        .await
+    }
+
     async fn venues(&self) -> Result<Vec<Venue>, StoreError> {
         self.run(|c| {
             let mut stmt = c.prepare_cached("SELECT json FROM venues ORDER BY id")?;

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 const LATER_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS visits_by_end ON visits (end_ms);
 CREATE INDEX IF NOT EXISTS residents_by_home ON residents (home);
+CREATE INDEX IF NOT EXISTS venues_by_parent ON venues (json_extract(json, '$.parent'));
 CREATE INDEX IF NOT EXISTS events_by_time ON events (scan_time);
 ";
 

@@ -22,6 +22,7 @@
 //! | `PREFIX:venues` | set | every venue id (listing) | `put_venue` |
 //! | `PREFIX:{v:VID}:visit` | hash | `VISIT` → visit JSON, a copy of the visits at the venue | `commit_scan` |
 //! | `PREFIX:{v:VID}:visits` | sorted set | `VISIT` scored by start ms, as for the person | `commit_scan` |
+//! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
 //! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
 //! | `PREFIX:{v:VID}:open` | hash | `RID` → id of that person's open visit here (presence) | `commit_scan` |
 //! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff` |
@@ -173,6 +174,11 @@ impl Keys {
     /// `PREFIX:{v:VID}:open`: resident id → open visit id, the venue's presence.
     pub fn venue_open(&self, id: &VenueId) -> String {
         self.place(id, "open")
+    }
+
+    /// `PREFIX:{v:VID}:children`: the venue's sub-locations.
+    pub fn venue_children(&self, id: &VenueId) -> String {
+        self.place(id, "children")
     }
 
     /// `PREFIX:{v:VID}:residents`: the residents whose home this venue is.

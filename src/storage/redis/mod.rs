@@ -104,7 +104,14 @@ impl RedisStore {
         option: &str,
     ) -> Result<Option<String>, StoreError> {
         let json = serde_json::to_string(venue)?;
-        let (answer,): (Option<String>,) = redis::pipe()
+        let mut pipe = redis::pipe();
+        if let Some(parent) = &venue.parent {
+            pipe.cmd("SADD")
+                .arg(self.keys.venue_children(parent))
+                .arg(venue.id.as_str())
+                .ignore();
+        }
+        let (answer,): (Option<String>,) = pipe
             .cmd("SADD")
             .arg(self.keys.venues())
             .arg(venue.id.as_str())
@@ -499,6 +506,25 @@ impl Store for RedisStore {
         Err(StoreError::Unavailable(
             "the resident kept changing while being written".into(),
         ))
+    }
+
+    async fn sub_locations(&self, parent: &VenueId) -> Result<Vec<VenueId>, StoreError> {
+        let mut ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.venue_children(parent))
+            .query_async(&mut self.conn())
+            .await?;
+        ids.sort_unstable();
+        let mut children = Vec::new();
+        for id in ids {
+            let id = VenueId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            // Listed when written; read as the record says.
+            if let Some(v) = self.venue(&id).await? {
+                if v.parent.as_ref() == Some(parent) {
+                    children.push(id);
+                }
+            }
+        }
+        Ok(children)
     }
 
     async fn residents_at_home(&self, home: &VenueId) -> Result<Vec<Resident>, StoreError> {

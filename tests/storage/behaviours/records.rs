@@ -365,3 +365,28 @@ pub async fn residents_are_listed_by_home_and_follow_a_move(store: &dyn Store) {
         vec![a, elsewhere]
     );
 }
+
+pub async fn sub_locations_are_listed_under_their_parent(store: &dyn Store) {
+    let compound = venue("GC-C001", VenueKind::ResidentialCompound);
+    let mut b2 = venue("GC-C001-B2", VenueKind::ResidentialCompound);
+    b2.parent = Some(compound.id.clone());
+    let mut b1 = venue("GC-C001-B1", VenueKind::ResidentialCompound);
+    b1.parent = Some(compound.id.clone());
+    store.put_venue(&compound).await.expect("put venue");
+    store.put_venue(&b2).await.expect("put venue");
+    assert!(store.insert_venue(&b1).await.expect("insert venue"));
+
+    assert_eq!(
+        store.sub_locations(&compound.id).await.expect("reads"),
+        vec![b1.id.clone(), b2.id]
+    );
+    assert_eq!(store.sub_locations(&b1.id).await.expect("reads"), vec![]);
+    assert_eq!(
+        store
+            .venue(&b1.id)
+            .await
+            .expect("reads")
+            .and_then(|v| v.parent),
+        Some(compound.id)
+    );
+}

@@ -1,0 +1,122 @@
+//! Sub-locations: a compound's buildings (or a market's halls) have their own codes, and a
+//! visit to one counts as a visit to its parent for contacts and exposure.
+
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::helpers::{ago, TestApp};
+
+/// Registers `id` under `parent` and returns the code of its first gate, or the answer when
+/// refused.
+async fn sub_location(app: &TestApp, id: &str, parent: &str) -> Result<String, (u16, Value)> {
+    let admin = app.admin().await;
+    let a = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": id, "name": format!("楼{id}"), "kind": "residential_compound",
+                    "gates": ["单元门"], "parent": parent}),
+        )
+        .await;
+    if a.status != 201 {
+        return Err((a.status, a.body));
+    }
+    assert_eq!(a.body["parent"], parent);
+    Ok(a.body["codes"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+async fn report(app: &TestApp, path: &str) -> Vec<(String, String, i64)> {
+    let admin = app.admin().await;
+    let from = (Utc::now() - Duration::days(1)).to_rfc3339();
+    let a = app
+        .send(
+            app.client
+                .get(app.url(path))
+                .query(&[("from", from)])
+                .bearer_auth(&admin),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{path}: {}", a.body);
+    a.body["contacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["resident_id"].as_str().unwrap_or_default().to_owned(),
+                c["venues"][0]["venue_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                c["overlap_minutes"].as_f64().unwrap_or(f64::NAN).round() as i64,
+            )
+        })
+        .collect()
+}
+
+/// Compound C1 with buildings B1 and B2 (minutes after a base 10 h ago):
+/// P in B1 60–120; Q in B2 90–180; S in B1 75–80; R at C1's gate 105–110; T at C2 60–120.
+async fn visits_to_buildings_meet_at_their_compound_and_exposure_covers_the_buildings(
+    app: TestApp,
+) {
+    let gate = app.venue("C1", "residential_compound").await;
+    let other = app.venue("C2", "residential_compound").await;
+    let b1 = sub_location(&app, "C1-B1", "C1").await.unwrap_or_default();
+    let b2 = sub_location(&app, "C1-B2", "C1").await.unwrap_or_default();
+    let nested = sub_location(&app, "C1-B1-U1", "C1-B1").await;
+    let orphan = sub_location(&app, "C9-B1", "C9").await;
+    let base = ago(600);
+    let plan = [
+        ("19900000601", &b1, 60, 120),
+        ("19900000602", &b2, 90, 180),
+        ("19900000603", &b1, 75, 80),
+        ("19900000604", &gate, 105, 110),
+        ("19900000605", &other, 60, 120),
+    ];
+    let mut ids = Vec::new();
+    for (phone, code, i, o) in plan {
+        let (tok, rid) = app.resident(phone).await;
+        for (dir, m) in [("in", i), ("out", o)] {
+            let a = app
+                .scan_at(&tok, code, dir, base + Duration::minutes(m))
+                .await;
+            assert_eq!(a.status, 200, "{}", a.body);
+        }
+        ids.push(rid);
+    }
+    let (p, q, s, r) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+
+    let contacts = report(&app, &format!("/api/v1/trace/residents/{p}/contacts")).await;
+    let compound = report(&app, "/api/v1/trace/venues/C1/exposure").await;
+    let building = report(&app, "/api/v1/trace/venues/C1-B1/exposure").await;
+
+    assert!(matches!(nested, Err((400, _))), "{nested:?}");
+    assert!(matches!(orphan, Err((400, _))), "{orphan:?}");
+    let row = |id: &String, venue: &str, m: i64| (id.clone(), venue.to_owned(), m);
+    // The answer's order: longest first, then by id (ids are random here).
+    let ordered = |mut rows: Vec<(String, String, i64)>| {
+        rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        rows
+    };
+    assert_eq!(
+        contacts,
+        ordered(vec![row(q, "C1", 30), row(r, "C1", 5), row(s, "C1-B1", 5)])
+    );
+    assert_eq!(
+        compound,
+        ordered(vec![
+            row(q, "C1-B2", 90),
+            row(p, "C1-B1", 60),
+            row(r, "C1", 5),
+            row(s, "C1-B1", 5),
+        ])
+    );
+    assert_eq!(building, vec![row(p, "C1-B1", 60), row(s, "C1-B1", 5)]);
+}
+
+crate::on_both_backends!(
+    visits_to_buildings_meet_at_their_compound_and_exposure_covers_the_buildings
+);
