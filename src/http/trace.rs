@@ -14,7 +14,7 @@ use crate::domain::contacts::ContactQuery;
 use crate::domain::{ParseError, ResidentId, VenueId, VenueKind, Visit};
 use crate::error::ApiError;
 use crate::service::contacts::{self, Depth, Scope, Traced};
-use crate::service::export::contacts_csv;
+use crate::service::export::{contacts_csv, visits_csv};
 use crate::service::trace::{self, VenueFilter};
 use crate::state::AppState;
 
@@ -44,22 +44,30 @@ async fn known_venue(state: &AppState, raw: &str) -> Result<VenueId, ApiError> {
     Ok(super::venues::load(state, raw).await?.id)
 }
 
-/// Audits a read of visits, then answers them.
+/// Audits a read of visits, then answers them as CSV when asked (`Accept: text/csv`), else
+/// as JSON.
 async fn visits_answer(
     state: &AppState,
     tracer: &TracerUser,
     req: &HttpRequest,
     action: &str,
+    file: String,
     visits: &[Visit],
 ) -> Result<HttpResponse, ApiError> {
-    audited(state, &tracer.0, req, action, "json", visits.len()).await?;
+    let csv = wants_csv(req);
+    let format = if csv { "csv" } else { "json" };
+    audited(state, &tracer.0, req, action, format, visits.len()).await?;
+    if csv {
+        return csv_answer(visits_csv(visits, state.tz), &file);
+    }
     Ok(HttpResponse::Ok().json(VisitList::of(visits)))
 }
 
 /// A person's visits overlapping a window.
 #[utoipa::path(get, path = "/api/v1/trace/residents/{id}/visits", tag = "trace",
     params(("id" = String, Path, description = "resident id"), WindowParams),
-    security(("bearer" = [])), responses((status = 200, body = VisitList)))]
+    security(("bearer" = [])),
+    responses((status = 200, body = VisitList), (status = 200, content_type = "text/csv", body = String)))]
 pub async fn resident_visits(
     tracer: TracerUser,
     req: HttpRequest,
@@ -71,13 +79,23 @@ pub async fn resident_visits(
     let window = q.window(now)?;
     let id = known_resident(&state, &id).await?;
     let visits = trace::resident_visits(state.store.as_ref(), &id, &window, now).await?;
-    visits_answer(&state, &tracer, &req, "trace.resident_visits", &visits).await
+    let file = format!("visits-{id}");
+    visits_answer(
+        &state,
+        &tracer,
+        &req,
+        "trace.resident_visits",
+        file,
+        &visits,
+    )
+    .await
 }
 
 /// A venue's visits overlapping a window.
 #[utoipa::path(get, path = "/api/v1/trace/venues/{id}/visits", tag = "trace",
     params(("id" = String, Path, description = "venue id"), WindowParams),
-    security(("bearer" = [])), responses((status = 200, body = VisitList)))]
+    security(("bearer" = [])),
+    responses((status = 200, body = VisitList), (status = 200, content_type = "text/csv", body = String)))]
 pub async fn venue_visits(
     tracer: TracerUser,
     req: HttpRequest,
@@ -89,7 +107,8 @@ pub async fn venue_visits(
     let window = q.window(now)?;
     let id = known_venue(&state, &id).await?;
     let visits = trace::venue_visits(state.store.as_ref(), &id, &window, now).await?;
-    visits_answer(&state, &tracer, &req, "trace.venue_visits", &visits).await
+    let file = format!("visits-{id}");
+    visits_answer(&state, &tracer, &req, "trace.venue_visits", file, &visits).await
 }
 
 /// Parameters of a contact query.

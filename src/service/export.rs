@@ -4,6 +4,7 @@ use chrono::Utc;
 use chrono_tz::Tz;
 
 use crate::domain::contact_class::ContactClass;
+use crate::domain::Visit;
 use crate::service::contacts::Traced;
 
 /// A cell a spreadsheet would run as a formula gets a leading `'` (OWASP, CSV injection).
@@ -101,6 +102,64 @@ pub fn contacts_csv(
                 ];
                 w.write_record(head.iter().chain(visit.iter()))?;
             }
+        }
+        w.flush()?;
+    }
+    Ok(out)
+}
+
+/// A visit list as CSV, in the same shape as [`contacts_csv`] (UTF-8 with a byte-order mark,
+/// times in `tz`, formula-like cells as text): one row per visit with its dwell time in
+/// minutes (empty while open). `closed_by` is as stored: an open visit past its maximum stay
+/// is shown by the caller already closed by `auto`.
+///
+/// # Errors
+/// [`csv::Error`] if writing fails.
+pub fn visits_csv(visits: &[Visit], tz: Tz) -> Result<Vec<u8>, csv::Error> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record([
+            "visit_id",
+            "resident_id",
+            "venue_id",
+            "gate_in",
+            "gate_out",
+            "check_in",
+            "check_out",
+            "closed_by",
+            "start_inferred",
+            "dwell_minutes",
+        ])?;
+        let local = |t: Option<chrono::DateTime<Utc>>| {
+            t.map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default()
+        };
+        for v in visits {
+            let gate = |g: &Option<crate::domain::Gate>| {
+                g.as_ref().map_or(String::new(), |g| cell(g.as_str()))
+            };
+            let dwell = v
+                .check_out
+                .map(|out| format!("{:.2}", (out - v.start()).num_seconds() as f64 / 60.0))
+                .unwrap_or_default();
+            let closed_by = v
+                .closed_by
+                .and_then(|c| serde_json::to_value(c).ok())
+                .and_then(|c| c.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            w.write_record([
+                cell(&v.id),
+                cell(v.resident_id.as_str()),
+                cell(v.venue_id.as_str()),
+                gate(&v.gate_in),
+                gate(&v.gate_out),
+                local(v.check_in),
+                local(v.check_out),
+                closed_by,
+                v.start_inferred.to_string(),
+                dwell,
+            ])?;
         }
         w.flush()?;
     }

@@ -153,6 +153,57 @@ async fn contacts_export_as_csv_with_a_byte_order_mark(app: TestApp) {
     );
 }
 
+async fn visit_lists_export_as_csv_in_local_time_and_the_audit_says_csv(app: TestApp) {
+    let town = town(&app).await;
+    let admin = app.admin().await;
+    let from = (Utc::now() - Duration::days(1)).to_rfc3339();
+    let get = |path: String| {
+        app.client
+            .get(app.url(&path))
+            .query(&[("from", from.as_str())])
+            .header("accept", "text/csv")
+            .bearer_auth(&admin)
+            .send()
+    };
+
+    let person = get(format!("/api/v1/trace/residents/{}/visits", town.ids["P"]))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = person.status().as_u16();
+    let bytes = person.bytes().await.unwrap_or_default();
+    let venue = get("/api/v1/trace/venues/S1/visits".into())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let venue_rows = venue.text().await.unwrap_or_default().lines().count();
+    let audit = app.get("/api/v1/audit", &admin).await.body["records"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+
+    assert_eq!(status, 200);
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let text = String::from_utf8_lossy(&bytes[3..]).to_string();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let records: Vec<csv::StringRecord> = rows.records().filter_map(Result::ok).collect();
+    assert_eq!(records.len(), 1, "{text}");
+    // P was at S1 from 60 to 90 minutes after the base: 30 minutes, in Shanghai time.
+    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!());
+    let check_in = (town.base + Duration::minutes(60))
+        .with_timezone(&shanghai)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    assert_eq!(records[0].get(2), Some("S1"));
+    assert_eq!(records[0].get(5), Some(check_in.as_str()));
+    assert_eq!(records[0].get(9), Some("30.00"));
+    assert_eq!(venue_rows, 1 + 4, "header and the four visits at S1");
+    let formats: Vec<&str> = audit
+        .iter()
+        .filter(|r| r["action"].as_str().is_some_and(|a| a.ends_with("_visits")))
+        .filter_map(|r| r["format"].as_str())
+        .collect();
+    assert_eq!(formats, vec!["csv", "csv"]);
+}
+
 async fn filters_keep_venue_kinds_and_can_leave_out_the_home_compound(app: TestApp) {
     let home = app.venue("C1", "residential_compound").await;
     let shop = app.venue("S1", "shop").await;
@@ -325,4 +376,5 @@ crate::on_both_backends!(
     without_buffer_only_overlapping_and_touching_visits_are_contacts,
     a_buffer_widens_the_index_case_and_a_minimum_overlap_drops_short_contacts,
     contacts_export_as_csv_with_a_byte_order_mark,
+    visit_lists_export_as_csv_in_local_time_and_the_audit_says_csv,
 );
