@@ -130,15 +130,7 @@ async fn a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest(app: T
                GC-X007,😀店,shop,东门社区,翠屏路7号,正门,\n\
                GC-X008,双门店,shop,东门社区,翠屏路8号,正门;正门,\n";
 
-    let a = app
-        .send(
-            app.client
-                .post(app.url("/api/v1/venues/import"))
-                .bearer_auth(&admin)
-                .header("content-type", "text/csv")
-                .body(csv),
-        )
-        .await;
+    let a = app.import_csv("/api/v1/venues/import", csv).await;
 
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.body["created"], 2);
@@ -157,21 +149,13 @@ async fn a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest(app: T
 }
 
 async fn a_residents_csv_with_broken_rows_keeps_the_good_ones(app: TestApp) {
-    let admin = app.admin().await;
     let csv = "resident_id,name,phone,home,building,room,household,tags\n\
                R1,付秀,19900000001,GC-C086,1栋,402,H0001,\n\
                R2,向强梅,12345,GC-C086,1栋,402,H0001,\n\
                R3,陆鹏华,19900000001,GC-C121,1栋,303,H0002,\n\
                R4,雷婷飞,19900000004,GC-C084,2栋,604,H0003,hubei_return;key_monitoring\n";
 
-    let a = app
-        .send(
-            app.client
-                .post(app.url("/api/v1/residents/import"))
-                .bearer_auth(&admin)
-                .body(csv),
-        )
-        .await;
+    let a = app.import_csv("/api/v1/residents/import", csv).await;
 
     assert_eq!(a.body["created"], 2, "{}", a.body);
     let lines: Vec<u64> = a.body["errors"]

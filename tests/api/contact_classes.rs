@@ -6,20 +6,6 @@ use serde_json::Value;
 
 use crate::helpers::{ago, TestApp};
 
-async fn import_residents(app: &TestApp, csv: &str) {
-    let admin = app.admin().await;
-    let a = app
-        .send(
-            app.client
-                .post(app.url("/api/v1/residents/import"))
-                .bearer_auth(&admin)
-                .header("content-type", "text/csv")
-                .body(csv.to_owned()),
-        )
-        .await;
-    assert_eq!(a.status, 200, "{}", a.body);
-}
-
 /// The contacts of `who` over the last day, with `extra` query parameters.
 async fn contacts_of(app: &TestApp, who: &str, extra: &str) -> (u16, Value) {
     let admin = app.admin().await;
@@ -78,16 +64,18 @@ async fn household_building_and_compound_ties_count_without_a_scan_and_carry_the
     app.venue("C1", "residential_compound").await;
     app.venue("C2", "residential_compound").await;
     let shop = app.venue("S1", "shop").await;
-    import_residents(
-        &app,
-        "resident_id,name,phone,home,building,room,household,tags\n\
+    let imported = app
+        .import_csv(
+            "/api/v1/residents/import",
+            "resident_id,name,phone,home,building,room,household,tags\n\
          RP,付秀,19900000401,C1,1栋,402,H1,\n\
          RH,付强,19900000402,C1,1栋,402,H1,\n\
          RB,向梅,19900000403,C1,1栋,301,H2,\n\
          RC,李娜,19900000404,C1,2栋,101,H3,\n\
          RX,王伟,19900000405,C2,1栋,101,H9,\n",
-    )
-    .await;
+        )
+        .await;
+    assert_eq!(imported.body["created"], 5, "{}", imported.body);
     let base = ago(600);
     for (phone, i, o) in [("19900000401", 60, 120), ("19900000405", 90, 150)] {
         let (tok, _) = app.resident(phone).await;

@@ -211,13 +211,7 @@ async fn filters_keep_venue_kinds_and_can_leave_out_the_home_compound(app: TestA
     let admin = app.admin().await;
     let csv = "resident_id,name,phone,home,building,room,household,tags\n\
                RP,付秀,19900000301,C1,1栋,402,H1,\n";
-    app.send(
-        app.client
-            .post(app.url("/api/v1/residents/import"))
-            .bearer_auth(&admin)
-            .body(csv),
-    )
-    .await;
+    app.import_csv("/api/v1/residents/import", csv).await;
     let base = ago(600);
     let at = |m: i64| base + Duration::minutes(m);
     type Stays<'a> = &'a [(&'a String, i64, i64)];
@@ -317,14 +311,7 @@ async fn names_a_spreadsheet_would_run_as_formulas_are_exported_as_text(app: Tes
         csv.push_str(&format!("R{i},{quoted},1990000010{i},,,,,\n"));
     }
     csv.push_str("RP,付秀,19900000200,,,,,\n");
-    let imported = app
-        .send(
-            app.client
-                .post(app.url("/api/v1/residents/import"))
-                .bearer_auth(&admin)
-                .body(csv),
-        )
-        .await;
+    let imported = app.import_csv("/api/v1/residents/import", csv).await;
     assert_eq!(imported.body["created"], 6, "{}", imported.body);
     for i in 0..names.len() {
         let (tok, _) = app.resident(&format!("1990000010{i}")).await;

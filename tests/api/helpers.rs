@@ -235,6 +235,20 @@ impl TestApp {
         )
     }
 
+    /// Posts a CSV to an admin import path (`/api/v1/residents/import`, `…/venues/import`)
+    /// and returns the answer.
+    pub async fn import_csv(&self, path: &str, csv: impl Into<String>) -> Answer {
+        let admin = self.admin().await;
+        self.send(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(&admin)
+                .header("content-type", "text/csv")
+                .body(csv.into()),
+        )
+        .await
+    }
+
     /// Registers a venue and returns the code of its first gate.
     pub async fn venue(&self, id: &str, kind: &str) -> String {
         let admin = self.admin().await;
