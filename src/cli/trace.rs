@@ -1,6 +1,8 @@
 //! `checkin trace`: a tracer's contact query from the command line, straight from the store,
 //! as a readable table or a CSV file. Audited like the API, as `cli:$USER`.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -116,16 +118,19 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
     }
     audit::record(store.as_ref(), &who, read, Utc::now()).await?;
     let local = |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%m-%d %H:%M").to_string();
-    println!(
+    let mut out = String::new();
+    writeln!(
+        out,
         "contacts of {index}, {} to {} ({tz}): {}",
         local(query.window.from()),
         local(query.window.to()),
         found.len()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{:<14} {:<8} {:<12} {:<12} {:>9}  {:<11} {:<11} venues",
         "resident", "name", "phone", "class", "minutes", "first", "last"
-    );
+    )?;
     for t in &found {
         let person = t.person.as_ref();
         let shared = t.contact.as_ref().map_or(&[][..], |c| &c.shared[..]);
@@ -136,7 +141,8 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
                 .map_or_else(|| "-".to_owned(), |c| local(f(c)))
         };
         let class = t.class.map_or("-", ContactClass::as_str);
-        println!(
+        writeln!(
+            out,
             "{:<14} {:<8} {:<12} {:<12} {:>9.1}  {:<11} {:<11} {}",
             t.resident_id.as_str(),
             person.and_then(|p| p.name.as_deref()).unwrap_or("-"),
@@ -146,7 +152,11 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
             when(|c| c.first_contact),
             when(|c| c.last_contact),
             venues.join(",")
-        );
+        )?;
     }
-    Ok(())
+    // A reader that stops early (`| head`) is not an error.
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }

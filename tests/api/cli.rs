@@ -63,3 +63,28 @@ async fn checkin_trace_prints_and_exports_the_same_contacts_as_the_api() {
         "a mistyped data dir is an error, not an empty town"
     );
 }
+
+#[tokio::test]
+async fn checkin_trace_into_a_reader_that_stops_early_exits_cleanly() {
+    let app = spawn_app(Backend::Embedded).await;
+    let code = app.venue("S1", "shop").await;
+    let (tok, index) = app.resident("19900000001").await;
+    app.scan_at(&tok, &code, "in", ago(60)).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_checkin"))
+        .args(["trace", "--resident", &index, "--data-dir"])
+        .arg(app.data_dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running checkin: {e}"));
+
+    // Like `| head -0`: the reader is gone before the table is written.
+    drop(child.stdout.take());
+    let done = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for checkin: {e}"));
+
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
