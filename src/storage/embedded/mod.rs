@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{
-    lookback, CommitResult, IdempotencyRecord, OtpRecord, PersonState, ScanCommit, Store,
-    StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
+    lookback, refuse_open_visits, CommitResult, IdempotencyRecord, OtpRecord, PersonState,
+    ScanCommit, Store, StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
 };
 use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
@@ -122,6 +122,26 @@ impl EmbeddedStore {
         let raw: Option<String> = conn.query_row(sql, [key], |r| r.get(0)).optional()?;
         raw.map(|s| serde_json::from_str(&s).map_err(StoreError::from))
             .transpose()
+    }
+
+    /// Inserts a visit, or replaces the stored one with its id: `commit_scan`'s write of a
+    /// changed visit, shared with `import_visits`.
+    fn write_visit(conn: &Connection, v: &Visit) -> Result<(), StoreError> {
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO visits (id, resident_id, venue_id, start_ms, open, json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(id) DO UPDATE SET start_ms = excluded.start_ms,
+                open = excluded.open, json = excluded.json",
+        )?;
+        stmt.execute(params![
+            v.id,
+            v.resident_id.as_str(),
+            v.venue_id.as_str(),
+            v.start().timestamp_millis(),
+            v.is_open(),
+            serde_json::to_string(v)?
+        ])?;
+        Ok(())
     }
 
     fn visits_query(
@@ -373,20 +393,7 @@ impl Store for EmbeddedStore {
                 ],
             )?;
             for v in &commit.changed {
-                tx.execute(
-                    "INSERT INTO visits (id, resident_id, venue_id, start_ms, open, json)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT(id) DO UPDATE SET start_ms = excluded.start_ms,
-                        open = excluded.open, json = excluded.json",
-                    params![
-                        v.id,
-                        v.resident_id.as_str(),
-                        v.venue_id.as_str(),
-                        v.start().timestamp_millis(),
-                        v.is_open(),
-                        serde_json::to_string(v)?
-                    ],
-                )?;
+                Self::write_visit(&tx, v)?;
             }
             if let Some((key, rec)) = &commit.idempotency {
                 tx.execute(
@@ -399,6 +406,23 @@ impl Store for EmbeddedStore {
             }
             tx.commit()?;
             Ok(CommitResult::Committed)
+        })
+        .await
+    }
+
+    async fn import_visits(&self, visits: &[Visit]) -> Result<(), StoreError> {
+        refuse_open_visits(visits)?;
+        if visits.is_empty() {
+            return Ok(());
+        }
+        let visits = visits.to_vec();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for v in &visits {
+                Self::write_visit(&tx, v)?;
+            }
+            tx.commit()?;
+            Ok(())
         })
         .await
     }

@@ -9,6 +9,7 @@
 //!
 //! The key layout is written down in [`keys`]; the scripts are in `scripts.rs`.
 
+mod import;
 pub mod keys;
 mod scripts;
 
@@ -22,8 +23,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use self::keys::Keys;
 use self::scripts::Scripts;
 use super::{
-    lookback, CommitResult, IdempotencyRecord, OtpRecord, PersonState, ScanCommit, Store,
-    StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
+    lookback, refuse_open_visits, CommitResult, IdempotencyRecord, OtpRecord, PersonState,
+    ScanCommit, Store, StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
 };
 use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
@@ -463,6 +464,11 @@ impl Store for RedisStore {
         } else {
             CommitResult::Conflict
         })
+    }
+
+    async fn import_visits(&self, visits: &[Visit]) -> Result<(), StoreError> {
+        refuse_open_visits(visits)?;
+        self.import_closed_visits(visits).await
     }
 
     async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError> {

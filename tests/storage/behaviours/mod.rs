@@ -2,11 +2,13 @@
 //! turned into tests per backend by `conformance!` in `main.rs`.
 
 mod durability;
+mod imports;
 mod records;
 mod scans;
 mod visits;
 
 pub use durability::*;
+pub use imports::*;
 pub use records::*;
 pub use scans::*;
 pub use visits::*;
