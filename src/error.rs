@@ -159,6 +159,7 @@ impl From<StoreError> for ApiError {
                 ApiError::StoreUnavailable
             }
             StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Refused(m) => ApiError::InvalidInput(m),
             StoreError::Corrupt(cause) => {
                 tracing::error!(%cause, "corrupt stored data");
                 ApiError::Internal

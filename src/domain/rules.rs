@@ -212,6 +212,7 @@ mod tests {
             code_version: 1,
             revision: 0,
             parent: None,
+            longest_stay_minutes: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }

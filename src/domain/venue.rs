@@ -126,6 +126,11 @@ pub struct Venue {
     pub code_version: u32,
     /// When it was first registered, UTC.
     pub created_at: DateTime<Utc>,
+    /// The longest maximum stay, minutes, the venue has had since this was recorded (visits
+    /// keep the maximum stay of their start, so none here lasts longer); `None` for a venue
+    /// stored before it was recorded, which is read as [`MAX_STAY_CAP_MINUTES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longest_stay_minutes: Option<u32>,
     /// The venue this one is a sub-location of (a compound's building, a market's hall), one
     /// level deep; fixed at registration. For contacts and exposure, a visit to a sub-location
     /// also counts as a visit to its parent (tracing issue).
@@ -140,10 +145,34 @@ pub struct Venue {
 impl Venue {
     /// The maximum stay in force: the venue's override, else its kind's default.
     pub fn max_stay(&self) -> Duration {
-        let minutes = self
-            .max_stay_minutes
-            .unwrap_or_else(|| self.kind.default_max_stay_minutes());
+        Duration::minutes(i64::from(self.max_stay_minutes_in_force()))
+    }
+
+    fn max_stay_minutes_in_force(&self) -> u32 {
+        self.max_stay_minutes
+            .unwrap_or_else(|| self.kind.default_max_stay_minutes())
+    }
+
+    /// How long any visit here can have lasted: how far before a window a visit that overlaps
+    /// it can have begun. Reading from this far back finds every such visit.
+    pub fn stay_bound(&self) -> Duration {
+        let minutes = self.longest_stay_minutes.map_or(MAX_STAY_CAP_MINUTES, |m| {
+            m.max(self.max_stay_minutes_in_force())
+        });
         Duration::minutes(i64::from(minutes))
+    }
+
+    /// Starts the record of the longest maximum stay: call on a venue being registered.
+    pub fn start_stay_record(&mut self) {
+        self.longest_stay_minutes = Some(self.max_stay_minutes_in_force());
+    }
+
+    /// Keeps the record across a change: call after changing the venue's kind or stay. A venue
+    /// with no record keeps none (its history is unknown).
+    pub fn keep_stay_record(&mut self) {
+        if let Some(m) = self.longest_stay_minutes {
+            self.longest_stay_minutes = Some(m.max(self.max_stay_minutes_in_force()));
+        }
     }
 
     /// The place a visit here counts at for contacts: the parent, else the venue itself.

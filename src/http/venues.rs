@@ -119,7 +119,7 @@ pub async fn create(
         None => VenueId::generate(),
     };
     let name = parse_name("name", &b.name, 100)?;
-    let venue = Venue {
+    let mut venue = Venue {
         id,
         name,
         kind: b.kind,
@@ -132,8 +132,10 @@ pub async fn create(
         code_version: 1,
         revision: 0,
         parent: b.parent.as_deref().map(VenueId::parse).transpose()?,
+        longest_stay_minutes: None,
         created_at: state.clock.now(),
     };
+    venue.start_stay_record();
     check_printable(&venue)?;
     check_parent(state.store.as_ref(), &venue).await?;
     if !state.store.insert_venue(&venue).await? {

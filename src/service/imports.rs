@@ -90,7 +90,7 @@ pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
                 .map_err(|_| ParseError::new("households", "must be a whole number"))?,
         ),
     };
-    let venue = Venue {
+    let mut venue = Venue {
         id: VenueId::parse(col(headers, row, "code")?)?,
         name: parse_name("name", col(headers, row, "name")?, 100)?,
         kind,
@@ -102,12 +102,14 @@ pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
         households,
         code_version: 1,
         revision: 0,
+        longest_stay_minutes: None,
         parent: match col(headers, row, "parent").unwrap_or("") {
             "" => None,
             p => Some(VenueId::parse(p)?),
         },
         created_at: Utc::now(),
     };
+    venue.start_stay_record();
     check_printable(&venue)?;
     Ok(venue)
 }

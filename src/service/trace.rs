@@ -9,7 +9,7 @@ use crate::domain::contacts::{
     Places,
 };
 use crate::domain::{Resident, ResidentId, TimeWindow, Venue, VenueId, VenueKind, Visit};
-use crate::storage::{Store, StoreError};
+use crate::storage::{lookback, Store, StoreError};
 
 fn overlapping(visits: Vec<Visit>, window: &TimeWindow, now: DateTime<Utc>) -> Vec<Visit> {
     visits
@@ -142,10 +142,93 @@ async fn filter_visits(
         .collect())
 }
 
+/// What a contact query reads: the index case's visits that count, the visits of others
+/// around them, and where visits meet.
+#[derive(Debug, Clone, Default)]
+pub struct Candidates {
+    /// The index case's visits in the window that the filter keeps.
+    pub own: Vec<Visit>,
+    /// Visits of others (and of the index case) at the same places, around its intervals.
+    pub others: Vec<Visit>,
+    /// Sub-locations read, each mapped to its parent.
+    pub places: Places,
+}
+
+/// An interval `[from, to]`, UTC.
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
+/// Merges intervals (sorted here) whose reads would overlap: two reads of `[lo - bound, hi]`
+/// meet when the later `lo` is within `bound` of the earlier `hi`.
+fn merge_spans(mut spans: Vec<Span>, bound: chrono::Duration) -> Vec<Span> {
+    spans.sort();
+    let mut merged: Vec<Span> = Vec::new();
+    for (lo, hi) in spans {
+        match merged.last_mut() {
+            Some(last) if lo - bound <= last.1 => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    merged
+}
+
+/// Reads what the contacts of `index` under `q` depend on, looking only at the index case's
+/// visits that `filter` keeps: its visits, then per place (a venue, or the parent of a
+/// sub-location) and per venue there (the place and its sub-locations), the visits that began
+/// within the venue's [`Venue::stay_bound`] before one of the index case's intervals (widened
+/// by the buffer) and not after it: every visit that can overlap one, and few others.
+///
+/// # Errors
+/// [`StoreError`] from the store.
+pub async fn candidates(
+    store: &dyn Store,
+    index: &ResidentId,
+    q: &ContactQuery,
+    filter: &VenueFilter,
+) -> Result<Candidates, StoreError> {
+    let own = resident_visits(store, index, &q.window, q.now).await?;
+    let mut venues = venues_of(store, &own).await?;
+    let own = filter_visits(store, index, own, &venues, filter).await?;
+    let mut places = Places::new();
+    for venue in venues.values().flatten() {
+        if let Some(parent) = &venue.parent {
+            places.insert(venue.id.clone(), parent.clone());
+        }
+    }
+    let mut wanted: BTreeMap<VenueId, Vec<Span>> = BTreeMap::new();
+    for (v, s, e) in index_intervals(&own, q) {
+        let place = places.get(&v.venue_id).unwrap_or(&v.venue_id).clone();
+        wanted
+            .entry(place)
+            .or_default()
+            .push((s - q.buffer, e + q.buffer));
+    }
+    let mut others = Vec::new();
+    for (place, spans) in wanted {
+        for venue in with_sub_locations(store, &place).await? {
+            if venue != place {
+                places.insert(venue.clone(), place.clone());
+            }
+            if !venues.contains_key(&venue) {
+                venues.insert(venue.clone(), store.venue(&venue).await?);
+            }
+            let bound = venues
+                .get(&venue)
+                .and_then(|v| v.as_ref().map(Venue::stay_bound))
+                .unwrap_or_else(lookback);
+            for (lo, hi) in merge_spans(spans.clone(), bound) {
+                others.extend(store.venue_visits_starting(&venue, lo - bound, hi).await?);
+            }
+        }
+    }
+    Ok(Candidates {
+        own,
+        others,
+        places,
+    })
+}
+
 /// The contacts of `index` under `q` (contract, "Contacts"), looking only at the index case's
-/// visits that `filter` keeps. Reads the index case's visits, then, per place (a venue, or
-/// the parent of a sub-location), the visits of others at the place and its sub-locations
-/// around the index case's intervals.
+/// visits that `filter` keeps: [`candidates`], matched by [`find_contacts`].
 ///
 /// # Errors
 /// [`StoreError`] from the store.
@@ -155,38 +238,8 @@ pub async fn contacts(
     q: &ContactQuery,
     filter: &VenueFilter,
 ) -> Result<Vec<Contact>, StoreError> {
-    let own = resident_visits(store, index, &q.window, q.now).await?;
-    let venues = venues_of(store, &own).await?;
-    let own = filter_visits(store, index, own, &venues, filter).await?;
-    let mut places = Places::new();
-    for venue in venues.values().flatten() {
-        if let Some(parent) = &venue.parent {
-            places.insert(venue.id.clone(), parent.clone());
-        }
-    }
-    // One read per place, spanning every interval of the index case there.
-    let mut spans: BTreeMap<VenueId, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
-    for (v, s, e) in index_intervals(&own, q) {
-        let (lo, hi) = (s - q.buffer, e + q.buffer);
-        let place = places.get(&v.venue_id).unwrap_or(&v.venue_id);
-        spans
-            .entry(place.clone())
-            .and_modify(|span| {
-                span.0 = span.0.min(lo);
-                span.1 = span.1.max(hi);
-            })
-            .or_insert((lo, hi));
-    }
-    let mut others = Vec::new();
-    for (place, (lo, hi)) in spans {
-        for venue in with_sub_locations(store, &place).await? {
-            if venue != place {
-                places.insert(venue.clone(), place.clone());
-            }
-            others.extend(store.venue_visits(&venue, lo, hi).await?);
-        }
-    }
-    Ok(find_contacts(index, &own, &others, &places, q))
+    let c = candidates(store, index, q, filter).await?;
+    Ok(find_contacts(index, &c.own, &c.others, &c.places, q))
 }
 
 /// `venue` and its sub-locations.

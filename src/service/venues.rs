@@ -39,6 +39,7 @@ pub async fn update_venue(
             .ok_or_else(|| UpdateError::NotFound(id.clone()))?;
         let expected = venue.revision;
         change(&mut venue)?;
+        venue.keep_stay_record();
         venue.revision = expected + 1;
         if store.replace_venue(&venue, expected).await? {
             return Ok(venue);

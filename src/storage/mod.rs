@@ -36,6 +36,10 @@ pub enum StoreError {
     /// Stored data could not be read back (a bug or a foreign writer).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// The call's input breaks the method's contract (for example an open visit given to
+    /// [`Store::import_visits`]); nothing was written.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -182,6 +186,24 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PersonState, StoreError>;
     /// Writes a scan's outcome if the person's version is still `expected_version`.
     async fn commit_scan(&self, commit: &ScanCommit) -> Result<CommitResult, StoreError>;
+    /// Bulk load of closed visits from another system's history (a migration, a benchmark).
+    ///
+    /// Writes each visit and its person and venue indexes exactly as [`Store::commit_scan`]
+    /// writes a changed closed visit: inserted, or replaced when its id is already stored (a
+    /// replacement must keep the stored visit's person and venue, as a scan's rewrite does), so
+    /// [`Store::resident_visits`], [`Store::venue_visits`] and the contacts built on them
+    /// return imported visits like committed ones. It records no scan event and leaves every
+    /// person's state (version, open visit) as it is; importing over a visit that is still
+    /// someone's open visit is not what it is for.
+    ///
+    /// All of `visits` is checked before anything is written: if any is open (`closed_by` is
+    /// `None`) the call fails with [`StoreError::Refused`] naming it, and nothing is written.
+    /// The embedded store writes the slice in one transaction. Redis writes it in atomic
+    /// chunks of a few hundred visits, so a failure part way (Redis gone) can leave a prefix
+    /// of the slice written; importing the same slice again is safe, as it replaces by id.
+    /// Callers pass batches of some thousands of visits: one call holds the store (the SQLite
+    /// writer lock, or Redis for each chunk) while it writes.
+    async fn import_visits(&self, visits: &[Visit]) -> Result<(), StoreError>;
     /// Every scan event of a person, in the order recorded.
     async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError>;
 
@@ -198,6 +220,18 @@ pub trait Store: Send + Sync + 'static {
         &self,
         venue: &VenueId,
         from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Visit>, StoreError> {
+        self.venue_visits_starting(venue, from - lookback(), to)
+            .await
+    }
+    /// A venue's visits whose start lies in `[starts_from, to]`, ordered by start then id: for
+    /// a caller that knows how long visits there can last (see `Venue::stay_bound`) and so
+    /// how far back one that overlaps `[from, to]` can have begun.
+    async fn venue_visits_starting(
+        &self,
+        venue: &VenueId,
+        starts_from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Visit>, StoreError>;
     /// Appends an audit record. Records are never changed or removed through the service.
@@ -220,6 +254,20 @@ pub trait Store: Send + Sync + 'static {
         visits_before: DateTime<Utc>,
         audit_before: DateTime<Utc>,
     ) -> Result<PurgeReport, StoreError>;
+}
+
+/// Checks that every visit of a bulk import is closed ([`Store::import_visits`]).
+///
+/// # Errors
+/// [`StoreError::Refused`] naming the first open visit.
+pub fn refuse_open_visits(visits: &[Visit]) -> Result<(), StoreError> {
+    match visits.iter().find(|v| v.is_open()) {
+        Some(v) => Err(StoreError::Refused(format!(
+            "visit {} of {} at {} is open: only closed visits can be imported",
+            v.id, v.resident_id, v.venue_id
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// How far before a window's start a visit may begin and still overlap it: the longest stay a

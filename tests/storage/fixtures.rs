@@ -52,6 +52,7 @@ pub fn venue(id: &str, kind: VenueKind) -> Venue {
         code_version: 1,
         revision: 0,
         parent: None,
+        longest_stay_minutes: None,
         created_at: t("2020-02-01T08:00:00.123456789Z"),
     }
 }

@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{
-    lookback, CommitResult, IdempotencyRecord, OtpRecord, PersonState, PurgeReport, ScanCommit,
-    Store, StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
+    lookback, refuse_open_visits, CommitResult, IdempotencyRecord, OtpRecord, PersonState,
+    PurgeReport, ScanCommit, Store, StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
 };
 use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
@@ -124,6 +124,27 @@ impl EmbeddedStore {
             .transpose()
     }
 
+    /// Inserts a visit, or replaces the stored one with its id: `commit_scan`'s write of a
+    /// changed visit, shared with `import_visits`.
+    fn write_visit(conn: &Connection, v: &Visit) -> Result<(), StoreError> {
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO visits (id, resident_id, venue_id, start_ms, open, json, end_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(id) DO UPDATE SET start_ms = excluded.start_ms,
+                open = excluded.open, json = excluded.json, end_ms = excluded.end_ms",
+        )?;
+        stmt.execute(params![
+            v.id,
+            v.resident_id.as_str(),
+            v.venue_id.as_str(),
+            v.start().timestamp_millis(),
+            v.is_open(),
+            serde_json::to_string(v)?,
+            v.latest_end().timestamp_millis()
+        ])?;
+        Ok(())
+    }
+
     fn visits_query(
         conn: &Connection,
         sql: &str,
@@ -133,11 +154,7 @@ impl EmbeddedStore {
     ) -> Result<Vec<Visit>, StoreError> {
         let mut stmt = conn.prepare_cached(sql)?;
         let rows = stmt.query_map(
-            params![
-                key,
-                (from - lookback()).timestamp_millis(),
-                to.timestamp_millis()
-            ],
+            params![key, from.timestamp_millis(), to.timestamp_millis()],
             |r| r.get::<_, String>(0),
         )?;
         rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
@@ -399,21 +416,7 @@ impl Store for EmbeddedStore {
                 ],
             )?;
             for v in &commit.changed {
-                tx.execute(
-                    "INSERT INTO visits (id, resident_id, venue_id, start_ms, open, json, end_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT(id) DO UPDATE SET start_ms = excluded.start_ms,
-                        open = excluded.open, json = excluded.json, end_ms = excluded.end_ms",
-                    params![
-                        v.id,
-                        v.resident_id.as_str(),
-                        v.venue_id.as_str(),
-                        v.start().timestamp_millis(),
-                        v.is_open(),
-                        serde_json::to_string(v)?,
-                        v.latest_end().timestamp_millis()
-                    ],
-                )?;
+                Self::write_visit(&tx, v)?;
             }
             if let Some((key, rec)) = &commit.idempotency {
                 tx.execute(
@@ -426,6 +429,23 @@ impl Store for EmbeddedStore {
             }
             tx.commit()?;
             Ok(CommitResult::Committed)
+        })
+        .await
+    }
+
+    async fn import_visits(&self, visits: &[Visit]) -> Result<(), StoreError> {
+        refuse_open_visits(visits)?;
+        if visits.is_empty() {
+            return Ok(());
+        }
+        let visits = visits.to_vec();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for v in &visits {
+                Self::write_visit(&tx, v)?;
+            }
+            tx.commit()?;
+            Ok(())
         })
         .await
     }
@@ -454,17 +474,17 @@ impl Store for EmbeddedStore {
                 "SELECT json FROM visits WHERE resident_id = ?1 AND start_ms BETWEEN ?2 AND ?3
                  ORDER BY start_ms, id",
                 &id,
-                from,
+                from - lookback(),
                 to,
             )
         })
         .await
     }
 
-    async fn venue_visits(
+    async fn venue_visits_starting(
         &self,
         venue: &VenueId,
-        from: DateTime<Utc>,
+        starts_from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Visit>, StoreError> {
         let id = venue.to_string();
@@ -474,7 +494,7 @@ impl Store for EmbeddedStore {
                 "SELECT json FROM visits WHERE venue_id = ?1 AND start_ms BETWEEN ?2 AND ?3
                  ORDER BY start_ms, id",
                 &id,
-                from,
+                starts_from,
                 to,
             )
         })

@@ -12,19 +12,19 @@
 //! | key | type | contents | written by |
 //! | --- | --- | --- | --- |
 //! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (id of the open visit, or empty) | `commit_scan` |
-//! | `PREFIX:{p:RID}:visit` | hash | `VISIT` → visit JSON, every visit of the person | `commit_scan` |
-//! | `PREFIX:{p:RID}:visits` | sorted set | `VISIT` scored by the visit's start (`Visit::start()`, ms since the epoch) | `commit_scan` |
+//! | `PREFIX:{p:RID}:visit` | hash | `VISIT` → visit JSON, every visit of the person | `commit_scan`, `import_visits` |
+//! | `PREFIX:{p:RID}:visits` | sorted set | `VISIT` scored by the visit's start (`Visit::start()`, ms since the epoch) | `commit_scan`, `import_visits` |
 //! | `PREFIX:{p:RID}:events` | list | scan event JSON, in the order recorded (`RPUSH`) | `commit_scan` |
 //! | `PREFIX:{p:RID}:idem:KEY` | string | idempotency record JSON, `EX` = `IDEMPOTENCY_TTL_SECONDS` | `commit_scan` |
 //! | `PREFIX:{p:RID}:resident` | string | resident JSON | `put_resident` |
 //! | `PREFIX:phone:PHONE` | string | the id of the resident with that phone (unique index) | `put_resident` |
 //! | `PREFIX:{v:VID}:venue` | string | venue JSON | `put_venue`, `insert_venue`, `replace_venue` |
 //! | `PREFIX:venues` | set | every venue id (listing) | `put_venue` |
-//! | `PREFIX:{v:VID}:visit` | hash | `VISIT` → visit JSON, a copy of the visits at the venue | `commit_scan` |
-//! | `PREFIX:{v:VID}:visits` | sorted set | `VISIT` scored by start ms, as for the person | `commit_scan` |
+//! | `PREFIX:{v:VID}:visit` | hash | `VISIT` → visit JSON, a copy of the visits at the venue | `commit_scan`, `import_visits` |
+//! | `PREFIX:{v:VID}:visits` | sorted set | `VISIT` scored by start ms, as for the person | `commit_scan`, `import_visits` |
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
 //! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
-//! | `PREFIX:{v:VID}:open` | hash | `RID` → id of that person's open visit here (presence) | `commit_scan` |
+//! | `PREFIX:{v:VID}:open` | hash | `RID` → id of that person's open visit here (presence) | `commit_scan`; `import_visits` only removes the entry of a visit it writes closed |
 //! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff` |
 //! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |
 //! | `PREFIX:ping` | string | the last `/readyz` probe value, `EX` 60 s | `ping` |
@@ -55,8 +55,10 @@
 //!
 //! Today `commit_scan` runs one Lua script that touches the person's keys and the keys of the
 //! venues of the changed visits together. That is atomic and fine on one Redis node, but it
-//! crosses slots on a cluster, which refuses it (`CROSSSLOT`). Likewise `put_resident`'s script
-//! touches the resident's key, two phone keys and two homes' resident sets. A later issue (Redis Cluster) will split the
+//! crosses slots on a cluster, which refuses it (`CROSSSLOT`); so does `import_visits`, whose
+//! script writes the visits of a few hundred people and venues in one call. Likewise
+//! `put_resident`'s script touches the resident's key, two phone keys and two homes' resident
+//! sets. A later issue (Redis Cluster) will split the
 //! commit into a person-slot step (state, events, visits, idempotency: the truth) and a
 //! venue-slot step (the venue's visit copy and presence: a copy that can be repaired from the
 //! person's visits), and claim phones with a single-key step before writing the resident.

@@ -9,6 +9,7 @@
 //!
 //! The key layout is written down in [`keys`]; the scripts are in `scripts.rs`.
 
+mod import;
 pub mod keys;
 mod scripts;
 
@@ -22,8 +23,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use self::keys::Keys;
 use self::scripts::Scripts;
 use super::{
-    lookback, CommitResult, IdempotencyRecord, OtpRecord, PersonState, PurgeReport, ScanCommit,
-    Store, StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
+    lookback, refuse_open_visits, CommitResult, IdempotencyRecord, OtpRecord, PersonState,
+    PurgeReport, ScanCommit, Store, StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
 };
 use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
@@ -328,8 +329,8 @@ impl RedisStore {
         parse_opt(raw)
     }
 
-    /// The visits of one index (a person's or a venue's) whose start lies in
-    /// `[from - lookback(), to]`, ordered by start then id.
+    /// The visits of one index (a person's or a venue's) whose start lies in `[from, to]`,
+    /// ordered by start then id.
     async fn visits_in(
         &self,
         zset: String,
@@ -337,7 +338,7 @@ impl RedisStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Visit>, StoreError> {
-        let min = (from - lookback()).timestamp_millis();
+        let min = from.timestamp_millis();
         let max = to.timestamp_millis();
         if min > max {
             return Ok(Vec::new());
@@ -666,6 +667,11 @@ impl Store for RedisStore {
         })
     }
 
+    async fn import_visits(&self, visits: &[Visit]) -> Result<(), StoreError> {
+        refuse_open_visits(visits)?;
+        self.import_closed_visits(visits).await
+    }
+
     async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError> {
         let raws: Vec<String> = redis::cmd("LRANGE")
             .arg(self.keys.person_events(resident))
@@ -685,22 +691,22 @@ impl Store for RedisStore {
         self.visits_in(
             self.keys.person_visits(resident),
             self.keys.person_visit(resident),
-            from,
+            from - lookback(),
             to,
         )
         .await
     }
 
-    async fn venue_visits(
+    async fn venue_visits_starting(
         &self,
         venue: &VenueId,
-        from: DateTime<Utc>,
+        starts_from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Visit>, StoreError> {
         self.visits_in(
             self.keys.venue_visits(venue),
             self.keys.venue_visit(venue),
-            from,
+            starts_from,
             to,
         )
         .await

@@ -2,12 +2,14 @@
 //! turned into tests per backend by `conformance!` in `main.rs`.
 
 mod durability;
+mod imports;
 mod records;
 mod retention;
 mod scans;
 mod visits;
 
 pub use durability::*;
+pub use imports::*;
 pub use records::*;
 pub use retention::*;
 pub use scans::*;
