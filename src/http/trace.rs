@@ -128,7 +128,9 @@ pub struct ContactParams {
     /// `true` leaves out the index case's own home compound.
     pub exclude_home: Option<bool>,
     /// Report only these classes, comma-separated: `household`, `building`, `compound`,
-    /// `shared_visit` (default: all). The first three come from registration.
+    /// `shared_visit` (`all` for the four). Without it the answer is the contract's contacts
+    /// (people with shared visits), each with its class; with it, people of a named
+    /// registration class are listed even with no shared visit.
     pub classes: Option<String>,
     /// `1` (default): contacts of the index case; `2`: also the contacts of each contact.
     pub depth: Option<String>,
@@ -136,7 +138,11 @@ pub struct ContactParams {
 
 impl ContactParams {
     fn scope(&self) -> Result<Scope, ParseError> {
-        let classes = ContactClass::parse_list(self.classes.as_deref().unwrap_or(""))?;
+        let classes = match self.classes.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("all") => Some(ContactClass::ALL.to_vec()),
+            Some(list) => Some(ContactClass::parse_list(list)?),
+        };
         let depth = match self.depth.as_deref().map(str::trim) {
             None | Some("" | "1") => Depth::First,
             Some("2") => Depth::Second,

@@ -23,8 +23,10 @@ pub enum Depth {
 /// What a tracer asked for beyond the contract's parameters.
 #[derive(Debug, Clone)]
 pub struct Scope {
-    /// The classes to report; every class when the tracer did not say.
-    pub classes: Vec<ContactClass>,
+    /// The classes to report. `None` (the tracer did not say): the contract's contacts, the
+    /// people with shared visits, each with its class. `Some`: only people of these classes,
+    /// and for household, building and compound also the people tied by registration alone.
+    pub classes: Option<Vec<ContactClass>>,
     /// How far to reach.
     pub depth: Depth,
 }
@@ -32,7 +34,7 @@ pub struct Scope {
 impl Default for Scope {
     fn default() -> Self {
         Self {
-            classes: ContactClass::ALL.to_vec(),
+            classes: None,
             depth: Depth::First,
         }
     }
@@ -119,16 +121,17 @@ impl<'a> People<'a> {
     }
 }
 
-/// The first-degree answer for `index`: its contacts under `q` and `filter`, and the people it
-/// shares a registration with, keeping the classes in `classes`. Ordered as the contract
-/// orders contacts: longest total overlap first, then by id (registration-only ties count 0).
+/// The first-degree answer for `index`: its contacts under `q` and `filter` and, when
+/// `classes` names a registration class, the people it shares a registration with; only the
+/// classes in `classes` are kept (all when `None`). Ordered as the contract orders contacts:
+/// longest total overlap first, then by id (registration-only ties count 0).
 async fn around(
     store: &dyn Store,
     people: &mut People<'_>,
     index: &ResidentId,
     q: &ContactQuery,
     filter: &VenueFilter,
-    classes: &[ContactClass],
+    classes: Option<&[ContactClass]>,
 ) -> Result<Vec<(ResidentId, ContactClass, Option<Contact>)>, StoreError> {
     let me = people.get(index).await?;
     let mut found: BTreeMap<ResidentId, Option<Contact>> = trace::contacts(store, index, q, filter)
@@ -137,7 +140,7 @@ async fn around(
         .map(|c| (c.resident_id.clone(), Some(c)))
         .collect();
     if let Some(home) = me.as_ref().and_then(|m| m.home.as_ref()) {
-        if classes.iter().any(|c| c.is_registered()) {
+        if classes.is_some_and(|cs| cs.iter().any(|c| c.is_registered())) {
             for r in store.residents_at_home(home).await? {
                 if &r.id != index {
                     found.entry(r.id.clone()).or_insert(None);
@@ -150,7 +153,7 @@ async fn around(
     let mut kept = Vec::new();
     for (id, contact) in found {
         let class = ContactClass::between(me.as_ref(), people.get(&id).await?.as_ref());
-        if classes.contains(&class) {
+        if classes.is_none_or(|cs| cs.contains(&class)) {
             kept.push((id, class, contact));
         }
     }
@@ -166,8 +169,8 @@ async fn around(
     Ok(kept)
 }
 
-/// Traces `index`: its contacts (contract, "Contacts") and registration ties in the classes of
-/// `scope`, and with [`Depth::Second`] the same around each of them, minus the index case and
+/// Traces `index`: its contacts (contract, "Contacts") and, when `scope` names registration
+/// classes, its registration ties, keeping the classes of `scope`, and with [`Depth::Second`] the same around each of them, minus the index case and
 /// anyone already found at the first degree. A second-degree person reached through several
 /// contacts is reported once, through the one they share the longest overlap with (on a tie,
 /// the one earlier in the answer); their class and shared visits are relative to that contact. First-degree people
@@ -183,7 +186,15 @@ pub async fn trace(
     scope: &Scope,
 ) -> Result<Vec<Traced>, StoreError> {
     let mut people = People::new(store);
-    let first = around(store, &mut people, index, q, filter, &scope.classes).await?;
+    let first = around(
+        store,
+        &mut people,
+        index,
+        q,
+        filter,
+        scope.classes.as_deref(),
+    )
+    .await?;
     let mut answer: Vec<Traced> = Vec::new();
     for (id, class, contact) in &first {
         answer.push(Traced {
@@ -202,7 +213,7 @@ pub async fn trace(
     let mut second: BTreeMap<ResidentId, Traced> = BTreeMap::new();
     for (via, _, _) in &first {
         for (id, class, contact) in
-            around(store, &mut people, via, q, filter, &scope.classes).await?
+            around(store, &mut people, via, q, filter, scope.classes.as_deref()).await?
         {
             if reached.contains(&id) {
                 continue;

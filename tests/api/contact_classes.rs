@@ -87,11 +87,17 @@ async fn household_building_and_compound_ties_count_without_a_scan_and_carry_the
         }
     }
 
-    let (status, all) = contacts_of(&app, "RP", "").await;
+    let (_, contract) = contacts_of(&app, "RP", "").await;
+    let (status, all) = contacts_of(&app, "RP", "classes=all").await;
     let (_, household) = contacts_of(&app, "RP", "classes=household").await;
     let (_, some) = contacts_of(&app, "RP", "classes=shared_visit,household").await;
     let (bad, _) = contacts_of(&app, "RP", "classes=neighbours").await;
 
+    // Without `classes`, the contract's contacts: people with shared visits, with their class.
+    assert_eq!(
+        rows(&contract),
+        vec![row("RX", "shared_visit", 1, "RP>RX", 30)]
+    );
     assert_eq!(status, 200, "{all}");
     assert_eq!(
         rows(&all),
