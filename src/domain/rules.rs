@@ -7,9 +7,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::ids::{Gate, ResidentId};
+use super::ids::{Gate, ResidentId, VenueId};
 use super::scan::{Decision, DenyReason, Direction, ScanEvent, Temperature};
-use super::venue::{Venue, VenueKind};
+use super::venue::{EntryPolicy, Venue, VenueKind};
 use super::visit::{ClosedBy, Visit};
 
 /// The fever threshold of the contract (visit rule 5): 37.3 °C and above is a fever.
@@ -49,6 +49,9 @@ pub struct ScanInput<'a> {
     pub server_time: DateTime<Utc>,
     /// The client's time, when given.
     pub client_time: Option<DateTime<Utc>>,
+    /// The scanning person's registered home compound, if any: a `residents_only` venue
+    /// admits a check-in only when this is the venue or the venue's parent.
+    pub home: Option<&'a VenueId>,
 }
 
 /// What one scan decides.
@@ -89,9 +92,16 @@ pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -
     // the stored open visit always agrees with rule 4.
     let mut changed: Vec<Visit> = auto_closed.into_iter().collect();
     let mut open_after = still_open.clone();
+    // A residents-only venue admits its residents (check-outs are never refused).
+    let outsider = direction == Direction::In
+        && venue.kind != VenueKind::Checkpoint
+        && venue.entry_policy == EntryPolicy::ResidentsOnly
+        && scan.home != Some(venue.place());
     let (decision, reason, visit_id) = if entering && fever {
         // Rule 5: denied, and the scan itself changes no visit.
         (Decision::Denied, Some(DenyReason::Fever), None)
+    } else if outsider {
+        (Decision::Denied, Some(DenyReason::NotAResident), None)
     } else {
         let id = if venue.kind == VenueKind::Checkpoint {
             // Rule 4: a pass opens and closes at once and closes no other visit.
@@ -242,6 +252,7 @@ mod tests {
             scan_time: at(minutes),
             server_time: at(minutes),
             client_time: None,
+            home: None,
         };
         decide(None, &input, &ScanPolicy::default())
     }
@@ -257,6 +268,7 @@ mod tests {
             scan_time: at(minutes),
             server_time: at(minutes),
             client_time: None,
+            home: None,
         };
         decide(open.open_after.as_ref(), &input, &ScanPolicy::default())
     }
@@ -352,6 +364,7 @@ mod tests {
                 scan_time: at(300),
                 server_time: at(300),
                 client_time: None,
+                home: None,
             },
             &ScanPolicy::default(),
         );
@@ -378,5 +391,50 @@ mod tests {
         let first = scan(&p, &a, Some(Direction::In), 60, None);
         let late = then(&first, &p, &b, Direction::In, 30);
         assert_eq!(late.changed[0].check_out, Some(at(60)));
+    }
+
+    #[test]
+    fn a_residents_only_venue_admits_its_residents_and_never_refuses_a_check_out() {
+        let mut compound = venue("C1", VenueKind::ResidentialCompound);
+        compound.entry_policy = EntryPolicy::ResidentsOnly;
+        let mut building = venue("C1-B1", VenueKind::ResidentialCompound);
+        building.entry_policy = EntryPolicy::ResidentsOnly;
+        building.parent = Some(compound.id.clone());
+        let (home, elsewhere) = (
+            compound.id.clone(),
+            VenueId::parse("C2").unwrap_or_else(|e| panic!("{e}")),
+        );
+        let scan = |v: &Venue, d: Direction, home: Option<&VenueId>, temp: Option<f64>| {
+            let g = gate();
+            let input = ScanInput {
+                resident_id: &person(),
+                venue: v,
+                gate: &g,
+                direction: Some(d),
+                temperature: temp.map(|t| Temperature::parse(t).unwrap_or_else(|e| panic!("{e}"))),
+                scan_time: at(0),
+                server_time: at(0),
+                client_time: None,
+                home,
+            };
+            decide(None, &input, &ScanPolicy::default())
+        };
+
+        let resident = scan(&compound, Direction::In, Some(&home), None);
+        let in_building = scan(&building, Direction::In, Some(&home), None);
+        let outsider = scan(&compound, Direction::In, Some(&elsewhere), None);
+        let stranger = scan(&compound, Direction::In, None, None);
+        let leaving = scan(&compound, Direction::Out, Some(&elsewhere), None);
+        let feverish = scan(&compound, Direction::In, None, Some(38.5));
+
+        assert_eq!(resident.event.decision, Decision::Admitted);
+        assert_eq!(in_building.event.decision, Decision::Admitted);
+        for denied in [&outsider, &stranger] {
+            assert_eq!(denied.event.decision, Decision::Denied);
+            assert_eq!(denied.event.reason, Some(DenyReason::NotAResident));
+            assert!(denied.changed.is_empty() && denied.open_after.is_none());
+        }
+        assert_eq!(leaving.event.decision, Decision::Admitted);
+        assert_eq!(feverish.event.reason, Some(DenyReason::Fever));
     }
 }

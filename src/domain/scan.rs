@@ -58,6 +58,9 @@ impl From<Temperature> for f64 {
 pub enum DenyReason {
     /// Temperature at or above the fever threshold (contract, visit rule 5).
     Fever,
+    /// A check-in at a `residents_only` venue by someone whose home it is not (compound
+    /// policy issue).
+    NotAResident,
 }
 
 /// The decision on a processed scan.

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::codes::{CodeClaims, CodeError};
 use crate::domain::rules::{decide, ScanInput};
 use crate::domain::scan::{Decision, DenyReason};
-use crate::domain::{Direction, ResidentId, Temperature};
+use crate::domain::{Direction, EntryPolicy, ResidentId, Temperature};
 use crate::state::AppState;
 use crate::storage::{CommitResult, IdempotencyRecord, ScanCommit, StoreError};
 
@@ -183,6 +183,11 @@ pub async fn scan(
         (Some(fixed), _) => Some(fixed),
         (None, asked) => asked,
     };
+    // Read only where it decides something: a residents-only venue.
+    let home = match venue.entry_policy {
+        EntryPolicy::ResidentsOnly => state.store.resident(resident).await?.and_then(|r| r.home),
+        EntryPolicy::Open => None,
+    };
     let fp = fingerprint(req);
     for attempt in 0..MAX_ATTEMPTS {
         // A retry after a conflict lost to a scan committed meanwhile: it takes the clock
@@ -213,6 +218,7 @@ pub async fn scan(
             scan_time: t,
             server_time,
             client_time: req.client_time.map(|c| c.with_timezone(&Utc)),
+            home: home.as_ref(),
         };
         let outcome = decide(person.open.as_ref(), &input, &state.policy);
         let answer = ScanAnswer {

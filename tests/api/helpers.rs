@@ -249,14 +249,16 @@ impl TestApp {
         .await
     }
 
-    /// Registers a venue and returns the code of its first gate.
+    /// Registers a venue open to anyone (whatever its kind: tests of who may enter say so)
+    /// and returns the code of its first gate.
     pub async fn venue(&self, id: &str, kind: &str) -> String {
         let admin = self.admin().await;
         let a = self
             .post(
                 "/api/v1/venues",
                 &admin,
-                &json!({"id": id, "name": format!("测试{id}"), "kind": kind, "gates": ["北门", "南门"]}),
+                &json!({"id": id, "name": format!("测试{id}"), "kind": kind,
+                        "gates": ["北门", "南门"], "entry_policy": "open"}),
             )
             .await;
         assert_eq!(a.status, 201, "create venue: {}", a.body);

@@ -9,6 +9,7 @@ mod cli;
 mod codes;
 mod contact_classes;
 mod contacts;
+mod entry_policy;
 mod ops;
 mod oracle;
 mod restart;

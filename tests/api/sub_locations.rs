@@ -15,7 +15,7 @@ async fn sub_location(app: &TestApp, id: &str, parent: &str) -> Result<String, (
             "/api/v1/venues",
             &admin,
             &json!({"id": id, "name": format!("楼{id}"), "kind": "residential_compound",
-                    "gates": ["单元门"], "parent": parent}),
+                    "gates": ["单元门"], "parent": parent, "entry_policy": "open"}),
         )
         .await;
     if a.status != 201 {

@@ -1,0 +1,79 @@
+//! Who may enter: a `residents_only` compound admits the people whose home it is, refuses
+//! others with `not_a_resident`, never refuses a check-out, and a change of policy leaves
+//! earlier scans as they were.
+
+use serde_json::json;
+
+use crate::helpers::{ago, TestApp};
+
+async fn a_residents_only_compound_admits_its_residents_and_turns_others_away(app: TestApp) {
+    let admin = app.admin().await;
+    let made = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": "C1", "name": "瑞祥小区", "kind": "residential_compound",
+                    "gates": ["北门"]}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(
+        made.body["entry_policy"], "residents_only",
+        "the compound default"
+    );
+    let code = made.body["codes"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    app.venue("C2", "residential_compound").await;
+    let imported = app
+        .import_csv(
+            "/api/v1/residents/import",
+            "resident_id,name,phone,home,building,room,household,tags\n\
+             RH,付秀,19900000701,C1,1栋,402,H1,\n\
+             RO,向强,19900000702,C2,1栋,101,H2,\n",
+        )
+        .await;
+    assert_eq!(imported.body["created"], 2, "{}", imported.body);
+    let (resident, _) = app.resident("19900000701").await;
+    let (outsider, ro) = app.resident("19900000702").await;
+    let (stranger, _) = app.resident("19900000703").await;
+
+    let home = app.scan_at(&resident, &code, "in", ago(50)).await;
+    let other = app.scan_at(&outsider, &code, "in", ago(40)).await;
+    let unknown = app.scan_at(&stranger, &code, "in", ago(40)).await;
+    let out = app.scan_at(&outsider, &code, "out", ago(30)).await;
+    let opened = app
+        .send(
+            app.client
+                .patch(app.url("/api/v1/venues/C1"))
+                .bearer_auth(&admin)
+                .json(&json!({"entry_policy": "open"})),
+        )
+        .await;
+    let later = app.scan_at(&outsider, &code, "in", ago(20)).await;
+
+    assert_eq!(home.body["decision"], "admitted", "{}", home.body);
+    for denied in [&other, &unknown] {
+        assert_eq!(denied.status, 200, "{}", denied.body);
+        assert_eq!(denied.body["decision"], "denied");
+        assert_eq!(denied.body["reason"], "not_a_resident");
+        assert!(denied.body["visit_id"].is_null(), "{}", denied.body);
+    }
+    assert_eq!(
+        out.body["decision"], "admitted",
+        "a check-out is never refused"
+    );
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    assert_eq!(later.body["decision"], "admitted", "{}", later.body);
+    // The outsider's history: the check-out (inferred start) and the later check-in; the
+    // refused check-in made no visit, then or after the change.
+    let visits = app.visits_of(&ro).await;
+    let starts: Vec<bool> = visits
+        .iter()
+        .map(|v| v["start_inferred"].as_bool().unwrap_or(false))
+        .collect();
+    assert_eq!(starts, vec![true, false], "{visits:?}");
+}
+
+crate::on_both_backends!(a_residents_only_compound_admits_its_residents_and_turns_others_away);
