@@ -16,11 +16,8 @@ const CHUNK: usize = 500;
 /// How many chunks are sent at once on the shared connection (pipelined).
 const IN_FLIGHT: usize = 8;
 
-/// Writes closed visits with their person and venue indexes, as `COMMIT_SCAN` writes a closed
-/// changed visit: the visit JSON into the person's and the venue's visit hash, its id into both
-/// sorted sets scored by start, the venue's presence entry for the person dropped when it
-/// pointed at this visit, both owners in `retention` (`ZADD LT` with the visit's end), and the
-/// idle expiry on the keys written when one is set.
+/// Writes closed visits with their person and venue indexes through `write_visit`, the
+/// function that `COMMIT_SCAN` writes a visit with (`WRITE_VISIT` in `scripts.rs`).
 ///
 /// `KEYS`: 1 `retention`; then five per visit: `{p}:visit`, `{p}:visits`, `{v}:visit`,
 /// `{v}:visits`, `{v}:open`.
@@ -33,27 +30,14 @@ local idle = tonumber(ARGV[1])
 local n = (#ARGV - 1) / 6
 for i = 0, n - 1 do
   local k, a = 1 + i * 5, 1 + i * 6
-  local id, start, rid, json = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  local ends, venue = ARGV[a + 5], ARGV[a + 6]
-  redis.call('HSET', KEYS[k + 1], id, json)
-  redis.call('ZADD', KEYS[k + 2], start, id)
-  redis.call('HSET', KEYS[k + 3], id, json)
-  redis.call('ZADD', KEYS[k + 4], start, id)
-  if redis.call('HGET', KEYS[k + 5], rid) == id then
-    redis.call('HDEL', KEYS[k + 5], rid)
-  end
-  redis.call('ZADD', KEYS[1], 'LT', ends, 'p:' .. rid)
-  redis.call('ZADD', KEYS[1], 'LT', ends, 'v:' .. venue)
-  if idle > 0 then
-    for j = 1, 5 do
-      redis.call('PEXPIRE', KEYS[k + j], idle)
-    end
-  end
+  write_visit(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[1],
+    ARGV[a + 1], ARGV[a + 2], ARGV[a + 4], '0', ARGV[a + 5], ARGV[a + 3], ARGV[a + 6], idle)
 end
 return n
 ";
 
-static SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(IMPORT_VISITS));
+static SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(&format!("{}{IMPORT_VISITS}", super::scripts::WRITE_VISIT)));
 
 impl RedisStore {
     /// Writes already checked closed visits in chunks of [`CHUNK`], each chunk one atomic

@@ -22,6 +22,34 @@ end
 return {st[1] or '0', open, idem}
 ";
 
+/// The one way a visit is written, put in front of every script that writes visits
+/// (`COMMIT_SCAN` here, the bulk import in `import.rs`): the visit JSON into the person's and
+/// the venue's visit hash, its id into both sorted sets scored by start, the venue's presence
+/// entry for the person set (open) or dropped (closed, if it pointed at this visit), both
+/// owners in `retention` (`ZADD LT` with the visit's latest end), and, when `idle` > 0, the
+/// idle expiry in ms on the five keys written.
+pub(super) const WRITE_VISIT: &str = r"
+local function write_visit(pv, pvs, vv, vvs, vopen, retention,
+                           id, start, json, open, ends, rid, venue, idle)
+  redis.call('HSET', pv, id, json)
+  redis.call('ZADD', pvs, start, id)
+  redis.call('HSET', vv, id, json)
+  redis.call('ZADD', vvs, start, id)
+  if open == '1' then
+    redis.call('HSET', vopen, rid, id)
+  elseif redis.call('HGET', vopen, rid) == id then
+    redis.call('HDEL', vopen, rid)
+  end
+  redis.call('ZADD', retention, 'LT', ends, 'p:' .. rid)
+  redis.call('ZADD', retention, 'LT', ends, 'v:' .. venue)
+  if idle > 0 then
+    for _, key in ipairs({pv, pvs, vv, vvs, vopen}) do
+      redis.call('PEXPIRE', key, idle)
+    end
+  end
+end
+";
+
 /// Commits one scan if the person's version is still the expected one.
 ///
 /// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:visits`, 4 `{p}:events`, 5 `retention`; then
@@ -34,7 +62,8 @@ return {st[1] or '0', open, idem}
 /// per changed visit: id, start ms, `1` if open else `0`, JSON, latest end ms, venue id.
 ///
 /// Each owner (`p:RID`, `v:VID`) in `retention` is scored by the earliest time any of its data
-/// can fall out of retention (`ZADD LT` keeps the lowest), so the purge finds it.
+/// can fall out of retention (`ZADD LT` keeps the lowest), so the purge finds it. Visits are
+/// written by [`WRITE_VISIT`].
 ///
 /// Returns 1 when committed, 0 when the version moved (nothing written).
 const COMMIT_SCAN: &str = r"
@@ -42,38 +71,20 @@ local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if version ~= tonumber(ARGV[1]) then
   return 0
 end
-local person = 'p:' .. ARGV[6]
 redis.call('HSET', KEYS[1], 'version', string.format('%d', version + 1), 'open', ARGV[2])
 redis.call('RPUSH', KEYS[4], ARGV[3])
-redis.call('ZADD', KEYS[5], 'LT', ARGV[9], person)
+redis.call('ZADD', KEYS[5], 'LT', ARGV[9], 'p:' .. ARGV[6])
 local idle = tonumber(ARGV[8])
 local n = tonumber(ARGV[7])
 for i = 1, n do
   local k = 5 + (i - 1) * 3
   local a = 9 + (i - 1) * 6
-  local id, start, open, json = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  local ends, venue = ARGV[a + 5], ARGV[a + 6]
-  redis.call('HSET', KEYS[2], id, json)
-  redis.call('ZADD', KEYS[3], start, id)
-  redis.call('HSET', KEYS[k + 1], id, json)
-  redis.call('ZADD', KEYS[k + 2], start, id)
-  if open == '1' then
-    redis.call('HSET', KEYS[k + 3], ARGV[6], id)
-  elseif redis.call('HGET', KEYS[k + 3], ARGV[6]) == id then
-    redis.call('HDEL', KEYS[k + 3], ARGV[6])
-  end
-  redis.call('ZADD', KEYS[5], 'LT', ends, person)
-  redis.call('ZADD', KEYS[5], 'LT', ends, 'v:' .. venue)
-  if idle > 0 then
-    for j = 1, 3 do
-      redis.call('PEXPIRE', KEYS[k + j], idle)
-    end
-  end
+  write_visit(KEYS[2], KEYS[3], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[5],
+    ARGV[a + 1], ARGV[a + 2], ARGV[a + 4], ARGV[a + 3], ARGV[a + 5], ARGV[6], ARGV[a + 6], idle)
 end
 if idle > 0 then
-  for j = 1, 4 do
-    redis.call('PEXPIRE', KEYS[j], idle)
-  end
+  redis.call('PEXPIRE', KEYS[1], idle)
+  redis.call('PEXPIRE', KEYS[4], idle)
 end
 if ARGV[4] ~= '' then
   redis.call('SET', KEYS[5 + n * 3 + 1], ARGV[4], 'EX', ARGV[5])
@@ -193,7 +204,7 @@ impl Scripts {
     pub fn new() -> Self {
         Self {
             person_state: Script::new(PERSON_STATE),
-            commit_scan: Script::new(COMMIT_SCAN),
+            commit_scan: Script::new(&format!("{WRITE_VISIT}{COMMIT_SCAN}")),
             put_resident: Script::new(PUT_RESIDENT),
             replace_venue: Script::new(REPLACE_VENUE),
             purge_owner: Script::new(PURGE_OWNER),
