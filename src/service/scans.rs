@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::codes::{CodeClaims, CodeError};
 use crate::domain::rules::{decide, ScanInput};
 use crate::domain::scan::{Decision, DenyReason};
-use crate::domain::{Direction, EntryPolicy, ResidentId, Temperature};
+use crate::domain::{Direction, ResidentId, Temperature};
 use crate::state::AppState;
 use crate::storage::{CommitResult, IdempotencyRecord, ScanCommit, StoreError};
 
@@ -45,7 +45,7 @@ pub struct VenueRef {
 pub struct ScanAnswer {
     /// `admitted` or `denied`.
     pub decision: Decision,
-    /// Why it was denied (`fever`).
+    /// Why it was denied (`fever`, `not_a_resident`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<DenyReason>,
     /// The visit opened, closed or repeated.
@@ -61,6 +61,10 @@ pub struct ScanAnswer {
     pub server_time: DateTime<Utc>,
     /// The time the scan counts at (`client_time` when given, else `server_time`).
     pub scan_time: DateTime<Utc>,
+    /// The person's watch-list tags (`out_of_province`, `hubei_return`, `key_monitoring`, or
+    /// any an admin defined), flagged at the gate; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<String>,
 }
 
 /// Why a scan was not processed.
@@ -183,11 +187,6 @@ pub async fn scan(
         (Some(fixed), _) => Some(fixed),
         (None, asked) => asked,
     };
-    // Read only where it decides something: a residents-only venue.
-    let home = match venue.entry_policy {
-        EntryPolicy::ResidentsOnly => state.store.resident(resident).await?.and_then(|r| r.home),
-        EntryPolicy::Open => None,
-    };
     let fp = fingerprint(req);
     for attempt in 0..MAX_ATTEMPTS {
         // A retry after a conflict lost to a scan committed meanwhile: it takes the clock
@@ -218,7 +217,7 @@ pub async fn scan(
             scan_time: t,
             server_time,
             client_time: req.client_time.map(|c| c.with_timezone(&Utc)),
-            home: home.as_ref(),
+            home: person.resident.as_ref().and_then(|r| r.home.as_ref()),
         };
         let outcome = decide(person.open.as_ref(), &input, &state.policy);
         let answer = ScanAnswer {
@@ -233,6 +232,11 @@ pub async fn scan(
             direction: outcome.event.direction,
             server_time,
             scan_time: t,
+            watch: person
+                .resident
+                .as_ref()
+                .map(|r| r.tags.clone())
+                .unwrap_or_default(),
         };
         let idempotency = match &req.idempotency_key {
             Some(k) => Some((

@@ -76,6 +76,8 @@ pub struct PersonState {
     pub open: Option<Visit>,
     /// The record stored under the scan's idempotency key, if one was asked for and exists.
     pub idempotent: Option<IdempotencyRecord>,
+    /// The person's registration (home, household, watch-list tags), if any.
+    pub resident: Option<Resident>,
 }
 
 /// Everything one scan writes, atomically.

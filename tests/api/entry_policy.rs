@@ -1,6 +1,6 @@
 //! Who may enter: a `residents_only` compound admits the people whose home it is, refuses
 //! others with `not_a_resident`, never refuses a check-out, and a change of policy leaves
-//! earlier scans as they were.
+//! earlier scans as they were; watch-listed residents are flagged at the gate.
 
 use serde_json::json;
 
@@ -76,4 +76,33 @@ async fn a_residents_only_compound_admits_its_residents_and_turns_others_away(ap
     assert_eq!(starts, vec![true, false], "{visits:?}");
 }
 
-crate::on_both_backends!(a_residents_only_compound_admits_its_residents_and_turns_others_away);
+async fn a_watch_listed_resident_is_flagged_at_the_gate(app: TestApp) {
+    let shop = app.venue("S1", "shop").await;
+    let imported = app
+        .import_csv(
+            "/api/v1/residents/import",
+            "resident_id,name,phone,home,building,room,household,tags\n\
+             RW,雷婷,19900000801,,,,,hubei_return;key_monitoring\n\
+             RN,陆鹏,19900000802,,,,,\n",
+        )
+        .await;
+    assert_eq!(imported.body["created"], 2, "{}", imported.body);
+    let (watched, _) = app.resident("19900000801").await;
+    let (plain, _) = app.resident("19900000802").await;
+
+    let flagged = app.scan_at(&watched, &shop, "in", ago(10)).await;
+    let quiet = app.scan_at(&plain, &shop, "in", ago(10)).await;
+
+    assert_eq!(flagged.body["decision"], "admitted", "{}", flagged.body);
+    assert_eq!(
+        flagged.body["watch"],
+        json!(["hubei_return", "key_monitoring"])
+    );
+    assert_eq!(quiet.body["decision"], "admitted", "{}", quiet.body);
+    assert!(quiet.body.get("watch").is_none(), "{}", quiet.body);
+}
+
+crate::on_both_backends!(
+    a_residents_only_compound_admits_its_residents_and_turns_others_away,
+    a_watch_listed_resident_is_flagged_at_the_gate,
+);

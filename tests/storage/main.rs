@@ -53,6 +53,7 @@ conformance! {
     a_phone_already_used_by_another_resident_is_refused,
     changing_a_residents_phone_frees_the_old_phone,
     residents_are_listed_by_home_and_follow_a_move,
+    a_persons_state_carries_their_registration,
     a_put_staff_then_get_returns_the_same_account,
     an_otp_can_be_taken_only_once,
     a_new_otp_replaces_the_pending_one,

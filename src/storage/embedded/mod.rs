@@ -376,10 +376,12 @@ impl Store for EmbeddedStore {
                 }
                 None => None,
             };
+            let resident = Self::get_json(c, "SELECT json FROM residents WHERE id = ?1", &id)?;
             Ok(PersonState {
                 version: u64::try_from(version).unwrap_or(0),
                 open,
                 idempotent,
+                resident,
             })
         })
         .await

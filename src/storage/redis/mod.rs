@@ -608,12 +608,17 @@ impl Store for RedisStore {
     ) -> Result<PersonState, StoreError> {
         let mut call = self.scripts.person_state.prepare_invoke();
         call.key(self.keys.person_state(resident))
-            .key(self.keys.person_visit(resident));
+            .key(self.keys.person_visit(resident))
+            .key(self.keys.resident(resident));
         if let Some(k) = idempotency_key {
             call.key(self.keys.person_idempotency(resident, k));
         }
-        let (version, open, idem): (String, Option<String>, Option<String>) =
-            call.invoke_async(&mut self.conn()).await?;
+        let (version, open, idem, registration): (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = call.invoke_async(&mut self.conn()).await?;
         let version = version
             .parse::<u64>()
             .map_err(|e| StoreError::Corrupt(format!("person version {version:?}: {e}")))?;
@@ -621,6 +626,7 @@ impl Store for RedisStore {
             version,
             open: parse_opt(open)?,
             idempotent: parse_opt::<IdempotencyRecord>(idem)?,
+            resident: parse_opt(registration)?,
         })
     }
 

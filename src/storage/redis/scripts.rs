@@ -5,10 +5,12 @@
 
 use redis::Script;
 
-/// Reads a person's state before a scan: version, open visit JSON and idempotency record.
+/// Reads a person's state before a scan: version, open visit JSON, idempotency record and
+/// registration.
 ///
-/// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:idem:KEY` (only when a key was asked for).
-/// Returns `{version, open visit JSON or nil, idempotency JSON or nil}`.
+/// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:resident`, 4 `{p}:idem:KEY` (only when a key
+/// was asked for).
+/// Returns `{version, open visit JSON or nil, idempotency JSON or nil, resident JSON or nil}`.
 const PERSON_STATE: &str = r"
 local st = redis.call('HMGET', KEYS[1], 'version', 'open')
 local open = false
@@ -16,10 +18,10 @@ if st[2] and st[2] ~= '' then
   open = redis.call('HGET', KEYS[2], st[2])
 end
 local idem = false
-if KEYS[3] then
-  idem = redis.call('GET', KEYS[3])
+if KEYS[4] then
+  idem = redis.call('GET', KEYS[4])
 end
-return {st[1] or '0', open, idem}
+return {st[1] or '0', open, idem, redis.call('GET', KEYS[3])}
 ";
 
 /// The one way a visit is written, put in front of every script that writes visits

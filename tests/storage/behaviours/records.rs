@@ -390,3 +390,17 @@ pub async fn sub_locations_are_listed_under_their_parent(store: &dyn Store) {
         Some(compound.id)
     );
 }
+
+pub async fn a_persons_state_carries_their_registration(store: &dyn Store) {
+    let person = resident("R00001", "19900000001");
+    let before = store.person_state(&person.id, None).await.expect("reads");
+    store.put_resident(&person).await.expect("put resident");
+
+    let after = store
+        .person_state(&person.id, Some("k"))
+        .await
+        .expect("reads");
+
+    assert!(before.resident.is_none());
+    assert_eq!(after.resident, Some(person));
+}
