@@ -221,6 +221,7 @@ mod tests {
             closed_by: to.map(|_| ClosedBy::CheckOut),
             start_inferred: false,
             max_stay_seconds: 7200,
+            parent: None,
         }
     }
 

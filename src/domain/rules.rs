@@ -52,6 +52,9 @@ pub struct ScanInput<'a> {
     /// The scanning person's registered home compound, if any: a `residents_only` venue
     /// admits a check-in only when this is the venue or the venue's parent.
     pub home: Option<&'a VenueId>,
+    /// The venue's parent, when the venue is a sub-location: leaving a building puts the
+    /// person back in its compound.
+    pub parent: Option<&'a Venue>,
 }
 
 /// What one scan decides.
@@ -132,6 +135,21 @@ pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -
                     let closed = close(v, t, Some(scan.gate.clone()), ClosedBy::CheckOut);
                     let id = closed.id.clone();
                     changed.push(closed);
+                    // ... and out of a building is back in its compound.
+                    if let Some(parent) = scan.parent.filter(|p| p.kind != VenueKind::Checkpoint) {
+                        let back = visit_at(scan, parent, t);
+                        open_after = Some(back.clone());
+                        changed.push(back);
+                    }
+                    id
+                }
+                // Out of a compound's gate straight from one of its buildings: the building
+                // visit ends here, with no visit of unknown start at the compound.
+                Some(v) if v.parent.as_ref() == Some(&venue.id) => {
+                    open_after = None;
+                    let closed = close(v, t, None, ClosedBy::CheckOut);
+                    let id = closed.id.clone();
+                    changed.push(closed);
                     id
                 }
                 // ... or, with none open here, is kept as a visit with an inferred start.
@@ -167,6 +185,23 @@ pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -
     }
 }
 
+/// A visit to `venue` (the scanned venue's parent) opened at `at` with no gate scanned.
+fn visit_at(scan: &ScanInput<'_>, venue: &Venue, at: DateTime<Utc>) -> Visit {
+    Visit {
+        id: Visit::new_id(),
+        resident_id: scan.resident_id.clone(),
+        venue_id: venue.id.clone(),
+        gate_in: None,
+        gate_out: None,
+        check_in: Some(at),
+        check_out: None,
+        closed_by: None,
+        start_inferred: false,
+        max_stay_seconds: venue.max_stay().num_seconds(),
+        parent: venue.parent.clone(),
+    }
+}
+
 fn new_visit(
     scan: &ScanInput<'_>,
     check_in: Option<DateTime<Utc>>,
@@ -185,6 +220,7 @@ fn new_visit(
         closed_by,
         start_inferred,
         max_stay_seconds: scan.venue.max_stay().num_seconds(),
+        parent: scan.venue.parent.clone(),
     }
 }
 
@@ -253,6 +289,7 @@ mod tests {
             server_time: at(minutes),
             client_time: None,
             home: None,
+            parent: None,
         };
         decide(None, &input, &ScanPolicy::default())
     }
@@ -269,6 +306,7 @@ mod tests {
             server_time: at(minutes),
             client_time: None,
             home: None,
+            parent: None,
         };
         decide(open.open_after.as_ref(), &input, &ScanPolicy::default())
     }
@@ -365,6 +403,7 @@ mod tests {
                 server_time: at(300),
                 client_time: None,
                 home: None,
+                parent: None,
             },
             &ScanPolicy::default(),
         );
@@ -416,6 +455,7 @@ mod tests {
                 server_time: at(0),
                 client_time: None,
                 home,
+                parent: None,
             };
             decide(None, &input, &ScanPolicy::default())
         };

@@ -45,6 +45,10 @@ pub struct Visit {
     /// The venue's maximum stay when the visit began, seconds; fixed with the visit so a
     /// later change of the venue does not move old visits.
     pub max_stay_seconds: i64,
+    /// The parent of the venue when the visit began, for a visit to a sub-location (a
+    /// compound's building): a check-out at the parent's gate ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<VenueId>,
 }
 
 impl Visit {

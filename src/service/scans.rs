@@ -187,6 +187,11 @@ pub async fn scan(
         (Some(fixed), _) => Some(fixed),
         (None, asked) => asked,
     };
+    // A sub-location's parent: leaving it puts the person back there.
+    let parent = match &venue.parent {
+        Some(p) => state.store.venue(p).await?,
+        None => None,
+    };
     let fp = fingerprint(req);
     for attempt in 0..MAX_ATTEMPTS {
         // A retry after a conflict lost to a scan committed meanwhile: it takes the clock
@@ -218,6 +223,7 @@ pub async fn scan(
             server_time,
             client_time: req.client_time.map(|c| c.with_timezone(&Utc)),
             home: person.resident.as_ref().and_then(|r| r.home.as_ref()),
+            parent: parent.as_ref(),
         };
         let outcome = decide(person.open.as_ref(), &input, &state.policy);
         let answer = ScanAnswer {

@@ -2,7 +2,7 @@
 //! a change is read, applied and written back only if nobody wrote in between (compare and set
 //! on the venue's revision), else tried again.
 
-use crate::domain::{ParseError, Venue, VenueId};
+use crate::domain::{ParseError, Venue, VenueId, VenueKind};
 use crate::storage::{Store, StoreError};
 
 /// How often a change is tried again when other changes keep coming first.
@@ -61,10 +61,18 @@ pub async fn check_parent(store: &dyn Store, venue: &Venue) -> Result<(), Update
     if parent == &venue.id {
         return Err(invalid("a venue cannot be its own parent".into()));
     }
+    if venue.kind == VenueKind::Checkpoint {
+        return Err(invalid(
+            "a checkpoint cannot be a sub-location: its passes last no time".into(),
+        ));
+    }
     match store.venue(parent).await? {
         None => Err(invalid(format!("no venue {parent}; register it first"))),
         Some(p) if p.parent.is_some() => Err(invalid(format!(
             "{parent} is itself a sub-location; sub-locations are one level deep"
+        ))),
+        Some(p) if p.kind == VenueKind::Checkpoint => Err(invalid(format!(
+            "{parent} is a checkpoint, which has no sub-locations"
         ))),
         Some(_) => Ok(()),
     }

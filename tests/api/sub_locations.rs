@@ -59,6 +59,7 @@ async fn report(app: &TestApp, path: &str) -> Vec<(String, String, i64)> {
 
 /// Compound C1 with buildings B1 and B2 (minutes after a base 10 h ago):
 /// P in B1 60–120; Q in B2 90–180; S in B1 75–80; R at C1's gate 105–110; T at C2 60–120.
+/// Each leaves a building and the compound's gate in the same minute.
 async fn visits_to_buildings_meet_at_their_compound_and_exposure_covers_the_buildings(
     app: TestApp,
 ) {
@@ -82,6 +83,13 @@ async fn visits_to_buildings_meet_at_their_compound_and_exposure_covers_the_buil
         for (dir, m) in [("in", i), ("out", o)] {
             let a = app
                 .scan_at(&tok, code, dir, base + Duration::minutes(m))
+                .await;
+            assert_eq!(a.status, 200, "{}", a.body);
+        }
+        // Out of a building is back in the compound: out at its gate at once.
+        if code != &gate && code != &other {
+            let a = app
+                .scan_at(&tok, &gate, "out", base + Duration::minutes(o))
                 .await;
             assert_eq!(a.status, 200, "{}", a.body);
         }
@@ -117,6 +125,69 @@ async fn visits_to_buildings_meet_at_their_compound_and_exposure_covers_the_buil
     assert_eq!(building, vec![row(p, "C1-B1", 60), row(s, "C1-B1", 5)]);
 }
 
+/// `(venue, closed_by, start_inferred)` of each visit of `rid`, in order.
+async fn trail(app: &TestApp, rid: &str) -> Vec<(String, String, bool)> {
+    app.visits_of(rid)
+        .await
+        .iter()
+        .map(|v| {
+            (
+                v["venue_id"].as_str().unwrap_or_default().to_owned(),
+                v["closed_by"].as_str().unwrap_or("open").to_owned(),
+                v["start_inferred"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect()
+}
+
+/// In at the compound's gate, into a building and out of it, out at the gate: the building
+/// visit sits between two compound visits, none of unknown start, and nobody is left inside;
+/// the same with the directions left to the service, and straight out of the gate from the
+/// building.
+async fn walking_through_a_compound_and_one_of_its_buildings_leaves_a_plain_trail(app: TestApp) {
+    let gate = app.venue("C1", "residential_compound").await;
+    let b1 = sub_location(&app, "C1-B1", "C1").await.unwrap_or_default();
+    let (told, a) = app.resident("19900000611").await;
+    let (guessed, b) = app.resident("19900000612").await;
+    let (straight, c) = app.resident("19900000613").await;
+    for (m, code, dir) in [
+        (120, &gate, "in"),
+        (115, &b1, "in"),
+        (60, &b1, "out"),
+        (55, &gate, "out"),
+    ] {
+        let at = ago(m);
+        assert_eq!(app.scan_at(&told, code, dir, at).await.status, 200);
+        let auto = app
+            .post(
+                "/api/v1/scans",
+                &guessed,
+                &json!({"code": code, "client_time": at.to_rfc3339()}),
+            )
+            .await;
+        assert_eq!(auto.body["direction"], dir, "{}", auto.body);
+    }
+    for (m, code, dir) in [(120, &gate, "in"), (115, &b1, "in"), (55, &gate, "out")] {
+        assert_eq!(app.scan_at(&straight, code, dir, ago(m)).await.status, 200);
+    }
+
+    let walk = |v: &str, by: &str| (v.to_owned(), by.to_owned(), false);
+    let expected = vec![
+        walk("C1", "next_check_in"),
+        walk("C1-B1", "check_out"),
+        walk("C1", "check_out"),
+    ];
+    assert_eq!(trail(&app, &a).await, expected);
+    assert_eq!(trail(&app, &b).await, expected);
+    assert_eq!(
+        trail(&app, &c).await,
+        vec![walk("C1", "next_check_in"), walk("C1-B1", "check_out")]
+    );
+    assert_eq!(app.presence("C1").await["count"], 0);
+    assert_eq!(app.presence("C1-B1").await["count"], 0);
+}
+
 crate::on_both_backends!(
-    visits_to_buildings_meet_at_their_compound_and_exposure_covers_the_buildings
+    visits_to_buildings_meet_at_their_compound_and_exposure_covers_the_buildings,
+    walking_through_a_compound_and_one_of_its_buildings_leaves_a_plain_trail,
 );

@@ -94,6 +94,7 @@ pub fn visit(
         closed_by: check_out.map(|_| ClosedBy::CheckOut),
         start_inferred: check_in.is_none(),
         max_stay_seconds: 2 * 3600,
+        parent: None,
     }
 }
 
@@ -189,6 +190,7 @@ pub fn decided(
         server_time: at,
         client_time: None,
         home: None,
+        parent: None,
     };
     decide(open, &input, &ScanPolicy::default())
 }
