@@ -75,6 +75,12 @@ pub struct Settings {
     pub retention: RetentionSettings,
 }
 
+/// The longest retention accepted, days: 100 years (longer would be "for ever", which a
+/// retention setting must not mean).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+/// The longest time between purges accepted, seconds: one week.
+pub const MAX_PURGE_INTERVAL_SECONDS: u64 = 7 * 24 * 3600;
+
 /// How long visits, scan events and audit records are kept.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RetentionSettings {
@@ -239,12 +245,26 @@ impl Settings {
             }
         }
         let r = &self.retention;
-        if r.visits_days == 0 || r.audit_days <= r.visits_days || r.purge_interval_seconds == 0 {
-            return Err(SettingsError::Invalid(
-                "retention: visits_days must be at least 1, audit_days more than visits_days, \
-                 and purge_interval_seconds at least 1"
-                    .into(),
-            ));
+        if !(1..=MAX_RETENTION_DAYS).contains(&r.visits_days) {
+            return Err(SettingsError::Invalid(format!(
+                "retention.visits_days (CHECKIN_RETENTION__VISITS_DAYS) is {}; it must be 1 to \
+                 {MAX_RETENTION_DAYS}",
+                r.visits_days
+            )));
+        }
+        if r.audit_days <= r.visits_days || r.audit_days > MAX_RETENTION_DAYS {
+            return Err(SettingsError::Invalid(format!(
+                "retention.audit_days (CHECKIN_RETENTION__AUDIT_DAYS) is {}; it must be more \
+                 than retention.visits_days ({}) and at most {MAX_RETENTION_DAYS}",
+                r.audit_days, r.visits_days
+            )));
+        }
+        if !(1..=MAX_PURGE_INTERVAL_SECONDS).contains(&r.purge_interval_seconds) {
+            return Err(SettingsError::Invalid(format!(
+                "retention.purge_interval_seconds (CHECKIN_RETENTION__PURGE_INTERVAL_SECONDS) \
+                 is {}; it must be 1 to {MAX_PURGE_INTERVAL_SECONDS}",
+                r.purge_interval_seconds
+            )));
         }
         if !matches!(self.rate_limits.as_str(), "on" | "off") {
             return Err(SettingsError::Invalid(
@@ -279,6 +299,11 @@ mod tests {
         assert!(s.check().is_err());
         s.retention.audit_days = s.retention.visits_days + 1;
         assert!(s.check().is_ok());
+        s.retention.audit_days = 99_999_999;
+        assert!(
+            s.check().is_err(),
+            "a retention too long to compute is refused"
+        );
     }
 
     #[test]

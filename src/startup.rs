@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
@@ -72,8 +74,8 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupEr
 }
 
 /// Opens an existing store for a command-line tool: with no Redis configured, the embedded
-/// store must already be in the data directory (a mistyped `--data-dir` must not read as an
-/// empty town).
+/// store must already be in the data directory; on Redis, the key prefix must hold venues (a
+/// mistyped `--data-dir` or prefix must not read as an empty town).
 ///
 /// # Errors
 /// [`StartupError::Settings`] when there is no store there; else as [`open_store`].
@@ -85,7 +87,16 @@ pub async fn open_existing_store(settings: &Settings) -> Result<Arc<dyn Store>, 
             file.display()
         )));
     }
-    open_store(settings).await
+    let store = open_store(settings).await?;
+    // On Redis, a mistyped key prefix opens an empty namespace: refuse one with no venues.
+    if settings.redis_url.is_some() && store.venues().await?.is_empty() {
+        return Err(StartupError::Settings(format!(
+            "no venues under the Redis key prefix {:?}: give the service's \
+             CHECKIN_REDIS_KEY_PREFIX",
+            settings.redis_key_prefix
+        )));
+    }
+    Ok(store)
 }
 
 /// The code signer the settings ask for: the configured key, or the key ring in the data
@@ -184,6 +195,8 @@ impl Application {
         let state = web::Data::new(build_state(settings, store, clock)?);
         let server = HttpServer::new(move || {
             App::new()
+                // Answers carry personal data: no cache keeps them unless a route says so.
+                .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
                 .wrap(http::metrics::RequestMetrics)
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())

@@ -62,6 +62,10 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
     let store = open_existing_store(&settings).await?;
     let now = Utc::now();
     let index = ResidentId::parse(&args.resident)?;
+    // As the API: a typo must not read as "no contacts".
+    if store.resident(&index).await?.is_none() {
+        anyhow::bail!("no resident {index} in this store");
+    }
     let from = args
         .from
         .as_deref()
@@ -113,7 +117,8 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
         std::fs::write(path, csv).with_context(|| format!("writing {}", path.display()))?;
         // Recorded once the file exists: an export that failed handed nothing out.
         audit::record(store.as_ref(), &who, read, Utc::now()).await?;
-        println!("{} contacts written to {}", found.len(), path.display());
+        // To stderr: the file may be stdout (`--csv /dev/stdout`).
+        eprintln!("{} contacts written to {}", found.len(), path.display());
         return Ok(());
     }
     audit::record(store.as_ref(), &who, read, Utc::now()).await?;

@@ -67,7 +67,8 @@ async fn visits_answer(
 #[utoipa::path(get, path = "/api/v1/trace/residents/{id}/visits", tag = "trace",
     params(("id" = String, Path, description = "resident id"), WindowParams),
     security(("bearer" = [])),
-    responses((status = 200, body = VisitList), (status = 200, content_type = "text/csv", body = String)))]
+    responses((status = 200, description = "JSON, or CSV with `Accept: text/csv`",
+        content((VisitList = "application/json"), (String = "text/csv")))))]
 pub async fn resident_visits(
     tracer: TracerUser,
     req: HttpRequest,
@@ -95,7 +96,8 @@ pub async fn resident_visits(
 #[utoipa::path(get, path = "/api/v1/trace/venues/{id}/visits", tag = "trace",
     params(("id" = String, Path, description = "venue id"), WindowParams),
     security(("bearer" = [])),
-    responses((status = 200, body = VisitList), (status = 200, content_type = "text/csv", body = String)))]
+    responses((status = 200, description = "JSON, or CSV with `Accept: text/csv`",
+        content((VisitList = "application/json"), (String = "text/csv")))))]
 pub async fn venue_visits(
     tracer: TracerUser,
     req: HttpRequest,
@@ -172,7 +174,8 @@ impl ContactParams {
 #[utoipa::path(get, path = "/api/v1/trace/residents/{id}/contacts", tag = "trace",
     params(("id" = String, Path, description = "index case's resident id"), ContactParams),
     security(("bearer" = [])),
-    responses((status = 200, body = ContactList), (status = 200, content_type = "text/csv", body = String)))]
+    responses((status = 200, description = "JSON, or CSV with `Accept: text/csv`",
+        content((ContactList = "application/json"), (String = "text/csv")))))]
 pub async fn contacts(
     tracer: TracerUser,
     req: HttpRequest,
@@ -231,7 +234,8 @@ pub struct Exposure {
 #[utoipa::path(get, path = "/api/v1/trace/venues/{id}/exposure", tag = "trace",
     params(("id" = String, Path, description = "venue id"), WindowParams),
     security(("bearer" = [])),
-    responses((status = 200, body = Exposure), (status = 200, content_type = "text/csv", body = String)))]
+    responses((status = 200, description = "JSON, or CSV with `Accept: text/csv`",
+        content((Exposure = "application/json"), (String = "text/csv")))))]
 pub async fn venue_exposure(
     tracer: TracerUser,
     req: HttpRequest,

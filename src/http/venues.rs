@@ -13,7 +13,7 @@ use crate::domain::venue::{parse_gates, MAX_STAY_CAP_MINUTES};
 use crate::domain::{EntryPolicy, ParseError, Venue, VenueId, VenueKind};
 use crate::error::ApiError;
 use crate::service::posters::check_printable;
-use crate::service::venues::{check_parent, update_venue, UpdateError};
+use crate::service::venues::{check_parent, parse_parent, update_venue, UpdateError};
 use crate::service::{imports, trace};
 use crate::state::AppState;
 
@@ -131,7 +131,7 @@ pub async fn create(
         households: None,
         code_version: 1,
         revision: 0,
-        parent: b.parent.as_deref().map(VenueId::parse).transpose()?,
+        parent: b.parent.as_deref().map(parse_parent).transpose()?,
         longest_stay_minutes: None,
         created_at: state.clock.now(),
     };

@@ -12,7 +12,7 @@ use crate::domain::{
     EntryPolicy, ParseError, Phone, Resident, ResidentId, Venue, VenueId, VenueKind,
 };
 use crate::service::posters::check_printable;
-use crate::service::venues::{check_parent, update_venue, UpdateError};
+use crate::service::venues::{check_parent, parse_parent, update_venue, UpdateError};
 use crate::storage::{Store, StoreError, Upsert};
 
 /// One refused row.
@@ -105,7 +105,7 @@ pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
         longest_stay_minutes: None,
         parent: match col(headers, row, "parent").unwrap_or("") {
             "" => None,
-            p => Some(VenueId::parse(p)?),
+            p => Some(parse_parent(p)?),
         },
         created_at: Utc::now(),
     };
@@ -191,7 +191,8 @@ async fn import_rows<T>(
 pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportReport, StoreError> {
     import_rows(body, venue_from_row, async |row: Venue| {
         match store.venue(&row.id).await? {
-            Some(v) if v.parent != row.parent => {
+            // A file without parents (the sample's format) leaves them as registered.
+            Some(v) if row.parent.is_some() && v.parent != row.parent => {
                 return Ok(Err(
                     "parent: a venue's parent cannot change; register a new venue".into(),
                 ))

@@ -25,8 +25,13 @@ pub async fn purge(
     now: DateTime<Utc>,
     settings: &RetentionSettings,
 ) -> Result<PurgeReport, StoreError> {
+    // Settings bound both periods (`MAX_RETENTION_DAYS`); saturate anyway rather than panic.
+    let before = |d| {
+        now.checked_sub_signed(d)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    };
     store
-        .purge(now - settings.visits(), now - settings.audit())
+        .purge(before(settings.visits()), before(settings.audit()))
         .await
 }
 

@@ -48,6 +48,14 @@ pub async fn update_venue(
     Err(StoreError::Unavailable("too many concurrent changes of one venue".into()).into())
 }
 
+/// A parent's id, with errors that name the `parent` field.
+///
+/// # Errors
+/// [`ParseError`] on `parent` when it is not a venue id.
+pub fn parse_parent(raw: &str) -> Result<VenueId, ParseError> {
+    VenueId::parse(raw).map_err(|e| ParseError::new("parent", e.message))
+}
+
 /// Checks a new venue's parent, if it has one: a registered venue, other than itself, that is
 /// not a sub-location itself (sub-locations are one level deep, so there are no cycles).
 ///

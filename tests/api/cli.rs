@@ -62,6 +62,16 @@ async fn checkin_trace_prints_and_exports_the_same_contacts_as_the_api() {
         !typo.status.success(),
         "a mistyped data dir is an error, not an empty town"
     );
+    let nobody = std::process::Command::new(env!("CARGO_BIN_EXE_checkin"))
+        .args(["trace", "--resident", "NOBODY", "--data-dir"])
+        .arg(app.data_dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("running checkin: {e}"));
+    assert!(
+        !nobody.status.success(),
+        "an unknown resident is an error, not zero contacts"
+    );
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no resident NOBODY"));
 }
 
 #[tokio::test]

@@ -170,6 +170,11 @@ async fn visit_lists_export_as_csv_in_local_time_and_the_audit_says_csv(app: Tes
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let status = person.status().as_u16();
+    let cache = person
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let bytes = person.bytes().await.unwrap_or_default();
     let venue = get("/api/v1/trace/venues/S1/visits".into())
         .await
@@ -181,6 +186,11 @@ async fn visit_lists_export_as_csv_in_local_time_and_the_audit_says_csv(app: Tes
         .unwrap_or_default();
 
     assert_eq!(status, 200);
+    assert_eq!(
+        cache.as_deref(),
+        Some("no-store"),
+        "personal data is not cached"
+    );
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
     let text = String::from_utf8_lossy(&bytes[3..]).to_string();
     let mut rows = csv::Reader::from_reader(text.as_bytes());

@@ -30,6 +30,19 @@ async fn health_readiness_metrics_and_the_spec_answer(app: TestApp) {
             "{path} missing from the spec"
         );
     }
+    // Every trace read answers JSON or, asked, CSV: the spec says both.
+    for path in [
+        "/api/v1/trace/residents/{id}/visits",
+        "/api/v1/trace/venues/{id}/visits",
+        "/api/v1/trace/residents/{id}/contacts",
+        "/api/v1/trace/venues/{id}/exposure",
+    ] {
+        let content = &spec.body["paths"][path]["get"]["responses"]["200"]["content"];
+        assert!(
+            content.get("application/json").is_some() && content.get("text/csv").is_some(),
+            "{path}: {content}"
+        );
+    }
     assert!(metrics.contains("http_requests_total"), "{metrics}");
 }
 

@@ -187,7 +187,50 @@ async fn walking_through_a_compound_and_one_of_its_buildings_leaves_a_plain_trai
     assert_eq!(app.presence("C1-B1").await["count"], 0);
 }
 
+async fn a_venues_csv_sets_parents_and_a_file_without_them_leaves_them(app: TestApp) {
+    let head = "code,name,kind,community,address,gates,households";
+    let first = app
+        .import_csv(
+            "/api/v1/venues/import",
+            format!(
+                "{head},parent\nC9,瑞祥小区,residential_compound,东门社区,翠屏路1号,北门,40,\n\
+                 C9-B1,一栋,residential_compound,东门社区,翠屏路1号,单元门,,C9\n\
+                 C9-B2,二栋,residential_compound,东门社区,翠屏路1号,单元门,,C9-B1\n\
+                 C9-B3,三栋,residential_compound,东门社区,翠屏路1号,单元门,,bad id\n"
+            ),
+        )
+        .await;
+    let again = app
+        .import_csv(
+            "/api/v1/venues/import",
+            format!(
+                "{head}\nC9,瑞祥小区,residential_compound,东门社区,翠屏路1号,北门,41\n\
+                 C9-B1,一栋,residential_compound,东门社区,翠屏路1号,单元门,\n"
+            ),
+        )
+        .await;
+    let admin = app.admin().await;
+    let b1 = app.get("/api/v1/venues/C9-B1", &admin).await;
+
+    assert_eq!(first.body["created"], 2, "{}", first.body);
+    let messages: Vec<&str> = first.body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(
+        messages.iter().all(|m| m.starts_with("parent")),
+        "{messages:?}"
+    );
+    assert_eq!(again.body["updated"], 2, "{}", again.body);
+    assert_eq!(again.body["errors"], json!([]));
+    assert_eq!(b1.body["parent"], "C9");
+}
+
 crate::on_both_backends!(
+    a_venues_csv_sets_parents_and_a_file_without_them_leaves_them,
     visits_to_buildings_meet_at_their_compound_and_exposure_covers_the_buildings,
     walking_through_a_compound_and_one_of_its_buildings_leaves_a_plain_trail,
 );
