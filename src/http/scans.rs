@@ -6,9 +6,9 @@ use utoipa::ToSchema;
 
 use super::params::parse_time;
 use crate::auth::extract::ResidentUser;
-use crate::domain::{Direction, ParseError, Temperature};
+use crate::domain::{Direction, ParseError, ResidentId, Temperature};
 use crate::error::ApiError;
-use crate::service::scans::{self, ScanAnswer, ScanError, ScanRequest};
+use crate::service::scans::{self, MemberScan, ScanAnswer, ScanError, ScanRequest, MAX_MEMBERS};
 use crate::state::AppState;
 
 /// Registers the routes of this module.
@@ -30,6 +30,19 @@ pub struct ScanBody {
     pub client_time: Option<String>,
     /// Retrying with the same key returns the first answer; 1 to 128 printable ASCII.
     pub idempotency_key: Option<String>,
+    /// Household members scanned along (children, the elderly), at most 10; each must be
+    /// registered in the scanner's household, and each gets their own visit.
+    pub members: Option<Vec<MemberBody>>,
+}
+
+/// A household member in a scan.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberBody {
+    /// Their resident id.
+    pub resident_id: String,
+    /// Their temperature, °C, 30 to 45.
+    pub temperature_c: Option<f64>,
 }
 
 impl TryFrom<ScanBody> for ScanRequest {
@@ -49,7 +62,26 @@ impl TryFrom<ScanBody> for ScanRequest {
             }
             other => other,
         };
+        let raw_members = b.members.unwrap_or_default();
+        if raw_members.len() > MAX_MEMBERS {
+            return Err(ParseError::new(
+                "members",
+                format!("at most {MAX_MEMBERS} household members"),
+            ));
+        }
+        let mut members: Vec<MemberScan> = Vec::new();
+        for m in raw_members {
+            let member = MemberScan {
+                resident_id: ResidentId::parse(&m.resident_id)?,
+                temperature: m.temperature_c.map(Temperature::parse).transpose()?,
+            };
+            if members.iter().any(|x| x.resident_id == member.resident_id) {
+                return Err(ParseError::new("members", "a member is listed twice"));
+            }
+            members.push(member);
+        }
         Ok(ScanRequest {
+            members,
             code: b.code,
             direction: b.direction,
             temperature: b.temperature_c.map(Temperature::parse).transpose()?,
@@ -82,6 +114,7 @@ impl From<ScanError> for ApiError {
             ScanError::ClientTimeOutOfRange(m) => ApiError::ClientTimeOutOfRange(m),
             ScanError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
             ScanError::Contended => ApiError::StoreUnavailable,
+            ScanError::NotHouseholdMember(_) => ApiError::InvalidInput(e.to_string()),
             ScanError::Store(s) => s.into(),
         }
     }
@@ -101,6 +134,6 @@ pub async fn scan(
     body: web::Json<ScanBody>,
 ) -> Result<HttpResponse, ApiError> {
     let req = ScanRequest::try_from(body.into_inner())?;
-    let answer = scans::scan(&state, &who.0, &req).await?;
+    let answer = scans::household_scan(&state, &who.0, &req).await?;
     Ok(HttpResponse::Ok().json(answer))
 }

@@ -29,6 +29,38 @@ pub struct ScanRequest {
     pub client_time: Option<DateTime<FixedOffset>>,
     /// A client-chosen key, 1 to 128 printable ASCII characters.
     pub idempotency_key: Option<String>,
+    /// Household members scanned along (children, the elderly), each with their reading.
+    pub members: Vec<MemberScan>,
+}
+
+/// The most household members one scan may bring along.
+pub const MAX_MEMBERS: usize = 10;
+
+/// A household member scanned along with the person holding the phone (compound policy
+/// issue): each gets their own visit, so that tracing sees them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberScan {
+    /// Who.
+    pub resident_id: ResidentId,
+    /// Their temperature, °C.
+    pub temperature: Option<Temperature>,
+}
+
+/// What a household member's scan decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MemberAnswer {
+    /// Who.
+    pub resident_id: String,
+    /// `admitted` or `denied`.
+    pub decision: Decision,
+    /// Why it was denied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<DenyReason>,
+    /// Their visit opened, closed or repeated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visit_id: Option<String>,
+    /// Which way, as decided for them.
+    pub direction: Direction,
 }
 
 /// The venue named in an answer.
@@ -65,6 +97,9 @@ pub struct ScanAnswer {
     /// any an admin defined), flagged at the gate; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watch: Vec<String>,
+    /// The household members scanned along, each decided as their own scan; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberAnswer>,
 }
 
 /// Why a scan was not processed.
@@ -97,6 +132,9 @@ pub enum ScanError {
     /// The person's state kept changing under us.
     #[error("too many concurrent scans of one person")]
     Contended,
+    /// A member brought along is not registered in the scanner's household.
+    #[error("members: {0} is not registered in your household")]
+    NotHouseholdMember(ResidentId),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -238,6 +276,7 @@ pub async fn scan(
             direction: outcome.event.direction,
             server_time,
             scan_time: t,
+            members: Vec::new(),
             watch: person
                 .resident
                 .as_ref()
@@ -274,4 +313,59 @@ pub async fn scan(
         metrics::counter!("checkin_scan_conflicts_total").increment(1);
     }
     Err(ScanError::Contended)
+}
+
+/// Processes a scan by `resident` and, one by one, the same scan for each household member
+/// brought along (their own reading, state and visit; a retry's idempotency key is derived
+/// per member). Every member must be registered in the scanner's household (same household
+/// and home compound); otherwise nothing is processed.
+///
+/// # Errors
+/// [`ScanError::NotHouseholdMember`] before anything is written; else as [`scan`]. A failure
+/// part way leaves the scans already processed, and a retry with the same idempotency key
+/// answers them as first given.
+pub async fn household_scan(
+    state: &AppState,
+    resident: &ResidentId,
+    req: &ScanRequest,
+) -> Result<ScanAnswer, ScanError> {
+    if !req.members.is_empty() {
+        let me = state.store.resident(resident).await?;
+        let household = me
+            .as_ref()
+            .and_then(|r| Some((r.household.as_ref()?, r.home.as_ref()?)));
+        for m in &req.members {
+            let them = state.store.resident(&m.resident_id).await?;
+            let same = match (household, them.as_ref()) {
+                (Some((h, home)), Some(t)) => {
+                    t.household.as_ref() == Some(h) && t.home.as_ref() == Some(home)
+                }
+                _ => false,
+            };
+            if !same || &m.resident_id == resident {
+                return Err(ScanError::NotHouseholdMember(m.resident_id.clone()));
+            }
+        }
+    }
+    let mut answer = scan(state, resident, req).await?;
+    for m in &req.members {
+        let theirs = ScanRequest {
+            temperature: m.temperature,
+            idempotency_key: req
+                .idempotency_key
+                .as_ref()
+                .map(|k| format!("{k}:{}", m.resident_id)),
+            members: Vec::new(),
+            ..req.clone()
+        };
+        let a = scan(state, &m.resident_id, &theirs).await?;
+        answer.members.push(MemberAnswer {
+            resident_id: m.resident_id.to_string(),
+            decision: a.decision,
+            reason: a.reason,
+            visit_id: a.visit_id,
+            direction: a.direction,
+        });
+    }
+    Ok(answer)
 }

@@ -10,6 +10,7 @@ mod codes;
 mod contact_classes;
 mod contacts;
 mod entry_policy;
+mod households;
 mod ops;
 mod oracle;
 mod restart;
