@@ -10,6 +10,9 @@ use std::path::PathBuf;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::domain::rules::ScanPolicy;
+use crate::domain::VenueKind;
+
 const BASE: &str = include_str!("../config/base.toml");
 
 /// The shortest token secret accepted: 32 bytes, the output size of HS256's hash (RFC 7518,
@@ -134,6 +137,13 @@ pub struct AuthSettings {
 pub struct ScanSettings {
     /// Fever threshold, °C (contract, visit rule 5: 37.3).
     pub fever_threshold_c: f64,
+    /// Per venue kind, a fever threshold that replaces `fever_threshold_c` there, °C, e.g.
+    /// `{ checkpoint = 37.0 }`.
+    #[serde(default)]
+    pub fever_threshold_by_kind: std::collections::BTreeMap<String, f64>,
+    /// Venue kinds where a check-in must give a temperature, e.g. `["checkpoint"]`.
+    #[serde(default)]
+    pub temperature_required: Vec<String>,
     /// How far back `client_time` may be, seconds (contract: 24 h).
     pub client_time_max_past_seconds: u64,
     /// How far ahead `client_time` may be, seconds (contract: 2 min).
@@ -174,6 +184,36 @@ pub enum SettingsError {
 }
 
 impl Settings {
+    /// The visit rules' settings, with venue kinds parsed.
+    ///
+    /// # Errors
+    /// [`SettingsError::Invalid`] naming an unknown kind or a threshold outside 35 to 42 °C.
+    pub fn scan_policy(&self) -> Result<ScanPolicy, SettingsError> {
+        let kind = |k: &str| {
+            VenueKind::parse(k)
+                .map_err(|_| SettingsError::Invalid(format!("scans: {k:?} is not a venue kind")))
+        };
+        let mut by_kind = Vec::new();
+        for (k, c) in &self.scans.fever_threshold_by_kind {
+            if !(35.0..=42.0).contains(c) {
+                return Err(SettingsError::Invalid(format!(
+                    "scans.fever_threshold_by_kind.{k} must be between 35 and 42 °C"
+                )));
+            }
+            by_kind.push((kind(k)?, *c));
+        }
+        Ok(ScanPolicy {
+            fever_threshold_c: Some(self.scans.fever_threshold_c),
+            fever_threshold_by_kind: by_kind,
+            temperature_required: self
+                .scans
+                .temperature_required
+                .iter()
+                .map(|k| kind(k))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
     /// Loads the layers described in the module doc. The config directory is `config/`
     /// relative to the working directory, or `CHECKIN_CONFIG_DIR`.
     ///
@@ -229,6 +269,7 @@ impl Settings {
                 "scans.fever_threshold_c must be between 35 and 42 °C".into(),
             ));
         }
+        self.scan_policy()?;
         if let Some(pw) = &self.admin_password {
             if pw.expose_secret().chars().count() < crate::auth::password::MIN_PASSWORD_LEN {
                 return Err(SettingsError::Invalid(format!(
@@ -290,6 +331,21 @@ mod tests {
     #[test]
     fn the_compiled_in_defaults_are_valid() {
         assert!(base().check().is_ok());
+    }
+
+    #[test]
+    fn temperature_rules_name_real_venue_kinds_and_sane_thresholds() {
+        let mut s = base();
+        s.scans.temperature_required = vec!["checkpoint".into()];
+        s.scans
+            .fever_threshold_by_kind
+            .insert("market".into(), 37.5);
+        assert!(s.check().is_ok());
+        s.scans.temperature_required = vec!["spaceship".into()];
+        assert!(s.check().is_err());
+        let mut s = base();
+        s.scans.fever_threshold_by_kind.insert("shop".into(), 60.0);
+        assert!(s.check().is_err());
     }
 
     #[test]

@@ -18,7 +18,6 @@ use crate::codes::keyring::KeyRing;
 use crate::codes::keys::CodeKey;
 use crate::codes::{CodeSigner, PublicBaseUrl};
 use crate::config::Settings;
-use crate::domain::rules::ScanPolicy;
 use crate::service::{accounts, retention};
 use crate::state::AppState;
 use crate::storage::embedded::EmbeddedStore;
@@ -131,9 +130,9 @@ pub fn build_state(
     let tz = settings.time_zone.parse().map_err(|_| {
         StartupError::Settings(format!("time_zone {:?} unknown", settings.time_zone))
     })?;
-    let policy = ScanPolicy {
-        fever_threshold_c: settings.scans.fever_threshold_c,
-    };
+    let policy = settings
+        .scan_policy()
+        .map_err(|e| StartupError::Settings(e.to_string()))?;
     Ok(AppState {
         store,
         tokens,

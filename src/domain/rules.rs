@@ -16,17 +16,27 @@ use super::visit::{ClosedBy, Visit};
 pub const DEFAULT_FEVER_THRESHOLD_C: f64 = 37.3;
 
 /// Settings that the rules read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub struct ScanPolicy {
-    /// A check-in at or above this temperature, °C, is denied with `fever`.
-    pub fever_threshold_c: f64,
+    /// A check-in at or above this temperature, °C, is denied with `fever` (contract, visit
+    /// rule 5: 37.3; configurable).
+    pub fever_threshold_c: Option<f64>,
+    /// Per venue kind, a threshold that replaces `fever_threshold_c` there.
+    pub fever_threshold_by_kind: Vec<(VenueKind, f64)>,
+    /// Venue kinds where a check-in without a temperature is denied with
+    /// `temperature_required` (none by default).
+    pub temperature_required: Vec<VenueKind>,
 }
 
-impl Default for ScanPolicy {
-    fn default() -> Self {
-        Self {
-            fever_threshold_c: DEFAULT_FEVER_THRESHOLD_C,
-        }
+impl ScanPolicy {
+    /// The fever threshold at venues of `kind`, °C.
+    pub fn fever_threshold(&self, kind: VenueKind) -> f64 {
+        self.fever_threshold_by_kind
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, c)| *c)
+            .or(self.fever_threshold_c)
+            .unwrap_or(DEFAULT_FEVER_THRESHOLD_C)
     }
 }
 
@@ -88,7 +98,9 @@ pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -
     });
     let fever = scan
         .temperature
-        .is_some_and(|c| c.celsius() >= policy.fever_threshold_c);
+        .is_some_and(|c| c.celsius() >= policy.fever_threshold(venue.kind));
+    let unmeasured =
+        scan.temperature.is_none() && policy.temperature_required.contains(&venue.kind);
     let entering = direction == Direction::In || venue.kind == VenueKind::Checkpoint;
 
     // A visit already past its maximum stay is written closed whatever this scan decides, so
@@ -103,6 +115,12 @@ pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -
     let (decision, reason, visit_id) = if entering && fever {
         // Rule 5: denied, and the scan itself changes no visit.
         (Decision::Denied, Some(DenyReason::Fever), None)
+    } else if entering && unmeasured {
+        (
+            Decision::Denied,
+            Some(DenyReason::TemperatureRequired),
+            None,
+        )
     } else if outsider {
         (Decision::Denied, Some(DenyReason::NotAResident), None)
     } else {
@@ -476,5 +494,48 @@ mod tests {
         }
         assert_eq!(leaving.event.decision, Decision::Admitted);
         assert_eq!(feverish.event.reason, Some(DenyReason::Fever));
+    }
+
+    #[test]
+    fn a_kind_may_require_a_temperature_and_set_its_own_threshold() {
+        let policy = ScanPolicy {
+            fever_threshold_c: Some(37.3),
+            fever_threshold_by_kind: vec![(VenueKind::Checkpoint, 37.0)],
+            temperature_required: vec![VenueKind::Market],
+        };
+        let market = venue("M1", VenueKind::Market);
+        let checkpoint = venue("K1", VenueKind::Checkpoint);
+        let scan = |v: &Venue, d: Direction, temp: Option<f64>| {
+            let g = gate();
+            let input = ScanInput {
+                resident_id: &person(),
+                venue: v,
+                gate: &g,
+                direction: Some(d),
+                temperature: temp.map(|t| Temperature::parse(t).unwrap_or_else(|e| panic!("{e}"))),
+                scan_time: at(0),
+                server_time: at(0),
+                client_time: None,
+                home: None,
+                parent: None,
+            };
+            decide(None, &input, &policy).event
+        };
+
+        let unmeasured = scan(&market, Direction::In, None);
+        let measured = scan(&market, Direction::In, Some(36.6));
+        let leaving = scan(&market, Direction::Out, None);
+        let warm_at_checkpoint = scan(&checkpoint, Direction::In, Some(37.1));
+        let warm_at_market = scan(&market, Direction::In, Some(37.1));
+
+        assert_eq!(unmeasured.reason, Some(DenyReason::TemperatureRequired));
+        assert_eq!(measured.decision, Decision::Admitted);
+        assert_eq!(
+            leaving.decision,
+            Decision::Admitted,
+            "check-outs need no reading"
+        );
+        assert_eq!(warm_at_checkpoint.reason, Some(DenyReason::Fever));
+        assert_eq!(warm_at_market.decision, Decision::Admitted);
     }
 }

@@ -61,6 +61,8 @@ pub enum DenyReason {
     /// A check-in at a `residents_only` venue by someone whose home it is not (compound
     /// policy issue).
     NotAResident,
+    /// A check-in with no temperature at a venue kind that requires one (configured).
+    TemperatureRequired,
 }
 
 /// The decision on a processed scan.

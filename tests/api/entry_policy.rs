@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{ago, TestApp};
+use crate::helpers::{ago, spawn_app_with, Backend, TestApp};
 
 async fn a_residents_only_compound_admits_its_residents_and_turns_others_away(app: TestApp) {
     let admin = app.admin().await;
@@ -106,3 +106,47 @@ crate::on_both_backends!(
     a_residents_only_compound_admits_its_residents_and_turns_others_away,
     a_watch_listed_resident_is_flagged_at_the_gate,
 );
+
+/// Markets configured to require a reading: a check-in without one is refused, with one it
+/// goes through, and leaving needs none.
+async fn a_venue_kind_configured_to_require_a_temperature_refuses_a_check_in_without_one(
+    backend: Backend,
+) {
+    let app = spawn_app_with(backend, |s| {
+        s.scans.temperature_required = vec!["market".into()];
+    })
+    .await;
+    let market = app.venue("M1", "market").await;
+    let (tok, _) = app.resident("19900000851").await;
+
+    let bare = app.scan_at(&tok, &market, "in", ago(30)).await;
+    let measured = app
+        .post(
+            "/api/v1/scans",
+            &tok,
+            &json!({"code": market, "direction": "in", "temperature_c": 36.4,
+                    "client_time": ago(29).to_rfc3339()}),
+        )
+        .await;
+    let out = app.scan_at(&tok, &market, "out", ago(10)).await;
+
+    assert_eq!(bare.body["decision"], "denied", "{}", bare.body);
+    assert_eq!(bare.body["reason"], "temperature_required");
+    assert_eq!(measured.body["decision"], "admitted", "{}", measured.body);
+    assert_eq!(out.body["decision"], "admitted", "{}", out.body);
+}
+
+#[tokio::test]
+async fn embedded_a_venue_kind_configured_to_require_a_temperature_refuses_a_check_in_without_one()
+{
+    a_venue_kind_configured_to_require_a_temperature_refuses_a_check_in_without_one(
+        Backend::Embedded,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn redis_a_venue_kind_configured_to_require_a_temperature_refuses_a_check_in_without_one() {
+    a_venue_kind_configured_to_require_a_temperature_refuses_a_check_in_without_one(Backend::Redis)
+        .await;
+}
