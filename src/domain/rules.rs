@@ -450,6 +450,31 @@ mod tests {
         assert_eq!(late.changed[0].check_out, Some(at(60)));
     }
 
+    /// A scan by a person with no open visit, at minute 0.
+    fn fresh_scan(
+        v: &Venue,
+        d: Direction,
+        home: Option<&VenueId>,
+        temp: Option<f64>,
+        policy: &ScanPolicy,
+    ) -> Outcome {
+        let g = gate();
+        let who = person();
+        let input = ScanInput {
+            resident_id: &who,
+            venue: v,
+            gate: &g,
+            direction: Some(d),
+            temperature: temp.map(|t| Temperature::parse(t).unwrap_or_else(|e| panic!("{e}"))),
+            scan_time: at(0),
+            server_time: at(0),
+            client_time: None,
+            home,
+            parent: None,
+        };
+        decide(None, &input, policy)
+    }
+
     #[test]
     fn a_residents_only_venue_admits_its_residents_and_never_refuses_a_check_out() {
         let mut compound = venue("C1", VenueKind::ResidentialCompound);
@@ -462,20 +487,7 @@ mod tests {
             VenueId::parse("C2").unwrap_or_else(|e| panic!("{e}")),
         );
         let scan = |v: &Venue, d: Direction, home: Option<&VenueId>, temp: Option<f64>| {
-            let g = gate();
-            let input = ScanInput {
-                resident_id: &person(),
-                venue: v,
-                gate: &g,
-                direction: Some(d),
-                temperature: temp.map(|t| Temperature::parse(t).unwrap_or_else(|e| panic!("{e}"))),
-                scan_time: at(0),
-                server_time: at(0),
-                client_time: None,
-                home,
-                parent: None,
-            };
-            decide(None, &input, &ScanPolicy::default())
+            fresh_scan(v, d, home, temp, &ScanPolicy::default())
         };
 
         let resident = scan(&compound, Direction::In, Some(&home), None);
@@ -506,20 +518,7 @@ mod tests {
         let market = venue("M1", VenueKind::Market);
         let checkpoint = venue("K1", VenueKind::Checkpoint);
         let scan = |v: &Venue, d: Direction, temp: Option<f64>| {
-            let g = gate();
-            let input = ScanInput {
-                resident_id: &person(),
-                venue: v,
-                gate: &g,
-                direction: Some(d),
-                temperature: temp.map(|t| Temperature::parse(t).unwrap_or_else(|e| panic!("{e}"))),
-                scan_time: at(0),
-                server_time: at(0),
-                client_time: None,
-                home: None,
-                parent: None,
-            };
-            decide(None, &input, &policy).event
+            fresh_scan(v, d, None, temp, &policy).event
         };
 
         let unmeasured = scan(&market, Direction::In, None);
