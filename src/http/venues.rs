@@ -194,6 +194,10 @@ pub async fn patch(
             venue.name = parse_name("name", name, 100)?;
         }
         if let Some(kind) = p.kind {
+            // A policy left at the old kind's default follows the new kind's.
+            if venue.entry_policy == EntryPolicy::default_for(venue.kind) {
+                venue.entry_policy = EntryPolicy::default_for(kind);
+            }
             venue.kind = kind;
         }
         if p.community.is_some() {

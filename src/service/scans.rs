@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::codes::{CodeClaims, CodeError};
 use crate::domain::rules::{decide, ScanInput};
 use crate::domain::scan::{Decision, DenyReason};
-use crate::domain::{Direction, ResidentId, Temperature};
+use crate::domain::{Direction, ResidentId, Temperature, Venue};
 use crate::state::AppState;
 use crate::storage::{CommitResult, IdempotencyRecord, ScanCommit, StoreError};
 
@@ -61,6 +61,9 @@ pub struct MemberAnswer {
     pub visit_id: Option<String>,
     /// Which way, as decided for them.
     pub direction: Direction,
+    /// Their watch-list tags, for the guard; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<String>,
 }
 
 /// The venue named in an answer.
@@ -141,13 +144,27 @@ pub enum ScanError {
 }
 
 fn fingerprint(req: &ScanRequest) -> String {
-    let canonical = serde_json::json!([
+    let members: Vec<(String, Option<f64>)> = req
+        .members
+        .iter()
+        .map(|m| {
+            (
+                m.resident_id.to_string(),
+                m.temperature.map(Temperature::celsius),
+            )
+        })
+        .collect();
+    let mut canonical = serde_json::json!([
         req.code.trim(),
         req.direction,
         req.temperature.map(Temperature::celsius),
         req.client_time
             .map(|t| t.with_timezone(&Utc).timestamp_millis()),
     ]);
+    // Members only when there are some, so a scan without them keeps its earlier fingerprint.
+    if let (false, Some(parts)) = (members.is_empty(), canonical.as_array_mut()) {
+        parts.push(serde_json::json!(members));
+    }
     Sha256::digest(canonical.to_string().as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -187,16 +204,21 @@ fn within_window(claims: &CodeClaims, at: i64) -> Result<(), ScanError> {
     Ok(())
 }
 
-/// Processes one scan by `resident`.
-///
-/// # Errors
-/// [`ScanError`]; a denied scan is not an error but an answer with `decision: denied`.
-pub async fn scan(
+/// What a scan's code and request resolve to, checked once per scan.
+struct Checked {
+    claims: CodeClaims,
+    venue: Venue,
+    direction: Option<Direction>,
+    /// The venue's parent, for a sub-location: leaving it puts the person back there.
+    parent: Option<Venue>,
+}
+
+/// Verifies the code, finds its venue and checks the scan's time against the code's window.
+async fn check(
     state: &AppState,
-    resident: &ResidentId,
     req: &ScanRequest,
-) -> Result<ScanAnswer, ScanError> {
-    let server_time = state.clock.now();
+    server_time: DateTime<Utc>,
+) -> Result<Checked, ScanError> {
     let claims = state.codes.verify(&req.code)?;
     let venue = state
         .store
@@ -225,12 +247,44 @@ pub async fn scan(
         (Some(fixed), _) => Some(fixed),
         (None, asked) => asked,
     };
-    // A sub-location's parent: leaving it puts the person back there.
     let parent = match &venue.parent {
         Some(p) => state.store.venue(p).await?,
         None => None,
     };
+    Ok(Checked {
+        claims,
+        venue,
+        direction,
+        parent,
+    })
+}
+
+/// Processes one scan by `resident`, received now.
+///
+/// # Errors
+/// [`ScanError`]; a denied scan is not an error but an answer with `decision: denied`.
+pub async fn scan(
+    state: &AppState,
+    resident: &ResidentId,
+    req: &ScanRequest,
+) -> Result<ScanAnswer, ScanError> {
+    scan_received_at(state, resident, req, state.clock.now()).await
+}
+
+/// Processes one scan by `resident` received at `server_time`. A retry under an idempotency
+/// key gets the first answer before anything else is checked, so a retry that arrives after
+/// the code or the `client_time` window has passed still learns what was recorded.
+///
+/// # Errors
+/// [`ScanError`]; a denied scan is not an error but an answer with `decision: denied`.
+async fn scan_received_at(
+    state: &AppState,
+    resident: &ResidentId,
+    req: &ScanRequest,
+    server_time: DateTime<Utc>,
+) -> Result<ScanAnswer, ScanError> {
     let fp = fingerprint(req);
+    let mut checked: Option<Checked> = None;
     for attempt in 0..MAX_ATTEMPTS {
         // A retry after a conflict lost to a scan committed meanwhile: it takes the clock
         // again, so a scan without client_time is never placed before one already applied.
@@ -239,7 +293,6 @@ pub async fn scan(
         } else {
             state.clock.now()
         };
-        let t = scan_time(state, req.client_time, server_time)?;
         let person = state
             .store
             .person_state(resident, req.idempotency_key.as_deref())
@@ -251,17 +304,22 @@ pub async fn scan(
             return serde_json::from_value(rec.answer)
                 .map_err(|e| ScanError::Store(StoreError::Corrupt(e.to_string())));
         }
+        let c = match checked.take() {
+            Some(c) => c,
+            None => check(state, req, server_time).await?,
+        };
+        let t = scan_time(state, req.client_time, server_time)?;
         let input = ScanInput {
             resident_id: resident,
-            venue: &venue,
-            gate: &claims.g,
-            direction,
+            venue: &c.venue,
+            gate: &c.claims.g,
+            direction: c.direction,
             temperature: req.temperature,
             scan_time: t,
             server_time,
             client_time: req.client_time.map(|c| c.with_timezone(&Utc)),
             home: person.resident.as_ref().and_then(|r| r.home.as_ref()),
-            parent: parent.as_ref(),
+            parent: c.parent.as_ref(),
         };
         let outcome = decide(person.open.as_ref(), &input, &state.policy);
         let answer = ScanAnswer {
@@ -269,10 +327,10 @@ pub async fn scan(
             reason: outcome.event.reason,
             visit_id: outcome.event.visit_id.clone(),
             venue: VenueRef {
-                id: venue.id.to_string(),
-                name: venue.name.clone(),
+                id: c.venue.id.to_string(),
+                name: c.venue.name.clone(),
             },
-            gate: claims.g.to_string(),
+            gate: c.claims.g.to_string(),
             direction: outcome.event.direction,
             server_time,
             scan_time: t,
@@ -311,60 +369,75 @@ pub async fn scan(
             return Ok(answer);
         }
         metrics::counter!("checkin_scan_conflicts_total").increment(1);
+        checked = Some(c);
     }
     Err(ScanError::Contended)
 }
 
-/// Processes a scan by `resident` and, one by one, the same scan for each household member
-/// brought along (their own reading, state and visit; a retry's idempotency key is derived
-/// per member). Every member must be registered in the scanner's household (same household
-/// and home compound); otherwise nothing is processed.
+/// Processes a scan by `resident` and then, with the same code, time and direction as
+/// decided for the scanner, the same scan for each household member brought along (their own
+/// reading, state, visit and watch tags). Every member must be registered in the scanner's
+/// household (same household and home compound); otherwise nothing is processed. A scanner
+/// who is denied (a fever, say) brings nobody in: the members are not scanned.
 ///
 /// # Errors
 /// [`ScanError::NotHouseholdMember`] before anything is written; else as [`scan`]. A failure
-/// part way leaves the scans already processed, and a retry with the same idempotency key
-/// answers them as first given.
+/// part way leaves the scans already processed; a retry with the same idempotency key
+/// answers those as first given and goes on with the rest.
 pub async fn household_scan(
     state: &AppState,
     resident: &ResidentId,
     req: &ScanRequest,
 ) -> Result<ScanAnswer, ScanError> {
-    if !req.members.is_empty() {
-        let me = state.store.resident(resident).await?;
-        let household = me
-            .as_ref()
-            .and_then(|r| Some((r.household.as_ref()?, r.home.as_ref()?)));
-        for m in &req.members {
-            let them = state.store.resident(&m.resident_id).await?;
-            let same = match (household, them.as_ref()) {
-                (Some((h, home)), Some(t)) => {
-                    t.household.as_ref() == Some(h) && t.home.as_ref() == Some(home)
-                }
-                _ => false,
-            };
-            if !same || &m.resident_id == resident {
-                return Err(ScanError::NotHouseholdMember(m.resident_id.clone()));
+    let now = state.clock.now();
+    if req.members.is_empty() {
+        return scan_received_at(state, resident, req, now).await;
+    }
+    let me = state.store.resident(resident).await?;
+    let household = me
+        .as_ref()
+        .and_then(|r| Some((r.household.as_ref()?, r.home.as_ref()?)));
+    for m in &req.members {
+        if &m.resident_id == resident {
+            return Err(ScanError::NotHouseholdMember(m.resident_id.clone()));
+        }
+        let them = state.store.resident(&m.resident_id).await?;
+        let same = match (household, them.as_ref()) {
+            (Some((h, home)), Some(t)) => {
+                t.household.as_ref() == Some(h) && t.home.as_ref() == Some(home)
             }
+            _ => false,
+        };
+        if !same {
+            return Err(ScanError::NotHouseholdMember(m.resident_id.clone()));
         }
     }
-    let mut answer = scan(state, resident, req).await?;
+    let mut answer = scan_received_at(state, resident, req, now).await?;
+    if answer.decision == Decision::Denied {
+        return Ok(answer);
+    }
     for m in &req.members {
         let theirs = ScanRequest {
             temperature: m.temperature,
+            // Together: the way the scanner went, at the scanner's time.
+            direction: Some(answer.direction),
+            client_time: Some(answer.scan_time.fixed_offset()),
+            // Under the member's own records; a client's key cannot hold this separator.
             idempotency_key: req
                 .idempotency_key
                 .as_ref()
-                .map(|k| format!("{k}:{}", m.resident_id)),
+                .map(|k| format!("{k}\u{1f}{resident}")),
             members: Vec::new(),
             ..req.clone()
         };
-        let a = scan(state, &m.resident_id, &theirs).await?;
+        let a = scan_received_at(state, &m.resident_id, &theirs, now).await?;
         answer.members.push(MemberAnswer {
             resident_id: m.resident_id.to_string(),
             decision: a.decision,
             reason: a.reason,
             visit_id: a.visit_id,
             direction: a.direction,
+            watch: a.watch,
         });
     }
     Ok(answer)

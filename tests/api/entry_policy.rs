@@ -102,7 +102,43 @@ async fn a_watch_listed_resident_is_flagged_at_the_gate(app: TestApp) {
     assert!(quiet.body.get("watch").is_none(), "{}", quiet.body);
 }
 
+/// A policy equal to its kind's default follows a change of kind; any other stays.
+async fn a_change_of_kind_carries_the_default_entry_policy_along(app: TestApp) {
+    let admin = app.admin().await;
+    let made = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": "C3", "name": "和平小区", "kind": "residential_compound", "gates": ["北门"]}),
+        )
+        .await;
+    assert_eq!(made.body["entry_policy"], "residents_only", "{}", made.body);
+    let patch = |body: serde_json::Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            app.send(
+                app.client
+                    .patch(app.url("/api/v1/venues/C3"))
+                    .bearer_auth(&admin)
+                    .json(&body),
+            )
+            .await
+        }
+    };
+
+    let shop = patch(json!({"kind": "shop"})).await;
+    let back = patch(json!({"kind": "residential_compound"})).await;
+    let chosen = patch(json!({"entry_policy": "open"})).await;
+    let kept = patch(json!({"kind": "hotel"})).await;
+
+    assert_eq!(shop.body["entry_policy"], "open", "{}", shop.body);
+    assert_eq!(back.body["entry_policy"], "residents_only", "{}", back.body);
+    assert_eq!(chosen.body["entry_policy"], "open");
+    assert_eq!(kept.body["entry_policy"], "open", "{}", kept.body);
+}
+
 crate::on_both_backends!(
+    a_change_of_kind_carries_the_default_entry_policy_along,
     a_residents_only_compound_admits_its_residents_and_turns_others_away,
     a_watch_listed_resident_is_flagged_at_the_gate,
 );
