@@ -4,6 +4,7 @@
 //! `parse`/`TryFrom` and are valid from then on; the rules in [`rules`] and
 //! [`contacts`] are pure functions of those values and a clock reading.
 
+pub mod alert;
 pub mod audit;
 pub mod contact_class;
 pub mod contacts;

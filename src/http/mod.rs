@@ -2,6 +2,7 @@
 //! call a service, and map the result; errors leave as the contract's error body.
 
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod codes;
 pub mod me;
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/api/v1")
             .configure(accounts::configure)
+            .configure(alerts::configure)
             .configure(audit::configure)
             .configure(venues::configure)
             .configure(codes::configure)

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::codes::{CodeClaims, CodeError};
+use crate::domain::alert::raised;
 use crate::domain::rules::{decide, ScanInput};
 use crate::domain::scan::{Decision, DenyReason};
 use crate::domain::{Direction, ResidentId, Temperature, Venue};
@@ -352,7 +353,14 @@ async fn scan_received_at(
             )),
             None => None,
         };
+        let alerts = raised(
+            &outcome.event,
+            &c.venue,
+            person.resident.as_ref().and_then(|r| r.home.as_ref()),
+            person.resident.as_ref().map_or(&[][..], |r| &r.tags[..]),
+        );
         let commit = ScanCommit {
+            alerts,
             resident_id: resident.clone(),
             expected_version: person.version,
             event: outcome.event,

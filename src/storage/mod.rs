@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
@@ -95,6 +96,8 @@ pub struct ScanCommit {
     pub open_after: Option<Visit>,
     /// The idempotency key and the answer to keep under it.
     pub idempotency: Option<(String, IdempotencyRecord)>,
+    /// Alerts the scan raised, kept with it.
+    pub alerts: Vec<Alert>,
 }
 
 /// The result of [`Store::commit_scan`].
@@ -236,6 +239,12 @@ pub trait Store: Send + Sync + 'static {
         starts_from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Visit>, StoreError>;
+    /// Alerts with `at` in `[from, to]`, oldest first.
+    async fn alerts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Alert>, StoreError>;
     /// Appends an audit record. Records are never changed or removed through the service.
     async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
     /// Audit records with `at` in `[from, to]`, oldest first.
@@ -249,7 +258,7 @@ pub trait Store: Send + Sync + 'static {
     async fn open_visits(&self, venue: &VenueId) -> Result<Vec<Visit>, StoreError>;
 
     /// Removes visits whose latest end ([`Visit::latest_end`]) is before `visits_before`, scan
-    /// events scanned before it, and audit records from before `audit_before` (the retention
+    /// events and alerts from before it, and audit records from before `audit_before` (the retention
     /// purge; never called by a request). Idempotent; safe beside concurrent scans.
     async fn purge(
         &self,

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod alerts;
 mod audit;
 mod auth;
 mod bad_input;

@@ -139,6 +139,7 @@ pub fn commit_of(
         changed,
         open_after,
         idempotency: None,
+        alerts: Vec::new(),
     }
 }
 
@@ -235,6 +236,7 @@ pub async fn scan_with(
         changed: outcome.changed.clone(),
         open_after: outcome.open_after.clone(),
         idempotency: None,
+        alerts: Vec::new(),
     };
     let result = store.commit_scan(&commit).await.expect("the commit runs");
     assert_eq!(result, CommitResult::Committed);

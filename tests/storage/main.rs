@@ -71,6 +71,7 @@ conformance! {
     presence_follows_the_open_visit_whatever_the_order_of_the_changed_visits,
     data_survives_reopening_the_store,
     a_purge_removes_visits_events_and_audit_records_past_retention_and_keeps_the_rest,
+    alerts_are_written_with_their_scan_read_by_time_and_purged_with_visits,
     imported_visits_are_read_back_like_committed_ones,
     a_large_import_is_written_whole,
     an_import_with_an_open_visit_is_refused_and_writes_nothing,

@@ -125,6 +125,7 @@ async fn an_idempotency_record_expires_after_48_hours() {
                 changed: o.changed,
                 open_after: o.open_after,
                 idempotency: Some(("k".into(), idempotency_record("k"))),
+                alerts: Vec::new(),
             })
             .await
             .expect("the commit runs");

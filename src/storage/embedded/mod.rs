@@ -19,6 +19,7 @@ use super::{
     lookback, refuse_open_visits, CommitResult, IdempotencyRecord, OtpRecord, PersonState,
     PurgeReport, ScanCommit, Store, StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
 };
+use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
@@ -420,6 +421,13 @@ impl Store for EmbeddedStore {
             for v in &commit.changed {
                 Self::write_visit(&tx, v)?;
             }
+            for a in &commit.alerts {
+                tx.execute(
+                    "INSERT INTO alerts (id, at_ms, json) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(id) DO NOTHING",
+                    params![a.id, a.at.timestamp_millis(), serde_json::to_string(a)?],
+                )?;
+            }
             if let Some((key, rec)) = &commit.idempotency {
                 tx.execute(
                     "INSERT INTO idempotency (resident_id, key, created_at, json)
@@ -503,6 +511,22 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn alerts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Alert>, StoreError> {
+        let (from, to) = (from.timestamp_millis(), to.timestamp_millis());
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT json FROM alerts WHERE at_ms BETWEEN ?1 AND ?2 ORDER BY at_ms, id",
+            )?;
+            let rows = stmt.query_map(params![from, to], |r| r.get::<_, String>(0))?;
+            rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+        })
+        .await
+    }
+
     async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         let json = serde_json::to_string(record)?;
         let (id, at) = (record.id.clone(), record.at.timestamp_millis());
@@ -554,6 +578,7 @@ impl Store for EmbeddedStore {
             )?;
             let visits = tx.execute("DELETE FROM visits WHERE end_ms < ?1", [visits_ms])?;
             let events = tx.execute("DELETE FROM events WHERE scan_time < ?1", [visits_ms])?;
+            tx.execute("DELETE FROM alerts WHERE at_ms < ?1", [visits_ms])?;
             let audit = tx.execute("DELETE FROM audit WHERE at_ms < ?1", [audit_ms])?;
             tx.commit()?;
             let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);

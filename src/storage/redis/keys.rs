@@ -29,6 +29,7 @@
 //! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |
 //! | `PREFIX:ping` | string | the last `/readyz` probe value, `EX` 60 s | `ping` |
 //! | `PREFIX:audit` | sorted set | audit record JSON scored by its time (ms); removed only by the retention purge, after `retention.audit_days` | `append_audit`, `purge` |
+//! | `PREFIX:alerts` | sorted set | alert JSON scored by the scan's time (ms); removed by the retention purge with visits | `commit_scan`, `purge` |
 //! | `PREFIX:retention` | sorted set | `p:RID` and `v:VID` (owners of visits and events), each scored by the earliest time (ms) any of its data can fall out of retention: a visit's latest end, an event's scan time; `+inf` when it holds nothing | `commit_scan` (`ZADD LT`), `purge` |
 //!
 //! ## Retention
@@ -201,6 +202,11 @@ impl Keys {
     /// `PREFIX:audit`: the audit trail, record JSON scored by time in milliseconds.
     pub fn audit(&self) -> String {
         format!("{}:audit", self.prefix)
+    }
+
+    /// `PREFIX:alerts`: alerts by time.
+    pub fn alerts(&self) -> String {
+        format!("{}:alerts", self.prefix)
     }
 
     /// `PREFIX:retention`: owners of visits and events by when their oldest data expires.

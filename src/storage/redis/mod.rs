@@ -26,6 +26,7 @@ use super::{
     lookback, refuse_open_visits, CommitResult, IdempotencyRecord, OtpRecord, PersonState,
     PurgeReport, ScanCommit, Store, StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
 };
+use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
@@ -637,7 +638,8 @@ impl Store for RedisStore {
             .key(self.keys.person_visit(rid))
             .key(self.keys.person_visits(rid))
             .key(self.keys.person_events(rid))
-            .key(self.keys.retention());
+            .key(self.keys.retention())
+            .key(self.keys.alerts());
         let idem_json = match &commit.idempotency {
             Some((_, rec)) => serde_json::to_string(rec)?,
             None => String::new(),
@@ -650,7 +652,8 @@ impl Store for RedisStore {
             .arg(rid.as_str())
             .arg(commit.changed.len())
             .arg(self.idle_expiry_ms)
-            .arg(commit.event.scan_time.timestamp_millis());
+            .arg(commit.event.scan_time.timestamp_millis())
+            .arg(commit.alerts.len());
         for v in &commit.changed {
             call.key(self.keys.venue_visit(&v.venue_id))
                 .key(self.keys.venue_visits(&v.venue_id))
@@ -661,6 +664,10 @@ impl Store for RedisStore {
                 .arg(serde_json::to_string(v)?)
                 .arg(v.latest_end().timestamp_millis())
                 .arg(v.venue_id.as_str());
+        }
+        for a in &commit.alerts {
+            call.arg(a.at.timestamp_millis())
+                .arg(serde_json::to_string(a)?);
         }
         if let Some((key, _)) = &commit.idempotency {
             call.key(self.keys.person_idempotency(rid, key));
@@ -716,6 +723,25 @@ impl Store for RedisStore {
             to,
         )
         .await
+    }
+
+    async fn alerts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Alert>, StoreError> {
+        let raw: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(self.keys.alerts())
+            .arg(from.timestamp_millis())
+            .arg(to.timestamp_millis())
+            .query_async(&mut self.conn())
+            .await?;
+        let mut alerts = raw
+            .iter()
+            .map(|j| parse::<Alert>(j))
+            .collect::<Result<Vec<_>, _>>()?;
+        alerts.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        Ok(alerts)
     }
 
     async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
@@ -793,6 +819,12 @@ impl Store for RedisStore {
                     .await?;
             }
         }
+        let _: i64 = redis::cmd("ZREMRANGEBYSCORE")
+            .arg(self.keys.alerts())
+            .arg("-inf")
+            .arg(format!("({cut}"))
+            .query_async(&mut self.conn())
+            .await?;
         report.audit = redis::cmd("ZREMRANGEBYSCORE")
             .arg(self.keys.audit())
             .arg("-inf")

@@ -54,14 +54,15 @@ end
 
 /// Commits one scan if the person's version is still the expected one.
 ///
-/// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:visits`, 4 `{p}:events`, 5 `retention`; then
-/// three per changed visit: `{v}:visit`, `{v}:visits`, `{v}:open` of that visit's venue; then,
-/// last, the idempotency key when `ARGV[4]` is not empty.
+/// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:visits`, 4 `{p}:events`, 5 `retention`,
+/// 6 `alerts`; then three per changed visit: `{v}:visit`, `{v}:visits`, `{v}:open` of that
+/// visit's venue; then, last, the idempotency key when `ARGV[4]` is not empty.
 ///
 /// `ARGV`: 1 expected version, 2 open visit id after the scan or empty, 3 event JSON,
 /// 4 idempotency record JSON or empty, 5 idempotency TTL seconds, 6 resident id, 7 number of
-/// changed visits `n`, 8 idle expiry in ms (`0`: none), 9 the event's scan time ms; then six
-/// per changed visit: id, start ms, `1` if open else `0`, JSON, latest end ms, venue id.
+/// changed visits `n`, 8 idle expiry in ms (`0`: none), 9 the event's scan time ms, 10 number
+/// of alerts `m`; then six per changed visit: id, start ms, `1` if open else `0`, JSON, latest
+/// end ms, venue id; then two per alert: time ms, JSON.
 ///
 /// Each owner (`p:RID`, `v:VID`) in `retention` is scored by the earliest time any of its data
 /// can fall out of retention (`ZADD LT` keeps the lowest), so the purge finds it. Visits are
@@ -79,8 +80,8 @@ redis.call('ZADD', KEYS[5], 'LT', ARGV[9], 'p:' .. ARGV[6])
 local idle = tonumber(ARGV[8])
 local n = tonumber(ARGV[7])
 for i = 1, n do
-  local k = 5 + (i - 1) * 3
-  local a = 9 + (i - 1) * 6
+  local k = 6 + (i - 1) * 3
+  local a = 10 + (i - 1) * 6
   write_visit(KEYS[2], KEYS[3], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[5],
     ARGV[a + 1], ARGV[a + 2], ARGV[a + 4], ARGV[a + 3], ARGV[a + 5], ARGV[6], ARGV[a + 6], idle)
 end
@@ -88,8 +89,12 @@ if idle > 0 then
   redis.call('PEXPIRE', KEYS[1], idle)
   redis.call('PEXPIRE', KEYS[4], idle)
 end
+for j = 1, tonumber(ARGV[10]) do
+  local b = 10 + n * 6 + (j - 1) * 2
+  redis.call('ZADD', KEYS[6], ARGV[b + 1], ARGV[b + 2])
+end
 if ARGV[4] ~= '' then
-  redis.call('SET', KEYS[5 + n * 3 + 1], ARGV[4], 'EX', ARGV[5])
+  redis.call('SET', KEYS[6 + n * 3 + 1], ARGV[4], 'EX', ARGV[5])
 end
 return 1
 ";

@@ -35,6 +35,7 @@ pub async fn data_survives_reopening_the_store(backend: &Backend) {
             changed: outcome.changed.clone(),
             open_after: outcome.open_after.clone(),
             idempotency: Some(("key-1".into(), record.clone())),
+            alerts: Vec::new(),
         })
         .await
         .expect("the commit runs");

@@ -1,13 +1,14 @@
 //! Retention: the purge removes visits, scan events and audit records past their periods and
 //! keeps everything else, on every index a store keeps.
 
+use checkin::domain::alert::{Alert, AlertKind};
 use checkin::domain::audit::AuditRecord;
 use checkin::domain::staff::Role;
 use checkin::domain::{Direction, VenueKind};
 use checkin::storage::{PurgeReport, Store};
 use chrono::{DateTime, Utc};
 
-use crate::fixtures::{all_time, rid, scan, store_visits, t, venue, vid, visit};
+use crate::fixtures::{all_time, commit_of, rid, scan, store_visits, t, venue, vid, visit};
 
 fn audit_at(at: DateTime<Utc>) -> AuditRecord {
     AuditRecord {
@@ -117,4 +118,60 @@ pub async fn a_purge_removes_visits_events_and_audit_records_past_retention_and_
     )
     .await;
     assert_eq!(store.open_visits(&home.id).await.expect("reads").len(), 1);
+}
+
+pub async fn alerts_are_written_with_their_scan_read_by_time_and_purged_with_visits(
+    store: &dyn Store,
+) {
+    let old = visit(
+        "v-a1",
+        "R00001",
+        "GC-S001",
+        Some(t("2020-03-01T08:00:00Z")),
+        Some(t("2020-03-01T09:00:00Z")),
+    );
+    let recent = visit(
+        "v-a2",
+        "R00001",
+        "GC-S001",
+        Some(t("2020-03-20T08:00:00Z")),
+        Some(t("2020-03-20T09:00:00Z")),
+    );
+    let mut alerts = Vec::new();
+    for v in [old, recent] {
+        let mut commit = commit_of(
+            store
+                .person_state(&rid("R00001"), None)
+                .await
+                .expect("reads")
+                .version,
+            vec![v],
+            None,
+        );
+        let alert = Alert {
+            id: commit.event.id.clone(),
+            kind: AlertKind::LeftHomeUnderObservation,
+            at: commit.event.scan_time,
+            resident_id: commit.event.resident_id.clone(),
+            venue_id: commit.event.venue_id.clone(),
+            gate: commit.event.gate.clone(),
+            temperature_c: None,
+        };
+        commit.alerts = vec![alert.clone()];
+        alerts.push(alert);
+        assert_eq!(
+            store.commit_scan(&commit).await.expect("commits"),
+            checkin::storage::CommitResult::Committed
+        );
+    }
+    let (from, to) = all_time();
+    let before = store.alerts(from, to).await.expect("reads");
+
+    store
+        .purge(t("2020-03-10T00:00:00Z"), t("2020-01-01T00:00:00Z"))
+        .await
+        .expect("purge runs");
+
+    assert_eq!(before, alerts);
+    assert_eq!(store.alerts(from, to).await.expect("reads"), alerts[1..]);
 }

@@ -33,6 +33,7 @@ pub async fn a_first_commit_opens_a_visit_and_bumps_the_version(store: &dyn Stor
             changed: outcome.changed.clone(),
             open_after: outcome.open_after.clone(),
             idempotency: None,
+            alerts: Vec::new(),
         })
         .await
         .expect("the commit runs");
@@ -83,6 +84,7 @@ pub async fn a_commit_with_a_stale_version_is_refused_and_writes_nothing(store: 
             changed: stale.changed.clone(),
             open_after: stale.open_after.clone(),
             idempotency: Some(("key-stale".into(), idempotency_record("stale"))),
+            alerts: Vec::new(),
         })
         .await
         .expect("the commit runs");
@@ -131,6 +133,7 @@ pub async fn concurrent_commits_on_the_same_version_let_exactly_one_through(stor
                 changed: o.changed,
                 open_after: o.open_after,
                 idempotency: None,
+                alerts: Vec::new(),
             }
         })
         .collect();
@@ -178,6 +181,7 @@ pub async fn an_idempotency_record_is_read_back_with_the_person_state(store: &dy
             changed: outcome.changed,
             open_after: outcome.open_after.clone(),
             idempotency: Some(("key-1".into(), record.clone())),
+            alerts: Vec::new(),
         })
         .await
         .expect("the commit runs");

@@ -1,0 +1,73 @@
+//! Alerts: scans that the compound's responsible staff must hear about (compound policy
+//! issue): a fever turned away at a gate, and a resident under home observation
+//! (`key_monitoring`) checking out of their home compound.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ids::{Gate, ResidentId, VenueId};
+use super::scan::{Decision, DenyReason, Direction, ScanEvent, Temperature};
+use super::venue::Venue;
+
+/// The tag of residents under home observation.
+pub const KEY_MONITORING: &str = "key_monitoring";
+
+/// What an alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A check-in denied for a fever (contract, visit rule 5).
+    Fever,
+    /// A `key_monitoring` resident admitted out of their home compound.
+    LeftHomeUnderObservation,
+}
+
+/// One alert, raised by one scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// The alert's id: the id of the scan event that raised it.
+    pub id: String,
+    /// What it is about.
+    pub kind: AlertKind,
+    /// The scan's time, UTC.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub resident_id: ResidentId,
+    /// Where.
+    pub venue_id: VenueId,
+    /// At which gate.
+    pub gate: Gate,
+    /// The reading, °C, when one was given.
+    pub temperature_c: Option<Temperature>,
+}
+
+/// The alerts a processed scan raises: a fever denial, or a `key_monitoring` resident admitted
+/// out of `home` (the venue or, for a building, its parent).
+pub fn raised(
+    event: &ScanEvent,
+    venue: &Venue,
+    home: Option<&VenueId>,
+    tags: &[String],
+) -> Vec<Alert> {
+    let kind = match (event.decision, event.reason, event.direction) {
+        (Decision::Denied, Some(DenyReason::Fever), _) => Some(AlertKind::Fever),
+        (Decision::Admitted, _, Direction::Out)
+            if home == Some(venue.place()) && tags.iter().any(|t| t == KEY_MONITORING) =>
+        {
+            Some(AlertKind::LeftHomeUnderObservation)
+        }
+        _ => None,
+    };
+    kind.map(|kind| Alert {
+        id: event.id.clone(),
+        kind,
+        at: event.scan_time,
+        resident_id: event.resident_id.clone(),
+        venue_id: event.venue_id.clone(),
+        gate: event.gate.clone(),
+        temperature_c: event.temperature_c,
+    })
+    .into_iter()
+    .collect()
+}

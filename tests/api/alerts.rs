@@ -1,0 +1,75 @@
+//! Alerts: a fever turned away and a resident under home observation leaving home are listed
+//! for admins (a read that is audited); ordinary scans raise none.
+
+use serde_json::json;
+
+use crate::helpers::{ago, TestApp};
+
+async fn a_fever_and_a_key_monitoring_resident_leaving_home_raise_alerts(app: TestApp) {
+    let home = app.venue("C1", "residential_compound").await;
+    let shop = app.venue("S1", "shop").await;
+    let imported = app
+        .import_csv(
+            "/api/v1/residents/import",
+            "resident_id,name,phone,home,building,room,household,tags\n\
+             RK,雷婷,19900000951,C1,1栋,402,H1,key_monitoring\n\
+             RP,陆鹏,19900000952,C1,1栋,401,H2,\n",
+        )
+        .await;
+    assert_eq!(imported.body["created"], 2, "{}", imported.body);
+    let (watched, _) = app.resident("19900000951").await;
+    let (plain, _) = app.resident("19900000952").await;
+    app.scan_at(&watched, &home, "in", ago(120)).await;
+    app.scan_at(&plain, &home, "in", ago(120)).await;
+    let hot = app
+        .post(
+            "/api/v1/scans",
+            &plain,
+            &json!({"code": shop, "direction": "in", "temperature_c": 38.4,
+                    "client_time": ago(60).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(hot.body["reason"], "fever", "{}", hot.body);
+    app.scan_at(&plain, &home, "out", ago(50)).await;
+    let left = app.scan_at(&watched, &home, "out", ago(40)).await;
+    assert_eq!(left.body["decision"], "admitted", "{}", left.body);
+    app.scan_at(&watched, &shop, "in", ago(35)).await;
+    let admin = app.admin().await;
+
+    let listed = app.get("/api/v1/alerts", &admin).await;
+    let tracer_refused = app.get("/api/v1/alerts", "not-a-token").await;
+    let audit = app.get("/api/v1/audit", &admin).await;
+
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let seen: Vec<(String, String, String)> = listed.body["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap_or_default().to_owned(),
+                a["resident_id"].as_str().unwrap_or_default().to_owned(),
+                a["venue_id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let alert = |k: &str, r: &str, v: &str| (k.to_owned(), r.to_owned(), v.to_owned());
+    assert_eq!(
+        seen,
+        vec![
+            alert("fever", "RP", "S1"),
+            alert("left_home_under_observation", "RK", "C1")
+        ]
+    );
+    assert_eq!(listed.body["alerts"][0]["temperature_c"], 38.4);
+    assert_eq!(tracer_refused.status, 401);
+    let reads = audit.body["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["action"] == "alerts.list")
+        .count();
+    assert_eq!(reads, 1);
+}
+
+crate::on_both_backends!(a_fever_and_a_key_monitoring_resident_leaving_home_raise_alerts);
