@@ -463,6 +463,7 @@ impl District {
             start_inferred: row.inferred,
             max_stay_seconds: venue.max_stay().num_seconds(),
             parent: None,
+            host: None,
         }
     }
 

@@ -222,6 +222,7 @@ mod tests {
             start_inferred: false,
             max_stay_seconds: 7200,
             parent: None,
+            host: None,
         }
     }
 

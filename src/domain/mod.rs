@@ -15,6 +15,7 @@ pub mod scan;
 pub mod staff;
 pub mod venue;
 pub mod visit;
+pub mod visitor;
 pub mod window;
 
 pub use ids::{Gate, Phone, ResidentId, VenueId};

@@ -65,6 +65,9 @@ pub struct ScanInput<'a> {
     /// The venue's parent, when the venue is a sub-location: leaving a building puts the
     /// person back in its compound.
     pub parent: Option<&'a Venue>,
+    /// The host of a visitor pass that admits this person here now, if any: a
+    /// `residents_only` venue admits them, and the visit names the host.
+    pub visitor_host: Option<&'a ResidentId>,
 }
 
 /// What one scan decides.
@@ -111,7 +114,8 @@ pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -
     let outsider = direction == Direction::In
         && venue.kind != VenueKind::Checkpoint
         && venue.entry_policy == EntryPolicy::ResidentsOnly
-        && scan.home != Some(venue.place());
+        && scan.home != Some(venue.place())
+        && scan.visitor_host.is_none();
     let (decision, reason, visit_id) = if entering && fever {
         // Rule 5: denied, and the scan itself changes no visit.
         (Decision::Denied, Some(DenyReason::Fever), None)
@@ -217,6 +221,7 @@ fn visit_at(scan: &ScanInput<'_>, venue: &Venue, at: DateTime<Utc>) -> Visit {
         start_inferred: false,
         max_stay_seconds: venue.max_stay().num_seconds(),
         parent: venue.parent.clone(),
+        host: scan.visitor_host.cloned(),
     }
 }
 
@@ -239,6 +244,7 @@ fn new_visit(
         start_inferred,
         max_stay_seconds: scan.venue.max_stay().num_seconds(),
         parent: scan.venue.parent.clone(),
+        host: scan.visitor_host.cloned(),
     }
 }
 
@@ -308,6 +314,7 @@ mod tests {
             client_time: None,
             home: None,
             parent: None,
+            visitor_host: None,
         };
         decide(None, &input, &ScanPolicy::default())
     }
@@ -325,6 +332,7 @@ mod tests {
             client_time: None,
             home: None,
             parent: None,
+            visitor_host: None,
         };
         decide(open.open_after.as_ref(), &input, &ScanPolicy::default())
     }
@@ -422,6 +430,7 @@ mod tests {
                 client_time: None,
                 home: None,
                 parent: None,
+                visitor_host: None,
             },
             &ScanPolicy::default(),
         );
@@ -471,6 +480,7 @@ mod tests {
             client_time: None,
             home,
             parent: None,
+            visitor_host: None,
         };
         decide(None, &input, policy)
     }

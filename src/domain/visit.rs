@@ -49,6 +49,9 @@ pub struct Visit {
     /// compound's building): a check-out at the parent's gate ends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<VenueId>,
+    /// For a visitor admitted by a pass, the resident who registered them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<ResidentId>,
 }
 
 impl Visit {

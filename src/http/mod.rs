@@ -16,6 +16,7 @@ pub mod scans;
 pub mod trace;
 pub mod venues;
 pub mod views;
+pub mod visitors;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -56,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(residents::configure)
             .configure(scans::configure)
             .configure(me::configure)
+            .configure(visitors::configure)
             .configure(trace::configure),
     )
     .default_service(web::to(not_found));

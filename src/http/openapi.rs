@@ -7,6 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     accounts, alerts, audit, codes, me, ops, posters, residents, scans, trace, venues, views,
+    visitors,
 };
 
 /// The service's OpenAPI document.
@@ -19,7 +20,7 @@ use super::{
         venues::presence, posters::poster_png, posters::poster_svg,
         posters::poster_pdf, posters::batch_pdf, codes::rotate_version, codes::special_code,
         codes::live_code, codes::list_keys, codes::rotate_key, codes::retire_key, codes::jwks, residents::import, scans::scan, me::my_visits,
-        audit::list, alerts::list, trace::resident_visits, trace::venue_visits, trace::contacts, trace::venue_exposure,
+        audit::list, alerts::list, visitors::register, visitors::revoke, trace::resident_visits, trace::venue_visits, trace::contacts, trace::venue_exposure,
         ops::healthz, ops::readyz, ops::metrics, openapi,
     ),
     components(schemas(

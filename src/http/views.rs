@@ -31,6 +31,9 @@ pub struct VisitView {
     pub closed_by: Option<ClosedBy>,
     /// True when the start is inferred as `check_out - max_stay`.
     pub start_inferred: bool,
+    /// For a visitor admitted by a pass, the resident who registered them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl From<&Visit> for VisitView {
@@ -45,6 +48,7 @@ impl From<&Visit> for VisitView {
             check_out: v.check_out,
             closed_by: v.closed_by,
             start_inferred: v.start_inferred,
+            host: v.host.as_ref().map(ToString::to_string),
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::codes::{CodeClaims, CodeError};
 use crate::domain::alert::raised;
 use crate::domain::rules::{decide, ScanInput};
 use crate::domain::scan::{Decision, DenyReason};
-use crate::domain::{Direction, ResidentId, Temperature, Venue};
+use crate::domain::{Direction, EntryPolicy, Resident, ResidentId, Temperature, Venue};
 use crate::state::AppState;
 use crate::storage::{CommitResult, IdempotencyRecord, ScanCommit, StoreError};
 
@@ -260,6 +260,29 @@ async fn check(
     })
 }
 
+/// At a `residents_only` venue that is not the person's home, the host of a visitor pass for
+/// the person's phone that admits them there at `at`. Read only then.
+async fn visitor_host(
+    state: &AppState,
+    venue: &Venue,
+    person: Option<&Resident>,
+    at: DateTime<Utc>,
+) -> Result<Option<ResidentId>, ScanError> {
+    let Some(person) = person else {
+        return Ok(None);
+    };
+    if venue.entry_policy != EntryPolicy::ResidentsOnly
+        || person.home.as_ref() == Some(venue.place())
+    {
+        return Ok(None);
+    }
+    let passes = state.store.visitor_passes(&person.phone).await?;
+    Ok(passes
+        .into_iter()
+        .find(|p| p.admits(venue.place(), at))
+        .map(|p| p.host))
+}
+
 /// Processes one scan by `resident`, received now.
 ///
 /// # Errors
@@ -310,6 +333,7 @@ async fn scan_received_at(
             None => check(state, req, server_time).await?,
         };
         let t = scan_time(state, req.client_time, server_time)?;
+        let host = visitor_host(state, &c.venue, person.resident.as_ref(), t).await?;
         let input = ScanInput {
             resident_id: resident,
             venue: &c.venue,
@@ -321,6 +345,7 @@ async fn scan_received_at(
             client_time: req.client_time.map(|c| c.with_timezone(&Utc)),
             home: person.resident.as_ref().and_then(|r| r.home.as_ref()),
             parent: c.parent.as_ref(),
+            visitor_host: host.as_ref(),
         };
         let outcome = decide(person.open.as_ref(), &input, &state.policy);
         let answer = ScanAnswer {

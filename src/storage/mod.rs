@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
+use crate::domain::visitor::VisitorPass;
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
 
 /// How long idempotency records are kept: 48 hours, twice the longest accepted `client_time`
@@ -239,6 +240,12 @@ pub trait Store: Send + Sync + 'static {
         starts_from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Visit>, StoreError>;
+    /// Inserts or replaces a visitor pass by id.
+    async fn put_visitor_pass(&self, pass: &VisitorPass) -> Result<(), StoreError>;
+    /// One visitor pass.
+    async fn visitor_pass(&self, id: &str) -> Result<Option<VisitorPass>, StoreError>;
+    /// The passes registered for a visitor's phone, oldest first.
+    async fn visitor_passes(&self, phone: &Phone) -> Result<Vec<VisitorPass>, StoreError>;
     /// Alerts with `at` in `[from, to]`, oldest first.
     async fn alerts(
         &self,

@@ -19,3 +19,4 @@ mod retention;
 mod sub_locations;
 mod venues;
 mod visit_rules;
+mod visitors;

@@ -95,6 +95,7 @@ pub fn visit(
         start_inferred: check_in.is_none(),
         max_stay_seconds: 2 * 3600,
         parent: None,
+        host: None,
     }
 }
 
@@ -192,6 +193,7 @@ pub fn decided(
         client_time: None,
         home: None,
         parent: None,
+        visitor_host: None,
     };
     decide(open, &input, &ScanPolicy::default())
 }

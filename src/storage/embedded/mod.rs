@@ -22,6 +22,7 @@ use super::{
 use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
+use crate::domain::visitor::VisitorPass;
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
 
 /// The file name of the database inside the data directory.
@@ -507,6 +508,37 @@ impl Store for EmbeddedStore {
                 starts_from,
                 to,
             )
+        })
+        .await
+    }
+
+    async fn put_visitor_pass(&self, pass: &VisitorPass) -> Result<(), StoreError> {
+        let json = serde_json::to_string(pass)?;
+        let (id, phone) = (pass.id.clone(), pass.phone.as_str().to_owned());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO visitor_passes (id, phone, json) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(id) DO UPDATE SET phone = excluded.phone, json = excluded.json",
+                params![id, phone, json],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn visitor_pass(&self, id: &str) -> Result<Option<VisitorPass>, StoreError> {
+        let id = id.to_owned();
+        self.run(move |c| Self::get_json(c, "SELECT json FROM visitor_passes WHERE id = ?1", &id))
+            .await
+    }
+
+    async fn visitor_passes(&self, phone: &Phone) -> Result<Vec<VisitorPass>, StoreError> {
+        let phone = phone.as_str().to_owned();
+        self.run(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT json FROM visitor_passes WHERE phone = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([&phone], |r| r.get::<_, String>(0))?;
+            rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
         })
         .await
     }

@@ -27,6 +27,9 @@ CREATE INDEX IF NOT EXISTS open_visits_by_venue ON visits (venue_id) WHERE open 
 CREATE TABLE IF NOT EXISTS audit (
     id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at_ms);
+CREATE TABLE IF NOT EXISTS visitor_passes (
+    id TEXT PRIMARY KEY, phone TEXT NOT NULL, json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS visitor_passes_by_phone ON visitor_passes (phone);
 CREATE TABLE IF NOT EXISTS alerts (
     id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (at_ms);

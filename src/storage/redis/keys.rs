@@ -29,6 +29,8 @@
 //! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |
 //! | `PREFIX:ping` | string | the last `/readyz` probe value, `EX` 60 s | `ping` |
 //! | `PREFIX:audit` | sorted set | audit record JSON scored by its time (ms); removed only by the retention purge, after `retention.audit_days` | `append_audit`, `purge` |
+//! | `PREFIX:visitor:ID` | string | visitor pass JSON | `put_visitor_pass` |
+//! | `PREFIX:visitors:PHONE` | set | ids of the visitor passes for that phone | `put_visitor_pass` |
 //! | `PREFIX:alerts` | sorted set | alert JSON scored by the scan's time (ms); removed by the retention purge with visits | `commit_scan`, `purge` |
 //! | `PREFIX:retention` | sorted set | `p:RID` and `v:VID` (owners of visits and events), each scored by the earliest time (ms) any of its data can fall out of retention: a visit's latest end, an event's scan time; `+inf` when it holds nothing | `commit_scan` (`ZADD LT`), `purge` |
 //!
@@ -202,6 +204,16 @@ impl Keys {
     /// `PREFIX:audit`: the audit trail, record JSON scored by time in milliseconds.
     pub fn audit(&self) -> String {
         format!("{}:audit", self.prefix)
+    }
+
+    /// `PREFIX:visitor:ID`: a visitor pass.
+    pub fn visitor_pass(&self, id: &str) -> String {
+        format!("{}:visitor:{id}", self.prefix)
+    }
+
+    /// `PREFIX:visitors:PHONE`: the visitor passes of a phone.
+    pub fn visitor_passes(&self, phone: &Phone) -> String {
+        format!("{}:visitors:{}", self.prefix, phone.as_str())
     }
 
     /// `PREFIX:alerts`: alerts by time.

@@ -29,6 +29,7 @@ use super::{
 use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
 use crate::domain::staff::{StaffAccount, Username};
+use crate::domain::visitor::VisitorPass;
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
 
 /// How long the store waits on Redis.
@@ -723,6 +724,41 @@ impl Store for RedisStore {
             to,
         )
         .await
+    }
+
+    async fn put_visitor_pass(&self, pass: &VisitorPass) -> Result<(), StoreError> {
+        // Listed first: a listed id without a record is skipped when read.
+        let () = redis::pipe()
+            .cmd("SADD")
+            .arg(self.keys.visitor_passes(&pass.phone))
+            .arg(&pass.id)
+            .ignore()
+            .cmd("SET")
+            .arg(self.keys.visitor_pass(&pass.id))
+            .arg(serde_json::to_string(pass)?)
+            .ignore()
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn visitor_pass(&self, id: &str) -> Result<Option<VisitorPass>, StoreError> {
+        self.get_json(self.keys.visitor_pass(id)).await
+    }
+
+    async fn visitor_passes(&self, phone: &Phone) -> Result<Vec<VisitorPass>, StoreError> {
+        let mut ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.visitor_passes(phone))
+            .query_async(&mut self.conn())
+            .await?;
+        ids.sort_unstable();
+        let mut passes = Vec::new();
+        for id in ids {
+            if let Some(p) = self.visitor_pass(&id).await? {
+                passes.push(p);
+            }
+        }
+        Ok(passes)
     }
 
     async fn alerts(

@@ -404,3 +404,42 @@ pub async fn a_persons_state_carries_their_registration(store: &dyn Store) {
     assert!(before.resident.is_none());
     assert_eq!(after.resident, Some(person));
 }
+
+pub async fn visitor_passes_are_found_by_phone_and_replaced_by_id(store: &dyn Store) {
+    let pass = |id: &str, digits: &str| checkin::domain::visitor::VisitorPass {
+        id: id.into(),
+        host: rid("R00001"),
+        venue_id: vid("GC-C001"),
+        name: "王芳".into(),
+        phone: phone(digits),
+        relation: "女儿".into(),
+        valid_from: Utc::now(),
+        valid_until: Utc::now() + Duration::hours(12),
+        revoked: false,
+        created_at: Utc::now(),
+    };
+    let (a, b, other) = (
+        pass("p-1", "19900000961"),
+        pass("p-2", "19900000961"),
+        pass("p-3", "19900000962"),
+    );
+    for p in [&b, &a, &other] {
+        store.put_visitor_pass(p).await.expect("put pass");
+    }
+    let mut revoked = a.clone();
+    revoked.revoked = true;
+    store.put_visitor_pass(&revoked).await.expect("put pass");
+
+    assert_eq!(
+        store
+            .visitor_passes(&phone("19900000961"))
+            .await
+            .expect("reads"),
+        vec![revoked.clone(), b]
+    );
+    assert_eq!(
+        store.visitor_pass("p-1").await.expect("reads"),
+        Some(revoked)
+    );
+    assert_eq!(store.visitor_pass("p-9").await.expect("reads"), None);
+}

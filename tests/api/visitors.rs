@@ -1,0 +1,94 @@
+//! Visitor passes: a resident registers a visitor for their compound; while the pass is valid
+//! and not revoked, the visitor's check-in there is admitted and the visit names the host.
+
+use chrono::Duration;
+use serde_json::json;
+
+use crate::helpers::{ago, TestApp};
+
+async fn a_registered_visitor_is_admitted_with_their_host_until_the_pass_ends(app: TestApp) {
+    let admin = app.admin().await;
+    let made = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": "C1", "name": "瑞祥小区", "kind": "residential_compound", "gates": ["北门"]}),
+        )
+        .await;
+    let code = made.body["codes"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let imported = app
+        .import_csv(
+            "/api/v1/residents/import",
+            "resident_id,name,phone,home,building,room,household,tags\n\
+             RH,付秀,19900000960,C1,1栋,402,H1,\n",
+        )
+        .await;
+    assert_eq!(imported.body["created"], 1, "{}", imported.body);
+    let (host, _) = app.resident("19900000960").await;
+    let (visitor, vid) = app.resident("19900000961").await;
+    let (late, _) = app.resident("19900000962").await;
+    let (stranger, _) = app.resident("19900000963").await;
+    let pass = app
+        .post(
+            "/api/v1/visitors",
+            &host,
+            &json!({"name": "王芳", "phone": "19900000961", "relation": "女儿",
+                    "arrival": ago(120).to_rfc3339(), "valid_hours": 12}),
+        )
+        .await;
+    let expired = app
+        .post(
+            "/api/v1/visitors",
+            &host,
+            &json!({"name": "李强", "phone": "19900000962", "relation": "护工",
+                    "arrival": (ago(0) - Duration::hours(30)).to_rfc3339(), "valid_hours": 2}),
+        )
+        .await;
+    let unhosted = app
+        .post(
+            "/api/v1/visitors",
+            &stranger,
+            &json!({"name": "赵六", "phone": "19900000964", "relation": "朋友"}),
+        )
+        .await;
+    assert_eq!(pass.status, 201, "{}", pass.body);
+    assert_eq!(expired.status, 201, "{}", expired.body);
+    assert_eq!(
+        unhosted.status, 400,
+        "a visitor needs a host with a home: {}",
+        unhosted.body
+    );
+
+    let admitted = app.scan_at(&visitor, &code, "in", ago(60)).await;
+    let too_late = app.scan_at(&late, &code, "in", ago(60)).await;
+    let refused = app.scan_at(&stranger, &code, "in", ago(60)).await;
+    let out = app.scan_at(&visitor, &code, "out", ago(50)).await;
+    let pass_id = pass.body["id"].as_str().unwrap_or_default().to_owned();
+    let revoked = app
+        .send(
+            app.client
+                .delete(app.url(&format!("/api/v1/visitors/{pass_id}")))
+                .bearer_auth(&admin),
+        )
+        .await;
+    let after = app.scan_at(&visitor, &code, "in", ago(40)).await;
+
+    assert_eq!(admitted.body["decision"], "admitted", "{}", admitted.body);
+    for denied in [&too_late, &refused, &after] {
+        assert_eq!(denied.body["reason"], "not_a_resident", "{}", denied.body);
+    }
+    assert_eq!(out.body["decision"], "admitted");
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert_eq!(revoked.body["revoked"], true);
+    let visits = app.visits_of(&vid).await;
+    assert_eq!(visits.len(), 1, "{visits:?}");
+    assert_eq!(
+        visits[0]["host"], "RH",
+        "the visit names the host: {visits:?}"
+    );
+}
+
+crate::on_both_backends!(a_registered_visitor_is_admitted_with_their_host_until_the_pass_ends);
