@@ -1,0 +1,196 @@
+//! The Redis store's retention purge: owners due in the `retention` index lose what is past
+//! the cutoff, each item only if still as read (see `keys.rs`, "Retention").
+
+use chrono::{DateTime, Utc};
+
+use super::{RedisStore, HMGET_CHUNK};
+use crate::domain::{ResidentId, ScanEvent, VenueId, Visit};
+use crate::storage::{PurgeReport, StoreError};
+
+/// How many owners one purge step takes from the retention index.
+const PURGE_BATCH: usize = 256;
+
+impl RedisStore {
+    /// The retention purge (see [`crate::storage::Store::purge`]): every owner due in `retention`, then
+    /// old alerts and audit records.
+    pub(super) async fn purge_due(
+        &self,
+        visits_before: DateTime<Utc>,
+        audit_before: DateTime<Utc>,
+    ) -> Result<PurgeReport, StoreError> {
+        let cut = visits_before.timestamp_millis();
+        let mut report = PurgeReport::default();
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let due: Vec<(String, String)> = redis::cmd("ZRANGEBYSCORE")
+                .arg(self.keys.retention())
+                .arg("-inf")
+                .arg(format!("({cut}"))
+                .arg("WITHSCORES")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(PURGE_BATCH)
+                .query_async(&mut self.conn())
+                .await?;
+            let fresh: Vec<(String, String)> = due
+                .into_iter()
+                .filter(|(owner, _)| seen.insert(owner.clone()))
+                .collect();
+            if fresh.is_empty() {
+                break;
+            }
+            for (owner, score) in fresh {
+                let (done, oldest) = self.purge_owner(&owner, visits_before).await?;
+                // A venue holds copies of persons' visits: count each visit once.
+                if owner.starts_with("p:") {
+                    report.visits += done.visits;
+                    report.events += done.events;
+                }
+                let new_score = oldest.map_or_else(|| "+inf".to_owned(), |ms| ms.to_string());
+                let _: i64 = self
+                    .scripts
+                    .rescore
+                    .key(self.keys.retention())
+                    .arg(&owner)
+                    .arg(&score)
+                    .arg(new_score)
+                    .invoke_async(&mut self.conn())
+                    .await?;
+            }
+        }
+        let _: i64 = redis::cmd("ZREMRANGEBYSCORE")
+            .arg(self.keys.alerts())
+            .arg("-inf")
+            .arg(format!("({cut}"))
+            .query_async(&mut self.conn())
+            .await?;
+        report.audit = redis::cmd("ZREMRANGEBYSCORE")
+            .arg(self.keys.audit())
+            .arg("-inf")
+            .arg(format!("({}", audit_before.timestamp_millis()))
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(report)
+    }
+
+    /// Removes one owner's (`p:RID` or `v:VID`) visits and events past `cutoff`. Returns the
+    /// counts and the owner's new retention score (`None`: it holds nothing).
+    async fn purge_owner(
+        &self,
+        owner: &str,
+        cutoff: DateTime<Utc>,
+    ) -> Result<(PurgeReport, Option<i64>), StoreError> {
+        let cut = cutoff.timestamp_millis();
+        let (kind, keys) = match owner.split_once(':') {
+            Some(("p", id)) => {
+                let rid = ResidentId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let k = &self.keys;
+                let person = [
+                    k.person_visit(&rid),
+                    k.person_visits(&rid),
+                    k.person_state(&rid),
+                    k.person_events(&rid),
+                ];
+                ("p", person)
+            }
+            Some(("v", id)) => {
+                let vid = VenueId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let k = &self.keys;
+                let open = k.venue_open(&vid);
+                (
+                    "v",
+                    [
+                        k.venue_visit(&vid),
+                        k.venue_visits(&vid),
+                        open.clone(),
+                        open,
+                    ],
+                )
+            }
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "retention index holds {owner:?}"
+                )))
+            }
+        };
+        // Only visits that began before the cutoff can have ended before it.
+        let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&keys[1])
+            .arg("-inf")
+            .arg(format!("({cut}"))
+            .query_async(&mut self.conn())
+            .await?;
+        let mut gone: Vec<(String, String, String)> = Vec::new();
+        let mut oldest_kept: Option<i64> = None;
+        let mut keep = |at: i64| oldest_kept = Some(oldest_kept.map_or(at, |o| o.min(at)));
+        for chunk in ids.chunks(HMGET_CHUNK) {
+            let raws: Vec<Option<String>> = redis::cmd("HMGET")
+                .arg(&keys[0])
+                .arg(chunk)
+                .query_async(&mut self.conn())
+                .await?;
+            for (id, raw) in chunk.iter().zip(raws) {
+                let Some(json) = raw else { continue };
+                // A record that cannot be read is left for readers to report, not dropped.
+                let Ok(visit) = serde_json::from_str::<Visit>(&json) else {
+                    continue;
+                };
+                let end = visit.latest_end().timestamp_millis();
+                if end < cut {
+                    gone.push((id.clone(), json, visit.resident_id.to_string()));
+                } else {
+                    keep(end);
+                }
+            }
+        }
+        let mut old_events: Vec<String> = Vec::new();
+        if kind == "p" {
+            let raws: Vec<String> = redis::cmd("LRANGE")
+                .arg(&keys[3])
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut self.conn())
+                .await?;
+            for raw in raws {
+                match serde_json::from_str::<ScanEvent>(&raw) {
+                    Ok(e) if e.scan_time.timestamp_millis() < cut => old_events.push(raw),
+                    Ok(e) => keep(e.scan_time.timestamp_millis()),
+                    Err(_) => {}
+                }
+            }
+        }
+        let mut call = self.scripts.purge_owner.prepare_invoke();
+        for key in &keys {
+            call.key(key);
+        }
+        call.arg(kind).arg(gone.len());
+        for (id, json, rid) in &gone {
+            call.arg(id).arg(json).arg(rid);
+        }
+        for e in &old_events {
+            call.arg(e);
+        }
+        let (visits, events): (u64, u64) = call.invoke_async(&mut self.conn()).await?;
+        // Visits that began at or after the cutoff end after it too.
+        let later: Vec<(String, f64)> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&keys[1])
+            .arg(cut)
+            .arg("+inf")
+            .arg("WITHSCORES")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(1)
+            .query_async(&mut self.conn())
+            .await?;
+        if let Some((_, start)) = later.first() {
+            #[allow(clippy::cast_possible_truncation)]
+            keep(*start as i64);
+        }
+        let report = PurgeReport {
+            visits,
+            events,
+            audit: 0,
+        };
+        Ok((report, oldest_kept))
+    }
+}
