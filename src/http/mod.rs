@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod audit;
 pub mod codes;
+pub mod guard;
 pub mod me;
 pub mod metrics;
 pub mod openapi;
@@ -52,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(alerts::configure)
             .configure(audit::configure)
             .configure(venues::configure)
+            .configure(guard::configure)
             .configure(codes::configure)
             .configure(posters::configure)
             .configure(residents::configure)

@@ -210,6 +210,13 @@ pub trait Store: Send + Sync + 'static {
     /// Callers pass batches of some thousands of visits: one call holds the store (the SQLite
     /// writer lock, or Redis for each chunk) while it writes.
     async fn import_visits(&self, visits: &[Visit]) -> Result<(), StoreError>;
+    /// A venue's newest scan events, newest first, at most `limit` (at most 100 are kept per
+    /// venue on Redis), admitted and denied: the guard view.
+    async fn recent_scans(
+        &self,
+        venue: &VenueId,
+        limit: usize,
+    ) -> Result<Vec<ScanEvent>, StoreError>;
     /// Every scan event of a person, in the order recorded.
     async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError>;
 

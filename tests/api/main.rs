@@ -11,6 +11,7 @@ mod codes;
 mod contact_classes;
 mod contacts;
 mod entry_policy;
+mod guard;
 mod households;
 mod ops;
 mod oracle;

@@ -64,6 +64,7 @@ conformance! {
     concurrent_commits_on_the_same_version_let_exactly_one_through,
     an_idempotency_record_is_read_back_with_the_person_state,
     scan_events_are_kept_in_the_order_recorded_denied_ones_included,
+    a_venues_newest_scans_are_listed_newest_first,
     an_open_visit_shows_in_presence_until_closed,
     a_check_in_elsewhere_moves_presence_to_the_new_venue,
     a_visit_closed_by_timeout_leaves_presence_to_the_next_visit_at_the_same_venue,

@@ -92,11 +92,13 @@ async fn every_key_a_scan_writes_is_under_the_prefix_and_a_hash_tag() {
             p("{p:R00001}:state"),
             p("{p:R00001}:visit"),
             p("{p:R00001}:visits"),
+            p("{v:GC-C001}:recent"),
             p("{v:GC-C001}:residents"),
             p("{v:GC-C001}:venue"),
             p("{v:GC-C001}:visit"),
             p("{v:GC-C001}:visits"),
             p("{v:GC-M001}:open"),
+            p("{v:GC-M001}:recent"),
             p("{v:GC-M001}:visit"),
             p("{v:GC-M001}:visits"),
         ];

@@ -461,6 +461,24 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn recent_scans(
+        &self,
+        venue: &VenueId,
+        limit: usize,
+    ) -> Result<Vec<ScanEvent>, StoreError> {
+        let venue = venue.to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT json FROM events WHERE json_extract(json, '$.venue_id') = ?1
+                 ORDER BY rowid DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![venue, limit], |r| r.get::<_, String>(0))?;
+            rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+        })
+        .await
+    }
+
     async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError> {
         let id = resident.to_string();
         self.run(move |c| {

@@ -43,6 +43,7 @@ const LATER_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS visits_by_end ON visits (end_ms);
 CREATE INDEX IF NOT EXISTS residents_by_home ON residents (home);
 CREATE INDEX IF NOT EXISTS venues_by_parent ON venues (json_extract(json, '$.parent'));
+CREATE INDEX IF NOT EXISTS events_by_venue ON events (json_extract(json, '$.venue_id'));
 CREATE INDEX IF NOT EXISTS events_by_time ON events (scan_time);
 ";
 

@@ -24,6 +24,7 @@
 //! | `PREFIX:{v:VID}:visits` | sorted set | `VISIT` scored by start ms, as for the person | `commit_scan`, `import_visits` |
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
 //! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
+//! | `PREFIX:{v:VID}:recent` | list | the venue's newest scan event JSONs, newest first, at most `RECENT_SCANS_KEPT` (the guard view) | `commit_scan`, `purge` |
 //! | `PREFIX:{v:VID}:open` | hash | `RID` → id of that person's open visit here (presence) | `commit_scan`; `import_visits` only removes the entry of a visit it writes closed |
 //! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff` |
 //! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |
@@ -174,6 +175,11 @@ impl Keys {
     /// `PREFIX:{v:VID}:visits`: the venue's visit ids by start.
     pub fn venue_visits(&self, id: &VenueId) -> String {
         self.place(id, "visits")
+    }
+
+    /// `PREFIX:{v:VID}:recent`: the venue's newest scan events.
+    pub fn venue_recent(&self, id: &VenueId) -> String {
+        self.place(id, "recent")
     }
 
     /// `PREFIX:{v:VID}:open`: resident id → open visit id, the venue's presence.

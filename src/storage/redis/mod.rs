@@ -518,7 +518,8 @@ impl Store for RedisStore {
             .key(self.keys.person_visits(rid))
             .key(self.keys.person_events(rid))
             .key(self.keys.retention())
-            .key(self.keys.alerts());
+            .key(self.keys.alerts())
+            .key(self.keys.venue_recent(&commit.event.venue_id));
         let idem_json = match &commit.idempotency {
             Some((_, rec)) => serde_json::to_string(rec)?,
             None => String::new(),
@@ -562,6 +563,21 @@ impl Store for RedisStore {
     async fn import_visits(&self, visits: &[Visit]) -> Result<(), StoreError> {
         refuse_open_visits(visits)?;
         self.import_closed_visits(visits).await
+    }
+
+    async fn recent_scans(
+        &self,
+        venue: &VenueId,
+        limit: usize,
+    ) -> Result<Vec<ScanEvent>, StoreError> {
+        let last = isize::try_from(limit.clamp(1, scripts::RECENT_SCANS_KEPT)).unwrap_or(1) - 1;
+        let raws: Vec<String> = redis::cmd("LRANGE")
+            .arg(self.keys.venue_recent(venue))
+            .arg(0)
+            .arg(last)
+            .query_async(&mut self.conn())
+            .await?;
+        raws.iter().map(|json| parse(json)).collect()
     }
 
     async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError> {

@@ -96,14 +96,13 @@ impl RedisStore {
             Some(("v", id)) => {
                 let vid = VenueId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let k = &self.keys;
-                let open = k.venue_open(&vid);
                 (
                     "v",
                     [
                         k.venue_visit(&vid),
                         k.venue_visits(&vid),
-                        open.clone(),
-                        open,
+                        k.venue_open(&vid),
+                        k.venue_recent(&vid),
                     ],
                 )
             }
@@ -143,20 +142,19 @@ impl RedisStore {
                 }
             }
         }
+        // A person's event log, or a venue's newest events.
         let mut old_events: Vec<String> = Vec::new();
-        if kind == "p" {
-            let raws: Vec<String> = redis::cmd("LRANGE")
-                .arg(&keys[3])
-                .arg(0)
-                .arg(-1)
-                .query_async(&mut self.conn())
-                .await?;
-            for raw in raws {
-                match serde_json::from_str::<ScanEvent>(&raw) {
-                    Ok(e) if e.scan_time.timestamp_millis() < cut => old_events.push(raw),
-                    Ok(e) => keep(e.scan_time.timestamp_millis()),
-                    Err(_) => {}
-                }
+        let raws: Vec<String> = redis::cmd("LRANGE")
+            .arg(&keys[3])
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut self.conn())
+            .await?;
+        for raw in raws {
+            match serde_json::from_str::<ScanEvent>(&raw) {
+                Ok(e) if e.scan_time.timestamp_millis() < cut => old_events.push(raw),
+                Ok(e) => keep(e.scan_time.timestamp_millis()),
+                Err(_) => {}
             }
         }
         let mut call = self.scripts.purge_owner.prepare_invoke();

@@ -24,6 +24,9 @@ end
 return {st[1] or '0', open, idem, redis.call('GET', KEYS[3])}
 ";
 
+/// How many of a venue's newest scan events its `recent` list keeps (the guard view).
+pub const RECENT_SCANS_KEPT: usize = 100;
+
 /// The one way a visit is written, put in front of every script that writes visits
 /// (`COMMIT_SCAN` here, the bulk import in `import.rs`): the visit JSON into the person's and
 /// the venue's visit hash, its id into both sorted sets scored by start, the venue's presence
@@ -55,7 +58,8 @@ end
 /// Commits one scan if the person's version is still the expected one.
 ///
 /// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:visits`, 4 `{p}:events`, 5 `retention`,
-/// 6 `alerts`; then three per changed visit: `{v}:visit`, `{v}:visits`, `{v}:open` of that
+/// 6 `alerts`, 7 `{v}:recent` of the scanned venue (the newest [`RECENT_SCANS_KEPT`] events,
+/// newest first); then three per changed visit: `{v}:visit`, `{v}:visits`, `{v}:open` of that
 /// visit's venue; then, last, the idempotency key when `ARGV[4]` is not empty.
 ///
 /// `ARGV`: 1 expected version, 2 open visit id after the scan or empty, 3 event JSON,
@@ -76,11 +80,13 @@ if version ~= tonumber(ARGV[1]) then
 end
 redis.call('HSET', KEYS[1], 'version', string.format('%d', version + 1), 'open', ARGV[2])
 redis.call('RPUSH', KEYS[4], ARGV[3])
+redis.call('LPUSH', KEYS[7], ARGV[3])
+redis.call('LTRIM', KEYS[7], 0, RECENT_LAST)
 redis.call('ZADD', KEYS[5], 'LT', ARGV[9], 'p:' .. ARGV[6])
 local idle = tonumber(ARGV[8])
 local n = tonumber(ARGV[7])
 for i = 1, n do
-  local k = 6 + (i - 1) * 3
+  local k = 7 + (i - 1) * 3
   local a = 10 + (i - 1) * 6
   write_visit(KEYS[2], KEYS[3], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[5],
     ARGV[a + 1], ARGV[a + 2], ARGV[a + 4], ARGV[a + 3], ARGV[a + 5], ARGV[6], ARGV[a + 6], idle)
@@ -88,13 +94,14 @@ end
 if idle > 0 then
   redis.call('PEXPIRE', KEYS[1], idle)
   redis.call('PEXPIRE', KEYS[4], idle)
+  redis.call('PEXPIRE', KEYS[7], idle)
 end
 for j = 1, tonumber(ARGV[10]) do
   local b = 10 + n * 6 + (j - 1) * 2
   redis.call('ZADD', KEYS[6], ARGV[b + 1], ARGV[b + 2])
 end
 if ARGV[4] ~= '' then
-  redis.call('SET', KEYS[6 + n * 3 + 1], ARGV[4], 'EX', ARGV[5])
+  redis.call('SET', KEYS[7 + n * 3 + 1], ARGV[4], 'EX', ARGV[5])
 end
 return 1
 ";
@@ -103,11 +110,11 @@ return 1
 /// that rewrote a visit meanwhile keeps it).
 ///
 /// `KEYS`: 1 the owner's visit hash, 2 its visit index (sorted set), 3 for a person its
-/// `state` hash, for a venue its `open` hash, 4 for a person its `events` list (a venue passes
-/// its `open` hash again).
+/// `state` hash, for a venue its `open` hash, 4 for a person its `events` list, for a venue its
+/// `recent` list.
 ///
 /// `ARGV`: 1 `p` or `v`, 2 the number of visits `n`; then three per visit: id, JSON as read,
-/// resident id; then the scan event JSONs to remove.
+/// resident id; then the scan event JSONs to remove from `KEYS[4]`.
 ///
 /// Returns `{visits removed, events removed}`.
 const PURGE_OWNER: &str = r"
@@ -130,10 +137,8 @@ for i = 1, n do
     end
   end
 end
-if ARGV[1] == 'p' then
-  for i = 3 + n * 3, #ARGV do
-    events = events + redis.call('LREM', KEYS[4], 1, ARGV[i])
-  end
+for i = 3 + n * 3, #ARGV do
+  events = events + redis.call('LREM', KEYS[4], 1, ARGV[i])
 end
 return {visits, events}
 ";
@@ -211,7 +216,10 @@ impl Scripts {
     pub fn new() -> Self {
         Self {
             person_state: Script::new(PERSON_STATE),
-            commit_scan: Script::new(&format!("{WRITE_VISIT}{COMMIT_SCAN}")),
+            commit_scan: Script::new(&format!(
+                "{WRITE_VISIT}{}",
+                COMMIT_SCAN.replace("RECENT_LAST", &(RECENT_SCANS_KEPT - 1).to_string())
+            )),
             put_resident: Script::new(PUT_RESIDENT),
             replace_venue: Script::new(REPLACE_VENUE),
             purge_owner: Script::new(PURGE_OWNER),

@@ -242,3 +242,27 @@ pub async fn scan_events_are_kept_in_the_order_recorded_denied_ones_included(sto
         4
     );
 }
+
+pub async fn a_venues_newest_scans_are_listed_newest_first(store: &dyn Store) {
+    let shop = venue("GC-S001", VenueKind::Shop);
+    let elsewhere = venue("GC-S002", VenueKind::Shop);
+    let at = t("2020-03-10T08:00:00Z");
+    for (i, who) in ["R00001", "R00002", "R00003"].iter().enumerate() {
+        let minutes = i64::try_from(i).expect("small") * 10;
+        scan(store, &rid(who), &shop, None, plus_minutes(at, minutes)).await;
+    }
+    scan(store, &rid("R00004"), &elsewhere, None, at).await;
+
+    let two = store.recent_scans(&shop.id, 2).await.expect("reads");
+
+    let who: Vec<&str> = two.iter().map(|e| e.resident_id.as_str()).collect();
+    assert_eq!(who, vec!["R00003", "R00002"]);
+    assert_eq!(
+        store
+            .recent_scans(&shop.id, 100)
+            .await
+            .expect("reads")
+            .len(),
+        3
+    );
+}

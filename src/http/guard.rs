@@ -1,0 +1,130 @@
+//! `/venues/{id}/recent-scans`: the guard view. For a gate, the newest scans with their
+//! decision, the person's name masked (`张*`), household and time, so a guard can compare a
+//! phone's screen with the server's answer. Reading it is audited.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::audit::audited;
+use crate::auth::extract::AdminUser;
+use crate::domain::scan::{Decision, DenyReason};
+use crate::domain::{Direction, Gate, ParseError, VenueId};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The most scans one answer lists.
+pub const MAX_RECENT: usize = 100;
+
+/// Registers the routes of this module.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/venues/{id}/recent-scans", web::get().to(recent));
+}
+
+/// Parameters of the guard view.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RecentParams {
+    /// Only this gate (default: every gate of the venue).
+    pub gate: Option<String>,
+    /// How many, 1 to 100 (default 20).
+    pub limit: Option<usize>,
+}
+
+/// One scan as the guard sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GuardScan {
+    /// The scan's time, UTC.
+    pub at: DateTime<Utc>,
+    /// The gate.
+    pub gate: String,
+    /// `in` or `out`.
+    pub direction: Direction,
+    /// `admitted` or `denied`.
+    pub decision: Decision,
+    /// Why it was denied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<DenyReason>,
+    /// The name's first character and `*` (`张*`); absent for an unregistered person.
+    pub name: Option<String>,
+    /// The registered household.
+    pub household: Option<String>,
+}
+
+/// The guard view's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecentScans {
+    /// The venue.
+    pub venue_id: String,
+    /// Newest first.
+    pub scans: Vec<GuardScan>,
+}
+
+fn masked(name: &str) -> String {
+    name.chars()
+        .next()
+        .map(|c| format!("{c}*"))
+        .unwrap_or_default()
+}
+
+/// The newest scans at a venue (or one gate), newest first.
+#[utoipa::path(get, path = "/api/v1/venues/{id}/recent-scans", tag = "venues",
+    params(("id" = String, Path, description = "venue id"), RecentParams),
+    security(("bearer" = [])), responses((status = 200, body = RecentScans)))]
+pub async fn recent(
+    admin: AdminUser,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<RecentParams>,
+) -> Result<HttpResponse, ApiError> {
+    let venue = VenueId::parse(&id)?;
+    if state.store.venue(&venue).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no venue {venue}")));
+    }
+    let gate = q.gate.as_deref().map(Gate::parse).transpose()?;
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=MAX_RECENT).contains(&limit) {
+        return Err(ParseError::new("limit", format!("must be 1 to {MAX_RECENT}")).into());
+    }
+    let events = state.store.recent_scans(&venue, MAX_RECENT).await?;
+    let mut scans = Vec::new();
+    for e in events
+        .into_iter()
+        .filter(|e| gate.as_ref().is_none_or(|g| &e.gate == g))
+        .take(limit)
+    {
+        let person = state.store.resident(&e.resident_id).await?;
+        scans.push(GuardScan {
+            at: e.scan_time,
+            gate: e.gate.to_string(),
+            direction: e.direction,
+            decision: e.decision,
+            reason: e.reason,
+            name: person.as_ref().and_then(|p| p.name.as_deref()).map(masked),
+            household: person.and_then(|p| p.household),
+        });
+    }
+    audited(
+        &state,
+        &admin.0,
+        &req,
+        "venue.recent_scans",
+        "json",
+        scans.len(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(RecentScans {
+        venue_id: venue.to_string(),
+        scans,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_name_is_masked_to_its_first_character() {
+        assert_eq!(super::masked("张三丰"), "张*");
+        assert_eq!(super::masked(""), "");
+    }
+}
