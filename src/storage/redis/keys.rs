@@ -39,11 +39,12 @@
 //!
 //! Redis 7.0 cannot expire one field of a hash, so retention works at two levels. The purge
 //! (`Store::purge`, run periodically) takes the owners in `retention` scored before the cutoff
-//! and removes their visits and events past it, each only if still as read. And every write of
-//! a person's or venue's visits sets `PEXPIRE` on its `state`, `visit`, `visits`, `events` and
-//! `open` keys to the retention period plus the longest stay, when the store is opened with
-//! an idle expiry: a person or venue with no new scan for that long is dropped by Redis itself,
-//! whether or not a purge runs.
+//! and removes their visits and events (a venue's `recent` list included) past it, each only
+//! if still as read. And every scan sets `PEXPIRE` on the person's `state`, `visit`, `visits`
+//! and `events` keys, the scanned venue's `recent` list and the `visit`, `visits` and `open`
+//! keys of the venues of the visits it writes, to the retention period plus the longest stay,
+//! when the store is opened with an idle expiry: a person or venue with no new scan for that
+//! long is dropped by Redis itself, whether or not a purge runs.
 //!
 //! Visits are indexed by start, and window queries read `[from - lookback(), to]` by score; a
 //! tie on start is ordered by visit id, which is what a sorted set does with equal scores
