@@ -8,7 +8,8 @@ use super::params::parse_time;
 use crate::auth::extract::ResidentUser;
 use crate::domain::{Direction, ParseError, ResidentId, Temperature};
 use crate::error::ApiError;
-use crate::service::scans::{self, MemberScan, ScanAnswer, ScanError, ScanRequest, MAX_MEMBERS};
+use crate::service::households;
+use crate::service::scans::{MemberScan, ScanAnswer, ScanError, ScanRequest, MAX_MEMBERS};
 use crate::state::AppState;
 
 /// Registers the routes of this module.
@@ -134,6 +135,6 @@ pub async fn scan(
     body: web::Json<ScanBody>,
 ) -> Result<HttpResponse, ApiError> {
     let req = ScanRequest::try_from(body.into_inner())?;
-    let answer = scans::household_scan(&state, &who.0, &req).await?;
+    let answer = households::household_scan(&state, &who.0, &req).await?;
     Ok(HttpResponse::Ok().json(answer))
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod contacts;
 pub mod export;
+pub mod households;
 pub mod imports;
 pub mod posters;
 pub mod retention;

@@ -301,7 +301,7 @@ pub async fn scan(
 ///
 /// # Errors
 /// [`ScanError`]; a denied scan is not an error but an answer with `decision: denied`.
-async fn scan_received_at(
+pub(crate) async fn scan_received_at(
     state: &AppState,
     resident: &ResidentId,
     req: &ScanRequest,
@@ -405,73 +405,4 @@ async fn scan_received_at(
         checked = Some(c);
     }
     Err(ScanError::Contended)
-}
-
-/// Processes a scan by `resident` and then, with the same code, time and direction as
-/// decided for the scanner, the same scan for each household member brought along (their own
-/// reading, state, visit and watch tags). Every member must be registered in the scanner's
-/// household (same household and home compound); otherwise nothing is processed. A scanner
-/// who is denied (a fever, say) brings nobody in: the members are not scanned.
-///
-/// # Errors
-/// [`ScanError::NotHouseholdMember`] before anything is written; else as [`scan`]. A failure
-/// part way leaves the scans already processed; a retry with the same idempotency key
-/// answers those as first given and goes on with the rest.
-pub async fn household_scan(
-    state: &AppState,
-    resident: &ResidentId,
-    req: &ScanRequest,
-) -> Result<ScanAnswer, ScanError> {
-    let now = state.clock.now();
-    if req.members.is_empty() {
-        return scan_received_at(state, resident, req, now).await;
-    }
-    let me = state.store.resident(resident).await?;
-    let household = me
-        .as_ref()
-        .and_then(|r| Some((r.household.as_ref()?, r.home.as_ref()?)));
-    for m in &req.members {
-        if &m.resident_id == resident {
-            return Err(ScanError::NotHouseholdMember(m.resident_id.clone()));
-        }
-        let them = state.store.resident(&m.resident_id).await?;
-        let same = match (household, them.as_ref()) {
-            (Some((h, home)), Some(t)) => {
-                t.household.as_ref() == Some(h) && t.home.as_ref() == Some(home)
-            }
-            _ => false,
-        };
-        if !same {
-            return Err(ScanError::NotHouseholdMember(m.resident_id.clone()));
-        }
-    }
-    let mut answer = scan_received_at(state, resident, req, now).await?;
-    if answer.decision == Decision::Denied {
-        return Ok(answer);
-    }
-    for m in &req.members {
-        let theirs = ScanRequest {
-            temperature: m.temperature,
-            // Together: the way the scanner went, at the scanner's time.
-            direction: Some(answer.direction),
-            client_time: Some(answer.scan_time.fixed_offset()),
-            // Under the member's own records; a client's key cannot hold this separator.
-            idempotency_key: req
-                .idempotency_key
-                .as_ref()
-                .map(|k| format!("{k}\u{1f}{resident}")),
-            members: Vec::new(),
-            ..req.clone()
-        };
-        let a = scan_received_at(state, &m.resident_id, &theirs, now).await?;
-        answer.members.push(MemberAnswer {
-            resident_id: m.resident_id.to_string(),
-            decision: a.decision,
-            reason: a.reason,
-            visit_id: a.visit_id,
-            direction: a.direction,
-            watch: a.watch,
-        });
-    }
-    Ok(answer)
 }
