@@ -8,15 +8,11 @@ use crate::helpers::{ago, TestApp};
 async fn a_fever_and_a_key_monitoring_resident_leaving_home_raise_alerts(app: TestApp) {
     let home = app.venue("C1", "residential_compound").await;
     let shop = app.venue("S1", "shop").await;
-    let imported = app
-        .import_csv(
-            "/api/v1/residents/import",
-            "resident_id,name,phone,home,building,room,household,tags\n\
-             RK,雷婷,19900000951,C1,1栋,402,H1,key_monitoring\n\
-             RP,陆鹏,19900000952,C1,1栋,401,H2,\n",
-        )
-        .await;
-    assert_eq!(imported.body["created"], 2, "{}", imported.body);
+    app.import_residents(
+        "RK,雷婷,19900000951,C1,1栋,402,H1,key_monitoring\n\
+         RP,陆鹏,19900000952,C1,1栋,401,H2,\n",
+    )
+    .await;
     let (watched, _) = app.resident("19900000951").await;
     let (plain, _) = app.resident("19900000952").await;
     app.scan_at(&watched, &home, "in", ago(120)).await;

@@ -26,15 +26,11 @@ async fn a_residents_only_compound_admits_its_residents_and_turns_others_away(ap
         .unwrap_or_default()
         .to_owned();
     app.venue("C2", "residential_compound").await;
-    let imported = app
-        .import_csv(
-            "/api/v1/residents/import",
-            "resident_id,name,phone,home,building,room,household,tags\n\
-             RH,付秀,19900000701,C1,1栋,402,H1,\n\
-             RO,向强,19900000702,C2,1栋,101,H2,\n",
-        )
-        .await;
-    assert_eq!(imported.body["created"], 2, "{}", imported.body);
+    app.import_residents(
+        "RH,付秀,19900000701,C1,1栋,402,H1,\n\
+         RO,向强,19900000702,C2,1栋,101,H2,\n",
+    )
+    .await;
     let (resident, _) = app.resident("19900000701").await;
     let (outsider, ro) = app.resident("19900000702").await;
     let (stranger, _) = app.resident("19900000703").await;
@@ -78,15 +74,11 @@ async fn a_residents_only_compound_admits_its_residents_and_turns_others_away(ap
 
 async fn a_watch_listed_resident_is_flagged_at_the_gate(app: TestApp) {
     let shop = app.venue("S1", "shop").await;
-    let imported = app
-        .import_csv(
-            "/api/v1/residents/import",
-            "resident_id,name,phone,home,building,room,household,tags\n\
-             RW,雷婷,19900000801,,,,,hubei_return;key_monitoring\n\
-             RN,陆鹏,19900000802,,,,,\n",
-        )
-        .await;
-    assert_eq!(imported.body["created"], 2, "{}", imported.body);
+    app.import_residents(
+        "RW,雷婷,19900000801,,,,,hubei_return;key_monitoring\n\
+         RN,陆鹏,19900000802,,,,,\n",
+    )
+    .await;
     let (watched, _) = app.resident("19900000801").await;
     let (plain, _) = app.resident("19900000802").await;
 

@@ -249,6 +249,16 @@ impl TestApp {
         .await
     }
 
+    /// Imports `rows` of `residents.csv` (the header is added) and checks that every row was
+    /// created.
+    pub async fn import_residents(&self, rows: &str) {
+        let csv = format!("resident_id,name,phone,home,building,room,household,tags\n{rows}");
+        let a = self.import_csv("/api/v1/residents/import", csv).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(a.body["errors"], json!([]), "{}", a.body);
+        assert_eq!(a.body["created"], rows.lines().count(), "{}", a.body);
+    }
+
     /// Registers a venue open to anyone (whatever its kind: tests of who may enter say so)
     /// and returns the code of its first gate.
     pub async fn venue(&self, id: &str, kind: &str) -> String {

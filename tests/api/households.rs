@@ -8,18 +8,14 @@ use crate::helpers::{ago, TestApp};
 async fn one_scan_checks_a_household_of_three_in_and_out_and_each_gets_a_visit(app: TestApp) {
     let shop = app.venue("S1", "shop").await;
     app.venue("C1", "residential_compound").await;
-    let imported = app
-        .import_csv(
-            "/api/v1/residents/import",
-            "resident_id,name,phone,home,building,room,household,tags\n\
-             RA,付秀,19900000901,C1,1栋,402,H1,\n\
-             RK,付小宝,19900000902,C1,1栋,402,H1,\n\
-             RE,付奶奶,19900000903,C1,1栋,402,H1,\n\
-             RG,付爷爷,19900000904,C1,1栋,402,H1,\n\
-             RN,邻居,19900000905,C1,1栋,401,H2,\n",
-        )
-        .await;
-    assert_eq!(imported.body["created"], 5, "{}", imported.body);
+    app.import_residents(
+        "RA,付秀,19900000901,C1,1栋,402,H1,\n\
+         RK,付小宝,19900000902,C1,1栋,402,H1,\n\
+         RE,付奶奶,19900000903,C1,1栋,402,H1,\n\
+         RG,付爷爷,19900000904,C1,1栋,402,H1,\n\
+         RN,邻居,19900000905,C1,1栋,401,H2,\n",
+    )
+    .await;
     let (tok, _) = app.resident("19900000901").await;
     let scan = |direction: &str, members: serde_json::Value, minutes: i64| {
         let body = json!({"code": shop, "direction": direction, "members": members,
@@ -84,16 +80,12 @@ async fn one_scan_checks_a_household_of_three_in_and_out_and_each_gets_a_visit(a
 async fn a_household_scan_is_idempotent_as_a_whole_and_goes_one_way(app: TestApp) {
     let shop = app.venue("S1", "shop").await;
     app.venue("C1", "residential_compound").await;
-    let imported = app
-        .import_csv(
-            "/api/v1/residents/import",
-            "resident_id,name,phone,home,building,room,household,tags\n\
-             RA,付秀,19900000911,C1,1栋,402,H1,\n\
-             RK,付小宝,19900000912,C1,1栋,402,H1,\n\
-             RE,付奶奶,19900000913,C1,1栋,402,H1,hubei_return\n",
-        )
-        .await;
-    assert_eq!(imported.body["created"], 3, "{}", imported.body);
+    app.import_residents(
+        "RA,付秀,19900000911,C1,1栋,402,H1,\n\
+         RK,付小宝,19900000912,C1,1栋,402,H1,\n\
+         RE,付奶奶,19900000913,C1,1栋,402,H1,hubei_return\n",
+    )
+    .await;
     let (tok, _) = app.resident("19900000911").await;
     let (kid, _) = app.resident("19900000912").await;
     let post = |body: serde_json::Value| {
