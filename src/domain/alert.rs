@@ -43,7 +43,7 @@ pub struct Alert {
 }
 
 /// The alerts a processed scan raises: a fever denial, or a `key_monitoring` resident admitted
-/// out of `home` (the venue or, for a building, its parent).
+/// out at `home`'s own gates (leaving one of its buildings is not leaving home).
 pub fn raised(
     event: &ScanEvent,
     venue: &Venue,
@@ -53,7 +53,7 @@ pub fn raised(
     let kind = match (event.decision, event.reason, event.direction) {
         (Decision::Denied, Some(DenyReason::Fever), _) => Some(AlertKind::Fever),
         (Decision::Admitted, _, Direction::Out)
-            if home == Some(venue.place()) && tags.iter().any(|t| t == KEY_MONITORING) =>
+            if home == Some(&venue.id) && tags.iter().any(|t| t == KEY_MONITORING) =>
         {
             Some(AlertKind::LeftHomeUnderObservation)
         }

@@ -25,7 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Parameters of the guard view.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RecentParams {
-    /// Only this gate (default: every gate of the venue).
+    /// Only this gate, among the venue's newest 100 scans (default: every gate).
     pub gate: Option<String>,
     /// How many, 1 to 100 (default 20).
     pub limit: Option<usize>,
@@ -34,8 +34,10 @@ pub struct RecentParams {
 /// One scan as the guard sees it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GuardScan {
-    /// The scan's time, UTC.
+    /// The scan's time, UTC (the phone's `client_time` for an offline scan).
     pub at: DateTime<Utc>,
+    /// When the server received it, UTC: what the guard saw happen.
+    pub received_at: DateTime<Utc>,
     /// The gate.
     pub gate: String,
     /// `in` or `out`.
@@ -97,6 +99,7 @@ pub async fn recent(
         let person = state.store.resident(&e.resident_id).await?;
         scans.push(GuardScan {
             at: e.scan_time,
+            received_at: e.server_time,
             gate: e.gate.to_string(),
             direction: e.direction,
             decision: e.decision,

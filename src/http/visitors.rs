@@ -105,6 +105,13 @@ pub async fn register(
         .map(|s| parse_time("arrival", s))
         .transpose()?
         .unwrap_or(now);
+    if valid_from < now - Duration::days(1) || valid_from > now + Duration::days(30) {
+        return Err(ParseError::new(
+            "arrival",
+            "must be within a day before and 30 days after now",
+        )
+        .into());
+    }
     let hours = b.valid_hours.unwrap_or(12);
     if !(1..=MAX_PASS_HOURS).contains(&hours) {
         return Err(

@@ -130,6 +130,7 @@ pub fn visits_csv(visits: &[Visit], tz: Tz) -> Result<Vec<u8>, csv::Error> {
             "closed_by",
             "start_inferred",
             "dwell_minutes",
+            "host",
         ])?;
         let local = |t: Option<chrono::DateTime<Utc>>| {
             t.map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string())
@@ -159,6 +160,7 @@ pub fn visits_csv(visits: &[Visit], tz: Tz) -> Result<Vec<u8>, csv::Error> {
                 closed_by,
                 v.start_inferred.to_string(),
                 dwell,
+                v.host.as_ref().map_or(String::new(), |h| cell(h.as_str())),
             ])?;
         }
         w.flush()?;

@@ -261,12 +261,14 @@ async fn check(
 }
 
 /// At a `residents_only` venue that is not the person's home, the host of a visitor pass for
-/// the person's phone that admits them there at `at`. Read only then.
+/// the person's phone that admits them there at `at` and is not over at `server_time`. Read
+/// only then.
 async fn visitor_host(
     state: &AppState,
     venue: &Venue,
     person: Option<&Resident>,
     at: DateTime<Utc>,
+    server_time: DateTime<Utc>,
 ) -> Result<Option<ResidentId>, ScanError> {
     let Some(person) = person else {
         return Ok(None);
@@ -279,7 +281,9 @@ async fn visitor_host(
     let passes = state.store.visitor_passes(&person.phone).await?;
     Ok(passes
         .into_iter()
-        .find(|p| p.admits(venue.place(), at))
+        // Valid at the scan's time and not yet over by the server's clock, so a backdated
+        // client_time does not stretch an expired pass.
+        .find(|p| p.admits(venue.place(), at) && server_time <= p.valid_until)
         .map(|p| p.host))
 }
 
@@ -333,7 +337,7 @@ pub(crate) async fn scan_received_at(
             None => check(state, req, server_time).await?,
         };
         let t = scan_time(state, req.client_time, server_time)?;
-        let host = visitor_host(state, &c.venue, person.resident.as_ref(), t).await?;
+        let host = visitor_host(state, &c.venue, person.resident.as_ref(), t, server_time).await?;
         let input = ScanInput {
             resident_id: resident,
             venue: &c.venue,

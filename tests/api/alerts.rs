@@ -16,6 +16,26 @@ async fn a_fever_and_a_key_monitoring_resident_leaving_home_raise_alerts(app: Te
     let (watched, _) = app.resident("19900000951").await;
     let (plain, _) = app.resident("19900000952").await;
     app.scan_at(&watched, &home, "in", ago(120)).await;
+    // Into one of the compound's buildings and out again: still at home, no alert.
+    let admin = app.admin().await;
+    let building = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": "C1-B1", "name": "一栋", "kind": "residential_compound",
+                    "gates": ["单元门"], "parent": "C1"}),
+        )
+        .await;
+    let unit = building.body["codes"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        app.scan_at(&watched, &unit, "in", ago(115)).await.status,
+        200
+    );
+    let back = app.scan_at(&watched, &unit, "out", ago(110)).await;
+    assert_eq!(back.body["decision"], "admitted", "{}", back.body);
     app.scan_at(&plain, &home, "in", ago(120)).await;
     let hot = app
         .post(
@@ -30,7 +50,6 @@ async fn a_fever_and_a_key_monitoring_resident_leaving_home_raise_alerts(app: Te
     let left = app.scan_at(&watched, &home, "out", ago(40)).await;
     assert_eq!(left.body["decision"], "admitted", "{}", left.body);
     app.scan_at(&watched, &shop, "in", ago(35)).await;
-    let admin = app.admin().await;
 
     let listed = app.get("/api/v1/alerts", &admin).await;
     let tracer_refused = app.get("/api/v1/alerts", "not-a-token").await;

@@ -227,6 +227,21 @@ async fn a_venues_csv_sets_parents_and_a_file_without_them_leaves_them(app: Test
     assert_eq!(again.body["updated"], 2, "{}", again.body);
     assert_eq!(again.body["errors"], json!([]));
     assert_eq!(b1.body["parent"], "C9");
+    let building_home = app
+        .import_csv(
+            "/api/v1/residents/import",
+            "resident_id,name,phone,home,building,room,household,tags\n\
+             RB,付秀,19900000991,C9-B1,1栋,402,H1,\n",
+        )
+        .await;
+    assert_eq!(building_home.body["created"], 0, "{}", building_home.body);
+    assert!(
+        building_home.body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("home")),
+        "{}",
+        building_home.body
+    );
 }
 
 crate::on_both_backends!(

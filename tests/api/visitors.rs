@@ -38,7 +38,7 @@ async fn a_registered_visitor_is_admitted_with_their_host_until_the_pass_ends(ap
             "/api/v1/visitors",
             &host,
             &json!({"name": "李强", "phone": "19900000962", "relation": "护工",
-                    "arrival": (ago(0) - Duration::hours(30)).to_rfc3339(), "valid_hours": 2}),
+                    "arrival": (ago(0) - Duration::hours(23)).to_rfc3339(), "valid_hours": 2}),
         )
         .await;
     let unhosted = app
@@ -58,6 +58,10 @@ async fn a_registered_visitor_is_admitted_with_their_host_until_the_pass_ends(ap
 
     let admitted = app.scan_at(&visitor, &code, "in", ago(60)).await;
     let too_late = app.scan_at(&late, &code, "in", ago(60)).await;
+    // Backdated into the pass's hours: the pass is over by the server's clock.
+    let backdated = app
+        .scan_at(&late, &code, "in", ago(0) - Duration::hours(22))
+        .await;
     let refused = app.scan_at(&stranger, &code, "in", ago(60)).await;
     let out = app.scan_at(&visitor, &code, "out", ago(50)).await;
     let pass_id = pass.body["id"].as_str().unwrap_or_default().to_owned();
@@ -71,7 +75,7 @@ async fn a_registered_visitor_is_admitted_with_their_host_until_the_pass_ends(ap
     let after = app.scan_at(&visitor, &code, "in", ago(40)).await;
 
     assert_eq!(admitted.body["decision"], "admitted", "{}", admitted.body);
-    for denied in [&too_late, &refused, &after] {
+    for denied in [&too_late, &backdated, &refused, &after] {
         assert_eq!(denied.body["reason"], "not_a_resident", "{}", denied.body);
     }
     assert_eq!(out.body["decision"], "admitted");
@@ -83,6 +87,35 @@ async fn a_registered_visitor_is_admitted_with_their_host_until_the_pass_ends(ap
         visits[0]["host"], "RH",
         "the visit names the host: {visits:?}"
     );
+    let csv = app
+        .client
+        .get(app.url(&format!("/api/v1/trace/residents/{vid}/visits")))
+        .query(&[("from", (ago(0) - Duration::days(1)).to_rfc3339())])
+        .header("accept", "text/csv")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        csv.lines().next().is_some_and(|h| h.ends_with(",host")),
+        "{csv}"
+    );
+    assert!(
+        csv.lines().nth(1).is_some_and(|r| r.ends_with(",RH")),
+        "{csv}"
+    );
+    let ancient = app
+        .post(
+            "/api/v1/visitors",
+            &host,
+            &json!({"name": "王芳", "phone": "19900000961", "relation": "女儿",
+                    "arrival": "2000-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(ancient.status, 400, "{}", ancient.body);
 }
 
 crate::on_both_backends!(a_registered_visitor_is_admitted_with_their_host_until_the_pass_ends);
