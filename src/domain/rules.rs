@@ -199,6 +199,8 @@ pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -
         decision,
         reason,
         visit_id,
+        host: scan.visitor_host.cloned(),
+        tags: Vec::new(),
     };
     Outcome {
         event,

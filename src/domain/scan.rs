@@ -103,4 +103,11 @@ pub struct ScanEvent {
     pub reason: Option<DenyReason>,
     /// The visit the scan opened, closed or repeated.
     pub visit_id: Option<String>,
+    /// For a visitor at a `residents_only` venue, the resident whose visitor pass let them in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<ResidentId>,
+    /// The person's watch-list tags when they scanned, kept so that a later change of tags
+    /// does not rewrite the day's report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }

@@ -351,7 +351,10 @@ pub(crate) async fn scan_received_at(
             parent: c.parent.as_ref(),
             visitor_host: host.as_ref(),
         };
-        let outcome = decide(person.open.as_ref(), &input, &state.policy);
+        let mut outcome = decide(person.open.as_ref(), &input, &state.policy);
+        if let Some(r) = &person.resident {
+            outcome.event.tags.clone_from(&r.tags);
+        }
         let answer = ScanAnswer {
             decision: outcome.event.decision,
             reason: outcome.event.reason,

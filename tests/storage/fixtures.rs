@@ -118,6 +118,8 @@ pub fn event_for(visit: &Visit, direction: Direction) -> ScanEvent {
         decision: Decision::Admitted,
         reason: None,
         visit_id: Some(visit.id.clone()),
+        host: None,
+        tags: Vec::new(),
     }
 }
 
