@@ -235,13 +235,21 @@ pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportRepor
 /// [`StoreError`] when the store fails; row problems are reported in the result.
 pub async fn import_residents(store: &dyn Store, body: &[u8]) -> Result<ImportReport, StoreError> {
     import_rows(body, resident_from_row, async |mut resident: Resident| {
-        // A home is a compound, not one of its buildings (the entry rules, visitor passes and
-        // alerts all work at the compound).
+        // A home is a registered compound, not one of its buildings nor another kind of
+        // venue (the entry rules, visitor passes and alerts all work at the compound).
         if let Some(home) = &resident.home {
-            if let Some(parent) = store.venue(home).await?.and_then(|v| v.parent) {
-                return Ok(Err(format!(
-                    "home: {home} is a part of {parent}; give the compound {parent}"
-                )));
+            let problem = match store.venue(home).await? {
+                None => Some(format!("home: no venue {home}; import the venues first")),
+                Some(v) if v.kind != VenueKind::ResidentialCompound => Some(format!(
+                    "home: {home} is a {}, not a residential compound",
+                    v.kind.as_str()
+                )),
+                Some(v) => v.parent.map(|parent| {
+                    format!("home: {home} is a part of {parent}; give the compound {parent}")
+                }),
+            };
+            if let Some(problem) = problem {
+                return Ok(Err(problem));
             }
         }
         if let Some(old) = store.resident(&resident.id).await? {

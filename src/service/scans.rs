@@ -261,8 +261,8 @@ async fn check(
 }
 
 /// At a `residents_only` venue that is not the person's home, the host of a visitor pass for
-/// the person's phone that admits them there at `at` and is not over at `server_time`. Read
-/// only then.
+/// the person's phone that admits them there at `at`, is not over at `server_time`, and whose
+/// host still lives there. Read only then.
 async fn visitor_host(
     state: &AppState,
     venue: &Venue,
@@ -279,12 +279,19 @@ async fn visitor_host(
         return Ok(None);
     }
     let passes = state.store.visitor_passes(&person.phone).await?;
-    Ok(passes
+    // Valid at the scan's time and not yet over by the server's clock, so a backdated
+    // client_time does not stretch an expired pass.
+    for pass in passes
         .into_iter()
-        // Valid at the scan's time and not yet over by the server's clock, so a backdated
-        // client_time does not stretch an expired pass.
-        .find(|p| p.admits(venue.place(), at) && server_time <= p.valid_until)
-        .map(|p| p.host))
+        .filter(|p| p.admits(venue.place(), at) && server_time <= p.valid_until)
+    {
+        // A host who has since moved out (or been removed) no longer brings visitors in.
+        let host = state.store.resident(&pass.host).await?;
+        if host.is_some_and(|h| h.home.as_ref() == Some(venue.place())) {
+            return Ok(Some(pass.host));
+        }
+    }
+    Ok(None)
 }
 
 /// Processes one scan by `resident`, received now.

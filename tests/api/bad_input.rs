@@ -149,6 +149,9 @@ async fn a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest(app: T
 }
 
 async fn a_residents_csv_with_broken_rows_keeps_the_good_ones(app: TestApp) {
+    for home in ["GC-C084", "GC-C086", "GC-C121"] {
+        app.venue(home, "residential_compound").await;
+    }
     let csv = "resident_id,name,phone,home,building,room,household,tags\n\
                R1,付秀,19900000001,GC-C086,1栋,402,H0001,\n\
                R2,向强梅,12345,GC-C086,1栋,402,H0001,\n\

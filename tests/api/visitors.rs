@@ -118,4 +118,91 @@ async fn a_registered_visitor_is_admitted_with_their_host_until_the_pass_ends(ap
     assert_eq!(ancient.status, 400, "{}", ancient.body);
 }
 
-crate::on_both_backends!(a_registered_visitor_is_admitted_with_their_host_until_the_pass_ends);
+async fn a_pass_stops_admitting_once_its_host_has_moved_out(app: TestApp) {
+    let admin = app.admin().await;
+    let made = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": "C1", "name": "瑞祥小区", "kind": "residential_compound",
+                    "gates": ["北门"], "entry_policy": "residents_only"}),
+        )
+        .await;
+    let here = made.body["codes"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    app.venue("C2", "residential_compound").await;
+    app.import_residents("RH,付秀,19900000970,C1,1栋,402,H1,\n")
+        .await;
+    let (host, _) = app.resident("19900000970").await;
+    let (visitor, _) = app.resident("19900000971").await;
+    let pass = app
+        .post(
+            "/api/v1/visitors",
+            &host,
+            &json!({"name": "王芳", "phone": "19900000971", "relation": "女儿",
+                    "arrival": ago(120).to_rfc3339(), "valid_hours": 12}),
+        )
+        .await;
+    assert_eq!(pass.status, 201, "{}", pass.body);
+    let before = app.scan_at(&visitor, &here, "in", ago(60)).await;
+    app.scan_at(&visitor, &here, "out", ago(55)).await;
+
+    // The host moves to another compound.
+    let moved = app
+        .import_csv(
+            "/api/v1/residents/import",
+            "resident_id,name,phone,home,building,room,household,tags\n\
+             RH,付秀,19900000970,C2,2栋,101,H1,\n",
+        )
+        .await;
+    assert_eq!(moved.body["updated"], 1, "{}", moved.body);
+    let after = app.scan_at(&visitor, &here, "in", ago(50)).await;
+
+    assert_eq!(before.body["decision"], "admitted", "{}", before.body);
+    assert_eq!(after.body["reason"], "not_a_resident", "{}", after.body);
+}
+
+async fn a_home_must_be_a_registered_compound(app: TestApp) {
+    app.venue("C1", "residential_compound").await;
+    app.venue("S1", "shop").await;
+    let imported = app
+        .import_csv(
+            "/api/v1/residents/import",
+            "resident_id,name,phone,home,building,room,household,tags\n\
+             R1,付秀,19900000980,C1,1栋,402,H1,\n\
+             R2,向强,19900000981,S1,,,H2,\n\
+             R3,王芳,19900000982,C9,,,H3,\n\
+             R4,李强,19900000983,,,,,\n",
+        )
+        .await;
+
+    assert_eq!(imported.body["created"], 2, "{}", imported.body);
+    let errors: Vec<(u64, String)> = imported.body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap_or(0),
+                e["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].0 == 3 && errors[0].1.contains("shop"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].0 == 4 && errors[1].1.contains("no venue C9"),
+        "{errors:?}"
+    );
+}
+
+crate::on_both_backends!(
+    a_registered_visitor_is_admitted_with_their_host_until_the_pass_ends,
+    a_pass_stops_admitting_once_its_host_has_moved_out,
+    a_home_must_be_a_registered_compound,
+);
