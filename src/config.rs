@@ -76,6 +76,75 @@ pub struct Settings {
     pub codes: CodeSettings,
     /// How long personal data is kept.
     pub retention: RetentionSettings,
+    /// Where alerts are posted.
+    pub alerts: AlertSettings,
+}
+
+/// The alert webhook (compound policy issue): each alert is posted as JSON to `webhook_url`,
+/// retried with exponential backoff until accepted or `max_attempts` posts failed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlertSettings {
+    /// `http` or `https` URL to post alerts to; absent or empty: none (alerts are only listed
+    /// at `GET /alerts`, and stay pending there).
+    pub webhook_url: Option<String>,
+    /// Milliseconds one post may take before it counts as failed.
+    pub webhook_timeout_ms: u64,
+    /// Milliseconds to wait after the first failure; each further failure doubles it.
+    pub retry_first_ms: u64,
+    /// The longest wait between posts, milliseconds.
+    pub retry_longest_ms: u64,
+    /// Posts in all before an alert's delivery is given up (marked `failed`).
+    pub max_attempts: u32,
+    /// Milliseconds between looks for due alerts.
+    pub poll_interval_ms: u64,
+}
+
+/// The longest a webhook post may take, ms: one minute.
+pub const MAX_WEBHOOK_TIMEOUT_MS: u64 = 60_000;
+
+impl AlertSettings {
+    /// The webhook's URL, when one is configured.
+    pub fn webhook(&self) -> Option<&str> {
+        self.webhook_url.as_deref().filter(|u| !u.trim().is_empty())
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        if let Some(url) = self.webhook() {
+            let ok = reqwest::Url::parse(url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+            if !ok {
+                return Err(SettingsError::Invalid(format!(
+                    "alerts.webhook_url (CHECKIN_ALERTS__WEBHOOK_URL) {url:?} is not an http or \
+                     https URL"
+                )));
+            }
+        }
+        if !(1..=MAX_WEBHOOK_TIMEOUT_MS).contains(&self.webhook_timeout_ms) {
+            return Err(SettingsError::Invalid(format!(
+                "alerts.webhook_timeout_ms is {}; it must be 1 to {MAX_WEBHOOK_TIMEOUT_MS}",
+                self.webhook_timeout_ms
+            )));
+        }
+        if self.retry_first_ms == 0 || self.retry_longest_ms < self.retry_first_ms {
+            return Err(SettingsError::Invalid(
+                "alerts.retry_first_ms must be at least 1 and at most alerts.retry_longest_ms"
+                    .into(),
+            ));
+        }
+        if !(1..=1000).contains(&self.max_attempts) {
+            return Err(SettingsError::Invalid(format!(
+                "alerts.max_attempts is {}; it must be 1 to 1000",
+                self.max_attempts
+            )));
+        }
+        if !(1..=MAX_WEBHOOK_TIMEOUT_MS).contains(&self.poll_interval_ms) {
+            return Err(SettingsError::Invalid(format!(
+                "alerts.poll_interval_ms is {}; it must be 1 to {MAX_WEBHOOK_TIMEOUT_MS}",
+                self.poll_interval_ms
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The longest retention accepted, days: 100 years (longer would be "for ever", which a
@@ -307,6 +376,7 @@ impl Settings {
                 r.purge_interval_seconds
             )));
         }
+        self.alerts.check()?;
         if !matches!(self.rate_limits.as_str(), "on" | "off") {
             return Err(SettingsError::Invalid(
                 "rate_limits must be on or off".into(),

@@ -18,7 +18,7 @@ use crate::codes::keyring::KeyRing;
 use crate::codes::keys::CodeKey;
 use crate::codes::{CodeSigner, PublicBaseUrl};
 use crate::config::Settings;
-use crate::service::{accounts, retention};
+use crate::service::{accounts, alert_webhook, retention};
 use crate::state::AppState;
 use crate::storage::embedded::EmbeddedStore;
 use crate::storage::redis::{RedisStore, Timeouts};
@@ -149,7 +149,8 @@ pub fn build_state(
 pub struct Application {
     port: u16,
     server: Server,
-    purger: tokio::task::JoinHandle<()>,
+    /// Background tasks (retention purge, alert webhook), stopped with the server.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -162,7 +163,8 @@ impl Application {
     }
 
     /// As [`Application::build`], telling time by `clock` (tests move a [`crate::clock::ManualClock`]).
-    /// Also starts the periodic retention purge, which stops with the server.
+    /// Also starts the periodic retention purge and, when a webhook is configured, alert
+    /// delivery; both stop with the server.
     ///
     /// # Errors
     /// [`StartupError`] with what to fix.
@@ -191,6 +193,15 @@ impl Application {
             Arc::clone(&clock),
             settings.retention.clone(),
         );
+        let webhook = settings
+            .time_zone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|e| StartupError::Settings(format!("time_zone: {e}")))
+            .and_then(|tz| {
+                alert_webhook::Webhook::from_settings(&settings.alerts, tz)
+                    .map_err(|e| StartupError::Settings(format!("alert webhook client: {e}")))
+            })?;
+        let deliver = webhook.map(|w| alert_webhook::run(Arc::clone(&store), w));
         let state = web::Data::new(build_state(settings, store, clock)?);
         let server = HttpServer::new(move || {
             App::new()
@@ -207,11 +218,12 @@ impl Application {
             source,
         })?
         .run();
-        let purger = tokio::spawn(purge);
+        let mut tasks = vec![tokio::spawn(purge)];
+        tasks.extend(deliver.map(tokio::spawn));
         Ok(Self {
             port,
             server,
-            purger,
+            tasks,
         })
     }
 
@@ -226,7 +238,9 @@ impl Application {
     /// An I/O error from the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let stopped = self.server.await;
-        self.purger.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
         stopped
     }
 }

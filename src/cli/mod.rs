@@ -1,9 +1,10 @@
 //! The `checkin` command line: `serve` runs the service, `posters` prints a batch of posters,
-//! `trace` runs a tracer's contact query, `replay` plays a day of scans through a running
+//! `trace` runs a tracer's contact query, `report` makes the daily report, `replay` plays a day of scans through a running
 //! service's HTTP API.
 
 pub mod posters;
 pub mod replay;
+pub mod report;
 pub mod serve;
 pub mod trace;
 
@@ -27,6 +28,8 @@ pub enum Command {
     Posters(posters::PostersArgs),
     /// A tracer's contact query, printed as a table or written as CSV.
     Trace(trace::TraceArgs),
+    /// The daily report of a venue, a community or the street, as JSON, CSV or a printable page.
+    Report(report::ReportArgs),
     /// Replay a day of scans (JSON lines) through a running service, as residents' phones would.
     Replay(replay::ReplayArgs),
 }
@@ -39,6 +42,7 @@ pub async fn run() -> i32 {
         Command::Posters(args) => posters::run(args).await,
         Command::Replay(args) => replay::run(args).await,
         Command::Trace(args) => trace::run(args).await,
+        Command::Report(args) => report::run(args).await,
     };
     match result {
         Ok(()) => 0,

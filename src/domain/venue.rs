@@ -56,6 +56,18 @@ pub enum VenueKind {
 }
 
 impl VenueKind {
+    /// The snake_case name used on the wire and in `venues.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ResidentialCompound => "residential_compound",
+            Self::Shop => "shop",
+            Self::Market => "market",
+            Self::Restaurant => "restaurant",
+            Self::Hotel => "hotel",
+            Self::Checkpoint => "checkpoint",
+        }
+    }
+
     /// Parses the snake_case name used on the wire and in `venues.csv`.
     pub fn parse(raw: &str) -> Result<Self, super::ParseError> {
         serde_json::from_value(serde_json::Value::String(raw.trim().to_owned())).map_err(|_| {

@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 use super::audit::audited;
 use super::params::WindowParams;
 use crate::auth::extract::AdminUser;
-use crate::domain::alert::{Alert, AlertKind};
+use crate::domain::alert::AlertKind;
+use crate::domain::delivery::{AlertRecord, Delivery};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -35,10 +36,13 @@ pub struct AlertView {
     pub gate: String,
     /// The reading, °C, when one was given.
     pub temperature_c: Option<f64>,
+    /// How its webhook delivery stands (`pending` while no webhook is configured).
+    pub delivery: Delivery,
 }
 
-impl From<&Alert> for AlertView {
-    fn from(a: &Alert) -> Self {
+impl From<&AlertRecord> for AlertView {
+    fn from(r: &AlertRecord) -> Self {
+        let a = &r.alert;
         Self {
             id: a.id.clone(),
             kind: a.kind,
@@ -47,6 +51,7 @@ impl From<&Alert> for AlertView {
             venue_id: a.venue_id.to_string(),
             gate: a.gate.to_string(),
             temperature_c: a.temperature_c.map(|t| t.celsius()),
+            delivery: r.delivery.clone(),
         }
     }
 }

@@ -8,10 +8,12 @@ pub mod codes;
 pub mod guard;
 pub mod me;
 pub mod metrics;
+pub mod negotiate;
 pub mod openapi;
 pub mod ops;
 pub mod params;
 pub mod posters;
+pub mod reports;
 pub mod residents;
 pub mod scans;
 pub mod trace;
@@ -56,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(guard::configure)
             .configure(codes::configure)
             .configure(posters::configure)
+            .configure(reports::configure)
             .configure(residents::configure)
             .configure(scans::configure)
             .configure(me::configure)

@@ -1,11 +1,12 @@
 //! `/trace/*`: visit histories and contacts for tracers, as JSON or CSV.
 
-use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::audit::audited;
+use super::negotiate::{csv_answer, wants_csv};
 use super::params::{parse_minutes, WindowParams};
 use super::views::{ContactList, ContactView, VisitList};
 use crate::auth::extract::TracerUser;
@@ -285,25 +286,4 @@ async fn people_answer<T: Serialize>(
     }
     let views = found.iter().map(ContactView::of).collect();
     Ok(HttpResponse::Ok().json(body(views)))
-}
-
-fn csv_answer(csv: Result<Vec<u8>, csv::Error>, name: &str) -> Result<HttpResponse, ApiError> {
-    let csv = csv.map_err(|e| {
-        tracing::error!(error = %e, "csv export failed");
-        ApiError::Internal
-    })?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}.csv\""),
-        ))
-        .body(csv))
-}
-
-fn wants_csv(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("text/csv"))
 }

@@ -2,12 +2,15 @@
 //! result. Handlers in `http` call these and only translate.
 
 pub mod accounts;
+pub mod alert_webhook;
 pub mod audit;
 pub mod contacts;
 pub mod export;
 pub mod households;
 pub mod imports;
 pub mod posters;
+pub mod report_export;
+pub mod reports;
 pub mod retention;
 pub mod scans;
 pub mod trace;

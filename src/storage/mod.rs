@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
+use crate::domain::delivery::{AlertRecord, ClaimedAlert, Settlement};
 use crate::domain::staff::{StaffAccount, Username};
 use crate::domain::visitor::VisitorPass;
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
@@ -217,6 +218,14 @@ pub trait Store: Send + Sync + 'static {
         venue: &VenueId,
         limit: usize,
     ) -> Result<Vec<ScanEvent>, StoreError>;
+    /// The scan events at any of `venues` with a scan time in `[from, to]`, admitted and
+    /// denied, ordered by scan time then id: the daily report's input.
+    async fn venue_events(
+        &self,
+        venues: &[VenueId],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ScanEvent>, StoreError>;
     /// Every scan event of a person, in the order recorded.
     async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError>;
 
@@ -253,12 +262,30 @@ pub trait Store: Send + Sync + 'static {
     async fn visitor_pass(&self, id: &str) -> Result<Option<VisitorPass>, StoreError>;
     /// The passes registered for a visitor's phone, oldest first.
     async fn visitor_passes(&self, phone: &Phone) -> Result<Vec<VisitorPass>, StoreError>;
-    /// Alerts with `at` in `[from, to]`, oldest first.
+    /// Alerts with `at` in `[from, to]`, oldest first, with their delivery state.
     async fn alerts(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<Alert>, StoreError>;
+    ) -> Result<Vec<AlertRecord>, StoreError>;
+    /// Claims up to `limit` alerts whose delivery is pending and due at `now` (a new alert is
+    /// due at once), oldest due first, until `lease_until`: until then no other claim returns
+    /// them, so of several instances one posts each alert at a time. A claim not settled by
+    /// `lease_until` (its instance died) lapses and the alert is due again.
+    async fn claim_alerts(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ClaimedAlert>, StoreError>;
+    /// Records how a claimed delivery attempt ended, only if `claim` still holds the alert;
+    /// `false` means the lease lapsed and another claim took over, and nothing was written.
+    async fn settle_alert(
+        &self,
+        alert_id: &str,
+        claim: &str,
+        settlement: &Settlement,
+    ) -> Result<bool, StoreError>;
     /// Appends an audit record. Records are never changed or removed through the service.
     async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
     /// Audit records with `at` in `[from, to]`, oldest first.

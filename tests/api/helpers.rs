@@ -85,6 +85,19 @@ pub async fn spawn_with(backend: Backend, dir: Arc<tempfile::TempDir>, prefix: S
     start(backend, dir, prefix, Arc::new(SystemClock), |_| {}).await
 }
 
+/// Starts a second instance on `app`'s storage with settings changed by `tweak` (several
+/// instances behind one load balancer); the storage stays with `app`.
+pub async fn spawn_beside(app: &TestApp, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    start(
+        app.backend,
+        Arc::clone(&app.data_dir),
+        app.prefix.clone(),
+        Arc::new(SystemClock),
+        tweak,
+    )
+    .await
+}
+
 async fn start(
     backend: Backend,
     dir: Arc<tempfile::TempDir>,
@@ -358,6 +371,31 @@ macro_rules! on_both_backends {
                 #[tokio::test]
                 async fn $name() {
                     super::$name($crate::helpers::spawn_app($crate::helpers::Backend::Redis).await).await
+                }
+            )*
+        }
+    };
+}
+
+/// Runs each named scenario `async fn NAME(backend: Backend)` once per backend, as
+/// `embedded::NAME` and `redis::NAME`: for scenarios that start their apps themselves (with
+/// a clock, settings, or several instances).
+#[macro_export]
+macro_rules! for_each_backend {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Embedded).await
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Redis).await
                 }
             )*
         }

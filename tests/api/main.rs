@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod alert_webhook;
 mod alerts;
 mod audit;
 mod auth;
@@ -10,6 +11,7 @@ mod cli;
 mod codes;
 mod contact_classes;
 mod contacts;
+mod daily_report;
 mod entry_policy;
 mod guard;
 mod households;
@@ -17,6 +19,7 @@ mod ops;
 mod oracle;
 mod restart;
 mod retention;
+mod sample;
 mod sub_locations;
 mod venues;
 mod visit_rules;

@@ -29,14 +29,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures::{stream, StreamExt};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::helpers::{time, TestApp};
+use crate::sample::{self, admin_post_csv, rows, ResidentRow, ScanLine};
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/gucheng");
 /// Residents replayed at once, and queries in flight at once.
 const WORKERS: usize = 16;
 /// Mismatches printed in full before the test fails.
@@ -52,24 +51,6 @@ fn max_stay(kind: &str) -> Duration {
         "checkpoint" => Duration::zero(),
         other => panic!("unknown venue kind {other}"),
     }
-}
-
-/// One line of `scans-2020-02-16.jsonl`.
-#[derive(Debug, Deserialize)]
-struct ScanLine {
-    ts: DateTime<FixedOffset>,
-    resident_id: String,
-    venue: String,
-    gate: String,
-    direction: String,
-    temperature_c: Option<f64>,
-}
-
-/// The columns of `residents.csv` the replay needs.
-#[derive(Debug, Deserialize)]
-struct ResidentRow {
-    resident_id: String,
-    phone: String,
 }
 
 /// How a visit ends as the tracer's endpoint showed it.
@@ -263,23 +244,6 @@ fn show(backend: crate::helpers::Backend, q: &Asked, verdict: &Verdict, town: &T
     }
 }
 
-async fn admin_post_csv(app: &TestApp, path: &str, file: &str) -> Value {
-    let admin = app.admin().await;
-    let body = std::fs::read(format!("{SAMPLE}/{file}")).unwrap_or_else(|e| panic!("{file}: {e}"));
-    let a = app
-        .send(
-            app.client
-                .post(app.url(path))
-                .bearer_auth(&admin)
-                .header("content-type", "text/csv")
-                .body(body),
-        )
-        .await;
-    assert_eq!(a.status, 200, "{path}: {}", a.body);
-    assert_eq!(a.body["errors"], json!([]), "{path}: {}", a.body);
-    a.body
-}
-
 /// Sends every scan of `residents` (each person's in file order), one person after another.
 async fn replay(
     app: &TestApp,
@@ -344,18 +308,10 @@ async fn the_service_agrees_with_a_brute_force_oracle_on_every_resident_of_the_s
 
     // 2. The day's scans, moved so the last is about a minute ago, in whole seconds.
     let mut phones = HashMap::new();
-    let mut rows = csv::Reader::from_path(format!("{SAMPLE}/residents.csv"))
-        .unwrap_or_else(|e| panic!("residents.csv: {e}"));
-    for row in rows.deserialize::<ResidentRow>() {
-        let row = row.unwrap_or_else(|e| panic!("residents.csv: {e}"));
+    for row in rows::<ResidentRow>("residents.csv") {
         phones.insert(row.resident_id, row.phone);
     }
-    let text = std::fs::read_to_string(format!("{SAMPLE}/scans-2020-02-16.jsonl"))
-        .unwrap_or_else(|e| panic!("scans: {e}"));
-    let scans: Vec<ScanLine> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
+    let scans: Vec<ScanLine> = sample::scans();
     let first = scans
         .iter()
         .map(|s| s.ts)

@@ -41,6 +41,8 @@ macro_rules! conformance {
 }
 
 conformance! {
+    an_alert_is_claimed_by_one_claim_at_a_time_and_settled_only_by_the_claim_holding_it,
+    alerts_are_claimed_oldest_due_first_up_to_the_limit,
     ping_succeeds,
     reading_what_was_never_written_gives_nothing,
     a_put_venue_then_get_returns_the_same_venue,
@@ -65,6 +67,7 @@ conformance! {
     an_idempotency_record_is_read_back_with_the_person_state,
     scan_events_are_kept_in_the_order_recorded_denied_ones_included,
     a_venues_newest_scans_are_listed_newest_first,
+    a_venues_events_are_read_by_scan_time_for_the_venues_asked,
     an_open_visit_shows_in_presence_until_closed,
     a_check_in_elsewhere_moves_presence_to_the_new_venue,
     a_visit_closed_by_timeout_leaves_presence_to_the_next_visit_at_the_same_venue,

@@ -6,6 +6,7 @@
 //! WAL mode keeps every committed transaction across a crash of the process (a power loss may
 //! lose the last ones).
 
+mod alerts;
 mod schema;
 
 use std::path::Path;
@@ -19,8 +20,8 @@ use super::{
     lookback, refuse_open_visits, CommitResult, IdempotencyRecord, OtpRecord, PersonState,
     PurgeReport, ScanCommit, Store, StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
 };
-use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
+use crate::domain::delivery::{AlertRecord, ClaimedAlert, Settlement};
 use crate::domain::staff::{StaffAccount, Username};
 use crate::domain::visitor::VisitorPass;
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
@@ -424,7 +425,7 @@ impl Store for EmbeddedStore {
             }
             for a in &commit.alerts {
                 tx.execute(
-                    "INSERT INTO alerts (id, at_ms, json) VALUES (?1, ?2, ?3)
+                    "INSERT INTO alerts (id, at_ms, json, due_ms) VALUES (?1, ?2, ?3, ?2)
                      ON CONFLICT(id) DO NOTHING",
                     params![a.id, a.at.timestamp_millis(), serde_json::to_string(a)?],
                 )?;
@@ -477,6 +478,35 @@ impl Store for EmbeddedStore {
             rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
         })
         .await
+    }
+
+    async fn venue_events(
+        &self,
+        venues: &[VenueId],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ScanEvent>, StoreError> {
+        let wanted: std::collections::HashSet<VenueId> = venues.iter().cloned().collect();
+        let (from, to) = (from.timestamp_millis(), to.timestamp_millis());
+        let mut events: Vec<ScanEvent> = self
+            .run(move |c| {
+                // By time (one day holds a street's scans), then by venue here: one index
+                // read whatever the number of venues.
+                let mut stmt =
+                    c.prepare_cached("SELECT json FROM events WHERE scan_time BETWEEN ?1 AND ?2")?;
+                let rows = stmt.query_map(params![from, to], |r| r.get::<_, String>(0))?;
+                let mut out = Vec::new();
+                for r in rows {
+                    let e: ScanEvent = serde_json::from_str(&r?)?;
+                    if wanted.contains(&e.venue_id) {
+                        out.push(e);
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        events.sort_by(|a, b| (a.scan_time, &a.id).cmp(&(b.scan_time, &b.id)));
+        Ok(events)
     }
 
     async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError> {
@@ -565,16 +595,29 @@ impl Store for EmbeddedStore {
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<Alert>, StoreError> {
-        let (from, to) = (from.timestamp_millis(), to.timestamp_millis());
-        self.run(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT json FROM alerts WHERE at_ms BETWEEN ?1 AND ?2 ORDER BY at_ms, id",
-            )?;
-            let rows = stmt.query_map(params![from, to], |r| r.get::<_, String>(0))?;
-            rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
-        })
-        .await
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        self.run(move |c| alerts::list(c, from, to)).await
+    }
+
+    async fn claim_alerts(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ClaimedAlert>, StoreError> {
+        self.run(move |c| alerts::claim(c, now, lease_until, limit))
+            .await
+    }
+
+    async fn settle_alert(
+        &self,
+        alert_id: &str,
+        claim: &str,
+        settlement: &Settlement,
+    ) -> Result<bool, StoreError> {
+        let (id, claim, settlement) = (alert_id.to_owned(), claim.to_owned(), settlement.clone());
+        self.run(move |c| alerts::settle(c, &id, &claim, &settlement))
+            .await
     }
 
     async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {

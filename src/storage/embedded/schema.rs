@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS visitor_passes (
     id TEXT PRIMARY KEY, phone TEXT NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS visitor_passes_by_phone ON visitor_passes (phone);
 CREATE TABLE IF NOT EXISTS alerts (
-    id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, json TEXT NOT NULL);
+    id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, json TEXT NOT NULL,
+    due_ms INTEGER, claim TEXT, delivery TEXT);
 CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (at_ms);
 CREATE TABLE IF NOT EXISTS idempotency (
     resident_id TEXT NOT NULL, key TEXT NOT NULL, created_at INTEGER NOT NULL,
@@ -45,11 +46,14 @@ CREATE INDEX IF NOT EXISTS residents_by_home ON residents (home);
 CREATE INDEX IF NOT EXISTS venues_by_parent ON venues (json_extract(json, '$.parent'));
 CREATE INDEX IF NOT EXISTS events_by_venue ON events (json_extract(json, '$.venue_id'));
 CREATE INDEX IF NOT EXISTS events_by_time ON events (scan_time);
+CREATE INDEX IF NOT EXISTS alerts_due ON alerts (due_ms) WHERE due_ms IS NOT NULL;
 ";
 
 /// Sets the connection up (WAL, a busy timeout), creates missing tables and brings older
 /// files up to date: `visits.end_ms` (the visit's latest end, ms, for retention) and
-/// `residents.home` were added later and are filled from each record's JSON.
+/// `residents.home` were added later and are filled from each record's JSON; the alerts'
+/// delivery columns (`due_ms`: when a pending delivery is next tried, ms, NULL once settled;
+/// `claim`; `delivery` JSON) likewise.
 pub fn prepare(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -64,6 +68,15 @@ pub fn prepare(conn: &mut Connection) -> rusqlite::Result<()> {
         conn.execute_batch("ALTER TABLE residents ADD COLUMN home TEXT")?;
         conn.execute_batch(
             "UPDATE residents SET home = json_extract(json, '$.home') WHERE home IS NULL",
+        )?;
+    }
+    if !has_column(conn, "alerts", "due_ms")? {
+        // Alerts stored before webhook delivery existed are pending, due at once.
+        conn.execute_batch(
+            "ALTER TABLE alerts ADD COLUMN due_ms INTEGER;
+             ALTER TABLE alerts ADD COLUMN claim TEXT;
+             ALTER TABLE alerts ADD COLUMN delivery TEXT;
+             UPDATE alerts SET due_ms = at_ms;",
         )?;
     }
     conn.execute_batch(LATER_INDEXES)

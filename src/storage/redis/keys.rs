@@ -24,6 +24,7 @@
 //! | `PREFIX:{v:VID}:visits` | sorted set | `VISIT` scored by start ms, as for the person | `commit_scan`, `import_visits` |
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
 //! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
+//! | `PREFIX:{v:VID}:events` | sorted set | every scan event JSON at the venue, scored by scan time (ms) (the daily report) | `commit_scan`, `purge` |
 //! | `PREFIX:{v:VID}:recent` | list | the venue's newest scan event JSONs, newest first, at most `RECENT_SCANS_KEPT` (the guard view) | `commit_scan`, `purge` |
 //! | `PREFIX:{v:VID}:open` | hash | `RID` → id of that person's open visit here (presence) | `commit_scan`; `import_visits` only removes the entry of a visit it writes closed |
 //! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff` |
@@ -33,15 +34,17 @@
 //! | `PREFIX:visitor:ID` | string | visitor pass JSON | `put_visitor_pass` |
 //! | `PREFIX:visitors:PHONE` | set | ids of the visitor passes for that phone | `put_visitor_pass` |
 //! | `PREFIX:alerts` | sorted set | alert JSON scored by the scan's time (ms); removed by the retention purge with visits | `commit_scan`, `purge` |
+//! | `PREFIX:{alerts}:due` | sorted set | ids of alerts whose webhook delivery is pending, scored by when it is next tried (ms; a claim moves it to the lease's end) | `commit_scan`, `claim_alerts`, `settle_alert`, `purge` |
+//! | `PREFIX:{alerts}:delivery` | hash | `ID:alert` → alert JSON, `ID:state` → delivery state JSON (absent: never tried), `ID:claim` → the claim holding it | `commit_scan`, `claim_alerts`, `settle_alert`, `purge` |
 //! | `PREFIX:retention` | sorted set | `p:RID` and `v:VID` (owners of visits and events), each scored by the earliest time (ms) any of its data can fall out of retention: a visit's latest end, an event's scan time; `+inf` when it holds nothing | `commit_scan` (`ZADD LT`), `purge` |
 //!
 //! ## Retention
 //!
 //! Redis 7.0 cannot expire one field of a hash, so retention works at two levels. The purge
 //! (`Store::purge`, run periodically) takes the owners in `retention` scored before the cutoff
-//! and removes their visits and events (a venue's `recent` list included) past it, each only
+//! and removes their visits and events (a venue's `recent` list and `events` included) past it, each only
 //! if still as read. And every scan sets `PEXPIRE` on the person's `state`, `visit`, `visits`
-//! and `events` keys, the scanned venue's `recent` list and the `visit`, `visits` and `open`
+//! and `events` keys, the scanned venue's `recent` and `events` keys and the `visit`, `visits` and `open`
 //! keys of the venues of the visits it writes, to the retention period plus the longest stay,
 //! when the store is opened with an idle expiry: a person or venue with no new scan for that
 //! long is dropped by Redis itself, whether or not a purge runs.
@@ -183,6 +186,11 @@ impl Keys {
         self.place(id, "recent")
     }
 
+    /// `PREFIX:{v:VID}:events`: the venue's scan events by scan time.
+    pub fn venue_events(&self, id: &VenueId) -> String {
+        self.place(id, "events")
+    }
+
     /// `PREFIX:{v:VID}:open`: resident id → open visit id, the venue's presence.
     pub fn venue_open(&self, id: &VenueId) -> String {
         self.place(id, "open")
@@ -226,6 +234,16 @@ impl Keys {
     /// `PREFIX:alerts`: alerts by time.
     pub fn alerts(&self) -> String {
         format!("{}:alerts", self.prefix)
+    }
+
+    /// `PREFIX:{alerts}:due`: pending alert deliveries by when they are next tried.
+    pub fn alerts_due(&self) -> String {
+        format!("{}:{{alerts}}:due", self.prefix)
+    }
+
+    /// `PREFIX:{alerts}:delivery`: each alert's JSON, delivery state and claim.
+    pub fn alerts_delivery(&self) -> String {
+        format!("{}:{{alerts}}:delivery", self.prefix)
     }
 
     /// `PREFIX:retention`: owners of visits and events by when their oldest data expires.

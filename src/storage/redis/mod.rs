@@ -9,6 +9,7 @@
 //!
 //! The key layout is written down in [`keys`]; the scripts are in `scripts.rs`.
 
+mod alerts;
 mod import;
 pub mod keys;
 mod retention;
@@ -27,8 +28,8 @@ use super::{
     lookback, refuse_open_visits, CommitResult, IdempotencyRecord, OtpRecord, PersonState,
     PurgeReport, ScanCommit, Store, StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
 };
-use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
+use crate::domain::delivery::{AlertRecord, ClaimedAlert, Settlement};
 use crate::domain::staff::{StaffAccount, Username};
 use crate::domain::visitor::VisitorPass;
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
@@ -519,7 +520,10 @@ impl Store for RedisStore {
             .key(self.keys.person_events(rid))
             .key(self.keys.retention())
             .key(self.keys.alerts())
-            .key(self.keys.venue_recent(&commit.event.venue_id));
+            .key(self.keys.venue_recent(&commit.event.venue_id))
+            .key(self.keys.alerts_due())
+            .key(self.keys.alerts_delivery())
+            .key(self.keys.venue_events(&commit.event.venue_id));
         let idem_json = match &commit.idempotency {
             Some((_, rec)) => serde_json::to_string(rec)?,
             None => String::new(),
@@ -533,7 +537,8 @@ impl Store for RedisStore {
             .arg(commit.changed.len())
             .arg(self.idle_expiry_ms)
             .arg(commit.event.scan_time.timestamp_millis())
-            .arg(commit.alerts.len());
+            .arg(commit.alerts.len())
+            .arg(commit.event.venue_id.as_str());
         for v in &commit.changed {
             call.key(self.keys.venue_visit(&v.venue_id))
                 .key(self.keys.venue_visits(&v.venue_id))
@@ -547,7 +552,8 @@ impl Store for RedisStore {
         }
         for a in &commit.alerts {
             call.arg(a.at.timestamp_millis())
-                .arg(serde_json::to_string(a)?);
+                .arg(serde_json::to_string(a)?)
+                .arg(&a.id);
         }
         if let Some((key, _)) = &commit.idempotency {
             call.key(self.keys.person_idempotency(rid, key));
@@ -578,6 +584,30 @@ impl Store for RedisStore {
             .query_async(&mut self.conn())
             .await?;
         raws.iter().map(|json| parse(json)).collect()
+    }
+
+    async fn venue_events(
+        &self,
+        venues: &[VenueId],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ScanEvent>, StoreError> {
+        let mut events = Vec::new();
+        for chunk in venues.chunks(100) {
+            let mut pipe = redis::pipe();
+            for v in chunk {
+                pipe.cmd("ZRANGEBYSCORE")
+                    .arg(self.keys.venue_events(v))
+                    .arg(from.timestamp_millis())
+                    .arg(to.timestamp_millis());
+            }
+            let raws: Vec<Vec<String>> = pipe.query_async(&mut self.conn()).await?;
+            for raw in raws.iter().flatten() {
+                events.push(parse::<ScanEvent>(raw)?);
+            }
+        }
+        events.sort_by(|a, b| (a.scan_time, &a.id).cmp(&(b.scan_time, &b.id)));
+        Ok(events)
     }
 
     async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError> {
@@ -659,19 +689,26 @@ impl Store for RedisStore {
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<Alert>, StoreError> {
-        let raw: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-            .arg(self.keys.alerts())
-            .arg(from.timestamp_millis())
-            .arg(to.timestamp_millis())
-            .query_async(&mut self.conn())
-            .await?;
-        let mut alerts = raw
-            .iter()
-            .map(|j| parse::<Alert>(j))
-            .collect::<Result<Vec<_>, _>>()?;
-        alerts.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
-        Ok(alerts)
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        self.alert_records(from, to).await
+    }
+
+    async fn claim_alerts(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<ClaimedAlert>, StoreError> {
+        self.claim_due_alerts(now, lease_until, limit).await
+    }
+
+    async fn settle_alert(
+        &self,
+        alert_id: &str,
+        claim: &str,
+        settlement: &Settlement,
+    ) -> Result<bool, StoreError> {
+        self.settle_claimed_alert(alert_id, claim, settlement).await
     }
 
     async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {

@@ -58,6 +58,13 @@ impl RedisStore {
                     .await?;
             }
         }
+        let old_alerts: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(self.keys.alerts())
+            .arg("-inf")
+            .arg(format!("({cut}"))
+            .query_async(&mut self.conn())
+            .await?;
+        self.forget_deliveries(&old_alerts).await?;
         let _: i64 = redis::cmd("ZREMRANGEBYSCORE")
             .arg(self.keys.alerts())
             .arg("-inf")
@@ -169,6 +176,31 @@ impl RedisStore {
             call.arg(e);
         }
         let (visits, events): (u64, u64) = call.invoke_async(&mut self.conn()).await?;
+        if kind == "v" {
+            // The venue's events by time: whatever is older than the cutoff goes.
+            if let Some(vid) = owner
+                .strip_prefix("v:")
+                .and_then(|id| VenueId::parse(id).ok())
+            {
+                let by_time = self.keys.venue_events(&vid);
+                let (_, first): (i64, Vec<(String, f64)>) = redis::pipe()
+                    .cmd("ZREMRANGEBYSCORE")
+                    .arg(&by_time)
+                    .arg("-inf")
+                    .arg(format!("({cut}"))
+                    .cmd("ZRANGE")
+                    .arg(&by_time)
+                    .arg(0)
+                    .arg(0)
+                    .arg("WITHSCORES")
+                    .query_async(&mut self.conn())
+                    .await?;
+                if let Some((_, at)) = first.first() {
+                    #[allow(clippy::cast_possible_truncation)]
+                    keep(*at as i64);
+                }
+            }
+        }
         // Visits that began at or after the cutoff end after it too.
         let later: Vec<(String, f64)> = redis::cmd("ZRANGEBYSCORE")
             .arg(&keys[1])

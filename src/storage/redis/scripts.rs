@@ -59,14 +59,18 @@ end
 ///
 /// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:visits`, 4 `{p}:events`, 5 `retention`,
 /// 6 `alerts`, 7 `{v}:recent` of the scanned venue (the newest [`RECENT_SCANS_KEPT`] events,
-/// newest first); then three per changed visit: `{v}:visit`, `{v}:visits`, `{v}:open` of that
+/// newest first), 8 `{alerts}:due`, 9 `{alerts}:delivery`, 10 `{v}:events` of the scanned
+/// venue; then three per changed visit: `{v}:visit`, `{v}:visits`, `{v}:open` of that
 /// visit's venue; then, last, the idempotency key when `ARGV[4]` is not empty.
 ///
 /// `ARGV`: 1 expected version, 2 open visit id after the scan or empty, 3 event JSON,
 /// 4 idempotency record JSON or empty, 5 idempotency TTL seconds, 6 resident id, 7 number of
 /// changed visits `n`, 8 idle expiry in ms (`0`: none), 9 the event's scan time ms, 10 number
-/// of alerts `m`; then six per changed visit: id, start ms, `1` if open else `0`, JSON, latest
-/// end ms, venue id; then two per alert: time ms, JSON.
+/// of alerts `m`, 11 the scanned venue's id; then six per changed visit: id, start ms, `1` if
+/// open else `0`, JSON, latest end ms, venue id; then three per alert: time ms, JSON, id. Each
+/// alert is also queued for webhook delivery, due at once. The event is kept in the person's
+/// log, the venue's `recent` list and its `events` by time; both owners are scored in
+/// `retention` with its time.
 ///
 /// Each owner (`p:RID`, `v:VID`) in `retention` is scored by the earliest time any of its data
 /// can fall out of retention (`ZADD LT` keeps the lowest), so the purge finds it. Visits are
@@ -82,12 +86,14 @@ redis.call('HSET', KEYS[1], 'version', string.format('%d', version + 1), 'open',
 redis.call('RPUSH', KEYS[4], ARGV[3])
 redis.call('LPUSH', KEYS[7], ARGV[3])
 redis.call('LTRIM', KEYS[7], 0, RECENT_LAST)
+redis.call('ZADD', KEYS[10], ARGV[9], ARGV[3])
+redis.call('ZADD', KEYS[5], 'LT', ARGV[9], 'v:' .. ARGV[11])
 redis.call('ZADD', KEYS[5], 'LT', ARGV[9], 'p:' .. ARGV[6])
 local idle = tonumber(ARGV[8])
 local n = tonumber(ARGV[7])
 for i = 1, n do
-  local k = 7 + (i - 1) * 3
-  local a = 10 + (i - 1) * 6
+  local k = 10 + (i - 1) * 3
+  local a = 11 + (i - 1) * 6
   write_visit(KEYS[2], KEYS[3], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[5],
     ARGV[a + 1], ARGV[a + 2], ARGV[a + 4], ARGV[a + 3], ARGV[a + 5], ARGV[6], ARGV[a + 6], idle)
 end
@@ -95,13 +101,17 @@ if idle > 0 then
   redis.call('PEXPIRE', KEYS[1], idle)
   redis.call('PEXPIRE', KEYS[4], idle)
   redis.call('PEXPIRE', KEYS[7], idle)
+  redis.call('PEXPIRE', KEYS[10], idle)
 end
 for j = 1, tonumber(ARGV[10]) do
-  local b = 10 + n * 6 + (j - 1) * 2
+  local b = 11 + n * 6 + (j - 1) * 3
   redis.call('ZADD', KEYS[6], ARGV[b + 1], ARGV[b + 2])
+  if redis.call('HSETNX', KEYS[9], ARGV[b + 3] .. ':alert', ARGV[b + 2]) == 1 then
+    redis.call('ZADD', KEYS[8], ARGV[b + 1], ARGV[b + 3])
+  end
 end
 if ARGV[4] ~= '' then
-  redis.call('SET', KEYS[7 + n * 3 + 1], ARGV[4], 'EX', ARGV[5])
+  redis.call('SET', KEYS[10 + n * 3 + 1], ARGV[4], 'EX', ARGV[5])
 end
 return 1
 ";
@@ -209,6 +219,10 @@ pub(super) struct Scripts {
     pub purge_owner: Script,
     /// See [`RESCORE`].
     pub rescore: Script,
+    /// See [`super::alerts::CLAIM_ALERTS`].
+    pub claim_alerts: Script,
+    /// See [`super::alerts::SETTLE_ALERT`].
+    pub settle_alert: Script,
 }
 
 impl Scripts {
@@ -224,6 +238,8 @@ impl Scripts {
             replace_venue: Script::new(REPLACE_VENUE),
             purge_owner: Script::new(PURGE_OWNER),
             rescore: Script::new(RESCORE),
+            claim_alerts: Script::new(super::alerts::CLAIM_ALERTS),
+            settle_alert: Script::new(super::alerts::SETTLE_ALERT),
         }
     }
 }

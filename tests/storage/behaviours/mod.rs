@@ -1,6 +1,7 @@
 //! The behaviours every store must show, one `async fn` each, named as sentences. They are
 //! turned into tests per backend by `conformance!` in `main.rs`.
 
+mod alerts;
 mod durability;
 mod imports;
 mod records;
@@ -8,6 +9,7 @@ mod retention;
 mod scans;
 mod visits;
 
+pub use alerts::*;
 pub use durability::*;
 pub use imports::*;
 pub use records::*;

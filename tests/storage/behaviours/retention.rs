@@ -165,7 +165,10 @@ pub async fn alerts_are_written_with_their_scan_read_by_time_and_purged_with_vis
         );
     }
     let (from, to) = all_time();
-    let before = store.alerts(from, to).await.expect("reads");
+    let read = |records: Vec<checkin::domain::delivery::AlertRecord>| -> Vec<Alert> {
+        records.into_iter().map(|r| r.alert).collect()
+    };
+    let before = read(store.alerts(from, to).await.expect("reads"));
 
     store
         .purge(t("2020-03-10T00:00:00Z"), t("2020-01-01T00:00:00Z"))
@@ -173,5 +176,15 @@ pub async fn alerts_are_written_with_their_scan_read_by_time_and_purged_with_vis
         .expect("purge runs");
 
     assert_eq!(before, alerts);
-    assert_eq!(store.alerts(from, to).await.expect("reads"), alerts[1..]);
+    assert_eq!(
+        read(store.alerts(from, to).await.expect("reads")),
+        alerts[1..]
+    );
+    // The purged alert is no longer queued for delivery; the kept one still is.
+    let due = store
+        .claim_alerts(t("2020-04-01T00:00:00Z"), t("2020-04-01T00:01:00Z"), 10)
+        .await
+        .expect("claims");
+    let due: Vec<&str> = due.iter().map(|c| c.alert.id.as_str()).collect();
+    assert_eq!(due, vec![alerts[1].id.as_str()]);
 }

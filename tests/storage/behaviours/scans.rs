@@ -266,3 +266,48 @@ pub async fn a_venues_newest_scans_are_listed_newest_first(store: &dyn Store) {
         3
     );
 }
+
+pub async fn a_venues_events_are_read_by_scan_time_for_the_venues_asked(store: &dyn Store) {
+    let (a, b, c) = (
+        venue("GC-S001", VenueKind::Shop),
+        venue("GC-S002", VenueKind::Shop),
+        venue("GC-S003", VenueKind::Shop),
+    );
+    let at = t("2020-03-10T08:00:00Z");
+    // Recorded out of time order: the answer is by scan time.
+    scan(store, &rid("R00001"), &b, None, plus_minutes(at, 30)).await;
+    scan(store, &rid("R00002"), &a, None, plus_minutes(at, 10)).await;
+    scan(store, &rid("R00003"), &c, None, plus_minutes(at, 20)).await;
+    scan(store, &rid("R00004"), &a, None, plus_minutes(at, 24 * 60)).await;
+
+    let day = store
+        .venue_events(
+            &[a.id.clone(), b.id.clone()],
+            at,
+            plus_minutes(at, 24 * 60 - 1),
+        )
+        .await
+        .expect("reads");
+
+    let seen: Vec<(&str, &str)> = day
+        .iter()
+        .map(|e| (e.resident_id.as_str(), e.venue_id.as_str()))
+        .collect();
+    assert_eq!(seen, vec![("R00002", "GC-S001"), ("R00001", "GC-S002")]);
+    assert!(store
+        .venue_events(&[], at, plus_minutes(at, 24 * 60))
+        .await
+        .expect("reads")
+        .is_empty());
+    let (from, to) = all_time();
+    store
+        .purge(plus_minutes(at, 25), from)
+        .await
+        .expect("purges");
+    let kept = store
+        .venue_events(&[a.id.clone(), b.id.clone(), c.id.clone()], from, to)
+        .await
+        .expect("reads");
+    let kept: Vec<&str> = kept.iter().map(|e| e.resident_id.as_str()).collect();
+    assert_eq!(kept, vec!["R00001", "R00004"]);
+}
