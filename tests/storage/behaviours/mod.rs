@@ -6,6 +6,7 @@ mod imports;
 mod records;
 mod retention;
 mod scans;
+mod vehicles;
 mod visits;
 
 pub use durability::*;
@@ -13,4 +14,5 @@ pub use imports::*;
 pub use records::*;
 pub use retention::*;
 pub use scans::*;
+pub use vehicles::*;
 pub use visits::*;
