@@ -263,8 +263,9 @@ impl RedisStore {
         let mut passes = Vec::new();
         for raw in raws.into_iter().flatten() {
             let pass: VehiclePass = parse(&raw)?;
-            // A pass replaced with another venue or plate leaves a stale index entry behind.
-            if keep(&pass) && (from..=to).contains(&pass.at) {
+            // A pass replaced with another venue or plate leaves a stale index entry behind. (The
+            // window is the scores', in ms, as the embedded store compares it.)
+            if keep(&pass) {
                 passes.push(pass);
             }
         }
