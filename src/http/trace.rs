@@ -287,7 +287,11 @@ async fn people_answer<T: Serialize>(
     Ok(HttpResponse::Ok().json(body(views)))
 }
 
-fn csv_answer(csv: Result<Vec<u8>, csv::Error>, name: &str) -> Result<HttpResponse, ApiError> {
+/// A CSV answer as a download named `{name}.csv`; a failed export is an opaque 500.
+pub(super) fn csv_answer(
+    csv: Result<Vec<u8>, csv::Error>,
+    name: &str,
+) -> Result<HttpResponse, ApiError> {
     let csv = csv.map_err(|e| {
         tracing::error!(error = %e, "csv export failed");
         ApiError::Internal
@@ -301,7 +305,8 @@ fn csv_answer(csv: Result<Vec<u8>, csv::Error>, name: &str) -> Result<HttpRespon
         .body(csv))
 }
 
-fn wants_csv(req: &HttpRequest) -> bool {
+/// Whether the client asked for CSV (`Accept: text/csv`).
+pub(super) fn wants_csv(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -11,4 +11,5 @@ pub mod posters;
 pub mod retention;
 pub mod scans;
 pub mod trace;
+pub mod vehicles;
 pub mod venues;

@@ -18,6 +18,7 @@ mod oracle;
 mod restart;
 mod retention;
 mod sub_locations;
+mod vehicles;
 mod venues;
 mod visit_rules;
 mod visitors;
