@@ -78,6 +78,16 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// Where alerts are posted.
     pub alerts: AlertSettings,
+    /// Checkpoint settings.
+    pub checkpoints: CheckpointSettings,
+}
+
+/// Checkpoint settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckpointSettings {
+    /// The province the deployment serves (`云南省`): a vehicle from another counts as out of
+    /// province in the daily report. Compared without its suffix (`云南` matches).
+    pub home_province: String,
 }
 
 /// The alert webhook (compound policy issue): each alert is posted as JSON to `webhook_url`,
@@ -377,6 +387,12 @@ impl Settings {
             )));
         }
         self.alerts.check()?;
+        if self.checkpoints.home_province.trim().is_empty() {
+            return Err(SettingsError::Invalid(
+                "checkpoints.home_province (CHECKIN_CHECKPOINTS__HOME_PROVINCE) must name a province"
+                    .into(),
+            ));
+        }
         if !matches!(self.rate_limits.as_str(), "on" | "off") {
             return Err(SettingsError::Invalid(
                 "rate_limits must be on or off".into(),

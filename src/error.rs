@@ -51,6 +51,12 @@ pub enum ApiError {
     /// The idempotency key was used before with another body (contract, visit rule 6).
     #[error("this idempotency_key was already used for a different scan")]
     IdempotencyKeyReused,
+    /// A vehicle pass at a venue that is not a `checkpoint`.
+    #[error("{0}")]
+    NotACheckpoint(String),
+    /// A turned-back vehicle without the officer's reason.
+    #[error("reason: a turned-back vehicle needs a reason")]
+    ReasonRequired,
     /// A unique value is taken (a username, a phone).
     #[error("{0}")]
     Conflict(String),
@@ -82,6 +88,8 @@ impl ApiError {
             ApiError::DirectionMismatch(_) => "direction_mismatch",
             ApiError::ClientTimeOutOfRange(_) => "client_time_out_of_range",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::NotACheckpoint(_) => "not_a_checkpoint",
+            ApiError::ReasonRequired => "reason_required",
             ApiError::Conflict(_) => "conflict",
             ApiError::NotAllowed(_) => "not_allowed",
             ApiError::StoreUnavailable => "store_unavailable",
@@ -120,7 +128,9 @@ impl ResponseError for ApiError {
             | ApiError::CodeExpired
             | ApiError::CodeNotYetValid
             | ApiError::DirectionMismatch(_)
-            | ApiError::ClientTimeOutOfRange(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::ClientTimeOutOfRange(_)
+            | ApiError::NotACheckpoint(_)
+            | ApiError::ReasonRequired => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::IdempotencyKeyReused | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,

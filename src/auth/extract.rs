@@ -56,7 +56,7 @@ fn with_role(req: &HttpRequest, allowed: &[Role]) -> Result<Claims, ApiError> {
 pub struct Staff {
     /// The username.
     pub username: String,
-    /// `admin` or `tracer`.
+    /// `admin`, `tracer` or `guard`.
     pub role: Role,
 }
 
@@ -77,6 +77,11 @@ pub struct AdminUser(pub Staff);
 #[derive(Debug, Clone)]
 pub struct TracerUser(pub Staff);
 
+/// A signed-in guard (a gate guard or checkpoint officer), or an admin (admins can do what
+/// guards do).
+#[derive(Debug, Clone)]
+pub struct GuardUser(pub Staff);
+
 /// A signed-in resident.
 #[derive(Debug, Clone)]
 pub struct ResidentUser(pub ResidentId);
@@ -94,6 +99,14 @@ impl FromRequest for TracerUser {
     type Future = Ready<Result<Self, ApiError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(with_role(req, &[Role::Tracer, Role::Admin]).map(|c| TracerUser(c.into())))
+    }
+}
+
+impl FromRequest for GuardUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(with_role(req, &[Role::Guard, Role::Admin]).map(|c| GuardUser(c.into())))
     }
 }
 

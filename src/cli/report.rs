@@ -61,7 +61,15 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
     let date = args
         .date
         .unwrap_or_else(|| now.with_timezone(&tz).date_naive());
-    let report = reports::daily(store.as_ref(), tz, &scope, date, now).await?;
+    let report = reports::daily(
+        store.as_ref(),
+        tz,
+        &settings.checkpoints.home_province,
+        &scope,
+        date,
+        now,
+    )
+    .await?;
     let body = match args.format {
         Format::Json => serde_json::to_vec_pretty(&report)?,
         Format::Csv => report_export::csv(&report)?,

@@ -15,6 +15,7 @@ pub mod resident;
 pub mod rules;
 pub mod scan;
 pub mod staff;
+pub mod vehicle;
 pub mod venue;
 pub mod visit;
 pub mod visitor;

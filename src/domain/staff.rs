@@ -1,4 +1,4 @@
-//! Staff accounts: admins and tracers who sign in with a password.
+//! Staff accounts: admins, tracers and guards who sign in with a password.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,6 +13,9 @@ pub enum Role {
     Admin,
     /// Contact tracers: visit histories and contacts.
     Tracer,
+    /// Gate guards and checkpoint officers: vehicle passes at checkpoints and the guard view
+    /// of a gate's recent scans; nothing else (no tracing, residents or venue management).
+    Guard,
     /// A person who scans.
     Resident,
 }
@@ -62,7 +65,7 @@ pub struct StaffAccount {
     pub username: Username,
     /// Argon2id PHC hash of the password.
     pub password_hash: String,
-    /// `admin` or `tracer` (never `resident`).
+    /// `admin`, `tracer` or `guard` (never `resident`).
     pub role: Role,
 }
 

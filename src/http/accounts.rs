@@ -150,7 +150,7 @@ pub struct NewStaff {
     /// Password, at least 8 characters.
     #[schema(value_type = String)]
     pub password: SecretString,
-    /// `admin` or `tracer`.
+    /// `admin`, `tracer` or `guard`.
     pub role: Role,
 }
 
@@ -175,7 +175,7 @@ pub async fn create_staff(
     let body = body.into_inner();
     if body.role == Role::Resident {
         return Err(ApiError::InvalidInput(
-            "role: must be admin or tracer".into(),
+            "role: must be admin, tracer or guard".into(),
         ));
     }
     let username = Username::parse(&body.username)?;

@@ -1,6 +1,6 @@
 //! `/venues/{id}/recent-scans`: the guard view. For a gate, the newest scans with their
 //! decision, the person's name masked (`张*`), household and time, so a guard can compare a
-//! phone's screen with the server's answer. Reading it is audited.
+//! phone's screen with the server's answer. For guards and admins; reading it is audited.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::audit::audited;
-use crate::auth::extract::AdminUser;
+use crate::auth::extract::GuardUser;
 use crate::domain::scan::{Decision, DenyReason};
 use crate::domain::{Direction, Gate, ParseError, VenueId};
 use crate::error::ApiError;
@@ -69,12 +69,12 @@ fn masked(name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The newest scans at a venue (or one gate), newest first.
+/// The newest scans at a venue (or one gate), newest first (guard or admin).
 #[utoipa::path(get, path = "/api/v1/venues/{id}/recent-scans", tag = "venues",
     params(("id" = String, Path, description = "venue id"), RecentParams),
     security(("bearer" = [])), responses((status = 200, body = RecentScans)))]
 pub async fn recent(
-    admin: AdminUser,
+    guard: GuardUser,
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -110,7 +110,7 @@ pub async fn recent(
     }
     audited(
         &state,
-        &admin.0,
+        &guard.0,
         &req,
         "venue.recent_scans",
         "json",

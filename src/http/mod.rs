@@ -17,6 +17,7 @@ pub mod reports;
 pub mod residents;
 pub mod scans;
 pub mod trace;
+pub mod vehicles;
 pub mod venues;
 pub mod views;
 pub mod visitors;
@@ -63,7 +64,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(scans::configure)
             .configure(me::configure)
             .configure(visitors::configure)
-            .configure(trace::configure),
+            .configure(trace::configure)
+            .configure(vehicles::configure),
     )
     .default_service(web::to(not_found));
 }

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     accounts, alerts, audit, codes, guard, me, ops, posters, reports, residents, scans, trace,
-    venues, views, visitors,
+    vehicles, venues, views, visitors,
 };
 
 /// The service's OpenAPI document.
@@ -21,6 +21,7 @@ use super::{
         posters::poster_pdf, posters::batch_pdf, codes::rotate_version, codes::special_code,
         codes::live_code, codes::list_keys, codes::rotate_key, codes::retire_key, codes::jwks, residents::import, scans::scan, me::my_visits,
         audit::list, alerts::list, reports::daily, guard::recent, visitors::register, visitors::revoke, trace::resident_visits, trace::venue_visits, trace::contacts, trace::venue_exposure,
+        vehicles::register, vehicles::at_checkpoint, vehicles::by_plate,
         ops::healthz, ops::readyz, ops::metrics, openapi,
     ),
     components(schemas(

@@ -62,7 +62,15 @@ pub async fn daily(
         None => now.with_timezone(&state.tz).date_naive(),
     };
     let scope = Scope::parse(q.scope.as_deref().unwrap_or("street"))?;
-    let report = reports::daily(state.store.as_ref(), state.tz, &scope, date, now).await?;
+    let report = reports::daily(
+        state.store.as_ref(),
+        state.tz,
+        &state.settings.checkpoints.home_province,
+        &scope,
+        date,
+        now,
+    )
+    .await?;
     answer(&req, &report)
 }
 

@@ -4,6 +4,8 @@ use chrono::Utc;
 use chrono_tz::Tz;
 
 use crate::domain::contact_class::ContactClass;
+use crate::domain::scan::Decision;
+use crate::domain::vehicle::{OfficerDecision, VehiclePass};
 use crate::domain::Visit;
 use crate::service::contacts::Traced;
 
@@ -162,6 +164,89 @@ pub fn visits_csv(visits: &[Visit], tz: Tz) -> Result<Vec<u8>, csv::Error> {
                 dwell,
                 v.host.as_ref().map_or(String::new(), |h| cell(h.as_str())),
             ])?;
+        }
+        w.flush()?;
+    }
+    Ok(out)
+}
+
+/// Vehicle passes as CSV, in the same shape as [`contacts_csv`] (UTF-8 with a byte-order mark,
+/// times in `tz` as `YYYY-MM-DD HH:MM:SS`, formula-like cells as text): one row per listed
+/// passenger with their pass visit (`resident_id`, `visit_id`, `scan_decision` empty for a
+/// passenger without a phone), or one row with empty passenger cells when none was listed.
+/// `temperature_c` is °C.
+///
+/// # Errors
+/// [`csv::Error`] if writing fails.
+pub fn vehicle_passes_csv(passes: &[VehiclePass], tz: Tz) -> Result<Vec<u8>, csv::Error> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record([
+            "pass_id",
+            "at",
+            "venue_id",
+            "gate",
+            "plate",
+            "origin_province",
+            "origin_city",
+            "passenger_count",
+            "decision",
+            "reason",
+            "officer",
+            "passenger",
+            "name",
+            "phone",
+            "temperature_c",
+            "resident_id",
+            "visit_id",
+            "scan_decision",
+        ])?;
+        for p in passes {
+            let decision = match p.decision {
+                OfficerDecision::LetThrough => "let_through",
+                OfficerDecision::TurnedBack => "turned_back",
+            };
+            let head = [
+                cell(&p.id),
+                p.at.with_timezone(&tz)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
+                cell(p.venue_id.as_str()),
+                cell(p.gate.as_str()),
+                cell(p.plate.as_str()),
+                cell(&p.origin.province),
+                cell(&p.origin.city),
+                p.passenger_count.to_string(),
+                decision.to_owned(),
+                cell(p.reason.as_deref().unwrap_or("")),
+                cell(&p.officer),
+            ];
+            if p.passengers.is_empty() {
+                w.write_record(head.iter().chain(std::iter::repeat_n(&String::new(), 7)))?;
+            }
+            for (i, x) in p.passengers.iter().enumerate() {
+                let visit = p.passenger_visits.iter().find(|v| v.passenger == i);
+                let scan = visit.map_or("", |v| match v.decision {
+                    Decision::Admitted => "admitted",
+                    Decision::Denied => "denied",
+                });
+                let row = [
+                    (i + 1).to_string(),
+                    cell(x.name.as_deref().unwrap_or("")),
+                    x.phone
+                        .as_ref()
+                        .map_or(String::new(), |ph| cell(ph.as_str())),
+                    x.temperature_c
+                        .map_or(String::new(), |t| format!("{:.1}", t.celsius())),
+                    visit.map_or(String::new(), |v| cell(v.resident_id.as_str())),
+                    visit
+                        .and_then(|v| v.visit_id.as_deref())
+                        .map_or(String::new(), cell),
+                    scan.to_owned(),
+                ];
+                w.write_record(head.iter().chain(row.iter()))?;
+            }
         }
         w.flush()?;
     }

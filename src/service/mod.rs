@@ -14,4 +14,5 @@ pub mod reports;
 pub mod retention;
 pub mod scans;
 pub mod trace;
+pub mod vehicles;
 pub mod venues;

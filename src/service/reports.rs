@@ -11,7 +11,8 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::report::{DayFigures, ReportDay, Scope, Tally};
+use crate::domain::report::{CheckpointFigures, DayFigures, ReportDay, Scope, Tally};
+use crate::domain::vehicle::{OfficerDecision, VehiclePass};
 use crate::domain::{ParseError, Venue, VenueId, VenueKind};
 use crate::storage::{Store, StoreError};
 
@@ -76,13 +77,15 @@ pub struct DailyReport {
     pub venues: Vec<VenueRow>,
 }
 
-/// Makes the report of `date` (local to `tz`) for `scope`, as of `now`.
+/// Makes the report of `date` (local to `tz`) for `scope`, as of `now`; vehicles from outside
+/// `home_province` count as out of province.
 ///
 /// # Errors
 /// [`ReportError::UnknownScope`] when no venue matches; [`ReportError::Store`].
 pub async fn daily(
     store: &dyn Store,
     tz: Tz,
+    home_province: &str,
     scope: &Scope,
     date: NaiveDate,
     now: DateTime<Utc>,
@@ -133,6 +136,19 @@ pub async fn daily(
                     .or_default()
                     .alert(&a.alert);
             }
+        }
+    }
+
+    for v in rows.values().filter(|v| v.kind == VenueKind::Checkpoint) {
+        let passes = store.vehicle_passes_at(&v.id, day.from, day.to).await?;
+        let figures = checkpoint_figures(&passes, home_province);
+        totals.checkpoint(&figures);
+        by_row.entry(v.id.clone()).or_default().checkpoint(&figures);
+        if street {
+            by_community
+                .entry(community_of(&v.id))
+                .or_default()
+                .checkpoint(&figures);
         }
     }
 
@@ -192,6 +208,28 @@ pub async fn daily(
         communities,
         venues,
     })
+}
+
+/// A checkpoint's day: vehicles, the people in them, those from another province, those
+/// turned back.
+fn checkpoint_figures(passes: &[VehiclePass], home_province: &str) -> CheckpointFigures {
+    let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    CheckpointFigures {
+        vehicles: count(passes.len()),
+        people: passes.iter().map(|p| u64::from(p.passenger_count)).sum(),
+        out_of_province: count(
+            passes
+                .iter()
+                .filter(|p| !p.origin.is_from(home_province))
+                .count(),
+        ),
+        turned_back: count(
+            passes
+                .iter()
+                .filter(|p| p.decision == OfficerDecision::TurnedBack)
+                .count(),
+        ),
+    }
 }
 
 /// The top-level venues of a scope, by id: the rows of its report.

@@ -1,8 +1,9 @@
 //! Retention: personal data does not outlive its purpose.
 //!
-//! Visits and scan events are kept `retention.visits_days` (default 28) after a visit's end and
-//! an event's scan time; audit records `retention.audit_days` (default 365, always longer). A
-//! background task purges every `retention.purge_interval_seconds`, on both stores. Redis also
+//! Visits, scan events and vehicle passes are kept `retention.visits_days` (default 28) after
+//! a visit's end, an event's scan time and a pass's time; audit records
+//! `retention.audit_days` (default 365, always longer). A background task purges every
+//! `retention.purge_interval_seconds`, on both stores. Redis also
 //! expires a person's or venue's visit keys when nothing was written to them for the retention
 //! period (see `storage::redis::keys`), so an idle person's data goes even if no purge runs.
 
@@ -48,6 +49,7 @@ pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Retenti
                 visits = report.visits,
                 events = report.events,
                 audit = report.audit,
+                vehicle_passes = report.vehicle_passes,
                 "retention purge"
             ),
             Err(e) => tracing::warn!(error = %e, "retention purge failed; retrying next time"),

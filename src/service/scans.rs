@@ -10,7 +10,7 @@ use crate::codes::{CodeClaims, CodeError};
 use crate::domain::alert::raised;
 use crate::domain::rules::{decide, ScanInput};
 use crate::domain::scan::{Decision, DenyReason};
-use crate::domain::{Direction, EntryPolicy, Resident, ResidentId, Temperature, Venue};
+use crate::domain::{Direction, EntryPolicy, Gate, Resident, ResidentId, Temperature, Venue};
 use crate::state::AppState;
 use crate::storage::{CommitResult, IdempotencyRecord, ScanCommit, StoreError};
 
@@ -144,7 +144,17 @@ pub enum ScanError {
     Store(#[from] StoreError),
 }
 
-fn fingerprint(req: &ScanRequest) -> String {
+/// Where a scan was made: through the code on a poster, or at a venue and gate the server
+/// already knows (a checkpoint officer recording a passenger, who shows no code).
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// `ScanRequest::code` names the venue and gate, and is verified.
+    Code,
+    /// This venue and gate, checked by the caller; `ScanRequest::code` is not read.
+    Gate(&'a Venue, &'a Gate),
+}
+
+fn fingerprint(req: &ScanRequest, source: Source<'_>) -> String {
     let members: Vec<(String, Option<f64>)> = req
         .members
         .iter()
@@ -155,8 +165,13 @@ fn fingerprint(req: &ScanRequest) -> String {
             )
         })
         .collect();
+    let place = match source {
+        Source::Code => req.code.trim().to_owned(),
+        // A client's code never holds the separator, so the two kinds cannot collide.
+        Source::Gate(venue, gate) => format!("gate\u{1f}{}\u{1f}{gate}", venue.id),
+    };
     let mut canonical = serde_json::json!([
-        req.code.trim(),
+        place,
         req.direction,
         req.temperature.map(Temperature::celsius),
         req.client_time
@@ -207,7 +222,7 @@ fn within_window(claims: &CodeClaims, at: i64) -> Result<(), ScanError> {
 
 /// What a scan's code and request resolve to, checked once per scan.
 struct Checked {
-    claims: CodeClaims,
+    gate: Gate,
     venue: Venue,
     direction: Option<Direction>,
     /// The venue's parent, for a sub-location: leaving it puts the person back there.
@@ -248,15 +263,20 @@ async fn check(
         (Some(fixed), _) => Some(fixed),
         (None, asked) => asked,
     };
-    let parent = match &venue.parent {
-        Some(p) => state.store.venue(p).await?,
-        None => None,
-    };
+    let parent = parent_of(state, &venue).await?;
     Ok(Checked {
-        claims,
+        gate: claims.g,
         venue,
         direction,
         parent,
+    })
+}
+
+/// The venue's parent, for a sub-location.
+async fn parent_of(state: &AppState, venue: &Venue) -> Result<Option<Venue>, ScanError> {
+    Ok(match &venue.parent {
+        Some(p) => state.store.venue(p).await?,
+        None => None,
     })
 }
 
@@ -318,7 +338,49 @@ pub(crate) async fn scan_received_at(
     req: &ScanRequest,
     server_time: DateTime<Utc>,
 ) -> Result<ScanAnswer, ScanError> {
-    let fp = fingerprint(req);
+    process(state, resident, req, Source::Code, server_time).await
+}
+
+/// Processes a scan of `resident` at `gate` of `venue`, received at `received_at` (the
+/// server's clock), without a code: a checkpoint officer recording a passenger. The caller has
+/// checked that the gate is one of the venue's. The scan goes through the same rules, commit
+/// and idempotency as a scan with a code; its time is `received_at` (so the passengers of one
+/// vehicle share one time) and the person's state decides its direction.
+///
+/// # Errors
+/// [`ScanError`]; a denied scan (a fever) is not an error but an answer with `decision:
+/// denied`.
+pub async fn scan_at_gate(
+    state: &AppState,
+    resident: &ResidentId,
+    venue: &Venue,
+    gate: &Gate,
+    temperature: Option<Temperature>,
+    idempotency_key: Option<String>,
+    received_at: DateTime<Utc>,
+) -> Result<ScanAnswer, ScanError> {
+    let req = ScanRequest {
+        code: String::new(),
+        direction: None,
+        temperature,
+        client_time: None,
+        idempotency_key,
+        members: Vec::new(),
+    };
+    let source = Source::Gate(venue, gate);
+    process(state, resident, &req, source, received_at).await
+}
+
+/// The scan loop shared by scans with a code and scans at a known gate: read the person's
+/// state, answer a retry, decide, commit; again on a conflict.
+async fn process(
+    state: &AppState,
+    resident: &ResidentId,
+    req: &ScanRequest,
+    source: Source<'_>,
+    server_time: DateTime<Utc>,
+) -> Result<ScanAnswer, ScanError> {
+    let fp = fingerprint(req, source);
     let mut checked: Option<Checked> = None;
     for attempt in 0..MAX_ATTEMPTS {
         // A retry after a conflict lost to a scan committed meanwhile: it takes the clock
@@ -339,16 +401,22 @@ pub(crate) async fn scan_received_at(
             return serde_json::from_value(rec.answer)
                 .map_err(|e| ScanError::Store(StoreError::Corrupt(e.to_string())));
         }
-        let c = match checked.take() {
-            Some(c) => c,
-            None => check(state, req, server_time).await?,
+        let c = match (checked.take(), source) {
+            (Some(c), _) => c,
+            (None, Source::Code) => check(state, req, server_time).await?,
+            (None, Source::Gate(venue, gate)) => Checked {
+                gate: gate.clone(),
+                venue: venue.clone(),
+                direction: req.direction,
+                parent: parent_of(state, venue).await?,
+            },
         };
         let t = scan_time(state, req.client_time, server_time)?;
         let host = visitor_host(state, &c.venue, person.resident.as_ref(), t, server_time).await?;
         let input = ScanInput {
             resident_id: resident,
             venue: &c.venue,
-            gate: &c.claims.g,
+            gate: &c.gate,
             direction: c.direction,
             temperature: req.temperature,
             scan_time: t,
@@ -370,7 +438,7 @@ pub(crate) async fn scan_received_at(
                 id: c.venue.id.to_string(),
                 name: c.venue.name.clone(),
             },
-            gate: c.claims.g.to_string(),
+            gate: c.gate.to_string(),
             direction: outcome.event.direction,
             server_time,
             scan_time: t,

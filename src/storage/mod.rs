@@ -20,6 +20,7 @@ use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
 use crate::domain::delivery::{AlertRecord, ClaimedAlert, Settlement};
 use crate::domain::staff::{StaffAccount, Username};
+use crate::domain::vehicle::{Plate, VehiclePass};
 use crate::domain::visitor::VisitorPass;
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
 
@@ -120,6 +121,8 @@ pub struct PurgeReport {
     pub events: u64,
     /// Audit records removed.
     pub audit: u64,
+    /// Vehicle passes removed.
+    pub vehicle_passes: u64,
 }
 
 impl PurgeReport {
@@ -262,6 +265,24 @@ pub trait Store: Send + Sync + 'static {
     async fn visitor_pass(&self, id: &str) -> Result<Option<VisitorPass>, StoreError>;
     /// The passes registered for a visitor's phone, oldest first.
     async fn visitor_passes(&self, phone: &Phone) -> Result<Vec<VisitorPass>, StoreError>;
+    /// Inserts or replaces a vehicle pass by id.
+    async fn put_vehicle_pass(&self, pass: &VehiclePass) -> Result<(), StoreError>;
+    /// The vehicle passes at a checkpoint venue with `at` in `[from, to]`, oldest first (ties
+    /// by id).
+    async fn vehicle_passes_at(
+        &self,
+        venue: &VenueId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<VehiclePass>, StoreError>;
+    /// The vehicle passes of a plate, at any checkpoint, with `at` in `[from, to]`, oldest
+    /// first (ties by id).
+    async fn vehicle_passes_by_plate(
+        &self,
+        plate: &Plate,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<VehiclePass>, StoreError>;
     /// Alerts with `at` in `[from, to]`, oldest first, with their delivery state.
     async fn alerts(
         &self,
@@ -299,8 +320,9 @@ pub trait Store: Send + Sync + 'static {
     async fn open_visits(&self, venue: &VenueId) -> Result<Vec<Visit>, StoreError>;
 
     /// Removes visits whose latest end ([`Visit::latest_end`]) is before `visits_before`, scan
-    /// events and alerts from before it, and audit records from before `audit_before` (the retention
-    /// purge; never called by a request). Idempotent; safe beside concurrent scans.
+    /// events, alerts and vehicle passes (by `at`) from before it, and audit records from before
+    /// `audit_before` (the retention purge; never called by a request). Idempotent; safe beside
+    /// concurrent scans.
     async fn purge(
         &self,
         visits_before: DateTime<Utc>,

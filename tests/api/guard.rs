@@ -57,4 +57,43 @@ async fn a_guard_sees_a_gates_newest_scans_with_masked_names(app: TestApp) {
     assert_eq!(reads, 2, "the two answered reads are audited");
 }
 
-crate::on_both_backends!(a_guard_sees_a_gates_newest_scans_with_masked_names);
+async fn a_guard_account_reads_the_guard_view_and_may_not_trace_or_manage_venues(app: TestApp) {
+    let code = app.venue("S1", "shop").await;
+    let admin = app.admin().await;
+    let created = app
+        .post(
+            "/api/v1/staff",
+            &admin,
+            &serde_json::json!({"username": "gate1", "password": "a-long-password-1",
+                                "role": "guard"}),
+        )
+        .await;
+    let login = app.login("gate1", "a-long-password-1").await;
+    let guard = login.body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (phone, rid) = app.resident("19900000973").await;
+    app.scan_at(&phone, &code, "in", ago(5)).await;
+
+    let recent = app.get("/api/v1/venues/S1/recent-scans", &guard).await;
+    let trace = app
+        .get(&format!("/api/v1/trace/residents/{rid}/visits"), &guard)
+        .await;
+    let venue = app.get("/api/v1/venues/S1", &guard).await;
+    let alerts = app.get("/api/v1/alerts", &guard).await;
+
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(login.body["role"], "guard");
+    assert_eq!(recent.status, 200, "{}", recent.body);
+    assert_eq!(recent.body["scans"].as_array().map(Vec::len), Some(1));
+    for refused in [&trace, &venue, &alerts] {
+        assert_eq!(refused.status, 403, "{}", refused.body);
+        assert_eq!(refused.body["error"]["code"], "forbidden");
+    }
+}
+
+crate::on_both_backends!(
+    a_guard_sees_a_gates_newest_scans_with_masked_names,
+    a_guard_account_reads_the_guard_view_and_may_not_trace_or_manage_venues,
+);

@@ -21,6 +21,7 @@ mod restart;
 mod retention;
 mod sample;
 mod sub_locations;
+mod vehicles;
 mod venues;
 mod visit_rules;
 mod visitors;

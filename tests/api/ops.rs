@@ -36,6 +36,7 @@ async fn health_readiness_metrics_and_the_spec_answer(app: TestApp) {
         "/api/v1/trace/venues/{id}/visits",
         "/api/v1/trace/residents/{id}/contacts",
         "/api/v1/trace/venues/{id}/exposure",
+        "/api/v1/trace/vehicles/{plate}/passes",
     ] {
         let content = &spec.body["paths"][path]["get"]["responses"]["200"]["content"];
         assert!(

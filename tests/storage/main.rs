@@ -80,4 +80,7 @@ conformance! {
     imported_visits_are_read_back_like_committed_ones,
     a_large_import_is_written_whole,
     an_import_with_an_open_visit_is_refused_and_writes_nothing,
+    vehicle_passes_are_read_by_checkpoint_and_by_plate_in_a_window_oldest_first,
+    a_vehicle_pass_put_again_is_replaced_by_id,
+    vehicle_passes_are_purged_with_visits,
 }

@@ -23,6 +23,7 @@ use super::{
 use crate::domain::audit::AuditRecord;
 use crate::domain::delivery::{AlertRecord, ClaimedAlert, Settlement};
 use crate::domain::staff::{StaffAccount, Username};
+use crate::domain::vehicle::{Plate, VehiclePass};
 use crate::domain::visitor::VisitorPass;
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
 
@@ -146,6 +147,22 @@ impl EmbeddedStore {
             v.latest_end().timestamp_millis()
         ])?;
         Ok(())
+    }
+
+    /// Vehicle passes by one key (`?1`) and a time window (`?2`, `?3`, ms).
+    fn passes_query(
+        conn: &Connection,
+        sql: &str,
+        key: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<VehiclePass>, StoreError> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(
+            params![key, from.timestamp_millis(), to.timestamp_millis()],
+            |r| r.get::<_, String>(0),
+        )?;
+        rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
     }
 
     fn visits_query(
@@ -591,6 +608,67 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn put_vehicle_pass(&self, pass: &VehiclePass) -> Result<(), StoreError> {
+        let json = serde_json::to_string(pass)?;
+        let (id, venue, plate, at) = (
+            pass.id.clone(),
+            pass.venue_id.to_string(),
+            pass.plate.to_string(),
+            pass.at.timestamp_millis(),
+        );
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO vehicle_passes (id, venue_id, plate, at_ms, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(id) DO UPDATE SET venue_id = excluded.venue_id,
+                    plate = excluded.plate, at_ms = excluded.at_ms, json = excluded.json",
+                params![id, venue, plate, at, json],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn vehicle_passes_at(
+        &self,
+        venue: &VenueId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<VehiclePass>, StoreError> {
+        let venue = venue.to_string();
+        self.run(move |c| {
+            Self::passes_query(
+                c,
+                "SELECT json FROM vehicle_passes WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3
+                 ORDER BY at_ms, id",
+                &venue,
+                from,
+                to,
+            )
+        })
+        .await
+    }
+
+    async fn vehicle_passes_by_plate(
+        &self,
+        plate: &Plate,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<VehiclePass>, StoreError> {
+        let plate = plate.to_string();
+        self.run(move |c| {
+            Self::passes_query(
+                c,
+                "SELECT json FROM vehicle_passes WHERE plate = ?1 AND at_ms BETWEEN ?2 AND ?3
+                 ORDER BY at_ms, id",
+                &plate,
+                from,
+                to,
+            )
+        })
+        .await
+    }
+
     async fn alerts(
         &self,
         from: DateTime<Utc>,
@@ -672,6 +750,7 @@ impl Store for EmbeddedStore {
             let visits = tx.execute("DELETE FROM visits WHERE end_ms < ?1", [visits_ms])?;
             let events = tx.execute("DELETE FROM events WHERE scan_time < ?1", [visits_ms])?;
             tx.execute("DELETE FROM alerts WHERE at_ms < ?1", [visits_ms])?;
+            let passes = tx.execute("DELETE FROM vehicle_passes WHERE at_ms < ?1", [visits_ms])?;
             let audit = tx.execute("DELETE FROM audit WHERE at_ms < ?1", [audit_ms])?;
             tx.commit()?;
             let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
@@ -679,6 +758,7 @@ impl Store for EmbeddedStore {
                 visits: count(visits),
                 events: count(events),
                 audit: count(audit),
+                vehicle_passes: count(passes),
             })
         })
         .await

@@ -34,6 +34,12 @@ CREATE TABLE IF NOT EXISTS alerts (
     id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, json TEXT NOT NULL,
     due_ms INTEGER, claim TEXT, delivery TEXT);
 CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (at_ms);
+CREATE TABLE IF NOT EXISTS vehicle_passes (
+    id TEXT PRIMARY KEY, venue_id TEXT NOT NULL, plate TEXT NOT NULL, at_ms INTEGER NOT NULL,
+    json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS vehicle_passes_by_venue ON vehicle_passes (venue_id, at_ms);
+CREATE INDEX IF NOT EXISTS vehicle_passes_by_plate ON vehicle_passes (plate, at_ms);
+CREATE INDEX IF NOT EXISTS vehicle_passes_by_time ON vehicle_passes (at_ms);
 CREATE TABLE IF NOT EXISTS idempotency (
     resident_id TEXT NOT NULL, key TEXT NOT NULL, created_at INTEGER NOT NULL,
     json TEXT NOT NULL, PRIMARY KEY (resident_id, key));

@@ -36,6 +36,10 @@
 //! | `PREFIX:alerts` | sorted set | alert JSON scored by the scan's time (ms); removed by the retention purge with visits | `commit_scan`, `purge` |
 //! | `PREFIX:{alerts}:due` | sorted set | ids of alerts whose webhook delivery is pending, scored by when it is next tried (ms; a claim moves it to the lease's end) | `commit_scan`, `claim_alerts`, `settle_alert`, `purge` |
 //! | `PREFIX:{alerts}:delivery` | hash | `ID:alert` → alert JSON, `ID:state` → delivery state JSON (absent: never tried), `ID:claim` → the claim holding it | `commit_scan`, `claim_alerts`, `settle_alert`, `purge` |
+//! | `PREFIX:vpass` | hash | `PASS` (vehicle pass id, UUID v7) → vehicle pass JSON | `put_vehicle_pass`, `purge` |
+//! | `PREFIX:vpasses` | sorted set | every `PASS` scored by the pass's `at` (ms): the time index the retention purge reads | `put_vehicle_pass`, `purge` |
+//! | `PREFIX:{v:VID}:vpasses` | sorted set | the checkpoint's `PASS` ids scored by `at` (ms) | `put_vehicle_pass`, `purge` |
+//! | `PREFIX:plate:PLATE:vpasses` | sorted set | a plate's `PASS` ids scored by `at` (ms); `PLATE` is the normalised plate (`云D12345`, UTF-8) | `put_vehicle_pass`, `purge` |
 //! | `PREFIX:retention` | sorted set | `p:RID` and `v:VID` (owners of visits and events), each scored by the earliest time (ms) any of its data can fall out of retention: a visit's latest end, an event's scan time; `+inf` when it holds nothing | `commit_scan` (`ZADD LT`), `purge` |
 //!
 //! ## Retention
@@ -48,6 +52,10 @@
 //! keys of the venues of the visits it writes, to the retention period plus the longest stay,
 //! when the store is opened with an idle expiry: a person or venue with no new scan for that
 //! long is dropped by Redis itself, whether or not a purge runs.
+//!
+//! Vehicle passes are personal data too and go with visits: the purge removes every pass whose
+//! `at` is before the cutoff, found through `vpasses`, from the hash and its three indexes in
+//! one `MULTI`.
 //!
 //! Visits are indexed by start, and window queries read `[from - lookback(), to]` by score; a
 //! tie on start is ordered by visit id, which is what a sorted set does with equal scores
@@ -74,6 +82,7 @@
 //! each, in a pipeline).
 
 use crate::domain::staff::Username;
+use crate::domain::vehicle::Plate;
 use crate::domain::{Phone, ResidentId, VenueId};
 
 /// The longest key prefix accepted.
@@ -244,6 +253,26 @@ impl Keys {
     /// `PREFIX:{alerts}:delivery`: each alert's JSON, delivery state and claim.
     pub fn alerts_delivery(&self) -> String {
         format!("{}:{{alerts}}:delivery", self.prefix)
+    }
+
+    /// `PREFIX:vpass`: vehicle passes by id.
+    pub fn vehicle_pass(&self) -> String {
+        format!("{}:vpass", self.prefix)
+    }
+
+    /// `PREFIX:vpasses`: every vehicle pass id by time (the retention index of passes).
+    pub fn vehicle_passes(&self) -> String {
+        format!("{}:vpasses", self.prefix)
+    }
+
+    /// `PREFIX:{v:VID}:vpasses`: a checkpoint's vehicle pass ids by time.
+    pub fn venue_vehicle_passes(&self, id: &VenueId) -> String {
+        self.place(id, "vpasses")
+    }
+
+    /// `PREFIX:plate:PLATE:vpasses`: a plate's vehicle pass ids by time.
+    pub fn plate_vehicle_passes(&self, plate: &Plate) -> String {
+        format!("{}:plate:{}:vpasses", self.prefix, plate.as_str())
     }
 
     /// `PREFIX:retention`: owners of visits and events by when their oldest data expires.

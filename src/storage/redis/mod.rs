@@ -31,6 +31,7 @@ use super::{
 use crate::domain::audit::AuditRecord;
 use crate::domain::delivery::{AlertRecord, ClaimedAlert, Settlement};
 use crate::domain::staff::{StaffAccount, Username};
+use crate::domain::vehicle::{Plate, VehiclePass};
 use crate::domain::visitor::VisitorPass;
 use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visit};
 
@@ -231,6 +232,46 @@ impl RedisStore {
             .query_async(&mut self.conn())
             .await?;
         self.visits_by_id(&hash, &ids).await
+    }
+
+    /// The vehicle passes indexed in `zset` with `at` in `[from, to]` that `keep` accepts,
+    /// ordered by `at` then id. An indexed id with no record (purged meanwhile) is skipped.
+    async fn passes_in(
+        &self,
+        zset: String,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        keep: impl Fn(&VehiclePass) -> bool,
+    ) -> Result<Vec<VehiclePass>, StoreError> {
+        let (min, max) = (from.timestamp_millis(), to.timestamp_millis());
+        if min > max {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&zset)
+            .arg(min)
+            .arg(max)
+            .query_async(&mut self.conn())
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let raws: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(self.keys.vehicle_pass())
+            .arg(&ids)
+            .query_async(&mut self.conn())
+            .await?;
+        let mut passes = Vec::new();
+        for raw in raws.into_iter().flatten() {
+            let pass: VehiclePass = parse(&raw)?;
+            // A pass replaced with another venue or plate leaves a stale index entry behind. (The
+            // window is the scores', in ms, as the embedded store compares it.)
+            if keep(&pass) {
+                passes.push(pass);
+            }
+        }
+        passes.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        Ok(passes)
     }
 
     /// The visits with these ids from a visit hash, in the order of `ids`.
@@ -683,6 +724,59 @@ impl Store for RedisStore {
             }
         }
         Ok(passes)
+    }
+
+    async fn put_vehicle_pass(&self, pass: &VehiclePass) -> Result<(), StoreError> {
+        let at = pass.at.timestamp_millis();
+        let () = redis::pipe()
+            .atomic()
+            .cmd("HSET")
+            .arg(self.keys.vehicle_pass())
+            .arg(&pass.id)
+            .arg(serde_json::to_string(pass)?)
+            .ignore()
+            .cmd("ZADD")
+            .arg(self.keys.vehicle_passes())
+            .arg(at)
+            .arg(&pass.id)
+            .ignore()
+            .cmd("ZADD")
+            .arg(self.keys.venue_vehicle_passes(&pass.venue_id))
+            .arg(at)
+            .arg(&pass.id)
+            .ignore()
+            .cmd("ZADD")
+            .arg(self.keys.plate_vehicle_passes(&pass.plate))
+            .arg(at)
+            .arg(&pass.id)
+            .ignore()
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn vehicle_passes_at(
+        &self,
+        venue: &VenueId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<VehiclePass>, StoreError> {
+        self.passes_in(self.keys.venue_vehicle_passes(venue), from, to, |p| {
+            &p.venue_id == venue
+        })
+        .await
+    }
+
+    async fn vehicle_passes_by_plate(
+        &self,
+        plate: &Plate,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<VehiclePass>, StoreError> {
+        self.passes_in(self.keys.plate_vehicle_passes(plate), from, to, |p| {
+            &p.plate == plate
+        })
+        .await
     }
 
     async fn alerts(

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{RedisStore, HMGET_CHUNK};
+use crate::domain::vehicle::VehiclePass;
 use crate::domain::{ResidentId, ScanEvent, VenueId, Visit};
 use crate::storage::{PurgeReport, StoreError};
 
@@ -71,6 +72,7 @@ impl RedisStore {
             .arg(format!("({cut}"))
             .query_async(&mut self.conn())
             .await?;
+        report.vehicle_passes = self.purge_vehicle_passes(cut).await?;
         report.audit = redis::cmd("ZREMRANGEBYSCORE")
             .arg(self.keys.audit())
             .arg("-inf")
@@ -78,6 +80,58 @@ impl RedisStore {
             .query_async(&mut self.conn())
             .await?;
         Ok(report)
+    }
+
+    /// Removes the vehicle passes recorded before `cut` (ms) from the pass hash and its three
+    /// indexes, one `MULTI` per batch. Returns how many records were removed.
+    async fn purge_vehicle_passes(&self, cut: i64) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        loop {
+            let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+                .arg(self.keys.vehicle_passes())
+                .arg("-inf")
+                .arg(format!("({cut}"))
+                .arg("LIMIT")
+                .arg(0)
+                .arg(PURGE_BATCH)
+                .query_async(&mut self.conn())
+                .await?;
+            if ids.is_empty() {
+                return Ok(removed);
+            }
+            let raws: Vec<Option<String>> = redis::cmd("HMGET")
+                .arg(self.keys.vehicle_pass())
+                .arg(&ids)
+                .query_async(&mut self.conn())
+                .await?;
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for (id, raw) in ids.iter().zip(raws) {
+                // The indexes of a pass that cannot be read are left; its id leaves the time
+                // index so the purge does not meet it again.
+                if let Some(p) = raw.and_then(|r| serde_json::from_str::<VehiclePass>(&r).ok()) {
+                    pipe.cmd("ZREM")
+                        .arg(self.keys.venue_vehicle_passes(&p.venue_id))
+                        .arg(id)
+                        .ignore()
+                        .cmd("ZREM")
+                        .arg(self.keys.plate_vehicle_passes(&p.plate))
+                        .arg(id)
+                        .ignore();
+                }
+                pipe.cmd("ZREM")
+                    .arg(self.keys.vehicle_passes())
+                    .arg(id)
+                    .ignore();
+            }
+            let (gone,): (u64,) = pipe
+                .cmd("HDEL")
+                .arg(self.keys.vehicle_pass())
+                .arg(&ids)
+                .query_async(&mut self.conn())
+                .await?;
+            removed += gone;
+        }
     }
 
     /// Removes one owner's (`p:RID` or `v:VID`) visits and events past `cutoff`. Returns the
@@ -219,7 +273,7 @@ impl RedisStore {
         let report = PurgeReport {
             visits,
             events,
-            audit: 0,
+            ..PurgeReport::default()
         };
         Ok((report, oldest_kept))
     }

@@ -7,6 +7,7 @@ mod imports;
 mod records;
 mod retention;
 mod scans;
+mod vehicles;
 mod visits;
 
 pub use alerts::*;
@@ -15,4 +16,5 @@ pub use imports::*;
 pub use records::*;
 pub use retention::*;
 pub use scans::*;
+pub use vehicles::*;
 pub use visits::*;

@@ -75,7 +75,8 @@ pub async fn a_purge_removes_visits_events_and_audit_records_past_retention_and_
         PurgeReport {
             visits: 2,
             events: 2,
-            audit: 1
+            audit: 1,
+            vehicle_passes: 0
         }
     );
     assert!(again.is_empty(), "a second purge found {again:?}");
