@@ -214,6 +214,11 @@ impl CodeSigner {
         Ok(format!("{}/s/{token}", self.base.as_str()))
     }
 
+    /// The code text of a bare token, as a poster prints it: `{base}/s/{token}`.
+    pub fn code_text(&self, token: &str) -> String {
+        format!("{}/s/{token}", self.base.as_str())
+    }
+
     /// Reads a scanned text: surrounding white space, the case of scheme and host and a
     /// trailing slash are forgiven; the origin must be this deployment's, and the token must
     /// verify with one of the ring's keys.

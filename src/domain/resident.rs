@@ -31,6 +31,15 @@ pub struct Resident {
     pub created_at: DateTime<Utc>,
 }
 
+/// A name as shown to a guard or on a phone's result screen: its first character and `*`
+/// (`张*`), enough to match a face to a screen without giving the name away.
+pub fn masked_name(name: &str) -> String {
+    name.chars()
+        .next()
+        .map(|c| format!("{c}*"))
+        .unwrap_or_default()
+}
+
 impl Resident {
     /// An unregistered person known only by phone, created at first login.
     pub fn unregistered(phone: Phone, now: DateTime<Utc>) -> Self {
@@ -46,5 +55,14 @@ impl Resident {
             registered: false,
             created_at: now,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_name_is_masked_to_its_first_character() {
+        assert_eq!(super::masked_name("张三丰"), "张*");
+        assert_eq!(super::masked_name(""), "");
     }
 }

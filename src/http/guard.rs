@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::audit::audited;
 use crate::auth::extract::GuardUser;
+use crate::domain::resident::masked_name;
 use crate::domain::scan::{Decision, DenyReason};
 use crate::domain::{Direction, Gate, ParseError, VenueId};
 use crate::error::ApiError;
@@ -62,13 +63,6 @@ pub struct RecentScans {
     pub scans: Vec<GuardScan>,
 }
 
-fn masked(name: &str) -> String {
-    name.chars()
-        .next()
-        .map(|c| format!("{c}*"))
-        .unwrap_or_default()
-}
-
 /// The newest scans at a venue (or one gate), newest first (guard or admin).
 #[utoipa::path(get, path = "/api/v1/venues/{id}/recent-scans", tag = "venues",
     params(("id" = String, Path, description = "venue id"), RecentParams),
@@ -104,7 +98,10 @@ pub async fn recent(
             direction: e.direction,
             decision: e.decision,
             reason: e.reason,
-            name: person.as_ref().and_then(|p| p.name.as_deref()).map(masked),
+            name: person
+                .as_ref()
+                .and_then(|p| p.name.as_deref())
+                .map(masked_name),
             household: person.and_then(|p| p.household),
         });
     }
@@ -121,13 +118,4 @@ pub async fn recent(
         venue_id: venue.to_string(),
         scans,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_name_is_masked_to_its_first_character() {
-        assert_eq!(super::masked("张三丰"), "张*");
-        assert_eq!(super::masked(""), "");
-    }
 }

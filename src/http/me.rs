@@ -1,17 +1,21 @@
 //! `/me/*`: what a resident may read about themself.
 
 use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::params::WindowParams;
 use super::views::VisitList;
 use crate::auth::extract::ResidentUser;
+use crate::domain::resident::masked_name;
 use crate::error::ApiError;
 use crate::service::trace;
 use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/me/visits", web::get().to(my_visits));
+    cfg.route("/me", web::get().to(me))
+        .route("/me/visits", web::get().to(my_visits));
 }
 
 /// The caller's own visits in a window (default: the last 14 days).
@@ -26,4 +30,60 @@ pub async fn my_visits(
     let window = q.window(now)?;
     let visits = trace::resident_visits(state.store.as_ref(), &who.0, &window, now).await?;
     Ok(HttpResponse::Ok().json(VisitList::of(&visits)))
+}
+
+/// A household member the caller may bring along in a scan (`members`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Member {
+    /// Their resident id (what a scan's `members` names).
+    pub resident_id: String,
+    /// Their name, masked (`张*`).
+    pub name: Option<String>,
+}
+
+/// The caller as registered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// Resident id.
+    pub resident_id: String,
+    /// Name, masked (`张*`): what the result screen shows a guard.
+    pub name: Option<String>,
+    /// Home compound id, when registered.
+    pub home: Option<String>,
+    /// Whether an admin registered this person (else only a phone is known).
+    pub registered: bool,
+    /// The other members of the caller's household at the same home, by id.
+    pub household: Vec<Member>,
+}
+
+/// The caller's registration and household, for the check-in page.
+#[utoipa::path(get, path = "/api/v1/me", tag = "scans", security(("bearer" = [])),
+    responses((status = 200, body = Me)))]
+pub async fn me(who: ResidentUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let person = state
+        .store
+        .resident(&who.0)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no resident {}", who.0)))?;
+    let household = match (&person.home, &person.household) {
+        (Some(home), Some(h)) => state
+            .store
+            .residents_at_home(home)
+            .await?
+            .into_iter()
+            .filter(|r| r.id != person.id && r.household.as_ref() == Some(h))
+            .map(|r| Member {
+                resident_id: r.id.to_string(),
+                name: r.name.as_deref().map(masked_name),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(HttpResponse::Ok().json(Me {
+        resident_id: person.id.to_string(),
+        name: person.name.as_deref().map(masked_name),
+        home: person.home.as_ref().map(ToString::to_string),
+        registered: person.registered,
+        household,
+    }))
 }

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod negotiate;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 pub mod params;
 pub mod posters;
 pub mod reports;
@@ -50,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(ops::configure)
     .configure(openapi::configure)
     .configure(codes::configure_root)
+    .configure(pages::configure)
     .service(
         web::scope("/api/v1")
             .configure(accounts::configure)

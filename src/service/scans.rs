@@ -280,6 +280,28 @@ async fn parent_of(state: &AppState, venue: &Venue) -> Result<Option<Venue>, Sca
     })
 }
 
+/// What a code opens, for the page behind its URL: the venue, the gate and the direction the
+/// code fixes, if any, checked as a scan now would check them.
+///
+/// # Errors
+/// [`ScanError`] for a code that would be refused (not verified, revoked, expired, unknown
+/// venue).
+pub async fn describe_code(
+    state: &AppState,
+    code: &str,
+) -> Result<(Venue, Gate, Option<Direction>), ScanError> {
+    let req = ScanRequest {
+        code: code.to_owned(),
+        direction: None,
+        temperature: None,
+        client_time: None,
+        idempotency_key: None,
+        members: Vec::new(),
+    };
+    let c = check(state, &req, state.clock.now()).await?;
+    Ok((c.venue, c.gate, c.direction))
+}
+
 /// At a `residents_only` venue that is not the person's home, the host of a visitor pass for
 /// the person's phone that admits them there at `at`, is not over at `server_time`, and whose
 /// host still lives there. Read only then.

@@ -17,6 +17,7 @@ mod guard;
 mod households;
 mod ops;
 mod oracle;
+mod pages;
 mod restart;
 mod retention;
 mod sample;
