@@ -237,12 +237,15 @@ function showQueued() {
   startClock();
 }
 
-// A clock with moving seconds and a bar that sweeps every second: a screenshot cannot fake it.
+// Today's date, a clock with moving seconds and a bar that sweeps every second: a screenshot
+// cannot fake it.
 function startClock() {
   if (clockTimer) clearInterval(clockTimer);
   const tick = () => {
     const now = new Date();
-    $("clock").textContent = now.toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+    const locale = lang === "zh" ? "zh-CN" : "en-GB";
+    $("today").textContent = now.toLocaleDateString(locale, { month: "long", day: "numeric", weekday: "short" });
+    $("clock").textContent = now.toLocaleTimeString(locale, { hour12: false });
     $("tick").style.transform = "translateX(" + (now.getMilliseconds() / 1000) * 900 + "%)";
   };
   tick();

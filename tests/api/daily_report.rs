@@ -11,12 +11,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app_with_clock, Backend, TestApp};
-use crate::sample::{admin_post_csv, rows, scans, ResidentRow, VenueRow};
+use crate::sample::{admin_post_csv, max_stay, rows, scans, ResidentRow, VenueRow};
 
 const DAY: &str = "2020-02-16";
 /// Replayed people at once.
@@ -87,17 +87,6 @@ impl Count {
             "occupancy_at_22": self.inside_at_22,
             "checkpoint": {"vehicles": 0, "people": 0, "out_of_province": 0, "turned_back": 0},
         })
-    }
-}
-
-/// The contract's default maximum stay of a kind (visit rule 4).
-fn max_stay(kind: &str) -> Duration {
-    match kind {
-        "residential_compound" | "hotel" => Duration::hours(24),
-        "market" => Duration::hours(4),
-        "restaurant" => Duration::hours(3),
-        "shop" => Duration::hours(2),
-        _ => Duration::zero(),
     }
 }
 
@@ -519,16 +508,12 @@ async fn the_daily_report_of_the_sample_day_matches_the_tests_own_count_and_hist
     );
 
     // 7. Changing a policy and a resident's tags does not rewrite the day.
-    let visits_before = app
-        .get(
-            &format!(
-                "/api/v1/trace/venues/GC-C001/visits?from={}&to={}",
-                at("00:00:00").to_rfc3339().replace('+', "%2B"),
-                at("23:59:00").to_rfc3339().replace('+', "%2B")
-            ),
-            &admin,
-        )
-        .await;
+    let day_visits = format!(
+        "/api/v1/trace/venues/GC-C001/visits?from={}&to={}",
+        at("00:00:00").to_rfc3339().replace('+', "%2B"),
+        at("23:59:00").to_rfc3339().replace('+', "%2B")
+    );
+    let visits_before = app.get(&day_visits, &admin).await;
     assert_eq!(visits_before.status, 200, "{}", visits_before.body);
     let patched = app
         .send(
@@ -546,16 +531,7 @@ async fn the_daily_report_of_the_sample_day_matches_the_tests_own_count_and_hist
     .await;
     let again = json_report(&app, &admin, "street").await;
     assert_eq!(without_time(again), without_time(street));
-    let visits_after = app
-        .get(
-            &format!(
-                "/api/v1/trace/venues/GC-C001/visits?from={}&to={}",
-                at("00:00:00").to_rfc3339().replace('+', "%2B"),
-                at("23:59:00").to_rfc3339().replace('+', "%2B")
-            ),
-            &admin,
-        )
-        .await;
+    let visits_after = app.get(&day_visits, &admin).await;
     assert_eq!(visits_after.body, visits_before.body);
 
     // 8. The command line makes the same report from the store (embedded: the same file).

@@ -34,24 +34,12 @@ use futures::{stream, StreamExt};
 use serde_json::{json, Value};
 
 use crate::helpers::{time, TestApp};
-use crate::sample::{self, admin_post_csv, rows, ResidentRow, ScanLine};
+use crate::sample::{self, admin_post_csv, max_stay, rows, ResidentRow, ScanLine};
 
 /// Residents replayed at once, and queries in flight at once.
 const WORKERS: usize = 16;
 /// Mismatches printed in full before the test fails.
 const SHOWN: usize = 5;
-
-/// The contract's default maximum stay of a venue kind ("Visit rules", rule 4).
-fn max_stay(kind: &str) -> Duration {
-    match kind {
-        "residential_compound" | "hotel" => Duration::hours(24),
-        "market" => Duration::hours(4),
-        "restaurant" => Duration::hours(3),
-        "shop" => Duration::hours(2),
-        "checkpoint" => Duration::zero(),
-        other => panic!("unknown venue kind {other}"),
-    }
-}
 
 /// How a visit ends as the tracer's endpoint showed it.
 #[derive(Debug, Clone, Copy)]

@@ -1,5 +1,6 @@
 //! The sample town (`samples/gucheng`) as tests read it: its files, and importing it.
 
+use chrono::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -71,4 +72,16 @@ pub async fn admin_post_csv(app: &TestApp, path: &str, file: &str) -> Value {
     assert_eq!(a.status, 200, "{path}: {}", a.body);
     assert_eq!(a.body["errors"], json!([]), "{path}: {}", a.body);
     a.body
+}
+
+/// The contract's default maximum stay of a venue kind ("Visit rules", rule 4).
+pub fn max_stay(kind: &str) -> Duration {
+    match kind {
+        "residential_compound" | "hotel" => Duration::hours(24),
+        "market" => Duration::hours(4),
+        "restaurant" => Duration::hours(3),
+        "shop" => Duration::hours(2),
+        "checkpoint" => Duration::zero(),
+        other => panic!("unknown venue kind {other}"),
+    }
 }
