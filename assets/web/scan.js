@@ -172,7 +172,7 @@ async function scan(event) {
   } catch (_) {
     saveQueue([...queue(), body]);
     renderQueueLine();
-    showQueued();
+    showQueued(body.direction);
     return;
   }
   if (answer.status === 401) { logout(); return; }
@@ -223,12 +223,12 @@ function showResult(a) {
   startClock();
 }
 
-function showQueued() {
-  shown = showQueued;
+function showQueued(direction) {
+  shown = () => showQueued(direction);
   const view = $("view-result");
   view.className = "view result queued";
   $("result-word").textContent = t("queued");
-  $("result-reason").textContent = "";
+  $("result-reason").textContent = t("direction_" + direction);
   $("result-venue").textContent = ctx.venue ? ctx.venue.name : "";
   $("result-detail").textContent = t("gate") + "：" + (ctx.gate || "");
   $("result-who").textContent = (me && me.name) || t("unregistered");

@@ -320,9 +320,9 @@ pub trait Store: Send + Sync + 'static {
     async fn open_visits(&self, venue: &VenueId) -> Result<Vec<Visit>, StoreError>;
 
     /// Removes visits whose latest end ([`Visit::latest_end`]) is before `visits_before`, scan
-    /// events, alerts and vehicle passes (by `at`) from before it, and audit records from before
-    /// `audit_before` (the retention purge; never called by a request). Idempotent; safe beside
-    /// concurrent scans.
+    /// events, alerts and vehicle passes (by `at`) from before it, visitor passes whose validity
+    /// ended before it, and audit records from before `audit_before` (the retention purge; never
+    /// called by a request). Idempotent; safe beside concurrent scans.
     async fn purge(
         &self,
         visits_before: DateTime<Utc>,

@@ -57,6 +57,7 @@ conformance! {
     residents_are_listed_by_home_and_follow_a_move,
     a_persons_state_carries_their_registration,
     visitor_passes_are_found_by_phone_and_replaced_by_id,
+    a_visitor_pass_is_purged_once_its_validity_ended_before_the_cutoff,
     a_put_staff_then_get_returns_the_same_account,
     an_otp_can_be_taken_only_once,
     a_new_otp_replaces_the_pending_one,

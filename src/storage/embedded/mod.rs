@@ -751,6 +751,12 @@ impl Store for EmbeddedStore {
             let events = tx.execute("DELETE FROM events WHERE scan_time < ?1", [visits_ms])?;
             tx.execute("DELETE FROM alerts WHERE at_ms < ?1", [visits_ms])?;
             let passes = tx.execute("DELETE FROM vehicle_passes WHERE at_ms < ?1", [visits_ms])?;
+            // A visitor pass (a name and a phone) goes once it ended before the cutoff.
+            tx.execute(
+                "DELETE FROM visitor_passes
+                 WHERE julianday(json_extract(json, '$.valid_until')) < julianday(?1)",
+                [visits_before.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)],
+            )?;
             let audit = tx.execute("DELETE FROM audit WHERE at_ms < ?1", [audit_ms])?;
             tx.commit()?;
             let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);

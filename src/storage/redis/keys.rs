@@ -31,8 +31,9 @@
 //! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |
 //! | `PREFIX:ping` | string | the last `/readyz` probe value, `EX` 60 s | `ping` |
 //! | `PREFIX:audit` | sorted set | audit record JSON scored by its time (ms); removed only by the retention purge, after `retention.audit_days` | `append_audit`, `purge` |
-//! | `PREFIX:visitor:ID` | string | visitor pass JSON | `put_visitor_pass` |
-//! | `PREFIX:visitors:PHONE` | set | ids of the visitor passes for that phone | `put_visitor_pass` |
+//! | `PREFIX:visitor:ID` | string | visitor pass JSON | `put_visitor_pass`, `purge` |
+//! | `PREFIX:visitors:PHONE` | set | ids of the visitor passes for that phone | `put_visitor_pass`, `purge` |
+//! | `PREFIX:visitor-ends` | sorted set | every visitor pass id scored by its `valid_until` (ms): the retention index of passes | `put_visitor_pass`, `purge` |
 //! | `PREFIX:alerts` | sorted set | alert JSON scored by the scan's time (ms); removed by the retention purge with visits | `commit_scan`, `purge` |
 //! | `PREFIX:{alerts}:due` | sorted set | ids of alerts whose webhook delivery is pending, scored by when it is next tried (ms; a claim moves it to the lease's end) | `commit_scan`, `claim_alerts`, `settle_alert`, `purge` |
 //! | `PREFIX:{alerts}:delivery` | hash | `ID:alert` → alert JSON, `ID:state` → delivery state JSON (absent: never tried), `ID:claim` → the claim holding it | `commit_scan`, `claim_alerts`, `settle_alert`, `purge` |
@@ -233,6 +234,11 @@ impl Keys {
     /// `PREFIX:visitor:ID`: a visitor pass.
     pub fn visitor_pass(&self, id: &str) -> String {
         format!("{}:visitor:{id}", self.prefix)
+    }
+
+    /// `PREFIX:visitor-ends`: visitor pass ids by the end of their validity.
+    pub fn visitor_pass_ends(&self) -> String {
+        format!("{}:visitor-ends", self.prefix)
     }
 
     /// `PREFIX:visitors:PHONE`: the visitor passes of a phone.

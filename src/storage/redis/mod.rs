@@ -702,6 +702,11 @@ impl Store for RedisStore {
             .arg(self.keys.visitor_pass(&pass.id))
             .arg(serde_json::to_string(pass)?)
             .ignore()
+            .cmd("ZADD")
+            .arg(self.keys.visitor_pass_ends())
+            .arg(pass.valid_until.timestamp_millis())
+            .arg(&pass.id)
+            .ignore()
             .query_async(&mut self.conn())
             .await?;
         Ok(())

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{RedisStore, HMGET_CHUNK};
 use crate::domain::vehicle::VehiclePass;
+use crate::domain::visitor::VisitorPass;
 use crate::domain::{ResidentId, ScanEvent, VenueId, Visit};
 use crate::storage::{PurgeReport, StoreError};
 
@@ -73,6 +74,7 @@ impl RedisStore {
             .query_async(&mut self.conn())
             .await?;
         report.vehicle_passes = self.purge_vehicle_passes(cut).await?;
+        self.purge_visitor_passes(cut).await?;
         report.audit = redis::cmd("ZREMRANGEBYSCORE")
             .arg(self.keys.audit())
             .arg("-inf")
@@ -131,6 +133,47 @@ impl RedisStore {
                 .query_async(&mut self.conn())
                 .await?;
             removed += gone;
+        }
+    }
+
+    /// Removes the visitor passes whose validity ended before `cut` (ms): the record, its
+    /// phone's list entry and its index entry, one `MULTI` per batch.
+    async fn purge_visitor_passes(&self, cut: i64) -> Result<(), StoreError> {
+        loop {
+            let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+                .arg(self.keys.visitor_pass_ends())
+                .arg("-inf")
+                .arg(format!("({cut}"))
+                .arg("LIMIT")
+                .arg(0)
+                .arg(PURGE_BATCH)
+                .query_async(&mut self.conn())
+                .await?;
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for id in &ids {
+                let raw: Option<String> = redis::cmd("GET")
+                    .arg(self.keys.visitor_pass(id))
+                    .query_async(&mut self.conn())
+                    .await?;
+                if let Some(p) = raw.and_then(|r| serde_json::from_str::<VisitorPass>(&r).ok()) {
+                    pipe.cmd("SREM")
+                        .arg(self.keys.visitor_passes(&p.phone))
+                        .arg(id)
+                        .ignore();
+                }
+                pipe.cmd("DEL")
+                    .arg(self.keys.visitor_pass(id))
+                    .ignore()
+                    .cmd("ZREM")
+                    .arg(self.keys.visitor_pass_ends())
+                    .arg(id)
+                    .ignore();
+            }
+            let () = pipe.query_async(&mut self.conn()).await?;
         }
     }
 

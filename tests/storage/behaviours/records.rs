@@ -6,7 +6,7 @@ use checkin::domain::VenueKind;
 use checkin::storage::{OtpRecord, Store, StoreError, Upsert};
 use chrono::{Duration, Utc};
 
-use crate::fixtures::{all_time, phone, resident, rid, venue, vid};
+use crate::fixtures::{all_time, phone, resident, rid, t, venue, vid};
 
 pub async fn ping_succeeds(store: &dyn Store) {
     store.ping().await.expect("ping succeeds");
@@ -442,4 +442,40 @@ pub async fn visitor_passes_are_found_by_phone_and_replaced_by_id(store: &dyn St
         Some(revoked)
     );
     assert_eq!(store.visitor_pass("p-9").await.expect("reads"), None);
+}
+
+pub async fn a_visitor_pass_is_purged_once_its_validity_ended_before_the_cutoff(store: &dyn Store) {
+    let pass = |id: &str, until: &str| checkin::domain::visitor::VisitorPass {
+        id: id.into(),
+        host: rid("R00001"),
+        venue_id: vid("GC-C001"),
+        name: "王芳".into(),
+        phone: phone("19900000961"),
+        relation: "女儿".into(),
+        valid_from: t(until) - Duration::hours(12),
+        valid_until: t(until),
+        revoked: false,
+        created_at: t(until) - Duration::hours(13),
+    };
+    let (old, recent) = (
+        pass("p-old", "2020-03-01T12:00:00Z"),
+        pass("p-recent", "2020-03-20T12:00:00Z"),
+    );
+    for p in [&old, &recent] {
+        store.put_visitor_pass(p).await.expect("put pass");
+    }
+
+    store
+        .purge(t("2020-03-10T00:00:00Z"), t("2020-01-01T00:00:00Z"))
+        .await
+        .expect("purges");
+
+    assert_eq!(store.visitor_pass("p-old").await.expect("reads"), None);
+    assert_eq!(
+        store
+            .visitor_passes(&phone("19900000961"))
+            .await
+            .expect("reads"),
+        vec![recent]
+    );
 }
