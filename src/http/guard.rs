@@ -3,7 +3,7 @@
 //! phone's screen with the server's answer. For guards and admins; reading it is audited.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -26,7 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Parameters of the guard view.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RecentParams {
-    /// Only this gate, among the venue's newest 100 scans (default: every gate).
+    /// Only this gate (default: every gate): its scans among the venue's newest 100, or when
+    /// those hold too few, among the venue's scans of the last 24 hours.
     pub gate: Option<String>,
     /// How many, 1 to 100 (default 20).
     pub limit: Option<usize>,
@@ -83,7 +84,25 @@ pub async fn recent(
     if !(1..=MAX_RECENT).contains(&limit) {
         return Err(ParseError::new("limit", format!("must be 1 to {MAX_RECENT}")).into());
     }
-    let events = state.store.recent_scans(&venue, MAX_RECENT).await?;
+    let mut events = state.store.recent_scans(&venue, MAX_RECENT).await?;
+    if let Some(g) = &gate {
+        let matching = events.iter().filter(|e| &e.gate == g).count();
+        if matching < limit && events.len() >= MAX_RECENT {
+            // A quiet gate beside a busy one: its scans lie past the venue's newest 100, so
+            // read the venue's last day by scan time, newest first.
+            let now = state.clock.now();
+            let mut day = state
+                .store
+                .venue_events(
+                    std::slice::from_ref(&venue),
+                    now - Duration::days(1),
+                    now + Duration::minutes(5),
+                )
+                .await?;
+            day.reverse();
+            events = day;
+        }
+    }
     let mut scans = Vec::new();
     for e in events
         .into_iter()

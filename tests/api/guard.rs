@@ -93,7 +93,41 @@ async fn a_guard_account_reads_the_guard_view_and_may_not_trace_or_manage_venues
     }
 }
 
+async fn a_quiet_gates_scans_are_found_past_the_venues_newest_hundred(app: TestApp) {
+    let north = app.venue("S1", "shop").await;
+    let admin = app.admin().await;
+    let south = app.get("/api/v1/venues/S1", &admin).await.body["codes"][1]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (person, _) = app.resident("19900000981").await;
+    app.scan_at(&person, &south, "in", ago(200)).await;
+    app.scan_at(&person, &south, "out", ago(199)).await;
+    // 120 scans at the busy gate since.
+    for i in 0..120 {
+        let direction = if i % 2 == 0 { "in" } else { "out" };
+        app.scan_at(&person, &north, direction, ago(150 - i)).await;
+    }
+
+    let quiet = app
+        .get(
+            "/api/v1/venues/S1/recent-scans?gate=%E5%8D%97%E9%97%A8&limit=5",
+            &admin,
+        )
+        .await;
+
+    assert_eq!(quiet.status, 200, "{}", quiet.body);
+    let directions: Vec<&str> = quiet.body["scans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["direction"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(directions, vec!["out", "in"], "{}", quiet.body);
+}
+
 crate::on_both_backends!(
+    a_quiet_gates_scans_are_found_past_the_venues_newest_hundred,
     a_guard_sees_a_gates_newest_scans_with_masked_names,
     a_guard_account_reads_the_guard_view_and_may_not_trace_or_manage_venues,
 );
