@@ -15,6 +15,7 @@ mod daily_report;
 mod entry_policy;
 mod guard;
 mod households;
+mod instances;
 mod ops;
 mod oracle;
 mod pages;
