@@ -63,6 +63,10 @@ pub enum ApiError {
     /// The request is refused by configuration (e.g. `echo` OTP delivery in production).
     #[error("{0}")]
     NotAllowed(String),
+    /// Too many requests from one address, phone, account or resident; retry after the
+    /// given seconds.
+    #[error("too many requests; retry in {0} s")]
+    RateLimited(u64),
     /// The store is down or too slow; retry later.
     #[error("the store is unavailable; retry shortly")]
     StoreUnavailable,
@@ -93,6 +97,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::NotAllowed(_) => "not_allowed",
             ApiError::StoreUnavailable => "store_unavailable",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::Internal => "internal",
         }
     }
@@ -133,6 +138,7 @@ impl ResponseError for ApiError {
             | ApiError::ReasonRequired => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::IdempotencyKeyReused | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -148,10 +154,21 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::StoreUnavailable) {
             res.insert_header((header::RETRY_AFTER, "1"));
         }
+        if let ApiError::RateLimited(seconds) = self {
+            res.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         if matches!(self, ApiError::Unauthorized(_)) {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         res.json(body)
+    }
+}
+
+impl From<crate::limits::Limited> for ApiError {
+    fn from(l: crate::limits::Limited) -> Self {
+        // Whole seconds, rounded up: retrying at the advertised time succeeds.
+        let ms = l.retry_after.as_millis();
+        ApiError::RateLimited(u64::try_from(ms.div_ceil(1000)).unwrap_or(u64::MAX).max(1))
     }
 }
 

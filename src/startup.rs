@@ -18,6 +18,7 @@ use crate::codes::keyring::KeyRing;
 use crate::codes::keys::CodeKey;
 use crate::codes::{CodeSigner, PublicBaseUrl};
 use crate::config::Settings;
+use crate::limits::Limits;
 use crate::service::{accounts, alert_webhook, retention};
 use crate::state::AppState;
 use crate::storage::embedded::EmbeddedStore;
@@ -133,6 +134,7 @@ pub fn build_state(
     let policy = settings
         .scan_policy()
         .map_err(|e| StartupError::Settings(e.to_string()))?;
+    let settings_limits = settings.rate_limits == "on";
     Ok(AppState {
         store,
         tokens,
@@ -142,6 +144,7 @@ pub fn build_state(
         policy,
         metrics: telemetry::metrics_handle(),
         clock,
+        limits: Arc::new(Limits::new(settings_limits)),
     })
 }
 
@@ -203,6 +206,7 @@ impl Application {
             })?;
         let deliver = webhook.map(|w| alert_webhook::run(Arc::clone(&store), w));
         let state = web::Data::new(build_state(settings, store, clock)?);
+        let housekeeping = crate::limits::run_housekeeping(Arc::clone(&state.limits));
         let server = HttpServer::new(move || {
             App::new()
                 // Answers carry personal data: no cache keeps them unless a route says so.
@@ -218,7 +222,7 @@ impl Application {
             source,
         })?
         .run();
-        let mut tasks = vec![tokio::spawn(purge)];
+        let mut tasks = vec![tokio::spawn(purge), tokio::spawn(housekeeping)];
         tasks.extend(deliver.map(tokio::spawn));
         Ok(Self {
             port,

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::codes::CodeSigner;
 use crate::config::Settings;
 use crate::domain::rules::ScanPolicy;
+use crate::limits::Limits;
 use crate::storage::Store;
 
 /// Shared application state, held in `web::Data`.
@@ -30,4 +31,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The time (the system clock, or a test's).
     pub clock: Arc<dyn Clock>,
+    /// Rate limits.
+    pub limits: Arc<Limits>,
 }

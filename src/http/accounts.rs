@@ -1,6 +1,6 @@
 //! `/auth/*` and `/staff`: staff login, resident login by one-time code, new staff accounts.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -57,11 +57,15 @@ pub struct StaffToken {
 
 /// Staff login.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
-    responses((status = 200, body = StaffToken), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = StaffToken), (status = 401, body = crate::error::ErrorBody),
+        (status = 429, description = "too many tries: `Retry-After` says when", body = crate::error::ErrorBody)))]
 pub async fn login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
+    from_address(&req, &state)?;
+    state.limits.login(&body.username)?;
     let (issued, role) = accounts::staff_login(&state, &body.username, &body.password).await?;
     Ok(HttpResponse::Ok().json(StaffToken {
         access_token: issued.token,
@@ -90,12 +94,16 @@ pub struct OtpSent {
 
 /// Sends a one-time code.
 #[utoipa::path(post, path = "/api/v1/auth/otp", tag = "auth", request_body = OtpBody,
-    responses((status = 202, body = OtpSent), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 202, body = OtpSent), (status = 400, body = crate::error::ErrorBody),
+        (status = 429, description = "too many codes for this phone or address: `Retry-After` says when", body = crate::error::ErrorBody)))]
 pub async fn request_otp(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<OtpBody>,
 ) -> Result<HttpResponse, ApiError> {
+    from_address(&req, &state)?;
     let phone = Phone::parse(&body.phone)?;
+    state.limits.otp(phone.as_str())?;
     let dev_code = accounts::send_otp(&state, &phone).await?;
     Ok(HttpResponse::Accepted().json(OtpSent {
         sent: true,
@@ -129,9 +137,11 @@ pub struct ResidentToken {
 #[utoipa::path(post, path = "/api/v1/auth/resident", tag = "auth", request_body = ResidentLoginBody,
     responses((status = 200, body = ResidentToken), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn resident_login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<ResidentLoginBody>,
 ) -> Result<HttpResponse, ApiError> {
+    from_address(&req, &state)?;
     let phone = Phone::parse(&body.phone).map_err(|_| AuthError::BadCredentials)?;
     let (issued, id) = accounts::resident_login(&state, &phone, &body.code).await?;
     Ok(HttpResponse::Ok().json(ResidentToken {
@@ -190,4 +200,13 @@ pub async fn create_staff(
         username: username.as_str().to_owned(),
         role: body.role,
     }))
+}
+
+/// Counts a sign-in request against its client address (the TCP peer: behind a proxy, the
+/// proxy's own limits apply).
+fn from_address(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    match req.peer_addr() {
+        Some(peer) => Ok(state.limits.address(peer.ip())?),
+        None => Ok(()),
+    }
 }

@@ -134,6 +134,7 @@ pub async fn scan(
     state: web::Data<AppState>,
     body: web::Json<ScanBody>,
 ) -> Result<HttpResponse, ApiError> {
+    state.limits.scan(who.0.as_str())?;
     let req = ScanRequest::try_from(body.into_inner())?;
     let answer = households::household_scan(&state, &who.0, &req).await?;
     Ok(HttpResponse::Ok().json(answer))

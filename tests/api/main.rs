@@ -19,6 +19,7 @@ mod instances;
 mod ops;
 mod oracle;
 mod pages;
+mod rate_limits;
 mod restart;
 mod retention;
 mod sample;
