@@ -16,6 +16,7 @@ pub mod params;
 pub mod posters;
 pub mod reports;
 pub mod residents;
+pub mod scan_batch;
 pub mod scans;
 pub mod trace;
 pub mod vehicles;
@@ -64,6 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(reports::configure)
             .configure(residents::configure)
             .configure(scans::configure)
+            .configure(scan_batch::configure)
             .configure(me::configure)
             .configure(visitors::configure)
             .configure(trace::configure)

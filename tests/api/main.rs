@@ -23,6 +23,7 @@ mod rate_limits;
 mod restart;
 mod retention;
 mod sample;
+mod scan_batch;
 mod sub_locations;
 mod vehicles;
 mod venues;

@@ -1,0 +1,103 @@
+//! `POST /scans/batch`: a phone's offline queue sent at once (contract; reliability issue).
+//! Each scan is processed as `POST /scans` would process it, in the order given, and gets its
+//! own answer or error in the same place of the answer; one bad scan spoils nothing else.
+
+use actix_web::{web, HttpResponse, ResponseError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::scans::ScanBody;
+use crate::auth::extract::ResidentUser;
+use crate::error::{ApiError, ErrorDetail};
+use crate::service::households;
+use crate::service::scans::{ScanAnswer, ScanRequest};
+use crate::state::AppState;
+
+/// The most scans one batch takes (an offline day of a busy person is a few dozen).
+pub const MAX_BATCH: usize = 100;
+
+/// Registers the routes of this module.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/scans/batch", web::post().to(batch));
+}
+
+/// A batch of scans, each shaped like the body of `POST /scans`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBody {
+    /// 1 to [`MAX_BATCH`] scans, oldest first; each should carry its `client_time` and an
+    /// `idempotency_key`, so that sending the batch again records nothing twice.
+    #[schema(value_type = Vec<ScanBody>)]
+    pub scans: Vec<serde_json::Value>,
+}
+
+/// One scan's outcome: its answer, or its error with the status `POST /scans` would give.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchResult {
+    /// Processed (admitted or denied).
+    Answer(Box<ScanAnswer>),
+    /// Refused.
+    Error {
+        /// The HTTP status the scan alone would have had.
+        status: u16,
+        /// The error, as on the wire.
+        error: ErrorDetail,
+    },
+}
+
+/// The batch's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchAnswer {
+    /// One per scan, in the order sent.
+    pub results: Vec<BatchResult>,
+}
+
+fn refused(e: &ApiError) -> BatchResult {
+    BatchResult::Error {
+        status: e.status_code().as_u16(),
+        error: ErrorDetail {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// Processes one scan of a batch.
+async fn one(state: &AppState, who: &ResidentUser, raw: serde_json::Value) -> BatchResult {
+    let body = match serde_json::from_value::<ScanBody>(raw) {
+        Ok(b) => b,
+        Err(e) => return refused(&ApiError::InvalidJson(super::redact_values(&e.to_string()))),
+    };
+    let req = match ScanRequest::try_from(body) {
+        Ok(r) => r,
+        Err(e) => return refused(&e.into()),
+    };
+    match households::household_scan(state, &who.0, &req).await {
+        Ok(answer) => BatchResult::Answer(Box::new(answer)),
+        Err(e) => refused(&e.into()),
+    }
+}
+
+/// A phone's queued scans, processed in order; counted as one request by the rate limit.
+#[utoipa::path(post, path = "/api/v1/scans/batch", tag = "scans", request_body = BatchBody,
+    security(("bearer" = [])), responses((status = 200, body = BatchAnswer),
+        (status = 400, description = "no scans, or more than 100", body = crate::error::ErrorBody)))]
+pub async fn batch(
+    who: ResidentUser,
+    state: web::Data<AppState>,
+    body: web::Json<BatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let scans = body.into_inner().scans;
+    if scans.is_empty() || scans.len() > MAX_BATCH {
+        return Err(ApiError::InvalidInput(format!(
+            "scans: 1 to {MAX_BATCH} scans per batch"
+        )));
+    }
+    state.limits.scan(who.0.as_str())?;
+    let mut results = Vec::with_capacity(scans.len());
+    for raw in scans {
+        results.push(one(&state, &who, raw).await);
+    }
+    Ok(HttpResponse::Ok().json(BatchAnswer { results }))
+}
