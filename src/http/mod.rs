@@ -9,6 +9,7 @@ pub mod guard;
 pub mod me;
 pub mod metrics;
 pub mod negotiate;
+pub mod occupancy;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(alerts::configure)
             .configure(audit::configure)
             .configure(venues::configure)
+            .configure(occupancy::configure)
             .configure(guard::configure)
             .configure(codes::configure)
             .configure(posters::configure)
