@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod audit;
 pub mod codes;
+pub mod console;
 pub mod guard;
 pub mod me;
 pub mod metrics;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(openapi::configure)
     .configure(codes::configure_root)
     .configure(pages::configure)
+    .configure(console::configure)
     .service(
         web::scope("/api/v1")
             .configure(accounts::configure)

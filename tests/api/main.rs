@@ -9,6 +9,7 @@ mod auth;
 mod bad_input;
 mod cli;
 mod codes;
+mod console;
 mod contact_classes;
 mod contacts;
 mod daily_report;

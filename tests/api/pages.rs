@@ -25,7 +25,7 @@ async fn shop(app: &TestApp, id: &str, name: &str) -> String {
 }
 
 /// The JSON context a page embeds.
-fn context_of(html: &str) -> Value {
+pub fn context_of(html: &str) -> Value {
     let start = html
         .find(r#"<script type="application/json" id="context">"#)
         .map(|i| i + r#"<script type="application/json" id="context">"#.len())
