@@ -1,5 +1,7 @@
-//! The admin console (`GET /admin`) and its assets.
+//! The admin console (`GET /admin`), its assets, and the console driven in headless Chromium
+//! (`tests/browser/admin.mjs`).
 
+use crate::browser::{app_on_known_port, browser_ready, run_script};
 use crate::helpers::TestApp;
 use crate::pages::context_of;
 
@@ -43,3 +45,33 @@ async fn the_console_is_served_under_the_pages_policy_with_its_own_assets(app: T
 }
 
 crate::on_both_backends!(the_console_is_served_under_the_pages_policy_with_its_own_assets);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_signs_in_imports_venues_downloads_a_poster_and_sees_occupancy_change_after_a_scan_in_a_real_browser(
+) {
+    if !browser_ready() {
+        return;
+    }
+    let app = app_on_known_port().await;
+    let phone = "19900000888";
+
+    run_script(
+        "admin.mjs",
+        vec![
+            ("BASE", app.address.clone()),
+            ("ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD.to_owned()),
+            ("PHONE", phone.to_owned()),
+        ],
+    )
+    .await;
+
+    // What the page did, as the API sees it: the file's two good venues, the scan inside one.
+    let admin = app.admin().await;
+    let venues = app.get("/api/v1/venues", &admin).await;
+    let ids: Vec<&str> = venues.body["venues"]
+        .as_array()
+        .map(|vs| vs.iter().filter_map(|v| v["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, vec!["GC-M01", "GC-S01"], "{}", venues.body);
+    assert_eq!(app.presence("GC-S01").await["count"], 1);
+}

@@ -1,5 +1,6 @@
 //! Black-box HTTP tests: each spawns the service on port 0 and talks to it as a client would.
 
+mod browser;
 mod helpers;
 
 mod alert_webhook;
