@@ -356,6 +356,9 @@ for (const b of document.querySelectorAll(".tab")) b.addEventListener("click", (
 $("venue-filter").addEventListener("submit", (e) => e.preventDefault());
 for (const id of ["venue-search", "venue-kind", "venue-community"]) $(id).addEventListener("input", renderVenues);
 $("batch-print").addEventListener("click", batchPrint);
+// Pasting replaces a chosen file, and choosing a file replaces the pasted text.
+$("import-text").addEventListener("input", () => { $("import-file").value = ""; });
+$("import-file").addEventListener("change", () => { $("import-text").value = ""; });
 $("import-preview").addEventListener("click", () => runImport(true));
 $("import-run").addEventListener("click", () => runImport(false));
 $("sort-count").addEventListener("click", () => { sortDescending = !sortDescending; renderOccupancy(); });
