@@ -5,10 +5,12 @@ pub mod accounts;
 pub mod alerts;
 pub mod audit;
 pub mod codes;
+pub mod console;
 pub mod guard;
 pub mod me;
 pub mod metrics;
 pub mod negotiate;
+pub mod occupancy;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
@@ -53,12 +55,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(openapi::configure)
     .configure(codes::configure_root)
     .configure(pages::configure)
+    .configure(console::configure)
     .service(
         web::scope("/api/v1")
             .configure(accounts::configure)
             .configure(alerts::configure)
             .configure(audit::configure)
             .configure(venues::configure)
+            .configure(occupancy::configure)
             .configure(guard::configure)
             .configure(codes::configure)
             .configure(posters::configure)

@@ -6,8 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    accounts, alerts, audit, codes, guard, me, ops, posters, reports, residents, scan_batch, scans,
-    trace, vehicles, venues, views, visitors,
+    accounts, alerts, audit, codes, guard, me, occupancy, ops, posters, reports, residents,
+    scan_batch, scans, trace, vehicles, venues, views, visitors,
 };
 
 /// The service's OpenAPI document.
@@ -17,7 +17,7 @@ use super::{
     paths(
         accounts::login, accounts::request_otp, accounts::resident_login, accounts::create_staff,
         venues::create, venues::list, venues::get, venues::patch, venues::import,
-        venues::presence, posters::poster_png, posters::poster_svg,
+        venues::presence, occupancy::occupancy, posters::poster_png, posters::poster_svg,
         posters::poster_pdf, posters::batch_pdf, codes::rotate_version, codes::special_code,
         codes::live_code, codes::list_keys, codes::rotate_key, codes::retire_key, codes::jwks, residents::import, scans::scan, scan_batch::batch, me::me, me::my_visits,
         audit::list, alerts::list, reports::daily, guard::recent, visitors::register, visitors::revoke, trace::resident_visits, trace::venue_visits, trace::contacts, trace::venue_exposure,

@@ -1,6 +1,6 @@
 //! The pages people see, served by the service itself (no CDN, no build step): `GET /s/{token}`,
-//! the resident's check-in page behind every poster's QR code, and its static assets under
-//! `/assets/`.
+//! the resident's check-in page behind every poster's QR code, and the static assets of every
+//! page (this one and the admin console's, `super::console`) under `/assets/`.
 //!
 //! A page is a fixed HTML file with the request's context embedded as JSON (`<script
 //! type="application/json" id="context">`); the script renders every text with `textContent`,
@@ -23,7 +23,7 @@ const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'sel
      img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
      form-action 'self'";
 /// Static assets: name, content type, body.
-const ASSETS: [(&str, &str, &str); 2] = [
+const ASSETS: [(&str, &str, &str); 4] = [
     (
         "scan.js",
         "text/javascript; charset=utf-8",
@@ -33,6 +33,16 @@ const ASSETS: [(&str, &str, &str); 2] = [
         "app.css",
         "text/css; charset=utf-8",
         include_str!("../../assets/web/app.css"),
+    ),
+    (
+        "admin.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/web/admin.js"),
+    ),
+    (
+        "admin.css",
+        "text/css; charset=utf-8",
+        include_str!("../../assets/web/admin.css"),
     ),
 ];
 
@@ -111,11 +121,21 @@ async fn scan_page(state: web::Data<AppState>, token: web::Path<String>) -> Http
             )
         }
     };
-    let json = serde_json::to_string(&context).unwrap_or_else(|_| "{}".to_owned());
+    page(status, SCAN_HTML, &context)
+}
+
+/// A page: `template` with `{{CONTEXT}}` replaced by `context` as script-safe JSON, under the
+/// pages' content security policy.
+pub(crate) fn page(
+    status: actix_web::http::StatusCode,
+    template: &str,
+    context: &impl Serialize,
+) -> HttpResponse {
+    let json = serde_json::to_string(context).unwrap_or_else(|_| "{}".to_owned());
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_POLICY))
-        .body(SCAN_HTML.replace("{{CONTEXT}}", &script_safe(&json)))
+        .body(template.replace("{{CONTEXT}}", &script_safe(&json)))
 }
 
 /// JSON made safe inside a `<script>` element: no `<` (so no `</script>`), and no line or

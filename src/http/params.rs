@@ -66,3 +66,21 @@ pub fn parse_minutes(field: &'static str, raw: Option<&str>) -> Result<i64, Pars
             }),
     }
 }
+
+/// `dry_run` of a CSV import.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ImportParams {
+    /// `true`: check every row as the import would and report it, writing nothing.
+    pub dry_run: Option<bool>,
+}
+
+impl ImportParams {
+    /// The import's mode.
+    pub fn mode(&self) -> crate::service::imports::Mode {
+        if self.dry_run == Some(true) {
+            crate::service::imports::Mode::DryRun
+        } else {
+            crate::service::imports::Mode::Write
+        }
+    }
+}

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::audited;
+use super::params::ImportParams;
 use super::views::VenueView;
 use crate::auth::extract::AdminUser;
 use crate::domain::ids::{parse_name, parse_optional};
@@ -221,16 +222,18 @@ pub async fn patch(
     Ok(HttpResponse::Ok().json(VenueView::of(&venue, &state.codes)))
 }
 
-/// Imports `venues.csv` (columns `code,name,kind,community,address,gates,households`).
+/// Imports `venues.csv` (columns `code,name,kind,community,address,gates,households`);
+/// `dry_run=true` answers the same report and writes nothing.
 #[utoipa::path(post, path = "/api/v1/venues/import", tag = "venues",
     request_body(content = String, content_type = "text/csv"), security(("bearer" = [])),
-    responses((status = 200, body = imports::ImportReport)))]
+    params(ImportParams), responses((status = 200, body = imports::ImportReport)))]
 pub async fn import(
     _admin: AdminUser,
     state: web::Data<AppState>,
+    q: web::Query<ImportParams>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let report = imports::import_venues(state.store.as_ref(), &body).await?;
+    let report = imports::import_venues(state.store.as_ref(), &body, q.mode()).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

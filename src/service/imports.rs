@@ -2,6 +2,8 @@
 //! `residents.csv`. Every row is parsed on its own: a bad row is reported with its line number
 //! and the good rows are still imported.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -12,8 +14,8 @@ use crate::domain::{
     EntryPolicy, ParseError, Phone, Resident, ResidentId, Venue, VenueId, VenueKind,
 };
 use crate::service::posters::check_printable;
-use crate::service::venues::{check_parent, parse_parent, update_venue, UpdateError};
-use crate::storage::{Store, StoreError, Upsert};
+use crate::service::venues::{check_parent_is, parse_parent, update_venue, UpdateError};
+use crate::storage::{Store, StoreError, Upsert, PHONE_TAKEN};
 
 /// One refused row.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -183,14 +185,48 @@ async fn import_rows<T>(
     Ok(report)
 }
 
+/// Whether an import writes, or only checks what it would write (`dry_run=true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Write every good row.
+    Write,
+    /// Check every row as [`Mode::Write`] would, against the store and the rows before it in
+    /// the file, and write nothing: the report is the one a write would give, barring changes
+    /// made meanwhile by others.
+    DryRun,
+}
+
+/// The file's description of a venue, which an import writes over an existing one; what admins
+/// set through the API (code version, stay override, entry policy) and the parent stay.
+fn take_description(venue: &mut Venue, row: &Venue) {
+    venue.name.clone_from(&row.name);
+    venue.kind = row.kind;
+    venue.community.clone_from(&row.community);
+    venue.address.clone_from(&row.address);
+    venue.gates.clone_from(&row.gates);
+    venue.households = row.households;
+}
+
 /// Imports venues. An existing venue keeps its code version, registration time, stay override
 /// and entry policy, so re-importing a file does not revoke posters or undo an admin's changes.
+/// In [`Mode::DryRun`], the venues earlier rows would have written are kept in memory, so a
+/// sub-location whose parent comes earlier in the file is checked as the write would check it.
 ///
 /// # Errors
 /// [`StoreError`] when the store fails; row problems are reported in the result.
-pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportReport, StoreError> {
+pub async fn import_venues(
+    store: &dyn Store,
+    body: &[u8],
+    mode: Mode,
+) -> Result<ImportReport, StoreError> {
+    // What the rows before would have written (dry run only; a write reads the store).
+    let mut scratch: HashMap<VenueId, Venue> = HashMap::new();
     import_rows(body, venue_from_row, async |row: Venue| {
-        match store.venue(&row.id).await? {
+        let existing = match scratch.get(&row.id) {
+            Some(v) => Some(v.clone()),
+            None => store.venue(&row.id).await?,
+        };
+        match &existing {
             // A file without parents (the sample's format) leaves them as registered.
             Some(v) if row.parent.is_some() && v.parent != row.parent => {
                 return Ok(Err(
@@ -198,25 +234,37 @@ pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportRepor
                 ))
             }
             Some(_) => {}
-            None => match check_parent(store, &row).await {
-                Ok(()) => {}
-                Err(UpdateError::Store(e)) => return Err(e),
-                Err(other) => return Ok(Err(other.to_string())),
-            },
+            None => {
+                let parent = match &row.parent {
+                    Some(p) => match scratch.get(p) {
+                        Some(v) => Some(v.clone()),
+                        None => store.venue(p).await?,
+                    },
+                    None => None,
+                };
+                if let Err(problem) = check_parent_is(&row, parent.as_ref()) {
+                    return Ok(Err(problem.to_string()));
+                }
+            }
+        }
+        if mode == Mode::DryRun {
+            let (venue, outcome) = match existing {
+                Some(mut v) => {
+                    take_description(&mut v, &row);
+                    (v, Upsert::Updated)
+                }
+                None => (row, Upsert::Created),
+            };
+            scratch.insert(venue.id.clone(), venue);
+            return Ok(Ok(outcome));
         }
         if store.insert_venue(&row).await? {
             return Ok(Ok(Upsert::Created));
         }
-        // An existing venue takes the file's description; what admins set through the API
-        // (code version, stay override, entry policy) stays, through the same compare-and-set
+        // An existing venue takes the file's description, through the same compare-and-set
         // as every other change.
         let updated = update_venue(store, &row.id, |venue| {
-            venue.name.clone_from(&row.name);
-            venue.kind = row.kind;
-            venue.community.clone_from(&row.community);
-            venue.address.clone_from(&row.address);
-            venue.gates.clone_from(&row.gates);
-            venue.households = row.households;
+            take_description(venue, &row);
             Ok(())
         })
         .await;
@@ -229,11 +277,52 @@ pub async fn import_venues(store: &dyn Store, body: &[u8]) -> Result<ImportRepor
     .await
 }
 
-/// Imports residents. A phone that belongs to another resident refuses the row.
+/// The residents and phones earlier rows of a dry run would have written.
+#[derive(Default)]
+struct ResidentScratch {
+    /// Residents by id.
+    by_id: HashMap<ResidentId, Resident>,
+    /// Each phone's owner after those rows; `None` for a phone given up by its owner.
+    phones: HashMap<Phone, Option<ResidentId>>,
+}
+
+impl ResidentScratch {
+    /// Whether `phone` would belong to someone other than `id`.
+    async fn phone_taken(
+        &self,
+        store: &dyn Store,
+        id: &ResidentId,
+        phone: &Phone,
+    ) -> Result<bool, StoreError> {
+        let owner = match self.phones.get(phone) {
+            Some(owner) => owner.clone(),
+            None => store.resident_by_phone(phone).await?.map(|r| r.id),
+        };
+        Ok(owner.is_some_and(|o| &o != id))
+    }
+
+    fn put(&mut self, old: Option<&Resident>, resident: Resident) {
+        if let Some(old) = old.filter(|o| o.phone != resident.phone) {
+            self.phones.insert(old.phone.clone(), None);
+        }
+        self.phones
+            .insert(resident.phone.clone(), Some(resident.id.clone()));
+        self.by_id.insert(resident.id.clone(), resident);
+    }
+}
+
+/// Imports residents. A phone that belongs to another resident refuses the row. In
+/// [`Mode::DryRun`], the residents earlier rows would have written are kept in memory, so two
+/// rows with one phone are refused as the write would refuse them.
 ///
 /// # Errors
 /// [`StoreError`] when the store fails; row problems are reported in the result.
-pub async fn import_residents(store: &dyn Store, body: &[u8]) -> Result<ImportReport, StoreError> {
+pub async fn import_residents(
+    store: &dyn Store,
+    body: &[u8],
+    mode: Mode,
+) -> Result<ImportReport, StoreError> {
+    let mut scratch = ResidentScratch::default();
     import_rows(body, resident_from_row, async |mut resident: Resident| {
         // A home is a registered compound, not one of its buildings nor another kind of
         // venue (the entry rules, visitor passes and alerts all work at the compound).
@@ -252,8 +341,27 @@ pub async fn import_residents(store: &dyn Store, body: &[u8]) -> Result<ImportRe
                 return Ok(Err(problem));
             }
         }
-        if let Some(old) = store.resident(&resident.id).await? {
+        let old = match scratch.by_id.get(&resident.id) {
+            Some(r) => Some(r.clone()),
+            None => store.resident(&resident.id).await?,
+        };
+        if let Some(old) = &old {
             resident.created_at = old.created_at;
+        }
+        if mode == Mode::DryRun {
+            if scratch
+                .phone_taken(store, &resident.id, &resident.phone)
+                .await?
+            {
+                return Ok(Err(format!("phone: {PHONE_TAKEN}")));
+            }
+            let outcome = if old.is_some() {
+                Upsert::Updated
+            } else {
+                Upsert::Created
+            };
+            scratch.put(old.as_ref(), resident);
+            return Ok(Ok(outcome));
         }
         match store.put_resident(&resident).await {
             Ok(u) => Ok(Ok(u)),

@@ -62,6 +62,19 @@ pub fn parse_parent(raw: &str) -> Result<VenueId, ParseError> {
 /// # Errors
 /// [`UpdateError::Invalid`] naming what is wrong; [`UpdateError::Store`].
 pub async fn check_parent(store: &dyn Store, venue: &Venue) -> Result<(), UpdateError> {
+    let parent = match &venue.parent {
+        Some(p) => store.venue(p).await?,
+        None => None,
+    };
+    check_parent_is(venue, parent.as_ref())
+}
+
+/// [`check_parent`] given the parent as found (`None` when it is not registered, or when
+/// `venue` names none).
+///
+/// # Errors
+/// [`UpdateError::Invalid`] on `parent`, as [`check_parent`].
+pub fn check_parent_is(venue: &Venue, found: Option<&Venue>) -> Result<(), UpdateError> {
     let Some(parent) = &venue.parent else {
         return Ok(());
     };
@@ -74,7 +87,7 @@ pub async fn check_parent(store: &dyn Store, venue: &Venue) -> Result<(), Update
             "a checkpoint cannot be a sub-location: its passes last no time".into(),
         ));
     }
-    match store.venue(parent).await? {
+    match found {
         None => Err(invalid(format!("no venue {parent}; register it first"))),
         Some(p) if p.parent.is_some() => Err(invalid(format!(
             "{parent} is itself a sub-location; sub-locations are one level deep"

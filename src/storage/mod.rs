@@ -28,6 +28,10 @@ use crate::domain::{Phone, Resident, ResidentId, ScanEvent, Venue, VenueId, Visi
 /// skew (24 h), so an offline client's retry always finds its first answer.
 pub const IDEMPOTENCY_TTL_SECONDS: u64 = 48 * 3600;
 
+/// The message of the [`StoreError::Conflict`] of [`Store::put_resident`] when the phone
+/// belongs to another resident.
+pub const PHONE_TAKEN: &str = "the phone belongs to another resident";
+
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

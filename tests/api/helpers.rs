@@ -220,6 +220,25 @@ impl TestApp {
             .clone()
     }
 
+    /// Creates a staff account with `role` (`admin`, `tracer`, `guard`) and returns its token.
+    pub async fn staff(&self, username: &str, role: &str) -> String {
+        let admin = self.admin().await;
+        let created = self
+            .post(
+                "/api/v1/staff",
+                &admin,
+                &json!({"username": username, "password": "a-long-password-1", "role": role}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let login = self.login(username, "a-long-password-1").await;
+        assert_eq!(login.status, 200, "{}", login.body);
+        login.body["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Logs a phone in by OTP and returns (token, resident_id).
     pub async fn resident(&self, phone: &str) -> (String, String) {
         let otp = self

@@ -1,5 +1,6 @@
 //! Black-box HTTP tests: each spawns the service on port 0 and talks to it as a client would.
 
+mod browser;
 mod helpers;
 
 mod alert_webhook;
@@ -9,13 +10,16 @@ mod auth;
 mod bad_input;
 mod cli;
 mod codes;
+mod console;
 mod contact_classes;
 mod contacts;
 mod daily_report;
+mod dry_run;
 mod entry_policy;
 mod guard;
 mod households;
 mod instances;
+mod occupancy;
 mod ops;
 mod oracle;
 mod pages;

@@ -1,11 +1,10 @@
 //! The resident's check-in page behind a poster's URL (`GET /s/{token}`), its assets, and the
 //! page driven in headless Chromium (`tests/browser/resident.mjs`).
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, Backend, TestApp};
+use crate::browser::{app_on_known_port, browser_ready, run_script};
+use crate::helpers::TestApp;
 
 /// Creates an open shop named `name` and returns its first gate's code (a URL).
 async fn shop(app: &TestApp, id: &str, name: &str) -> String {
@@ -25,7 +24,7 @@ async fn shop(app: &TestApp, id: &str, name: &str) -> String {
 }
 
 /// The JSON context a page embeds.
-fn context_of(html: &str) -> Value {
+pub fn context_of(html: &str) -> Value {
     let start = html
         .find(r#"<script type="application/json" id="context">"#)
         .map(|i| i + r#"<script type="application/json" id="context">"#.len())
@@ -116,80 +115,26 @@ crate::on_both_backends!(
     a_resident_reads_their_masked_name_and_household,
 );
 
-/// Whether the browser test must run: `CHECKIN_BROWSER=required` (set by `scripts/test`, which
-/// installs Chromium and the test's npm packages). Without it, and without Chromium or the
-/// packages, the test says so and passes.
-fn browser_ready() -> bool {
-    let required = std::env::var("CHECKIN_BROWSER").is_ok_and(|v| v == "required");
-    let have = std::path::Path::new(&chromium()).exists()
-        && std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/browser/node_modules/playwright-core"
-        ))
-        .exists();
-    assert!(
-        have || !required,
-        "CHECKIN_BROWSER=required but Chromium ({}) or tests/browser/node_modules is missing",
-        chromium()
-    );
-    if !have {
-        eprintln!(
-            "browser test skipped: run scripts/test, which installs Chromium and playwright-core"
-        );
-    }
-    have
-}
-
-fn chromium() -> String {
-    std::env::var("CHECKIN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resident_checks_in_from_a_posters_url_in_a_real_browser_and_offline_scans_arrive_once() {
     if !browser_ready() {
         return;
     }
-    // The codes must point at this app: listen on a known free port and print it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("free port: {e}"));
-    let app = spawn_app_with(Backend::Embedded, |s| {
-        s.listen = format!("127.0.0.1:{port}");
-        s.public_base_url = format!("http://127.0.0.1:{port}");
-    })
-    .await;
+    // The codes must point at this app.
+    let app = app_on_known_port().await;
     let code_a = shop(&app, "SA", "东门药店").await;
     let code_b = shop(&app, "SB", "西门超市").await;
     let phone = "19900000777";
 
-    let run = tokio::task::spawn_blocking(move || {
-        let mut cmd = std::process::Command::new("node");
-        cmd.arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/browser/resident.mjs"
-        ))
-        .env("CODE_A", &code_a)
-        .env("CODE_B", &code_b)
-        .env("PHONE", phone)
-        .env("CHROMIUM", chromium());
-        if let Ok(dir) = std::env::var("CHECKIN_SCREENSHOTS") {
-            cmd.env("SCREENSHOTS", dir);
-        }
-        cmd.output()
-    });
-    let out = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .unwrap_or_else(|_| panic!("the browser run took over 2 minutes"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|e| panic!("running node: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("{stdout}");
+    run_script(
+        "resident.mjs",
+        vec![
+            ("CODE_A", code_a),
+            ("CODE_B", code_b),
+            ("PHONE", phone.to_owned()),
+        ],
+    )
+    .await;
 
     // What the page did, as the tracer sees it: S-A closed by the check-in at S-B, then the two
     // offline scans at S-B, each once (a check-out, then a new check-in).

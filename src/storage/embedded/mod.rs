@@ -280,9 +280,7 @@ impl Store for EmbeddedStore {
                 })
                 .optional()?;
             if owner.as_deref().is_some_and(|o| o != id) {
-                return Err(StoreError::Conflict(
-                    "the phone belongs to another resident".into(),
-                ));
+                return Err(StoreError::Conflict(crate::storage::PHONE_TAKEN.into()));
             }
             let existed = tx
                 .query_row("SELECT 1 FROM residents WHERE id = ?1", [&id], |_| Ok(()))

@@ -413,11 +413,7 @@ impl Store for RedisStore {
             match answer.as_str() {
                 "created" => return Ok(Upsert::Created),
                 "updated" => return Ok(Upsert::Updated),
-                "conflict" => {
-                    return Err(StoreError::Conflict(
-                        "the phone belongs to another resident".into(),
-                    ))
-                }
+                "conflict" => return Err(StoreError::Conflict(crate::storage::PHONE_TAKEN.into())),
                 "retry" => continue,
                 other => {
                     return Err(StoreError::Corrupt(format!(
