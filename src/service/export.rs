@@ -10,7 +10,7 @@ use crate::domain::Visit;
 use crate::service::contacts::Traced;
 
 /// A cell a spreadsheet would run as a formula gets a leading `'` (OWASP, CSV injection).
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

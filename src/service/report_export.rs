@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use super::export::cell;
 use super::reports::DailyReport;
 use crate::domain::report::DayFigures;
 
@@ -63,7 +64,7 @@ fn figures(f: &DayFigures, tags: &BTreeSet<String>) -> Vec<String> {
     cells
 }
 
-/// Every row of the report: `(level, id, name, kind, community, figures)`.
+/// Every row of the report: `(level, id, name, kind, community)`.
 fn rows(r: &DailyReport) -> Vec<[String; 5]> {
     let mut out = vec![[
         "total".into(),
@@ -104,13 +105,14 @@ fn tags(r: &DailyReport) -> BTreeSet<String> {
     r.totals.watched.keys().cloned().collect()
 }
 
-/// The report as CSV: a header, the scope's total, then a row per community and per venue.
+/// The report as CSV with a UTF-8 byte-order mark (as the trace exports, for spreadsheets): a
+/// header, the scope's total, then a row per community and per venue.
 ///
 /// # Errors
 /// A `csv` error (writing to memory does not fail in practice).
 pub fn csv(r: &DailyReport) -> Result<Vec<u8>, csv::Error> {
     let tags = tags(r);
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let mut header: Vec<String> = ["date", "level", "id", "name", "kind", "community"]
         .iter()
         .map(|s| (*s).to_owned())
@@ -120,7 +122,8 @@ pub fn csv(r: &DailyReport) -> Result<Vec<u8>, csv::Error> {
     w.write_record(&header)?;
     for (row, f) in rows(r).into_iter().zip(all_figures(r)) {
         let mut record = vec![r.date.to_string()];
-        record.extend(row);
+        // Names come from admins' files: a formula-like one is made text for spreadsheets.
+        record.extend(row.iter().map(|c| cell(c)));
         record.extend(figures(f, &tags));
         w.write_record(&record)?;
     }
@@ -182,4 +185,49 @@ pub fn html(r: &DailyReport) -> String {
         r.generated_at.to_rfc3339()
     );
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::report::DayFigures;
+    use crate::domain::VenueKind;
+    use crate::service::reports::VenueRow;
+
+    fn report(name: &str) -> DailyReport {
+        let at = chrono::DateTime::parse_from_rfc3339("2020-02-16T00:00:00+08:00")
+            .unwrap_or_else(|e| panic!("{e}"));
+        DailyReport {
+            date: at.date_naive(),
+            scope: "street".into(),
+            time_zone: "Asia/Shanghai".into(),
+            from: at,
+            to: at,
+            generated_at: at.to_utc(),
+            totals: DayFigures::default(),
+            communities: Vec::new(),
+            venues: vec![VenueRow {
+                id: "S1".into(),
+                name: name.into(),
+                kind: VenueKind::Shop,
+                community: None,
+                figures: DayFigures::default(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_formula_like_name_is_text_in_the_csv_and_markup_is_escaped_in_the_page() {
+        let r = report("=HYPERLINK(\"x\")<b>");
+        let csv = String::from_utf8(csv(&r).unwrap_or_default()).unwrap_or_default();
+        let page = html(&r);
+
+        assert!(csv.starts_with('\u{feff}'));
+        assert!(csv.contains("'=HYPERLINK"), "{csv}");
+        assert!(
+            page.contains("=HYPERLINK(&quot;x&quot;)&lt;b&gt;"),
+            "{page}"
+        );
+        assert!(!page.contains("<b>"));
+    }
 }
