@@ -13,24 +13,31 @@ const TEXT = {
     brand: "扫码登记", bad_code: "这个二维码不能使用", phone: "手机号", send_code: "获取验证码",
     otp: "验证码", login: "登录", temperature: "体温（°C）", temperature_required: "体温（°C，必填）",
     members: "同行家人（无手机）", in: "进入", out: "离开", logout: "换一个手机号", back: "返回",
-    gate: "门岗", admitted: "已通过", denied: "禁止通行", queued: "已保存，联网后自动提交",
+    gate: "门岗", admitted: "已通过", denied: "禁止通行", queued: "未联网：未验证，不是通行凭证", refused_later: "联网后被拒绝：",
     direction_in: "进入", direction_out: "离开", fever: "体温异常", not_a_resident: "非本小区居民",
     temperature_required_reason: "请测量体温", sent_code: "验证码已发送",
     bad_phone: "请输入 11 位手机号", bad_temperature: "体温应在 30 到 45 之间",
     need_temperature: "此处需要填写体温", network: "网络不可用，已保存",
     waiting: "待提交：", unregistered: "未登记人员", switch: "English",
+    err_invalid_code: "二维码无效或已被篡改", err_code_revoked: "这张海报已更换，请扫描现场的新海报",
+    err_code_expired: "二维码已过期，请扫描现场的新二维码", err_code_not_yet_valid: "二维码尚未生效",
+    err_unknown_code_format: "这不是本系统的二维码", err_not_found: "场所不存在或已删除",
   },
   en: {
     brand: "Check-in", bad_code: "This code cannot be used", phone: "Mobile number",
     send_code: "Send code", otp: "Code", login: "Sign in", temperature: "Temperature (°C)",
     temperature_required: "Temperature (°C, required)", members: "Family members without a phone",
     in: "Enter", out: "Leave", logout: "Use another number", back: "Back", gate: "Gate",
-    admitted: "ADMITTED", denied: "DENIED", queued: "Saved; sent when back online",
+    admitted: "ADMITTED", denied: "DENIED", queued: "Offline: NOT verified, not a pass", refused_later: "Refused when sent: ",
     direction_in: "in", direction_out: "out", fever: "Fever", not_a_resident: "Not a resident here",
     temperature_required_reason: "Temperature required", sent_code: "Code sent",
     bad_phone: "Enter an 11-digit mobile number", bad_temperature: "Temperature must be 30 to 45",
     need_temperature: "A temperature is required here", network: "No network; saved",
     waiting: "Waiting to send: ", unregistered: "Unregistered", switch: "中文",
+    err_invalid_code: "This code is not valid or was tampered with",
+    err_code_revoked: "This poster was replaced; scan the new one", err_code_expired: "This code has expired",
+    err_code_not_yet_valid: "This code is not valid yet", err_unknown_code_format: "Not a code of this service",
+    err_not_found: "No such venue",
   },
 };
 
@@ -137,12 +144,20 @@ async function loadMe() {
 
 // --- scanning and the offline queue ----------------------------------------------------------
 
+// Each queued scan belongs to the person who made it: it is sent only with that person's token,
+// in the order made, and kept until the server gives it a final answer.
 function queue() { return JSON.parse(localStorage.getItem(QUEUE) || "[]"); }
 function saveQueue(items) { localStorage.setItem(QUEUE, JSON.stringify(items)); }
+function mine(items) { return items.filter((i) => me && i.owner === me.resident_id); }
+
+let refusedLater = 0;
+let busy = false;
 
 function renderQueueLine() {
-  const n = queue().length;
-  $("queue-line").textContent = n ? t("waiting") + n : "";
+  const n = mine(queue()).length;
+  let line = n ? t("waiting") + n : "";
+  if (refusedLater) line += (line ? " · " : "") + t("refused_later") + refusedLater;
+  $("queue-line").textContent = line;
 }
 
 function newKey() {
@@ -150,8 +165,14 @@ function newKey() {
   return Date.now().toString(36) + Math.random().toString(36).slice(2);
 }
 
+function setBusy(on) {
+  busy = on;
+  for (const b of document.querySelectorAll("#scan-form button")) b.disabled = on;
+}
+
 async function scan(event) {
   event.preventDefault();
+  if (busy || !me) return; // one scan per tap
   const direction = (event.submitter && event.submitter.value) || ctx.direction || "in";
   const raw = $("temperature").value.trim();
   const body = { code: ctx.code, direction, client_time: new Date().toISOString(), idempotency_key: newKey() };
@@ -166,29 +187,49 @@ async function scan(event) {
   const members = [...document.querySelectorAll("#members input:checked")].map((i) => ({ resident_id: i.value }));
   if (members.length) body.members = members;
   $("scan-error").textContent = "";
-  let answer;
+  setBusy(true);
   try {
-    answer = await call("POST", "/scans", body);
-  } catch (_) {
-    saveQueue([...queue(), body]);
-    renderQueueLine();
-    showQueued(body.direction);
-    return;
+    // Older scans first: the server applies a person's scans in the order they arrive.
+    await flush();
+    if (mine(queue()).length) { keep(body); return; }
+    let answer;
+    try {
+      answer = await call("POST", "/scans", body);
+    } catch (_) {
+      keep(body);
+      return;
+    }
+    if (answer.status === 401) { logout(); return; }
+    if (answer.status !== 200) { $("scan-error").textContent = errorText(answer); return; }
+    showResult(answer.data);
+  } finally {
+    setBusy(false);
   }
-  if (answer.status === 401) { logout(); return; }
-  if (answer.status !== 200) { $("scan-error").textContent = errorText(answer); return; }
-  showResult(answer.data);
 }
 
-async function flush() {
-  let items = queue();
-  while (items.length) {
+function keep(body) {
+  saveQueue([...queue(), { owner: me.resident_id, body }]);
+  renderQueueLine();
+  showQueued(body.direction);
+}
+
+let flushing = null;
+function flush() {
+  if (!flushing) flushing = sendQueued().finally(() => { flushing = null; });
+  return flushing;
+}
+
+async function sendQueued() {
+  if (!me || !localStorage.getItem(TOKEN)) return;
+  for (;;) {
+    const next = mine(queue())[0];
+    if (!next) break;
     let answer;
-    try { answer = await call("POST", "/scans", items[0]); } catch (_) { return; }
-    if (answer.status >= 500) return;
-    // Sent: a 4xx answer will not change by retrying, so it is dropped too.
-    items = queue().slice(1);
-    saveQueue(items);
+    try { answer = await call("POST", "/scans", next.body); } catch (_) { break; }
+    // Not final for this scan: no valid token, too many requests, the server unwell. Kept.
+    if (answer.status === 401 || answer.status === 429 || answer.status >= 500) break;
+    if (answer.status !== 200) refusedLater += 1;
+    saveQueue(queue().filter((i) => i.body.idempotency_key !== next.body.idempotency_key));
   }
   renderQueueLine();
 }
@@ -233,8 +274,12 @@ function showQueued(direction) {
   $("result-detail").textContent = t("gate") + "：" + (ctx.gate || "");
   $("result-who").textContent = (me && me.name) || t("unregistered");
   $("result-members").replaceChildren();
+  // Not verified by the server: no clock, so it cannot pass for a result at a gate.
+  if (clockTimer) clearInterval(clockTimer);
+  $("today").textContent = "";
+  $("clock").textContent = "";
+  $("tick").style.transform = "translateX(-100%)";
   show("result");
-  startClock();
 }
 
 // Today's date, a clock with moving seconds and a bar that sweeps every second: a screenshot
@@ -256,7 +301,7 @@ function startClock() {
 
 async function start() {
   if (ctx.error) {
-    $("error-message").textContent = ctx.error.message;
+    $("error-message").textContent = TEXT[lang]["err_" + ctx.error.code] || ctx.error.message;
     show("error");
     return;
   }

@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 
 use super::ids::{Gate, ResidentId, VenueId};
 use super::scan::{Decision, DenyReason, Direction, ScanEvent, Temperature};
-use super::venue::Venue;
+use super::venue::{Venue, VenueKind};
+use super::visit::{ClosedBy, Visit};
 
 /// The tag of residents under home observation.
 pub const KEY_MONITORING: &str = "key_monitoring";
@@ -42,18 +43,34 @@ pub struct Alert {
     pub temperature_c: Option<Temperature>,
 }
 
-/// The alerts a processed scan raises: a fever denial, or a `key_monitoring` resident admitted
-/// out at `home`'s own gates (leaving one of its buildings is not leaving home).
+/// The alerts a processed scan raises: a fever denial; or, for a `key_monitoring` resident,
+/// leaving home: a check-out admitted at `home`'s own gates (leaving one of its buildings is
+/// not leaving home), or a scan admitted elsewhere that closed their visit at home (they left
+/// without scanning out) or that was made at a checkpoint (they are on the road). `changed`
+/// are the visits the scan wrote.
 pub fn raised(
     event: &ScanEvent,
     venue: &Venue,
     home: Option<&VenueId>,
     tags: &[String],
+    changed: &[Visit],
 ) -> Vec<Alert> {
+    let watched = tags.iter().any(|t| t == KEY_MONITORING);
+    let at_home = home == Some(venue.place());
+    let left_home_unscanned = changed.iter().any(|v| {
+        v.closed_by == Some(ClosedBy::NextCheckIn)
+            && home.is_some_and(|h| v.venue_id == *h || v.parent.as_ref() == Some(h))
+    });
     let kind = match (event.decision, event.reason, event.direction) {
         (Decision::Denied, Some(DenyReason::Fever), _) => Some(AlertKind::Fever),
-        (Decision::Admitted, _, Direction::Out)
-            if home == Some(&venue.id) && tags.iter().any(|t| t == KEY_MONITORING) =>
+        (Decision::Admitted, _, Direction::Out) if watched && home == Some(&venue.id) => {
+            Some(AlertKind::LeftHomeUnderObservation)
+        }
+        (Decision::Admitted, _, _)
+            if watched
+                && home.is_some()
+                && !at_home
+                && (left_home_unscanned || venue.kind == VenueKind::Checkpoint) =>
         {
             Some(AlertKind::LeftHomeUnderObservation)
         }

@@ -135,7 +135,30 @@ pub(crate) fn page(
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_POLICY))
-        .body(template.replace("{{CONTEXT}}", &script_safe(&json)))
+        .body(
+            template
+                .replace("{{CONTEXT}}", &script_safe(&json))
+                .replace("{{ASSETS}}", assets_version()),
+        )
+}
+
+/// A short digest of every asset, put in the pages' asset URLs: a new release changes the URLs,
+/// so no phone runs an hour-old cached script against a new page.
+fn assets_version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for (name, _, body) in &ASSETS {
+            hash.update(name.as_bytes());
+            hash.update(body.as_bytes());
+        }
+        hash.finalize()
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    })
 }
 
 /// JSON made safe inside a `<script>` element: no `<` (so no `</script>`), and no line or

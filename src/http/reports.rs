@@ -75,9 +75,23 @@ pub async fn daily(
 }
 
 fn answer(req: &HttpRequest, report: &DailyReport) -> Result<HttpResponse, ApiError> {
-    let file = format!("daily-{}-{}", report.date, file_safe(&report.scope));
     if wants_csv(req) {
-        return csv_answer(report_export::csv(report), &file);
+        let mut answer = csv_answer(
+            report_export::csv(report),
+            &format!("daily-{}", report.date),
+        )?;
+        // The scope may be Chinese (a community): the RFC 6266 `filename*` form carries it.
+        let disposition = format!(
+            "attachment; filename=\"daily-{date}.csv\"; filename*=UTF-8''daily-{date}-{scope}.csv",
+            date = report.date,
+            scope = percent_encoded(&report.scope)
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&disposition) {
+            answer
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+        return Ok(answer);
     }
     if wants(req, "text/html") {
         return Ok(HttpResponse::Ok()
@@ -87,15 +101,15 @@ fn answer(req: &HttpRequest, report: &DailyReport) -> Result<HttpResponse, ApiEr
     Ok(HttpResponse::Ok().json(report))
 }
 
-/// The scope as a file name part: ASCII letters, digits and `-`, others as `_`.
-fn file_safe(scope: &str) -> String {
+/// The scope percent-encoded for `filename*` (RFC 5987: unreserved characters stay).
+fn percent_encoded(scope: &str) -> String {
     scope
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
             } else {
-                '_'
+                format!("%{b:02X}")
             }
         })
         .collect()

@@ -87,6 +87,7 @@ pub struct Webhook {
     backoff: Backoff,
     lease: Duration,
     poll: Duration,
+    timeout: Duration,
     tz: Tz,
 }
 
@@ -102,6 +103,9 @@ impl Webhook {
         let timeout = Duration::from_millis(settings.webhook_timeout_ms);
         let client = reqwest::Client::builder()
             .timeout(timeout)
+            // A redirect would turn the POST into a bodiless GET whose 200 looks like delivery:
+            // a 3xx answer is a failure to fix at the receiver.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("checkin/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Some(Self {
@@ -113,6 +117,7 @@ impl Webhook {
                 max_attempts: settings.max_attempts,
             },
             lease: timeout + LEASE_MARGIN,
+            timeout,
             poll: Duration::from_millis(settings.poll_interval_ms),
             tz,
         }))
@@ -155,6 +160,10 @@ impl Webhook {
         {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => Err(format!("webhook answered {}", r.status())),
+            Err(e) if e.is_timeout() => Err(format!(
+                "webhook did not answer within {} ms",
+                self.timeout.as_millis()
+            )),
             Err(e) => Err(format!("webhook unreachable: {e}")),
         };
         let settlement = self.backoff.settle(&c.delivery, Utc::now(), outcome);

@@ -203,7 +203,7 @@ mod tests {
             time_zone: "Asia/Shanghai".into(),
             from: at,
             to: at,
-            generated_at: at.to_utc(),
+            generated_at: at,
             totals: DayFigures::default(),
             communities: Vec::new(),
             venues: vec![VenueRow {

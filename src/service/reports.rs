@@ -67,8 +67,8 @@ pub struct DailyReport {
     pub from: DateTime<FixedOffset>,
     /// The day's last millisecond, local.
     pub to: DateTime<FixedOffset>,
-    /// When this report was made, UTC.
-    pub generated_at: DateTime<Utc>,
+    /// When this report was made, local.
+    pub generated_at: DateTime<FixedOffset>,
     /// Figures of the whole scope (people counted once however many venues they scanned at).
     pub totals: DayFigures,
     /// A row per community (street scope only).
@@ -94,6 +94,18 @@ pub async fn daily(
     let all = store.venues().await?;
     let rows = rows_in_scope(&all, scope);
     if rows.is_empty() {
+        // A sub-location is reported with its parent: say so rather than "no venue".
+        if let Scope::Venue(id) = scope {
+            if let Some(parent) = all
+                .iter()
+                .find(|v| v.id == *id)
+                .and_then(|v| v.parent.as_ref())
+            {
+                return Err(ReportError::UnknownScope(format!(
+                    "{scope} (a part of {parent}: its figures are in venue:{parent})"
+                )));
+            }
+        }
         return Err(ReportError::UnknownScope(scope.to_string()));
     }
     // Every venue counted, mapped to the row it is counted in.
@@ -203,7 +215,7 @@ pub async fn daily(
         time_zone: tz.name().to_owned(),
         from: day.from.with_timezone(&tz).fixed_offset(),
         to: day.to.with_timezone(&tz).fixed_offset(),
-        generated_at: now,
+        generated_at: now.with_timezone(&tz).fixed_offset(),
         totals: totals.finish(total_evening),
         communities,
         venues,

@@ -487,6 +487,7 @@ async fn process(
             &c.venue,
             person.resident.as_ref().and_then(|r| r.home.as_ref()),
             person.resident.as_ref().map_or(&[][..], |r| &r.tags[..]),
+            &outcome.changed,
         );
         let commit = ScanCommit {
             alerts,

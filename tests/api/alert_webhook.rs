@@ -28,37 +28,47 @@ struct Receiver {
 
 impl Receiver {
     async fn start(failures: usize, delay: Duration) -> Self {
+        Self::failing_with(failures, delay, 500).await
+    }
+
+    /// As [`Receiver::start`], failing with `status` (a redirect, say) instead of 500.
+    async fn failing_with(failures: usize, delay: Duration, status: u16) -> Self {
+        let failure = status;
         let posts: Arc<Mutex<Vec<Post>>> = Arc::default();
         let seen = Arc::clone(&posts);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
         let port = listener.local_addr().expect("has an address").port();
         let server = HttpServer::new(move || {
             let seen = Arc::clone(&seen);
-            App::new().route(
-                "/hook",
-                web::post().to(move |req: HttpRequest, body: web::Json<Value>| {
-                    let seen = Arc::clone(&seen);
-                    async move {
-                        tokio::time::sleep(delay).await;
-                        let mut posts = seen.lock().expect("not poisoned");
-                        let status = if posts.len() < failures { 500 } else { 200 };
-                        posts.push(Post {
-                            key: req
-                                .headers()
-                                .get("idempotency-key")
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or_default()
-                                .to_owned(),
-                            body: body.into_inner(),
-                            status,
-                        });
-                        HttpResponse::build(
-                            actix_web::http::StatusCode::from_u16(status).expect("a status"),
-                        )
-                        .finish()
-                    }
-                }),
-            )
+            App::new()
+                // Where a redirect points: a 200 for anything, as a landing page would give.
+                .route("/elsewhere", web::to(HttpResponse::Ok))
+                .route(
+                    "/hook",
+                    web::post().to(move |req: HttpRequest, body: web::Json<Value>| {
+                        let seen = Arc::clone(&seen);
+                        async move {
+                            tokio::time::sleep(delay).await;
+                            let mut posts = seen.lock().expect("not poisoned");
+                            let status = if posts.len() < failures { failure } else { 200 };
+                            posts.push(Post {
+                                key: req
+                                    .headers()
+                                    .get("idempotency-key")
+                                    .and_then(|v| v.to_str().ok())
+                                    .unwrap_or_default()
+                                    .to_owned(),
+                                body: body.into_inner(),
+                                status,
+                            });
+                            HttpResponse::build(
+                                actix_web::http::StatusCode::from_u16(status).expect("a status"),
+                            )
+                            .insert_header(("location", "/elsewhere"))
+                            .finish()
+                        }
+                    }),
+                )
         })
         .workers(1)
         .listen(listener)
@@ -211,7 +221,22 @@ async fn two_instances_on_one_store_post_each_alert_once(backend: Backend) {
     assert_eq!(posted, ids);
 }
 
+async fn a_webhook_that_redirects_is_not_counted_as_delivered(backend: Backend) {
+    let hook = Receiver::failing_with(usize::MAX, Duration::ZERO, 302).await;
+    let app = spawn_app_with(backend, deliver_to(&hook.url, 2)).await;
+    fever(&app, "S1", "19900000963").await;
+
+    let alerts = settled(&app).await;
+
+    assert_eq!(alerts[0]["delivery"]["status"], "failed");
+    assert!(alerts[0]["delivery"]["last_error"]
+        .as_str()
+        .is_some_and(|e| e.contains("302")));
+    assert_eq!(hook.posts().len(), 2, "posts only, no redirected GET");
+}
+
 crate::for_each_backend!(
+    a_webhook_that_redirects_is_not_counted_as_delivered,
     a_webhook_that_fails_twice_gets_the_alert_on_the_third_post_and_only_once,
     a_webhook_that_never_answers_2xx_is_given_up_after_the_allowed_posts,
     two_instances_on_one_store_post_each_alert_once,

@@ -87,4 +87,37 @@ async fn a_fever_and_a_key_monitoring_resident_leaving_home_raise_alerts(app: Te
     assert_eq!(reads, 1);
 }
 
-crate::on_both_backends!(a_fever_and_a_key_monitoring_resident_leaving_home_raise_alerts);
+async fn a_key_monitoring_resident_who_leaves_without_scanning_out_raises_an_alert(app: TestApp) {
+    let home = app.venue("C1", "residential_compound").await;
+    let shop = app.venue("S1", "shop").await;
+    app.import_residents("RK,雷婷,19900000953,C1,1栋,402,H1,key_monitoring\n")
+        .await;
+    let (watched, _) = app.resident("19900000953").await;
+    app.scan_at(&watched, &home, "in", ago(120)).await;
+    // Straight into a shop: the home visit is closed by this check-in, with no check-out.
+    let shopping = app.scan_at(&watched, &shop, "in", ago(60)).await;
+    app.scan_at(&watched, &shop, "out", ago(50)).await;
+    app.scan_at(&watched, &home, "in", ago(40)).await;
+
+    let admin = app.admin().await;
+    let listed = app.get("/api/v1/alerts", &admin).await;
+
+    assert_eq!(shopping.body["decision"], "admitted", "{}", shopping.body);
+    let kinds: Vec<(&str, &str)> = listed.body["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap_or_default(),
+                a["venue_id"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, vec![("left_home_under_observation", "S1")]);
+}
+
+crate::on_both_backends!(
+    a_fever_and_a_key_monitoring_resident_leaving_home_raise_alerts,
+    a_key_monitoring_resident_who_leaves_without_scanning_out_raises_an_alert,
+);

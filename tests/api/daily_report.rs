@@ -575,6 +575,47 @@ async fn a_report_for_an_unknown_scope_or_a_bad_date_is_refused(backend: Backend
     let (resident, _) = app.resident("19900000001").await;
     let refused = app.get("/api/v1/reports/daily", &resident).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
+    let made = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": "C1", "name": "瑞祥小区", "kind": "residential_compound",
+                    "community": "东门社区", "gates": ["北门"]}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let building = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": "C1-B1", "name": "一栋", "kind": "residential_compound",
+                    "gates": ["单元门"], "parent": "C1"}),
+        )
+        .await;
+    assert_eq!(building.status, 201, "{}", building.body);
+    let (status, body) = report(&app, &admin, "venue:C1-B1", "application/json").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("venue:C1"), "points to the parent: {body}");
+    let csv = app
+        .client
+        .get(app.url("/api/v1/reports/daily"))
+        .query(&[("scope", "community:东门社区")])
+        .bearer_auth(&admin)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let disposition = csv
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        disposition.contains("filename*=UTF-8''daily-")
+            && disposition.contains("community%3A%E4%B8%9C%E9%97%A8"),
+        "{disposition}"
+    );
     let today = app
         .get("/api/v1/reports/daily?scope=venue:S1", &admin)
         .await;

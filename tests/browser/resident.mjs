@@ -107,7 +107,18 @@ try {
   await context.setOffline(false);
   await page.waitForFunction(() => JSON.parse(localStorage.getItem("checkin.queue") || "[]").length === 0, null, { timeout: 20000 });
 
-  // 5. A code that does not verify gets a page saying so.
+  // 5. A double tap sends one scan: the buttons wait for the answer.
+  await page.getByRole("button", { name: "返回" }).click();
+  await page.evaluate(() => {
+    const form = document.getElementById("scan-form");
+    const out = document.getElementById("go-out");
+    form.requestSubmit(out);
+    form.requestSubmit(out);
+  });
+  const left = await resultWord(page);
+  check(left.cls.includes("admitted"), `checked out: ${JSON.stringify(left)}`);
+
+  // 6. A code that does not verify gets a page saying so.
   const bad = await page.goto(env("CODE_A") + "x");
   check(bad.status() >= 400 && bad.status() < 500, `a tampered code answers 4xx, got ${bad.status()}`);
   await page.locator("#view-error").waitFor({ state: "visible" });
