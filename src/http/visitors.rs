@@ -1,8 +1,8 @@
-//! `/visitors`: a resident registers a visitor for their own compound; an admin revokes a
-//! pass. A pass admits the visitor's check-in at the compound while valid, and the visit
+//! `/visitors`: a resident registers a visitor for their own compound; an admin finds a
+//! visitor's passes by phone; the host or an admin revokes a pass. A pass admits the visitor's check-in at the compound while valid, and the visit
 //! names the host.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, Either, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,6 +18,7 @@ use crate::state::AppState;
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/visitors", web::post().to(register))
+        .route("/visitors", web::get().to(list))
         .route("/visitors/{id}", web::delete().to(revoke));
 }
 
@@ -56,7 +57,7 @@ pub struct PassView {
     pub valid_from: DateTime<Utc>,
     /// Until when it admits, UTC.
     pub valid_until: DateTime<Utc>,
-    /// Revoked by an admin.
+    /// Revoked by the host or an admin.
     pub revoked: bool,
 }
 
@@ -136,12 +137,53 @@ pub async fn register(
     Ok(HttpResponse::Created().json(PassView::from(&pass)))
 }
 
-/// Revokes a visitor pass: it admits no more. Visits made with it stay as they were.
+/// Which passes to list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// The visitor's mobile number.
+    pub phone: String,
+}
+
+/// A visitor's passes.
+#[derive(Serialize, ToSchema)]
+pub struct PassList {
+    /// Oldest first.
+    pub passes: Vec<PassView>,
+}
+
+/// The passes registered for a visitor's phone (so an admin can find the one to revoke).
+/// Reading them is audited: they name people and phones.
+#[utoipa::path(get, path = "/api/v1/visitors", tag = "visitors", params(ListParams),
+    security(("bearer" = [])), responses((status = 200, body = PassList)))]
+pub async fn list(
+    admin: AdminUser,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let phone = Phone::parse(&q.phone)?;
+    let passes = state.store.visitor_passes(&phone).await?;
+    super::audit::audited(
+        &state,
+        &admin.0,
+        &req,
+        "visitors.list",
+        "json",
+        passes.len(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(PassList {
+        passes: passes.iter().map(PassView::from).collect(),
+    }))
+}
+
+/// Revokes a visitor pass, by its host or an admin: it admits no more. Visits made with it stay
+/// as they were.
 #[utoipa::path(delete, path = "/api/v1/visitors/{id}", tag = "visitors",
     params(("id" = String, Path, description = "pass id")), security(("bearer" = [])),
     responses((status = 200, body = PassView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke(
-    _admin: AdminUser,
+    who: Either<AdminUser, ResidentUser>,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -150,6 +192,11 @@ pub async fn revoke(
         .visitor_pass(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no visitor pass {id}")))?;
+    if let Either::Right(resident) = &who {
+        if resident.0 != pass.host {
+            return Err(ApiError::Forbidden);
+        }
+    }
     pass.revoked = true;
     state.store.put_visitor_pass(&pass).await?;
     Ok(HttpResponse::Ok().json(PassView::from(&pass)))

@@ -201,7 +201,54 @@ async fn a_home_must_be_a_registered_compound(app: TestApp) {
     );
 }
 
+async fn a_host_revokes_their_own_pass_and_an_admin_finds_passes_by_phone(app: TestApp) {
+    app.venue("C1", "residential_compound").await;
+    app.import_residents(
+        "RH,付秀,19900000990,C1,1栋,402,H1,\n\
+         RO,陆鹏,19900000991,C1,1栋,401,H2,\n",
+    )
+    .await;
+    let (host, _) = app.resident("19900000990").await;
+    let (neighbour, _) = app.resident("19900000991").await;
+    let pass = app
+        .post(
+            "/api/v1/visitors",
+            &host,
+            &json!({"name": "王芳", "phone": "19900000992", "relation": "女儿"}),
+        )
+        .await;
+    let id = pass.body["id"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/api/v1/visitors/{id}");
+
+    let by_neighbour = app
+        .send(app.client.delete(app.url(&path)).bearer_auth(&neighbour))
+        .await;
+    let anonymous = app.send(app.client.delete(app.url(&path))).await;
+    let by_host = app
+        .send(app.client.delete(app.url(&path)).bearer_auth(&host))
+        .await;
+    let admin = app.admin().await;
+    let found = app.get("/api/v1/visitors?phone=19900000992", &admin).await;
+    let by_resident = app.get("/api/v1/visitors?phone=19900000992", &host).await;
+    let audit = app.get("/api/v1/audit", &admin).await;
+
+    assert_eq!(by_neighbour.status, 403, "{}", by_neighbour.body);
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    assert_eq!(anonymous.body["error"]["code"], "unauthorized");
+    assert_eq!(by_host.status, 200, "{}", by_host.body);
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert_eq!(found.body["passes"][0]["id"], id.as_str());
+    assert_eq!(found.body["passes"][0]["revoked"], true);
+    assert_eq!(by_resident.status, 403);
+    assert!(audit.body["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["action"] == "visitors.list"));
+}
+
 crate::on_both_backends!(
+    a_host_revokes_their_own_pass_and_an_admin_finds_passes_by_phone,
     a_registered_visitor_is_admitted_with_their_host_until_the_pass_ends,
     a_pass_stops_admitting_once_its_host_has_moved_out,
     a_home_must_be_a_registered_compound,
