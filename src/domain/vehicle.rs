@@ -16,6 +16,9 @@ use super::ParseError;
 /// The province abbreviations that open a mainland Chinese plate (31 provincial divisions).
 const PROVINCES: &str = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
 
+/// The characters that end a special-use plate after 4 alphanumerics (GA 36).
+const USE_SUFFIXES: &str = "警学挂港澳领试超";
+
 /// The most passengers one pass may count (a large coach).
 pub const MAX_PASSENGERS: u32 = 60;
 /// The longest officer's reason, characters.
@@ -23,10 +26,14 @@ pub const MAX_REASON_CHARS: usize = 200;
 /// The longest passenger name, characters.
 pub const MAX_NAME_CHARS: usize = 50;
 
-/// A mainland Chinese number plate, normalised: a province abbreviation (`云`), a letter
-/// (`D`), then 5 alphanumerics (an ordinary plate, `云D12345`) or 6 (a new-energy plate,
-/// `鄂AD12345`). Parsing drops spaces, `·`, `•` and `-` and upper-cases ASCII letters, so
-/// `鄂a·d12345` and `鄂A D12345` are the same plate.
+/// A mainland Chinese number plate (the shapes of GA 36), normalised: a province abbreviation
+/// (`云`), a letter (`D`), then 5 alphanumerics (an ordinary plate, `云D12345`), 6 (a
+/// new-energy plate, `鄂AD12345`), or 4 and a use character (`云A1234警` police, `学`
+/// learner, `挂` trailer, `港`/`澳` Hong Kong and Macau cross-border, `领` consulate, `试`
+/// test, `超` oversize); or an armed-police plate `WJ` with an optional province abbreviation
+/// and 5 alphanumerics (`WJ云12345`); or an embassy plate `使` and 6 alphanumerics. Parsing drops
+/// spaces, `·`, `•` and `-` and upper-cases ASCII letters, so `鄂a·d12345` and `鄂A D12345`
+/// are the same plate.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Plate(String);
@@ -42,21 +49,37 @@ impl Plate {
             .filter(|c| !c.is_whitespace() && !matches!(c, '·' | '•' | '-' | '\u{30FB}'))
             .map(|c| c.to_ascii_uppercase())
             .collect();
-        let mut chars = s.chars();
-        let province = chars.next().is_some_and(|c| PROVINCES.contains(c));
-        let letter = chars.next().is_some_and(|c| c.is_ascii_uppercase());
-        let rest: Vec<char> = chars.collect();
-        let tail = (5..=6).contains(&rest.len())
-            && rest
-                .iter()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-        if province && letter && tail {
+        let c: Vec<char> = s.chars().collect();
+        let alnum = |t: &[char]| {
+            t.iter()
+                .all(|x| x.is_ascii_uppercase() || x.is_ascii_digit())
+        };
+        let province = |x: &char| PROVINCES.contains(*x);
+        let ordinary = c.len() >= 2
+            && province(&c[0])
+            && c[1].is_ascii_uppercase()
+            && match c.len() - 2 {
+                5 => alnum(&c[2..]) || (alnum(&c[2..6]) && USE_SUFFIXES.contains(c[6])),
+                6 => alnum(&c[2..]),
+                _ => false,
+            };
+        let armed_police = c.len() >= 2 && c[0] == 'W' && c[1] == 'J' && {
+            let rest = if c.len() > 2 && province(&c[2]) {
+                &c[3..]
+            } else {
+                &c[2..]
+            };
+            rest.len() == 5 && alnum(rest)
+        };
+        let embassy = c.first() == Some(&'使') && c.len() == 7 && alnum(&c[1..]);
+        if ordinary || armed_police || embassy {
             Ok(Self(s))
         } else {
             Err(ParseError::new(
                 "plate",
                 "must be a mainland plate: a province abbreviation, a letter, then 5 or 6 \
-                 letters or digits (e.g. 云D12345, 鄂A·D12345)",
+                 letters or digits (云D12345, 鄂A·D12345) or 4 and a use character (云A1234警); \
+                 or WJ云12345, or 使123456",
             ))
         }
     }
@@ -395,5 +418,31 @@ mod tests {
         assert!(origin("广西壮族自治区").is_from("广西"));
         assert!(origin("北京市").is_from("北京"));
         assert!(!origin("湖北省").is_from("云南省"));
+    }
+
+    #[test]
+    fn special_use_armed_police_and_embassy_plates_are_accepted() {
+        for ok in [
+            "云A1234警",
+            "云A1234学",
+            "云D1234挂",
+            "粤Z1234港",
+            "粤Z1234澳",
+            "WJ云12345",
+            "WJ12345",
+            "使123456",
+        ] {
+            assert!(Plate::parse(ok).is_ok(), "{ok} refused");
+        }
+        for bad in [
+            "云A123警",
+            "云A12345警",
+            "云A1234X警",
+            "WJ云1234",
+            "使12345",
+            "警A12345",
+        ] {
+            assert!(Plate::parse(bad).is_err(), "{bad} accepted");
+        }
     }
 }
