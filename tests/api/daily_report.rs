@@ -114,6 +114,9 @@ fn added(gate_of: &HashMap<String, String>, shop: &str, watched: &ResidentRow) -
         scan("19900099005", "GC-C001", "out", "12:01:00", None),
         scan(&watched.phone, &watched.home, "out", "09:00:00", None),
         scan(&watched.phone, &watched.home, "in", "09:40:00", Some(36.4)),
+        // Out again without scanning out: the check-in at the shop closes the home visit.
+        scan(&watched.phone, shop, "in", "10:30:00", None),
+        scan(&watched.phone, shop, "out", "10:50:00", None),
     ]
 }
 
@@ -318,9 +321,13 @@ async fn the_daily_report_of_the_sample_day_matches_the_tests_own_count_and_hist
     let mut count: BTreeMap<&str, Count> = BTreeMap::new();
     let evening = at("22:00:00");
     let mut whereabouts: HashMap<&str, (&str, DateTime<FixedOffset>)> = HashMap::new();
+    // Where each person's open visit is, all day (visit rules 1 to 3), for the alerts.
+    let mut open_at: HashMap<&str, &str> = HashMap::new();
     for (s, e) in all.iter().zip(&expected) {
         let c = count.entry(s.venue.as_str()).or_default();
         let resident = by_phone.get(s.phone.as_str());
+        let watched_here = resident.is_some_and(|r| r.tags.contains("key_monitoring"));
+        let home = resident.map(|r| r.home.as_str());
         c.people.insert(s.phone.clone());
         for tag in resident
             .map(|r| r.tags.as_str())
@@ -336,16 +343,20 @@ async fn the_daily_report_of_the_sample_day_matches_the_tests_own_count_and_hist
         match (e.decision, s.direction) {
             ("admitted", "in") => {
                 c.check_ins += 1;
+                // Under home observation and gone elsewhere without scanning out.
+                if watched_here
+                    && home != Some(s.venue.as_str())
+                    && open_at.get(s.phone.as_str()).copied() == home
+                {
+                    c.alerts_left_home += 1;
+                }
                 if e.visitor {
                     c.visitors.insert(s.phone.clone());
                 }
             }
             ("admitted", _) => {
                 c.check_outs += 1;
-                let home = resident.map(|r| r.home.as_str());
-                if home == Some(s.venue.as_str())
-                    && resident.is_some_and(|r| r.tags.contains("key_monitoring"))
-                {
+                if home == Some(s.venue.as_str()) && watched_here {
                     c.alerts_left_home += 1;
                 }
             }
@@ -356,6 +367,13 @@ async fn the_daily_report_of_the_sample_day_matches_the_tests_own_count_and_hist
                     c.fevers.insert(s.phone.clone());
                     c.alerts_fever += 1;
                 }
+            }
+        }
+        if e.decision == "admitted" {
+            if s.direction == "in" {
+                open_at.insert(&s.phone, &s.venue);
+            } else if open_at.get(s.phone.as_str()) == Some(&s.venue.as_str()) {
+                open_at.remove(s.phone.as_str());
             }
         }
         // Where each person is, for the count at 22:00 (visit rules 1 to 4).
@@ -454,7 +472,7 @@ async fn the_daily_report_of_the_sample_day_matches_the_tests_own_count_and_hist
     );
     assert_eq!(street["totals"]["visitors"], 1);
     assert_eq!(street["totals"]["denials"]["not_a_resident"], 2);
-    assert_eq!(street["totals"]["alerts"]["left_home_under_observation"], 1);
+    assert_eq!(street["totals"]["alerts"]["left_home_under_observation"], 2);
     assert_eq!(street["totals"]["watched"]["key_monitoring"], 1);
     let dongmen = json_report(&app, &admin, "community:东门社区").await;
     assert_eq!(
