@@ -233,6 +233,7 @@ impl TestApp {
         assert_eq!(created.status, 201, "{}", created.body);
         let login = self.login(username, "a-long-password-1").await;
         assert_eq!(login.status, 200, "{}", login.body);
+        assert_eq!(login.body["role"], role);
         login.body["access_token"]
             .as_str()
             .unwrap_or_default()

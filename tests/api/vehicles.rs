@@ -6,26 +6,6 @@ use crate::helpers::TestApp;
 
 const PLATE_PATH: &str = "/api/v1/trace/vehicles/云D12345/passes";
 
-/// Creates a staff account with `role` and returns its token.
-async fn staff(app: &TestApp, username: &str, role: &str) -> String {
-    let admin = app.admin().await;
-    let created = app
-        .post(
-            "/api/v1/staff",
-            &admin,
-            &json!({"username": username, "password": "a-long-password-1", "role": role}),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let login = app.login(username, "a-long-password-1").await;
-    assert_eq!(login.status, 200, "{}", login.body);
-    assert_eq!(login.body["role"], role);
-    login.body["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// A let-through pass body with `passengers`.
 fn pass_body(passengers: Value) -> Value {
     json!({
@@ -59,7 +39,7 @@ async fn a_pass_with_three_passengers_gives_the_two_with_phones_visits_that_trac
 ) {
     app.venue("K1", "checkpoint").await;
     app.import_residents("R1,付秀英,19900000801,,,,,\n").await;
-    let guard = staff(&app, "guard1", "guard").await;
+    let guard = app.staff("guard1", "guard").await;
     let admin = app.admin().await;
 
     let made = app
@@ -114,7 +94,7 @@ async fn a_pass_with_three_passengers_gives_the_two_with_phones_visits_that_trac
 
 async fn a_turned_back_vehicle_needs_a_reason(app: TestApp) {
     app.venue("K1", "checkpoint").await;
-    let guard = staff(&app, "guard1", "guard").await;
+    let guard = app.staff("guard1", "guard").await;
     let mut body = pass_body(json!([]));
     body["decision"] = json!("turned_back");
 
@@ -135,7 +115,7 @@ async fn a_turned_back_vehicle_needs_a_reason(app: TestApp) {
 
 async fn a_bad_plate_is_refused_naming_the_field_and_stores_nothing(app: TestApp) {
     app.venue("K1", "checkpoint").await;
-    let guard = staff(&app, "guard1", "guard").await;
+    let guard = app.staff("guard1", "guard").await;
     let mut body = pass_body(three_passengers());
     body["plate"] = json!("ABC-123");
 
@@ -167,7 +147,7 @@ async fn a_bad_plate_is_refused_naming_the_field_and_stores_nothing(app: TestApp
 async fn a_pass_is_recorded_only_at_a_checkpoint_and_one_of_its_gates(app: TestApp) {
     app.venue("S1", "shop").await;
     app.venue("K1", "checkpoint").await;
-    let guard = staff(&app, "guard1", "guard").await;
+    let guard = app.staff("guard1", "guard").await;
     let body = pass_body(json!([]));
     let mut west = body.clone();
     west["gate"] = json!("西门");
@@ -194,7 +174,7 @@ async fn a_pass_is_recorded_only_at_a_checkpoint_and_one_of_its_gates(app: TestA
 
 async fn a_passenger_with_a_fever_raises_a_fever_alert_whatever_the_officer_decided(app: TestApp) {
     app.venue("K1", "checkpoint").await;
-    let guard = staff(&app, "guard1", "guard").await;
+    let guard = app.staff("guard1", "guard").await;
     let admin = app.admin().await;
     let body = pass_body(json!([
         {"name": "陆鹏", "phone": "19900000802", "temperature_c": 38.2},
@@ -220,8 +200,8 @@ async fn a_passenger_with_a_fever_raises_a_fever_alert_whatever_the_officer_deci
 
 async fn a_plate_search_is_audited_and_given_as_csv_in_local_time(app: TestApp) {
     app.venue("K1", "checkpoint").await;
-    let guard = staff(&app, "guard1", "guard").await;
-    let tracer = staff(&app, "tracer1", "tracer").await;
+    let guard = app.staff("guard1", "guard").await;
+    let tracer = app.staff("tracer1", "tracer").await;
     let admin = app.admin().await;
     let made = app
         .post(
@@ -283,8 +263,8 @@ async fn a_plate_search_is_audited_and_given_as_csv_in_local_time(app: TestApp) 
 async fn a_guard_records_passes_and_reads_the_guard_view_and_nothing_more(app: TestApp) {
     app.venue("K1", "checkpoint").await;
     app.import_residents("R1,付秀英,19900000801,,,,,\n").await;
-    let guard = staff(&app, "guard1", "guard").await;
-    let tracer = staff(&app, "tracer1", "tracer").await;
+    let guard = app.staff("guard1", "guard").await;
+    let tracer = app.staff("tracer1", "tracer").await;
     let made = app
         .post(
             "/api/v1/venues/K1/vehicle-passes",
@@ -345,7 +325,7 @@ async fn a_guard_records_passes_and_reads_the_guard_view_and_nothing_more(app: T
 
 async fn a_retry_with_the_same_idempotency_key_records_no_visit_twice(app: TestApp) {
     app.venue("K1", "checkpoint").await;
-    let guard = staff(&app, "guard1", "guard").await;
+    let guard = app.staff("guard1", "guard").await;
     let mut body = pass_body(three_passengers());
     body["idempotency_key"] = json!("lane1-0001");
 

@@ -5,37 +5,11 @@
 // scans into a venue while the occupancy view is open), CHROMIUM (the browser binary),
 // SCREENSHOTS (a directory, optional).
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
-const require = createRequire(import.meta.url);
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
+import { accessible, check, env, shoot } from "./common.mjs";
+
 const BASE = env("BASE");
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-// axe-core in the page: serious or critical findings fail the run.
-async function accessible(page, what) {
-  await page.addScriptTag({ path: require.resolve("axe-core/axe.min.js") });
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "best-practice"] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(" ")) }));
-  });
-  const bad = result.filter((v) => v.impact === "serious" || v.impact === "critical");
-  check(bad.length === 0, `${what}: accessibility findings ${JSON.stringify(bad)}`);
-  return result.map((v) => v.id);
-}
-
-async function shoot(page, name) {
-  if (process.env.SCREENSHOTS) await page.screenshot({ path: `${process.env.SCREENSHOTS}/${name}.png`, fullPage: true });
-}
 
 async function api(method, path, body, token) {
   const headers = { "content-type": "application/json" };
