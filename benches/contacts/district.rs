@@ -278,6 +278,7 @@ impl District {
                     tags: Vec::new(),
                     registered: true,
                     created_at: at(day0_ms() - 30 * DAY),
+                    token_generation: 0,
                 });
             }
             households.push((compound as u32, members));

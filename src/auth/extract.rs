@@ -3,6 +3,8 @@
 
 use std::future::{ready, Ready};
 
+use futures::future::LocalBoxFuture;
+
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
 use super::tokens::Claims;
@@ -112,12 +114,24 @@ impl FromRequest for GuardUser {
 
 impl FromRequest for ResidentUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    /// Checks the token, then that its sign-in generation is still the person's: a token from
+    /// before a sign-out everywhere or an admin's revocation is refused (one store read).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(with_role(req, &[Role::Resident]).and_then(|c| {
-            ResidentId::parse(&c.sub)
-                .map(ResidentUser)
-                .map_err(|_| ApiError::Unauthorized("invalid or expired token".into()))
-        }))
+        let claims = with_role(req, &[Role::Resident]);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let claims = claims?;
+            let id = ResidentId::parse(&claims.sub)
+                .map_err(|_| ApiError::Unauthorized("invalid or expired token".into()))?;
+            let state = state.ok_or(ApiError::Internal)?;
+            match state.store.resident(&id).await? {
+                Some(r) if r.token_generation == claims.gen => Ok(ResidentUser(id)),
+                Some(_) => Err(ApiError::Unauthorized(
+                    "this sign-in was revoked; sign in again".into(),
+                )),
+                None => Err(ApiError::Unauthorized("invalid or expired token".into())),
+            }
+        })
     }
 }

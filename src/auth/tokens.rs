@@ -29,6 +29,9 @@ pub struct Claims {
     pub iss: String,
     /// Audience, always [`AUDIENCE`].
     pub aud: String,
+    /// A resident's sign-in generation (see `Resident::token_generation`); 0 for staff.
+    #[serde(default)]
+    pub gen: u32,
 }
 
 /// Issues and checks access tokens.
@@ -87,11 +90,18 @@ impl TokenKeys {
         }
     }
 
-    /// A token for `sub` with `role`, valid `ttl_seconds`.
+    /// A token for `sub` with `role`, valid `ttl_seconds`, of sign-in generation `gen` (0 for
+    /// staff).
     ///
     /// # Errors
     /// [`AuthError::Internal`] if signing fails.
-    pub fn issue(&self, sub: &str, role: Role, ttl_seconds: u64) -> Result<String, AuthError> {
+    pub fn issue(
+        &self,
+        sub: &str,
+        role: Role,
+        ttl_seconds: u64,
+        gen: u32,
+    ) -> Result<String, AuthError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: sub.to_owned(),
@@ -100,6 +110,7 @@ impl TokenKeys {
             iat: now,
             iss: self.issuer.clone(),
             aud: AUDIENCE.to_owned(),
+            gen,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AuthError::Internal(e.to_string()))

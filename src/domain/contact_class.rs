@@ -112,6 +112,7 @@ mod tests {
             tags: Vec::new(),
             registered: true,
             created_at: Utc::now(),
+            token_generation: 0,
         }
     }
 

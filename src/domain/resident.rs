@@ -29,6 +29,15 @@ pub struct Resident {
     pub registered: bool,
     /// When the record was created, UTC.
     pub created_at: DateTime<Utc>,
+    /// The generation of the person's sign-ins: a token carries the generation it was issued
+    /// in and is refused once this has moved on, which it does when the person signs out
+    /// everywhere or an admin revokes their tokens (a lost phone). 0 until then.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub token_generation: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A name as shown to a guard or on a phone's result screen: its first character and `*`
@@ -54,6 +63,7 @@ impl Resident {
             tags: Vec::new(),
             registered: false,
             created_at: now,
+            token_generation: 0,
         }
     }
 }

@@ -15,6 +15,10 @@ use crate::state::AppState;
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me", web::get().to(me))
+        .route(
+            "/me/sign-out-everywhere",
+            web::post().to(sign_out_everywhere),
+        )
         .route("/me/visits", web::get().to(my_visits));
 }
 
@@ -86,4 +90,16 @@ pub async fn me(who: ResidentUser, state: web::Data<AppState>) -> Result<HttpRes
         registered: person.registered,
         household,
     }))
+}
+
+/// Signs the caller out on every phone: each of their tokens, this one included, is refused
+/// from now on.
+#[utoipa::path(post, path = "/api/v1/me/sign-out-everywhere", tag = "scans",
+    security(("bearer" = [])), responses((status = 204)))]
+pub async fn sign_out_everywhere(
+    who: ResidentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    crate::service::accounts::revoke_sign_ins(state.store.as_ref(), &who.0).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -19,7 +19,7 @@ use super::{
         venues::create, venues::list, venues::get, venues::patch, venues::import,
         venues::presence, occupancy::occupancy, posters::poster_png, posters::poster_svg,
         posters::poster_pdf, posters::batch_pdf, codes::rotate_version, codes::special_code,
-        codes::live_code, codes::list_keys, codes::rotate_key, codes::retire_key, codes::jwks, residents::import, scans::scan, scan_batch::batch, me::me, me::my_visits,
+        codes::live_code, codes::list_keys, codes::rotate_key, codes::retire_key, codes::jwks, residents::import, scans::scan, scan_batch::batch, me::me, me::my_visits, me::sign_out_everywhere, residents::revoke_sign_ins,
         audit::list, alerts::list, reports::daily, guard::recent, visitors::register, visitors::list, visitors::revoke, trace::resident_visits, trace::venue_visits, trace::contacts, trace::venue_exposure,
         vehicles::register, vehicles::at_checkpoint, vehicles::by_plate,
         ops::healthz, ops::readyz, ops::metrics, openapi,

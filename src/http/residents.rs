@@ -1,16 +1,22 @@
-//! `/residents/import`: residents from `residents.csv`.
+//! `/residents/import`: residents from `residents.csv`; `/residents/{id}/revoke-sign-ins`:
+//! an admin ends a resident's sign-ins (a lost phone).
 
 use actix_web::{web, HttpResponse};
 
 use super::params::ImportParams;
 use crate::auth::extract::AdminUser;
+use crate::domain::ResidentId;
 use crate::error::ApiError;
-use crate::service::imports;
+use crate::service::{accounts, imports};
 use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/residents/import", web::post().to(import));
+    cfg.route("/residents/import", web::post().to(import))
+        .route(
+            "/residents/{id}/revoke-sign-ins",
+            web::post().to(revoke_sign_ins),
+        );
 }
 
 /// Imports `residents.csv` (columns `resident_id,name,phone,home,building,room,household,tags`);
@@ -26,4 +32,21 @@ pub async fn import(
 ) -> Result<HttpResponse, ApiError> {
     let report = imports::import_residents(state.store.as_ref(), &body, q.mode()).await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// Ends every sign-in of a resident: each token issued to them so far is refused (401), and
+/// their next one-time-code login works as before. For a lost or stolen phone.
+#[utoipa::path(post, path = "/api/v1/residents/{id}/revoke-sign-ins", tag = "residents",
+    params(("id" = String, Path, description = "resident id")), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn revoke_sign_ins(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ResidentId::parse(&id)?;
+    match accounts::revoke_sign_ins(state.store.as_ref(), &id).await? {
+        Some(_) => Ok(HttpResponse::NoContent().finish()),
+        None => Err(ApiError::NotFound(format!("no resident {id}"))),
+    }
 }

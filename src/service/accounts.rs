@@ -64,7 +64,7 @@ pub async fn staff_login(
     let ttl = state.settings.auth.staff_token_ttl_seconds;
     let token = state
         .tokens
-        .issue(account.username.as_str(), account.role, ttl)?;
+        .issue(account.username.as_str(), account.role, ttl, 0)?;
     Ok((
         Issued {
             token,
@@ -181,9 +181,12 @@ pub async fn resident_login(
         }
     };
     let ttl = state.settings.auth.resident_token_ttl_seconds;
-    let token = state
-        .tokens
-        .issue(resident.id.as_str(), Role::Resident, ttl)?;
+    let token = state.tokens.issue(
+        resident.id.as_str(),
+        Role::Resident,
+        ttl,
+        resident.token_generation,
+    )?;
     Ok((
         Issued {
             token,
@@ -191,4 +194,22 @@ pub async fn resident_login(
         },
         resident.id,
     ))
+}
+
+/// Ends every sign-in of a resident (a lost phone, or "sign out everywhere"): their sign-in
+/// generation moves on, so every token issued so far is refused; the next login works as
+/// before. Returns the new generation, or `None` when there is no such resident.
+///
+/// # Errors
+/// [`StoreError`] when the store fails.
+pub async fn revoke_sign_ins(
+    store: &dyn Store,
+    id: &ResidentId,
+) -> Result<Option<u32>, StoreError> {
+    let Some(mut resident) = store.resident(id).await? else {
+        return Ok(None);
+    };
+    resident.token_generation = resident.token_generation.wrapping_add(1);
+    store.put_resident(&resident).await?;
+    Ok(Some(resident.token_generation))
 }

@@ -134,6 +134,7 @@ pub fn resident_from_row(headers: &Row, row: &Row) -> Result<Resident, ParseErro
         tags: parse_tags(col(headers, row, "tags").unwrap_or(""))?,
         registered: true,
         created_at: Utc::now(),
+        token_generation: 0,
     })
 }
 
@@ -347,6 +348,8 @@ pub async fn import_residents(
         };
         if let Some(old) = &old {
             resident.created_at = old.created_at;
+            // A re-import must not bring a revoked phone's tokens back.
+            resident.token_generation = old.token_generation;
         }
         if mode == Mode::DryRun {
             if scratch

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use serde_json::json;
 
-use crate::helpers::{TestApp, JWT_SECRET};
+use crate::helpers::{ago, TestApp, JWT_SECRET};
 
 async fn a_resident_token_cannot_reach_admin_or_tracer_routes(app: TestApp) {
     app.venue("S1", "shop").await;
@@ -225,6 +225,7 @@ async fn a_value_sent_with_the_wrong_type_is_not_echoed(app: TestApp) {
 }
 
 crate::on_both_backends!(
+    signing_out_everywhere_or_an_admins_revocation_refuses_every_earlier_token,
     the_bearer_scheme_is_case_insensitive,
     a_value_sent_with_the_wrong_type_is_not_echoed,
     a_resident_token_cannot_reach_admin_or_tracer_routes,
@@ -235,3 +236,50 @@ crate::on_both_backends!(
     an_unknown_phone_becomes_an_unregistered_person,
     an_expired_forged_or_missing_token_is_refused,
 );
+
+async fn signing_out_everywhere_or_an_admins_revocation_refuses_every_earlier_token(app: TestApp) {
+    let code = app.venue("S1", "shop").await;
+    app.venue("C1", "residential_compound").await;
+    app.import_residents("RL,付秀,19900000881,C1,1栋,402,H1,\n")
+        .await;
+    let (phone_a, _) = app.resident("19900000881").await;
+    let (phone_b, _) = app.resident("19900000881").await;
+
+    let out = app
+        .post("/api/v1/me/sign-out-everywhere", &phone_a, &json!({}))
+        .await;
+    let old_a = app.get("/api/v1/me", &phone_a).await;
+    let old_b = app.scan_at(&phone_b, &code, "in", ago(5)).await;
+    let (fresh, _) = app.resident("19900000881").await;
+    let fresh_ok = app.get("/api/v1/me", &fresh).await;
+
+    // A lost phone: the admin ends its sign-ins; a re-import does not bring them back.
+    let admin = app.admin().await;
+    let revoked = app
+        .post("/api/v1/residents/RL/revoke-sign-ins", &admin, &json!({}))
+        .await;
+    let reimported = app
+        .import_csv(
+            "/api/v1/residents/import",
+            "resident_id,name,phone,home,building,room,household,tags\n\
+             RL,付秀,19900000881,C1,1栋,402,H1,\n",
+        )
+        .await;
+    let after = app.get("/api/v1/me", &fresh).await;
+    let unknown = app
+        .post(
+            "/api/v1/residents/NOBODY/revoke-sign-ins",
+            &admin,
+            &json!({}),
+        )
+        .await;
+
+    assert_eq!(out.status, 204, "{}", out.body);
+    assert_eq!(old_a.status, 401, "{}", old_a.body);
+    assert_eq!(old_b.status, 401, "{}", old_b.body);
+    assert_eq!(fresh_ok.status, 200, "{}", fresh_ok.body);
+    assert_eq!(revoked.status, 204, "{}", revoked.body);
+    assert_eq!(reimported.body["updated"], 1, "{}", reimported.body);
+    assert_eq!(after.status, 401, "{}", after.body);
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+}

@@ -71,6 +71,7 @@ pub fn resident(id: &str, digits: &str) -> Resident {
         tags: vec!["hubei_return".into()],
         registered: true,
         created_at: t("2020-02-01T08:00:00Z"),
+        token_generation: 0,
     }
 }
 
