@@ -149,29 +149,15 @@ impl EmbeddedStore {
         Ok(())
     }
 
-    /// Vehicle passes by one key (`?1`) and a time window (`?2`, `?3`, ms).
-    fn passes_query(
+    /// Runs `sql` with `key` and the window `[from, to]` (ms) as its three parameters and reads
+    /// each row's JSON column as a `T`.
+    fn json_query<T: serde::de::DeserializeOwned>(
         conn: &Connection,
         sql: &str,
         key: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<VehiclePass>, StoreError> {
-        let mut stmt = conn.prepare_cached(sql)?;
-        let rows = stmt.query_map(
-            params![key, from.timestamp_millis(), to.timestamp_millis()],
-            |r| r.get::<_, String>(0),
-        )?;
-        rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
-    }
-
-    fn visits_query(
-        conn: &Connection,
-        sql: &str,
-        key: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<Visit>, StoreError> {
+    ) -> Result<Vec<T>, StoreError> {
         let mut stmt = conn.prepare_cached(sql)?;
         let rows = stmt.query_map(
             params![key, from.timestamp_millis(), to.timestamp_millis()],
@@ -543,7 +529,7 @@ impl Store for EmbeddedStore {
     ) -> Result<Vec<Visit>, StoreError> {
         let id = resident.to_string();
         self.run(move |c| {
-            Self::visits_query(
+            Self::json_query(
                 c,
                 "SELECT json FROM visits WHERE resident_id = ?1 AND start_ms BETWEEN ?2 AND ?3
                  ORDER BY start_ms, id",
@@ -563,7 +549,7 @@ impl Store for EmbeddedStore {
     ) -> Result<Vec<Visit>, StoreError> {
         let id = venue.to_string();
         self.run(move |c| {
-            Self::visits_query(
+            Self::json_query(
                 c,
                 "SELECT json FROM visits WHERE venue_id = ?1 AND start_ms BETWEEN ?2 AND ?3
                  ORDER BY start_ms, id",
@@ -635,7 +621,7 @@ impl Store for EmbeddedStore {
     ) -> Result<Vec<VehiclePass>, StoreError> {
         let venue = venue.to_string();
         self.run(move |c| {
-            Self::passes_query(
+            Self::json_query(
                 c,
                 "SELECT json FROM vehicle_passes WHERE venue_id = ?1 AND at_ms BETWEEN ?2 AND ?3
                  ORDER BY at_ms, id",
@@ -655,7 +641,7 @@ impl Store for EmbeddedStore {
     ) -> Result<Vec<VehiclePass>, StoreError> {
         let plate = plate.to_string();
         self.run(move |c| {
-            Self::passes_query(
+            Self::json_query(
                 c,
                 "SELECT json FROM vehicle_passes WHERE plate = ?1 AND at_ms BETWEEN ?2 AND ?3
                  ORDER BY at_ms, id",

@@ -84,20 +84,25 @@ impl RedisStore {
         Ok(report)
     }
 
+    /// Up to [`PURGE_BATCH`] members of the time index `index` scored before `cut` (ms).
+    async fn due_batch(&self, index: &str, cut: i64) -> Result<Vec<String>, StoreError> {
+        Ok(redis::cmd("ZRANGEBYSCORE")
+            .arg(index)
+            .arg("-inf")
+            .arg(format!("({cut}"))
+            .arg("LIMIT")
+            .arg(0)
+            .arg(PURGE_BATCH)
+            .query_async(&mut self.conn())
+            .await?)
+    }
+
     /// Removes the vehicle passes recorded before `cut` (ms) from the pass hash and its three
     /// indexes, one `MULTI` per batch. Returns how many records were removed.
     async fn purge_vehicle_passes(&self, cut: i64) -> Result<u64, StoreError> {
         let mut removed = 0;
         loop {
-            let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-                .arg(self.keys.vehicle_passes())
-                .arg("-inf")
-                .arg(format!("({cut}"))
-                .arg("LIMIT")
-                .arg(0)
-                .arg(PURGE_BATCH)
-                .query_async(&mut self.conn())
-                .await?;
+            let ids = self.due_batch(&self.keys.vehicle_passes(), cut).await?;
             if ids.is_empty() {
                 return Ok(removed);
             }
@@ -140,15 +145,7 @@ impl RedisStore {
     /// phone's list entry and its index entry, one `MULTI` per batch.
     async fn purge_visitor_passes(&self, cut: i64) -> Result<(), StoreError> {
         loop {
-            let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-                .arg(self.keys.visitor_pass_ends())
-                .arg("-inf")
-                .arg(format!("({cut}"))
-                .arg("LIMIT")
-                .arg(0)
-                .arg(PURGE_BATCH)
-                .query_async(&mut self.conn())
-                .await?;
+            let ids = self.due_batch(&self.keys.visitor_pass_ends(), cut).await?;
             if ids.is_empty() {
                 return Ok(());
             }
