@@ -54,7 +54,8 @@ pub struct Settings {
     /// when absent, a key ring in `{data_dir}/keys/code-signing/` is used, its first key made
     /// on first start. Instances sharing one Redis must use the same key.
     pub code_signing_key_file: Option<PathBuf>,
-    /// Use Redis at this URL instead of the embedded store.
+    /// Use Redis at this URL instead of the embedded store: `redis://host:port[/db]` for one
+    /// node, `redis+cluster://host:port,host:port,…` for a Redis Cluster.
     pub redis_url: Option<SecretString>,
     /// Prefix of every Redis key (tests give each run its own).
     pub redis_key_prefix: String,

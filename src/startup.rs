@@ -152,7 +152,7 @@ pub fn build_state(
 pub struct Application {
     port: u16,
     server: Server,
-    /// Background tasks (retention purge, alert webhook), stopped with the server.
+    /// Background tasks (retention purge, repair, alert webhook), stopped with the server.
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -207,6 +207,7 @@ impl Application {
         let deliver = webhook.map(|w| alert_webhook::run(Arc::clone(&store), w));
         let state = web::Data::new(build_state(settings, store, clock)?);
         let housekeeping = crate::limits::run_housekeeping(Arc::clone(&state.limits));
+        let repair = crate::service::repair::run(Arc::clone(&state.store));
         let server = HttpServer::new(move || {
             App::new()
                 // Answers carry personal data: no cache keeps them unless a route says so.
@@ -222,7 +223,11 @@ impl Application {
             source,
         })?
         .run();
-        let mut tasks = vec![tokio::spawn(purge), tokio::spawn(housekeeping)];
+        let mut tasks = vec![
+            tokio::spawn(purge),
+            tokio::spawn(housekeeping),
+            tokio::spawn(repair),
+        ];
         tasks.extend(deliver.map(tokio::spawn));
         Ok(Self {
             port,

@@ -23,7 +23,8 @@ pub struct ServeArgs {
 /// Flags that say where the data and keys are, shared by every command that opens the store.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// Use Redis (redis://host:port) instead of the embedded store [env: CHECKIN_REDIS_URL].
+    /// Use Redis (redis://host:port, or a cluster: redis+cluster://host:port,host:port,…)
+    /// instead of the embedded store [env: CHECKIN_REDIS_URL].
     #[arg(long)]
     pub redis_url: Option<String>,
     /// Where the embedded store and keys live [env: CHECKIN_DATA_DIR].

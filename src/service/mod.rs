@@ -9,6 +9,7 @@ pub mod export;
 pub mod households;
 pub mod imports;
 pub mod posters;
+pub mod repair;
 pub mod report_export;
 pub mod reports;
 pub mod retention;

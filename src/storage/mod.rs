@@ -332,6 +332,15 @@ pub trait Store: Send + Sync + 'static {
         visits_before: DateTime<Utc>,
         audit_before: DateTime<Utc>,
     ) -> Result<PurgeReport, StoreError>;
+
+    /// Finishes scan commits that stopped half way: a store whose commit is several steps
+    /// (Redis Cluster, see `redis/commit.rs`) runs the steps still owed by commits begun
+    /// before `begun_before`. Returns how many commits it finished. Idempotent; safe beside
+    /// concurrent scans. Stores whose commit is one atomic write have nothing to do.
+    async fn repair(&self, begun_before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let _ = begun_before;
+        Ok(0)
+    }
 }
 
 /// Checks that every visit of a bulk import is closed ([`Store::import_visits`]).

@@ -16,10 +16,22 @@ use serde_json::{json, Value};
 pub enum Backend {
     Embedded,
     Redis,
+    /// The Redis Cluster of `CHECKIN_TEST_REDIS_CLUSTER_URL` (`scripts/test` starts one).
+    Cluster,
 }
 
 pub const ADMIN_PASSWORD: &str = "admin-test-password";
 pub const JWT_SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
+
+/// The Redis Cluster the cluster tests use: `CHECKIN_TEST_REDIS_CLUSTER_URL`.
+///
+/// # Panics
+/// When it is not set (`scripts/test` starts a cluster and sets it).
+pub fn cluster_url() -> String {
+    std::env::var("CHECKIN_TEST_REDIS_CLUSTER_URL").unwrap_or_else(|_| {
+        panic!("the cluster tests need CHECKIN_TEST_REDIS_CLUSTER_URL: run scripts/test")
+    })
+}
 
 /// The Redis the tests use: `CHECKIN_TEST_REDIS_URL`, else the local default.
 pub fn redis_url() -> String {
@@ -56,6 +68,7 @@ pub fn settings_for(backend: Backend, data_dir: &std::path::Path, prefix: &str) 
     s.redis_url = match backend {
         Backend::Embedded => None,
         Backend::Redis => Some(SecretString::from(redis_url())),
+        Backend::Cluster => Some(SecretString::from(cluster_url())),
     };
     s
 }
@@ -132,26 +145,39 @@ async fn start(
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if self.backend == Backend::Redis && self.owns_storage {
-            delete_prefix(&self.prefix);
+        if self.owns_storage {
+            match self.backend {
+                Backend::Embedded => {}
+                Backend::Redis => delete_prefix(&redis_url(), &self.prefix),
+                Backend::Cluster => delete_prefix(&cluster_url(), &self.prefix),
+            }
         }
     }
 }
 
-/// Deletes every Redis key under `prefix`.
-pub fn delete_prefix(prefix: &str) {
-    let Ok(client) = redis::Client::open(redis_url()) else {
-        return;
+/// Deletes every Redis key under `prefix` at `url`: on each node a cluster URL names (the
+/// test cluster's URL names all its masters), one key per `DEL`.
+pub fn delete_prefix(url: &str, prefix: &str) {
+    let nodes = match checkin::storage::redis::conn::cluster_nodes(url) {
+        Ok(Some(nodes)) => nodes,
+        _ => vec![url.to_owned()],
     };
-    let Ok(mut con) = client.get_connection() else {
-        return;
-    };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query(&mut con)
-        .unwrap_or_default();
-    for chunk in keys.chunks(500) {
-        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut con);
+    for node in nodes {
+        let Ok(client) = redis::Client::open(node) else {
+            continue;
+        };
+        let Ok(mut con) = client.get_connection() else {
+            continue;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}:*"))
+            .query(&mut con)
+            .unwrap_or_default();
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.cmd("DEL").arg(key).ignore();
+        }
+        let _: redis::RedisResult<()> = pipe.query(&mut con);
     }
 }
 

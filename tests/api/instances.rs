@@ -1,5 +1,6 @@
 //! Several stateless instances on one store (the way the service scales out): whichever
-//! instance answers, a person's visits, presence, idempotency and contacts are the same.
+//! instance answers, a person's visits, presence, idempotency and contacts are the same, on
+//! each store and on a Redis Cluster.
 
 use serde_json::json;
 
@@ -64,3 +65,15 @@ async fn a_resident_checks_in_through_one_instance_and_out_through_another(backe
 }
 
 crate::for_each_backend!(a_resident_checks_in_through_one_instance_and_out_through_another);
+
+mod cluster {
+    /// The same on a three-master Redis Cluster, where a scan's commit is several single-slot
+    /// steps.
+    #[tokio::test]
+    async fn a_resident_checks_in_through_one_instance_and_out_through_another() {
+        super::a_resident_checks_in_through_one_instance_and_out_through_another(
+            crate::helpers::Backend::Cluster,
+        )
+        .await;
+    }
+}

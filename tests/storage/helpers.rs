@@ -2,8 +2,10 @@
 //!
 //! The embedded store lives in a `TempDir` (removed on drop). The Redis store gets a fresh
 //! random key prefix per test, on `CHECKIN_TEST_REDIS_URL` (default
-//! `redis://127.0.0.1:6379`); [`Backend::finish`] deletes that prefix's keys with `SCAN` and
-//! `DEL`, whether the behaviour passed or panicked. Nothing else in the Redis is touched.
+//! `redis://127.0.0.1:6379`), or on the Redis Cluster of `CHECKIN_TEST_REDIS_CLUSTER_URL`
+//! (`scripts/test` starts a three-master one); [`Backend::finish`] deletes that prefix's keys
+//! with `SCAN` and `DEL` on every master, whether the behaviour passed or panicked. Nothing else
+//! in the Redis is touched.
 
 use std::any::Any;
 use std::future::Future;
@@ -12,7 +14,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use checkin::storage::embedded::EmbeddedStore;
-use checkin::storage::redis::RedisStore;
+use checkin::storage::redis::{Faults, RedisStore};
 use checkin::storage::Store;
 use futures::FutureExt;
 use tempfile::TempDir;
@@ -23,6 +25,20 @@ pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// The Redis the tests use.
 pub fn redis_url() -> String {
     std::env::var("CHECKIN_TEST_REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned())
+}
+
+/// The Redis Cluster the cluster tests use: `CHECKIN_TEST_REDIS_CLUSTER_URL`
+/// (`redis+cluster://host:port,…`).
+///
+/// # Panics
+/// When it is not set: `scripts/test` starts a cluster and sets it.
+pub fn cluster_url() -> String {
+    std::env::var("CHECKIN_TEST_REDIS_CLUSTER_URL").unwrap_or_else(|_| {
+        panic!(
+            "the cluster tests need a Redis Cluster: run scripts/test, which starts one, or set \
+             CHECKIN_TEST_REDIS_CLUSTER_URL=redis+cluster://host:port,…"
+        )
+    })
 }
 
 /// A fresh key prefix, unique to one test.
@@ -88,9 +104,17 @@ impl Backend {
         Self::redis_with_prefix(&unique_prefix()).await
     }
 
+    /// A Redis Cluster store under a new random prefix.
+    pub async fn cluster() -> Self {
+        Self::open_redis(cluster_url(), &unique_prefix()).await
+    }
+
     /// A Redis store under `prefix`, which must come from [`unique_prefix`].
     pub async fn redis_with_prefix(prefix: &str) -> Self {
-        let url = redis_url();
+        Self::open_redis(redis_url(), prefix).await
+    }
+
+    async fn open_redis(url: String, prefix: &str) -> Self {
         let prefix = prefix.to_owned();
         let store = RedisStore::connect(&url, &prefix)
             .await
@@ -115,6 +139,31 @@ impl Backend {
                     .await
                     .expect("the Redis store reconnects"),
             ),
+        }
+    }
+
+    /// The key prefix of a Redis backend.
+    ///
+    /// # Panics
+    /// For the embedded backend.
+    pub fn prefix(&self) -> &str {
+        match &self.kind {
+            Kind::Redis { prefix, .. } => prefix,
+            Kind::Embedded(_) => panic!("the embedded backend has no key prefix"),
+        }
+    }
+
+    /// A second connection to this Redis backend's data with `faults` injected.
+    ///
+    /// # Panics
+    /// For the embedded backend.
+    pub async fn reopen_with_faults(&self, faults: Faults) -> RedisStore {
+        match &self.kind {
+            Kind::Redis { url, prefix } => RedisStore::connect(url, prefix)
+                .await
+                .expect("the Redis store reconnects")
+                .with_faults(faults),
+            Kind::Embedded(_) => panic!("faults are injected into Redis stores only"),
         }
     }
 
@@ -168,21 +217,63 @@ pub async fn keys_under(conn: &mut redis::aio::MultiplexedConnection, prefix: &s
     }
 }
 
-/// Deletes every key under `prefix` (and only those).
+/// The URLs of the nodes to clean: the one node, or every master of a cluster (found with
+/// `CLUSTER NODES` from the first node named).
+pub async fn nodes_of(url: &str) -> Vec<String> {
+    let Ok(Some(seeds)) = checkin::storage::redis::conn::cluster_nodes(url) else {
+        return vec![url.to_owned()];
+    };
+    let Some(seed) = seeds.first() else {
+        return Vec::new();
+    };
+    let Ok(mut conn) = connect(seed).await else {
+        return seeds;
+    };
+    let Ok(listing) = redis::cmd("CLUSTER")
+        .arg("NODES")
+        .query_async::<String>(&mut conn)
+        .await
+    else {
+        return seeds;
+    };
+    listing
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let addr = fields.get(1)?.split('@').next()?;
+            fields
+                .get(2)?
+                .contains("master")
+                .then(|| format!("redis://{addr}"))
+        })
+        .collect()
+}
+
+async fn connect(url: &str) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    redis::Client::open(url)?
+        .get_multiplexed_async_connection()
+        .await
+}
+
+/// Deletes every key under `prefix` (and only those), one key per command so that it works
+/// on a cluster's node too.
 async fn delete_prefix(url: &str, prefix: &str) {
     assert!(
         prefix.starts_with("checkin-test-"),
         "refusing to delete {prefix:?}"
     );
-    let Ok(client) = redis::Client::open(url) else {
-        return;
-    };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
-        eprintln!("could not clean up Redis prefix {prefix}");
-        return;
-    };
-    let keys = keys_under(&mut conn, prefix).await;
-    for chunk in keys.chunks(500) {
-        let _: Result<(), _> = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await;
+    for node in nodes_of(url).await {
+        let Ok(mut conn) = connect(&node).await else {
+            eprintln!("could not clean up Redis prefix {prefix} on {node}");
+            continue;
+        };
+        let keys = keys_under(&mut conn, prefix).await;
+        for chunk in keys.chunks(500) {
+            let mut pipe = redis::pipe();
+            for key in chunk {
+                pipe.cmd("DEL").arg(key).ignore();
+            }
+            let _: Result<(), _> = pipe.query_async(&mut conn).await;
+        }
     }
 }

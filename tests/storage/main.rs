@@ -1,18 +1,20 @@
 //! The storage conformance suite: every behaviour of the `Store` trait, checked against each
-//! backend (the embedded SQLite store in a temporary directory, and Redis under a fresh random
-//! key prefix on `CHECKIN_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`), plus a few
-//! checks that only make sense for Redis.
+//! backend (the embedded SQLite store in a temporary directory; Redis under a fresh random
+//! key prefix on `CHECKIN_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`; and a Redis
+//! Cluster on `CHECKIN_TEST_REDIS_CLUSTER_URL`, which `scripts/test` starts), plus a few
+//! checks that only make sense for one Redis or for a cluster.
 //!
 //! Each behaviour is one `async fn` in [`behaviours`] taking the store (`&dyn Store`, or the
 //! whole [`helpers::Backend`] when it must reopen the store); `conformance!` turns each into
-//! one test per backend, `embedded::NAME` and `redis::NAME`.
+//! one test per backend, `embedded::NAME`, `redis::NAME` and `cluster::NAME`.
 
 mod behaviours;
+mod cluster_only;
 mod fixtures;
 mod helpers;
 mod redis_only;
 
-/// Generates `mod embedded` and `mod redis`, each with one `#[tokio::test]` per behaviour. A
+/// Generates `mod embedded`, `mod redis` and `mod cluster` (a three-master Redis Cluster), each with one `#[tokio::test]` per behaviour. A
 /// test sets its backend up, runs the behaviour, and always cleans up (the Redis prefix's keys
 /// are deleted even when the behaviour panics) before reporting the outcome.
 macro_rules! conformance {
@@ -32,6 +34,16 @@ macro_rules! conformance {
                 #[tokio::test]
                 async fn $name() {
                     let backend = crate::helpers::Backend::redis().await;
+                    let outcome = crate::helpers::catch(crate::behaviours::$name(backend.arg())).await;
+                    backend.finish(outcome).await;
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let backend = crate::helpers::Backend::cluster().await;
                     let outcome = crate::helpers::catch(crate::behaviours::$name(backend.arg())).await;
                     backend.finish(outcome).await;
                 }

@@ -1,85 +1,129 @@
 //! Bulk import of closed visits ([`Store::import_visits`](crate::storage::Store::import_visits)):
-//! the visit writes of `COMMIT_SCAN` (see `scripts.rs`), for many visits at once and without
-//! the person's state, events or idempotency.
+//! each person's visits in one write to the person's slot, each venue's through the venue step
+//! of a scan's commit (`venue_write` in `scripts.rs`), and their owners into `retention`;
+//! every call stays in one slot, so it works on a cluster too. Writing a visit again gives the
+//! same result, so an import that stopped half way can simply be run again.
 
-use std::sync::LazyLock;
+use std::collections::BTreeMap;
 
-use redis::{Script, ScriptInvocation};
+use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::RedisStore;
-use crate::domain::Visit;
+use crate::domain::{ResidentId, VenueId, Visit};
 use crate::storage::StoreError;
 
-/// How many visits one script call writes. A call keeps Redis busy for about a millisecond
-/// per few hundred visits; other clients wait that long at most.
+/// How many visits one call writes. A call keeps Redis busy for about a millisecond per few
+/// hundred visits; other clients wait that long at most.
 const CHUNK: usize = 500;
-/// How many chunks are sent at once on the shared connection (pipelined).
-const IN_FLIGHT: usize = 8;
+/// How many calls are in flight at once on the shared connection.
+const IN_FLIGHT: usize = 32;
 
-/// Writes closed visits with their person and venue indexes through `write_visit`, the
-/// function that `COMMIT_SCAN` writes a visit with (`WRITE_VISIT` in `scripts.rs`).
-///
-/// `KEYS`: 1 `retention`; then five per visit: `{p}:visit`, `{p}:visits`, `{v}:visit`,
-/// `{v}:visits`, `{v}:open`.
-/// `ARGV`: 1 idle expiry ms (`0`: none); then six per visit: id, start ms, resident id, visit
-/// JSON, end ms, venue id.
-///
-/// Returns the number of visits written.
-const IMPORT_VISITS: &str = r"
-local idle = tonumber(ARGV[1])
-local n = (#ARGV - 1) / 6
-for i = 0, n - 1 do
-  local k, a = 1 + i * 5, 1 + i * 6
-  write_visit(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], KEYS[1],
-    ARGV[a + 1], ARGV[a + 2], ARGV[a + 4], '0', ARGV[a + 5], ARGV[a + 3], ARGV[a + 6], idle)
-end
-return n
-";
+/// A visit as an import writes it: id, start ms, JSON, resident id.
+type Item = (String, i64, String, String);
 
-static SCRIPT: LazyLock<Script> =
-    LazyLock::new(|| Script::new(&format!("{}{IMPORT_VISITS}", super::scripts::WRITE_VISIT)));
+/// One call of an import, owning what it writes.
+enum Call {
+    Person(ResidentId, Vec<Item>),
+    Venue(VenueId, Vec<Item>),
+    Retention(Vec<(i64, String)>),
+}
 
 impl RedisStore {
-    /// Writes already checked closed visits in chunks of [`CHUNK`], each chunk one atomic
-    /// script call, [`IN_FLIGHT`] calls pipelined.
+    /// Writes already checked closed visits: per person, per venue and into `retention`, in
+    /// chunks of [`CHUNK`], [`IN_FLIGHT`] calls at a time.
     pub(super) async fn import_closed_visits(&self, visits: &[Visit]) -> Result<(), StoreError> {
-        let calls = visits
-            .chunks(CHUNK)
-            .map(|chunk| {
-                let mut call = SCRIPT.prepare_invoke();
-                call.key(self.keys.retention()).arg(self.idle_expiry_ms);
-                for v in chunk {
-                    call.key(self.keys.person_visit(&v.resident_id))
-                        .key(self.keys.person_visits(&v.resident_id))
-                        .key(self.keys.venue_visit(&v.venue_id))
-                        .key(self.keys.venue_visits(&v.venue_id))
-                        .key(self.keys.venue_open(&v.venue_id));
-                    call.arg(&v.id)
-                        .arg(v.start().timestamp_millis())
-                        .arg(v.resident_id.as_str())
-                        .arg(serde_json::to_string(v)?)
-                        .arg(v.latest_end().timestamp_millis())
-                        .arg(v.venue_id.as_str());
-                }
-                Ok::<_, StoreError>((call, chunk.len()))
-            })
-            .collect::<Result<Vec<(ScriptInvocation<'static>, usize)>, StoreError>>()?;
-        for group in calls.chunks(IN_FLIGHT) {
-            futures::future::try_join_all(group.iter().map(|(call, len)| self.invoke(call, *len)))
-                .await?;
+        let mut people: BTreeMap<&ResidentId, Vec<Item>> = BTreeMap::new();
+        let mut venues: BTreeMap<&VenueId, Vec<Item>> = BTreeMap::new();
+        let mut owners: BTreeMap<String, i64> = BTreeMap::new();
+        for v in visits {
+            let item = (
+                v.id.clone(),
+                v.start().timestamp_millis(),
+                serde_json::to_string(v)?,
+                v.resident_id.as_str().to_owned(),
+            );
+            people.entry(&v.resident_id).or_default().push(item.clone());
+            venues.entry(&v.venue_id).or_default().push(item);
+            let ends = v.latest_end().timestamp_millis();
+            for owner in [
+                format!("p:{}", v.resident_id.as_str()),
+                format!("v:{}", v.venue_id.as_str()),
+            ] {
+                let score = owners.entry(owner).or_insert(ends);
+                *score = (*score).min(ends);
+            }
         }
+        let mut calls = Vec::new();
+        for (rid, items) in people {
+            calls.extend(
+                items
+                    .chunks(CHUNK)
+                    .map(|c| Call::Person(rid.clone(), c.to_vec())),
+            );
+        }
+        for (vid, items) in venues {
+            calls.extend(
+                items
+                    .chunks(CHUNK)
+                    .map(|c| Call::Venue(vid.clone(), c.to_vec())),
+            );
+        }
+        let owners: Vec<(i64, String)> = owners.into_iter().map(|(o, s)| (s, o)).collect();
+        calls.extend(owners.chunks(CHUNK).map(|c| Call::Retention(c.to_vec())));
+        stream::iter(calls.into_iter().map(|call| self.import_call(call)))
+            .buffer_unordered(IN_FLIGHT)
+            .try_collect::<Vec<()>>()
+            .await?;
         Ok(())
     }
 
-    /// One chunk's script call; `len` is how many visits it carries.
-    async fn invoke(&self, call: &ScriptInvocation<'static>, len: usize) -> Result<(), StoreError> {
-        let written: usize = call.invoke_async(&mut self.conn()).await?;
-        if written == len {
-            Ok(())
-        } else {
-            Err(StoreError::Corrupt(format!(
-                "the import script wrote {written} of {len} visits"
-            )))
+    async fn import_call(&self, call: Call) -> Result<(), StoreError> {
+        match call {
+            Call::Person(rid, items) => {
+                let mut hset = redis::cmd("HSET");
+                let mut zadd = redis::cmd("ZADD");
+                hset.arg(self.keys.person_visit(&rid));
+                zadd.arg(self.keys.person_visits(&rid));
+                for (id, start, json, _) in &items {
+                    hset.arg(id).arg(json);
+                    zadd.arg(start).arg(id);
+                }
+                let mut pipe = redis::pipe();
+                pipe.add_command(hset).ignore().add_command(zadd).ignore();
+                if self.idle_expiry_ms > 0 {
+                    for key in [self.keys.person_visit(&rid), self.keys.person_visits(&rid)] {
+                        pipe.cmd("PEXPIRE")
+                            .arg(key)
+                            .arg(self.idle_expiry_ms)
+                            .ignore();
+                    }
+                }
+                let () = pipe.query_async(&mut self.conn()).await?;
+            }
+            Call::Venue(vid, items) => {
+                let mut call = self.scripts.venue_step.prepare_invoke();
+                for key in self.venue_keys(&vid) {
+                    call.key(key);
+                }
+                // No event; every visit closed (`venue_write`'s arguments).
+                call.arg(self.idle_expiry_ms)
+                    .arg("")
+                    .arg(0)
+                    .arg(items.len());
+                for (id, start, json, rid) in &items {
+                    call.arg(id).arg(start).arg("0").arg(json).arg(rid);
+                }
+                let _: i64 = call.invoke_async(&mut self.conn()).await?;
+            }
+            Call::Retention(owners) => {
+                let mut zadd = redis::cmd("ZADD");
+                zadd.arg(self.keys.retention()).arg("LT");
+                for (score, owner) in owners {
+                    zadd.arg(score).arg(owner);
+                }
+                let _: i64 = zadd.query_async(&mut self.conn()).await?;
+            }
         }
+        Ok(())
     }
 }

@@ -16,6 +16,8 @@
 //! | `PREFIX:{p:RID}:visits` | sorted set | `VISIT` scored by the visit's start (`Visit::start()`, ms since the epoch) | `commit_scan`, `import_visits` |
 //! | `PREFIX:{p:RID}:events` | list | scan event JSON, in the order recorded (`RPUSH`) | `commit_scan` |
 //! | `PREFIX:{p:RID}:idem:KEY` | string | idempotency record JSON, `EX` = `IDEMPOTENCY_TTL_SECONDS` | `commit_scan` |
+//! | `PREFIX:{p:RID}:outbox` | hash | cluster only: person version → JSON of the scan's writes in other slots still owed (see `commit.rs`) | `commit_scan`, `repair` |
+//! | `PREFIX:{repair}:pending` | sorted set | cluster only: resident ids whose outbox may hold entries, scored by when marked (ms) | `commit_scan`, `repair` |
 //! | `PREFIX:{p:RID}:resident` | string | resident JSON | `put_resident` |
 //! | `PREFIX:phone:PHONE` | string | the id of the resident with that phone (unique index) | `put_resident` |
 //! | `PREFIX:{v:VID}:venue` | string | venue JSON | `put_venue`, `insert_venue`, `replace_venue` |
@@ -31,16 +33,16 @@
 //! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |
 //! | `PREFIX:ping` | string | the last `/readyz` probe value, `EX` 60 s | `ping` |
 //! | `PREFIX:audit` | sorted set | audit record JSON scored by its time (ms); removed only by the retention purge, after `retention.audit_days` | `append_audit`, `purge` |
-//! | `PREFIX:visitor:ID` | string | visitor pass JSON | `put_visitor_pass`, `purge` |
-//! | `PREFIX:visitors:PHONE` | set | ids of the visitor passes for that phone | `put_visitor_pass`, `purge` |
-//! | `PREFIX:visitor-ends` | sorted set | every visitor pass id scored by its `valid_until` (ms): the retention index of passes | `put_visitor_pass`, `purge` |
-//! | `PREFIX:alerts` | sorted set | alert JSON scored by the scan's time (ms); removed by the retention purge with visits | `commit_scan`, `purge` |
+//! | `PREFIX:{visitors}:pass:ID` | string | visitor pass JSON | `put_visitor_pass`, `purge` |
+//! | `PREFIX:{visitors}:phone:PHONE` | set | ids of the visitor passes for that phone | `put_visitor_pass`, `purge` |
+//! | `PREFIX:{visitors}:ends` | sorted set | every visitor pass id scored by its `valid_until` (ms): the retention index of passes | `put_visitor_pass`, `purge` |
+//! | `PREFIX:{alerts}:log` | sorted set | alert JSON scored by the scan's time (ms); removed by the retention purge with visits | `commit_scan`, `purge` |
 //! | `PREFIX:{alerts}:due` | sorted set | ids of alerts whose webhook delivery is pending, scored by when it is next tried (ms; a claim moves it to the lease's end) | `commit_scan`, `claim_alerts`, `settle_alert`, `purge` |
 //! | `PREFIX:{alerts}:delivery` | hash | `ID:alert` → alert JSON, `ID:state` → delivery state JSON (absent: never tried), `ID:claim` → the claim holding it | `commit_scan`, `claim_alerts`, `settle_alert`, `purge` |
-//! | `PREFIX:vpass` | hash | `PASS` (vehicle pass id, UUID v7) → vehicle pass JSON | `put_vehicle_pass`, `purge` |
-//! | `PREFIX:vpasses` | sorted set | every `PASS` scored by the pass's `at` (ms): the time index the retention purge reads | `put_vehicle_pass`, `purge` |
-//! | `PREFIX:{v:VID}:vpasses` | sorted set | the checkpoint's `PASS` ids scored by `at` (ms) | `put_vehicle_pass`, `purge` |
-//! | `PREFIX:plate:PLATE:vpasses` | sorted set | a plate's `PASS` ids scored by `at` (ms); `PLATE` is the normalised plate (`云D12345`, UTF-8) | `put_vehicle_pass`, `purge` |
+//! | `PREFIX:{vpass}:pass` | hash | `PASS` (vehicle pass id, UUID v7) → vehicle pass JSON | `put_vehicle_pass`, `purge` |
+//! | `PREFIX:{vpass}:all` | sorted set | every `PASS` scored by the pass's `at` (ms): the time index the retention purge reads | `put_vehicle_pass`, `purge` |
+//! | `PREFIX:{vpass}:venue:VID` | sorted set | the checkpoint's `PASS` ids scored by `at` (ms) | `put_vehicle_pass`, `purge` |
+//! | `PREFIX:{vpass}:plate:PLATE` | sorted set | a plate's `PASS` ids scored by `at` (ms); `PLATE` is the normalised plate (`云D12345`, UTF-8) | `put_vehicle_pass`, `purge` |
 //! | `PREFIX:retention` | sorted set | `p:RID` and `v:VID` (owners of visits and events), each scored by the earliest time (ms) any of its data can fall out of retention: a visit's latest end, an event's scan time; `+inf` when it holds nothing | `commit_scan` (`ZADD LT`), `purge` |
 //!
 //! ## Retention
@@ -55,7 +57,7 @@
 //! long is dropped by Redis itself, whether or not a purge runs.
 //!
 //! Vehicle passes are personal data too and go with visits: the purge removes every pass whose
-//! `at` is before the cutoff, found through `vpasses`, from the hash and its three indexes in
+//! `at` is before the cutoff, found through `{vpass}:all`, from the hash and its three indexes in
 //! one `MULTI`.
 //!
 //! Visits are indexed by start, and window queries read `[from - lookback(), to]` by score; a
@@ -70,17 +72,22 @@
 //! about one venue (`{v:VID}`) in another. Resident ids and venue ids contain only
 //! `[A-Za-z0-9_.-]` ([`crate::domain::ids`]), so they cannot close a tag early or open another.
 //!
-//! Today `commit_scan` runs one Lua script that touches the person's keys and the keys of the
-//! venues of the changed visits together. That is atomic and fine on one Redis node, but it
-//! crosses slots on a cluster, which refuses it (`CROSSSLOT`); so does `import_visits`, whose
-//! script writes the visits of a few hundred people and venues in one call. Likewise
-//! `put_resident`'s script touches the resident's key, two phone keys and two homes' resident
-//! sets. A later issue (Redis Cluster) will split the
-//! commit into a person-slot step (state, events, visits, idempotency: the truth) and a
-//! venue-slot step (the venue's visit copy and presence: a copy that can be repaired from the
-//! person's visits), and claim phones with a single-key step before writing the resident.
-//! Every other call already touches one slot per command (listing venues reads them one `GET`
-//! each, in a pipeline).
+//! Every atomic step touches one slot:
+//! - a scan's commit is one script on a single node, and on a cluster a sequence of single-slot
+//!   steps (the person's first, then each venue's, `retention`'s and the alerts'), with an
+//!   outbox in the person's slot that makes a stop half way repairable (see `commit.rs`);
+//! - the small shared records are grouped under one tag each, so that each of their
+//!   multi-key writes is one `MULTI` in one slot: `{alerts}` (the log, the delivery queue and
+//!   states), `{visitors}` (visitor passes and their indexes) and `{vpass}` (vehicle passes
+//!   and their indexes). These are written at a tiny fraction of the scan rate;
+//! - a resident's record, phone index and home list are written one key at a time, in an
+//!   order that makes a stop half way harmless (see `residents.rs`);
+//! - a venue's record and the venue lists are written one key at a time, listed first;
+//! - reads across many slots (the venue list, a home's residents, the events of many venues)
+//!   are one pipeline on a node and concurrent commands on a cluster.
+//!
+//! `retention` and `{repair}:pending` take one command per scan each and sit on one node of
+//! a cluster; both could be split by a hash of the owner if that node became the hot one.
 
 use crate::domain::staff::Username;
 use crate::domain::vehicle::Plate;
@@ -231,24 +238,24 @@ impl Keys {
         format!("{}:audit", self.prefix)
     }
 
-    /// `PREFIX:visitor:ID`: a visitor pass.
+    /// `PREFIX:{visitors}:pass:ID`: a visitor pass.
     pub fn visitor_pass(&self, id: &str) -> String {
-        format!("{}:visitor:{id}", self.prefix)
+        format!("{}:{{visitors}}:pass:{id}", self.prefix)
     }
 
-    /// `PREFIX:visitor-ends`: visitor pass ids by the end of their validity.
+    /// `PREFIX:{visitors}:ends`: visitor pass ids by the end of their validity.
     pub fn visitor_pass_ends(&self) -> String {
-        format!("{}:visitor-ends", self.prefix)
+        format!("{}:{{visitors}}:ends", self.prefix)
     }
 
-    /// `PREFIX:visitors:PHONE`: the visitor passes of a phone.
+    /// `PREFIX:{visitors}:phone:PHONE`: the visitor passes of a phone.
     pub fn visitor_passes(&self, phone: &Phone) -> String {
-        format!("{}:visitors:{}", self.prefix, phone.as_str())
+        format!("{}:{{visitors}}:phone:{}", self.prefix, phone.as_str())
     }
 
-    /// `PREFIX:alerts`: alerts by time.
+    /// `PREFIX:{alerts}:log`: alerts by time.
     pub fn alerts(&self) -> String {
-        format!("{}:alerts", self.prefix)
+        format!("{}:{{alerts}}:log", self.prefix)
     }
 
     /// `PREFIX:{alerts}:due`: pending alert deliveries by when they are next tried.
@@ -261,24 +268,36 @@ impl Keys {
         format!("{}:{{alerts}}:delivery", self.prefix)
     }
 
-    /// `PREFIX:vpass`: vehicle passes by id.
+    /// `PREFIX:{vpass}:pass`: vehicle passes by id.
     pub fn vehicle_pass(&self) -> String {
-        format!("{}:vpass", self.prefix)
+        format!("{}:{{vpass}}:pass", self.prefix)
     }
 
-    /// `PREFIX:vpasses`: every vehicle pass id by time (the retention index of passes).
+    /// `PREFIX:{vpass}:all`: every vehicle pass id by time (the retention index of passes).
     pub fn vehicle_passes(&self) -> String {
-        format!("{}:vpasses", self.prefix)
+        format!("{}:{{vpass}}:all", self.prefix)
     }
 
-    /// `PREFIX:{v:VID}:vpasses`: a checkpoint's vehicle pass ids by time.
+    /// `PREFIX:{vpass}:venue:VID`: a checkpoint's vehicle pass ids by time.
     pub fn venue_vehicle_passes(&self, id: &VenueId) -> String {
-        self.place(id, "vpasses")
+        format!("{}:{{vpass}}:venue:{}", self.prefix, id.as_str())
     }
 
-    /// `PREFIX:plate:PLATE:vpasses`: a plate's vehicle pass ids by time.
+    /// `PREFIX:{vpass}:plate:PLATE`: a plate's vehicle pass ids by time.
     pub fn plate_vehicle_passes(&self, plate: &Plate) -> String {
-        format!("{}:plate:{}:vpasses", self.prefix, plate.as_str())
+        format!("{}:{{vpass}}:plate:{}", self.prefix, plate.as_str())
+    }
+
+    /// `PREFIX:{p:RID}:outbox`: on a cluster, the writes in other slots still owed by the
+    /// person's committed scans, version → followups JSON.
+    pub fn person_outbox(&self, id: &ResidentId) -> String {
+        self.person(id, "outbox")
+    }
+
+    /// `PREFIX:{repair}:pending`: on a cluster, resident ids whose outbox may hold entries,
+    /// scored by when they were marked (ms).
+    pub fn repair_pending(&self) -> String {
+        format!("{}:{{repair}}:pending", self.prefix)
     }
 
     /// `PREFIX:retention`: owners of visits and events by when their oldest data expires.

@@ -1,8 +1,8 @@
 //! The Redis store: every [`Store`] call as a few commands or one Lua script on Redis 6.2 or
-//! later (it uses `SET … GET` and `GETDEL`).
+//! later (it uses `SET … GET`, `GETDEL` and `LPOS`), on one node or on a Redis Cluster.
 //!
-//! One [`ConnectionManager`] (a multiplexed connection that reconnects by itself) is shared by
-//! all clones of the store. Connecting and every command are bounded ([`Timeouts`], 2 s each by
+//! One connection ([`conn::Conn`]: a multiplexed connection that reconnects by itself, or a
+//! cluster connection) is shared by all clones of the store. Connecting and every command are bounded ([`Timeouts`], 2 s each by
 //! default, and one quick reconnection retry), so a dead or stuck Redis fails fast with
 //! [`StoreError::Unavailable`] instead of hanging requests; the command that meets a broken
 //! connection fails, and the manager reconnects in the background for the next one.
@@ -10,8 +10,11 @@
 //! The key layout is written down in [`keys`]; the scripts are in `scripts.rs`.
 
 mod alerts;
+mod commit;
+pub mod conn;
 mod import;
 pub mod keys;
+mod residents;
 mod retention;
 mod scripts;
 
@@ -20,13 +23,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use futures::future::try_join_all;
+use redis::FromRedisValue;
 
+pub use self::commit::Faults;
+use self::conn::Conn;
 use self::keys::Keys;
 use self::scripts::Scripts;
 use super::{
     lookback, refuse_open_visits, CommitResult, IdempotencyRecord, OtpRecord, PersonState,
-    PurgeReport, ScanCommit, Store, StoreError, Upsert, IDEMPOTENCY_TTL_SECONDS,
+    PurgeReport, ScanCommit, Store, StoreError, Upsert,
 };
 use crate::domain::audit::AuditRecord;
 use crate::domain::delivery::{AlertRecord, ClaimedAlert, Settlement};
@@ -57,25 +63,26 @@ impl Default for Timeouts {
 /// How long after its `expires_at` a one-time code is kept: a late try still reads it back, as
 /// from the embedded store (which never drops codes), and the caller judges `expires_at`.
 pub const OTP_GRACE_SECONDS: i64 = 300;
-/// How many times `put_resident` retries when the record changes between its read and its write.
-const PUT_RESIDENT_ATTEMPTS: usize = 5;
 /// How many visit ids one `HMGET` asks for.
 const HMGET_CHUNK: usize = 500;
 
 /// Redis-backed [`Store`]. Cheap to clone: clones share one connection.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Conn,
     keys: Arc<Keys>,
     scripts: Arc<Scripts>,
     /// `PEXPIRE` set on a person's and a venue's visit keys at each write, ms; 0: none.
     idle_expiry_ms: u64,
+    /// Faults injected by tests; none otherwise.
+    faults: Faults,
 }
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
             .field("prefix", &self.keys.prefix())
+            .field("cluster", &self.conn.is_cluster())
             .finish_non_exhaustive()
     }
 }
@@ -97,40 +104,59 @@ fn parse_opt<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<Opti
 }
 
 impl RedisStore {
-    /// Lists a venue's id and SETs its record with one option (`GET`: answers the record it
-    /// replaced; `NX`: only if absent, answers `OK` when written), in one round trip. Listed
-    /// first: should the write stop half way, a listed id without a record is skipped by
-    /// `venues`, while a record that is not listed would be lost to it. (Not MULTI: the two keys
-    /// are in different cluster slots.)
+    /// Lists a venue's id (and under its parent) and SETs its record with one option (`GET`:
+    /// answers the record it replaced; `NX`: only if absent, answers `OK` when written).
+    /// Listed first: should the write stop half way, a listed id without a record is skipped
+    /// by `venues`, while a record that is not listed would be lost to it. (Not MULTI: the
+    /// keys are in different cluster slots.)
     async fn list_and_set_venue(
         &self,
         venue: &Venue,
         option: &str,
     ) -> Result<Option<String>, StoreError> {
         let json = serde_json::to_string(venue)?;
-        let mut pipe = redis::pipe();
         if let Some(parent) = &venue.parent {
-            pipe.cmd("SADD")
+            let _: i64 = redis::cmd("SADD")
                 .arg(self.keys.venue_children(parent))
                 .arg(venue.id.as_str())
-                .ignore();
+                .query_async(&mut self.conn())
+                .await?;
         }
-        let (answer,): (Option<String>,) = pipe
-            .cmd("SADD")
+        let _: i64 = redis::cmd("SADD")
             .arg(self.keys.venues())
             .arg(venue.id.as_str())
-            .ignore()
-            .cmd("SET")
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(redis::cmd("SET")
             .arg(self.keys.venue(&venue.id))
             .arg(json)
             .arg(option)
             .query_async(&mut self.conn())
-            .await?;
-        Ok(answer)
+            .await?)
     }
 
-    /// Connects to the Redis at `url` (`redis://[:password@]host:port[/db]`), keeping every key
-    /// under `key_prefix` (see [`keys`]), with the default [`Timeouts`].
+    /// Runs commands that may touch different slots and answers each in order: one pipeline
+    /// on a node, concurrent commands on a cluster (a cluster pipeline must stay in one slot).
+    async fn each<T: FromRedisValue>(&self, cmds: Vec<redis::Cmd>) -> Result<Vec<T>, StoreError> {
+        if cmds.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.conn.is_cluster() {
+            return try_join_all(cmds.iter().map(|cmd| async move {
+                Ok::<T, StoreError>(cmd.query_async(&mut self.conn()).await?)
+            }))
+            .await;
+        }
+        let mut pipe = redis::pipe();
+        for cmd in cmds {
+            pipe.add_command(cmd);
+        }
+        Ok(pipe.query_async(&mut self.conn()).await?)
+    }
+
+    /// Connects to the Redis at `url` (`redis://[:password@]host:port[/db]`, or a cluster: see
+    /// [`conn`]), keeping every key under `key_prefix` (see [`keys`]), with the default
+    /// [`Timeouts`].
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the URL or the prefix is invalid, or Redis cannot be
@@ -150,21 +176,27 @@ impl RedisStore {
         timeouts: Timeouts,
     ) -> Result<Self, StoreError> {
         let keys = Keys::new(key_prefix).map_err(StoreError::Unavailable)?;
-        let client = redis::Client::open(url)
-            .map_err(|e| StoreError::Unavailable(format!("invalid Redis URL: {e}")))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeouts.connection))
-            .set_response_timeout(Some(timeouts.response))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(100))
-            .set_max_delay(Duration::from_millis(500));
-        let conn = client.get_connection_manager_with_config(config).await?;
+        let conn = Conn::open(url, timeouts).await?;
         Ok(Self {
             conn,
             keys: Arc::new(keys),
             scripts: Arc::new(Scripts::new()),
             idle_expiry_ms: 0,
+            faults: Faults::default(),
         })
+    }
+
+    /// Injects `faults` (for tests of what a crash leaves behind).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Whether the store is on a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.conn.is_cluster()
     }
 
     /// Has Redis drop a person's or venue's visit keys (`state`, `visit`, `visits`, `events`,
@@ -181,7 +213,7 @@ impl RedisStore {
         self.keys.prefix()
     }
 
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> Conn {
         self.conn.clone()
     }
 
@@ -361,13 +393,13 @@ impl Store for RedisStore {
             return Ok(Vec::new());
         }
         ids.sort_unstable();
-        let mut pipe = redis::pipe();
+        let mut gets = Vec::with_capacity(ids.len());
         for raw in &ids {
             let id =
                 VenueId::parse(raw).map_err(|e| StoreError::Corrupt(format!("venue list: {e}")))?;
-            pipe.cmd("GET").arg(self.keys.venue(&id));
+            gets.push(redis::cmd("GET").arg(self.keys.venue(&id)).clone());
         }
-        let raws: Vec<Option<String>> = pipe.query_async(&mut self.conn()).await?;
+        let raws: Vec<Option<String>> = self.each(gets).await?;
         raws.into_iter()
             .flatten()
             .map(|json| parse(&json))
@@ -375,56 +407,7 @@ impl Store for RedisStore {
     }
 
     async fn put_resident(&self, resident: &Resident) -> Result<Upsert, StoreError> {
-        let json = serde_json::to_string(resident)?;
-        let rkey = self.keys.resident(&resident.id);
-        let new_phone = self.keys.phone(&resident.phone);
-        for _ in 0..PUT_RESIDENT_ATTEMPTS {
-            let before: Option<String> = redis::cmd("GET")
-                .arg(&rkey)
-                .query_async(&mut self.conn())
-                .await?;
-            let old = before.as_deref().map(parse::<Resident>).transpose()?;
-            let old_phone = match &old {
-                Some(old) => self.keys.phone(&old.phone),
-                None => new_phone.clone(),
-            };
-            let old_home = old
-                .and_then(|o| o.home)
-                .filter(|h| resident.home.as_ref() != Some(h));
-            let mut call = self.scripts.put_resident.prepare_invoke();
-            call.key(&rkey).key(&new_phone).key(&old_phone);
-            if let Some(home) = &resident.home {
-                call.key(self.keys.venue_residents(home));
-            }
-            if let Some(home) = &old_home {
-                call.key(self.keys.venue_residents(home));
-            }
-            let flag = |b: bool| if b { '1' } else { '0' };
-            let flags = format!(
-                "{}{}",
-                flag(resident.home.is_some()),
-                flag(old_home.is_some())
-            );
-            call.arg(resident.id.as_str())
-                .arg(&json)
-                .arg(before.as_deref().unwrap_or(""))
-                .arg(flags);
-            let answer: String = call.invoke_async(&mut self.conn()).await?;
-            match answer.as_str() {
-                "created" => return Ok(Upsert::Created),
-                "updated" => return Ok(Upsert::Updated),
-                "conflict" => return Err(StoreError::Conflict(crate::storage::PHONE_TAKEN.into())),
-                "retry" => continue,
-                other => {
-                    return Err(StoreError::Corrupt(format!(
-                        "put_resident script answered {other:?}"
-                    )))
-                }
-            }
-        }
-        Err(StoreError::Unavailable(
-            "the resident kept changing while being written".into(),
-        ))
+        self.write_resident(resident).await
     }
 
     async fn sub_locations(&self, parent: &VenueId) -> Result<Vec<VenueId>, StoreError> {
@@ -452,12 +435,12 @@ impl Store for RedisStore {
             .query_async(&mut self.conn())
             .await?;
         ids.sort_unstable();
-        let mut pipe = redis::pipe();
+        let mut gets = Vec::with_capacity(ids.len());
         for id in &ids {
             let rid = ResidentId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            pipe.cmd("GET").arg(self.keys.resident(&rid));
+            gets.push(redis::cmd("GET").arg(self.keys.resident(&rid)).clone());
         }
-        let raws: Vec<Option<String>> = pipe.query_async(&mut self.conn()).await?;
+        let raws: Vec<Option<String>> = self.each(gets).await?;
         let mut people = Vec::new();
         for raw in raws.into_iter().flatten() {
             let person: Resident = parse(&raw)?;
@@ -549,58 +532,7 @@ impl Store for RedisStore {
     }
 
     async fn commit_scan(&self, commit: &ScanCommit) -> Result<CommitResult, StoreError> {
-        let rid = &commit.resident_id;
-        let mut call = self.scripts.commit_scan.prepare_invoke();
-        call.key(self.keys.person_state(rid))
-            .key(self.keys.person_visit(rid))
-            .key(self.keys.person_visits(rid))
-            .key(self.keys.person_events(rid))
-            .key(self.keys.retention())
-            .key(self.keys.alerts())
-            .key(self.keys.venue_recent(&commit.event.venue_id))
-            .key(self.keys.alerts_due())
-            .key(self.keys.alerts_delivery())
-            .key(self.keys.venue_events(&commit.event.venue_id));
-        let idem_json = match &commit.idempotency {
-            Some((_, rec)) => serde_json::to_string(rec)?,
-            None => String::new(),
-        };
-        call.arg(commit.expected_version)
-            .arg(commit.open_after.as_ref().map_or("", |v| v.id.as_str()))
-            .arg(serde_json::to_string(&commit.event)?)
-            .arg(&idem_json)
-            .arg(IDEMPOTENCY_TTL_SECONDS)
-            .arg(rid.as_str())
-            .arg(commit.changed.len())
-            .arg(self.idle_expiry_ms)
-            .arg(commit.event.scan_time.timestamp_millis())
-            .arg(commit.alerts.len())
-            .arg(commit.event.venue_id.as_str());
-        for v in &commit.changed {
-            call.key(self.keys.venue_visit(&v.venue_id))
-                .key(self.keys.venue_visits(&v.venue_id))
-                .key(self.keys.venue_open(&v.venue_id));
-            call.arg(&v.id)
-                .arg(v.start().timestamp_millis())
-                .arg(if v.is_open() { "1" } else { "0" })
-                .arg(serde_json::to_string(v)?)
-                .arg(v.latest_end().timestamp_millis())
-                .arg(v.venue_id.as_str());
-        }
-        for a in &commit.alerts {
-            call.arg(a.at.timestamp_millis())
-                .arg(serde_json::to_string(a)?)
-                .arg(&a.id);
-        }
-        if let Some((key, _)) = &commit.idempotency {
-            call.key(self.keys.person_idempotency(rid, key));
-        }
-        let committed: i64 = call.invoke_async(&mut self.conn()).await?;
-        Ok(if committed == 1 {
-            CommitResult::Committed
-        } else {
-            CommitResult::Conflict
-        })
+        self.commit(commit).await
     }
 
     async fn import_visits(&self, visits: &[Visit]) -> Result<(), StoreError> {
@@ -631,14 +563,17 @@ impl Store for RedisStore {
     ) -> Result<Vec<ScanEvent>, StoreError> {
         let mut events = Vec::new();
         for chunk in venues.chunks(100) {
-            let mut pipe = redis::pipe();
-            for v in chunk {
-                pipe.cmd("ZRANGEBYSCORE")
-                    .arg(self.keys.venue_events(v))
-                    .arg(from.timestamp_millis())
-                    .arg(to.timestamp_millis());
-            }
-            let raws: Vec<Vec<String>> = pipe.query_async(&mut self.conn()).await?;
+            let ranges = chunk
+                .iter()
+                .map(|v| {
+                    redis::cmd("ZRANGEBYSCORE")
+                        .arg(self.keys.venue_events(v))
+                        .arg(from.timestamp_millis())
+                        .arg(to.timestamp_millis())
+                        .clone()
+                })
+                .collect();
+            let raws: Vec<Vec<String>> = self.each(ranges).await?;
             for raw in raws.iter().flatten() {
                 events.push(parse::<ScanEvent>(raw)?);
             }
@@ -688,8 +623,10 @@ impl Store for RedisStore {
     }
 
     async fn put_visitor_pass(&self, pass: &VisitorPass) -> Result<(), StoreError> {
-        // Listed first: a listed id without a record is skipped when read.
+        // Listed first: a listed id without a record is skipped when read. (All in the
+        // `{visitors}` slot.)
         let () = redis::pipe()
+            .atomic()
             .cmd("SADD")
             .arg(self.keys.visitor_passes(&pass.phone))
             .arg(&pass.id)
@@ -842,6 +779,10 @@ impl Store for RedisStore {
         audit_before: DateTime<Utc>,
     ) -> Result<PurgeReport, StoreError> {
         self.purge_due(visits_before, audit_before).await
+    }
+
+    async fn repair(&self, begun_before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.repair_marked(begun_before).await
     }
 
     async fn open_visits(&self, venue: &VenueId) -> Result<Vec<Visit>, StoreError> {

@@ -27,93 +27,197 @@ return {st[1] or '0', open, idem, redis.call('GET', KEYS[3])}
 /// How many of a venue's newest scan events its `recent` list keeps (the guard view).
 pub const RECENT_SCANS_KEPT: usize = 100;
 
-/// The one way a visit is written, put in front of every script that writes visits
-/// (`COMMIT_SCAN` here, the bulk import in `import.rs`): the visit JSON into the person's and
-/// the venue's visit hash, its id into both sorted sets scored by start, the venue's presence
-/// entry for the person set (open) or dropped (closed, if it pointed at this visit), both
-/// owners in `retention` (`ZADD LT` with the visit's latest end), and, when `idle` > 0, the
-/// idle expiry in ms on the five keys written.
-pub(super) const WRITE_VISIT: &str = r"
-local function write_visit(pv, pvs, vv, vvs, vopen, retention,
-                           id, start, json, open, ends, rid, venue, idle)
-  redis.call('HSET', pv, id, json)
-  redis.call('ZADD', pvs, start, id)
-  redis.call('HSET', vv, id, json)
-  redis.call('ZADD', vvs, start, id)
-  if open == '1' then
-    redis.call('HSET', vopen, rid, id)
-  elseif redis.call('HGET', vopen, rid) == id then
-    redis.call('HDEL', vopen, rid)
+/// The Lua functions that write a scan, one per slot it touches. On one node `COMMIT_SCAN`
+/// calls them all in one atomic script; on a cluster each runs as its own script in its own
+/// slot (`PERSON_STEP`, `VENUE_STEP`, `ALERT_STEP`), the person's first (see `commit.rs`).
+///
+/// `person_write(k, a, o)`: the person's truth, if its version is still the expected one.
+/// `k`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:visits`, 4 `{p}:events`, 5 `{p}:idem:KEY` (only
+/// read when an idempotency record is given). `a` from `o`: 0 expected version, 1 open visit id
+/// after the scan or empty, 2 event JSON, 3 idempotency record JSON or empty, 4 idempotency TTL
+/// seconds, 5 idle expiry ms (`0`: none), 6 number of visits `n`; then three per visit: id,
+/// start ms, JSON. Returns false (nothing written) when the version moved.
+///
+/// `venue_write(k, a, o)`: one venue's copy of the visits that changed there, its presence,
+/// and the scan event if the scan was at this venue. `k`: 1 `{v}:visit`, 2 `{v}:visits`,
+/// 3 `{v}:open`, 4 `{v}:recent`, 5 `{v}:events`. `a` from `o`: 0 idle expiry ms, 1 event JSON
+/// or empty, 2 event time ms, 3 number of visits `n`; then five per visit: id, start ms, `1` if
+/// open else `0`, JSON, resident id. Safe to run again, and late: an open visit is not
+/// written over a stored copy that is already closed (a repair replaying an older scan after a
+/// newer one), and an event already in `recent` is not pushed twice.
+///
+/// `alerts_write(k, a, o)`: alerts into the log and the delivery queue, due at once. `k`:
+/// 1 `{alerts}:log`, 2 `{alerts}:due`, 3 `{alerts}:delivery`. `a` from `o` to the end: three
+/// per alert: time ms, JSON, id. Safe to run again (`HSETNX`).
+pub(super) const WRITE_FUNCTIONS: &str = r#"
+local function person_write(k, a, o)
+  local version = tonumber(redis.call('HGET', k[1], 'version') or '0')
+  if version ~= tonumber(a[o]) then
+    return false
   end
-  redis.call('ZADD', retention, 'LT', ends, 'p:' .. rid)
-  redis.call('ZADD', retention, 'LT', ends, 'v:' .. venue)
+  redis.call('HSET', k[1], 'version', string.format('%d', version + 1), 'open', a[o + 1])
+  redis.call('RPUSH', k[4], a[o + 2])
+  for i = 0, tonumber(a[o + 6]) - 1 do
+    local b = o + 7 + i * 3
+    redis.call('HSET', k[2], a[b], a[b + 2])
+    redis.call('ZADD', k[3], a[b + 1], a[b])
+  end
+  if a[o + 3] ~= '' then
+    redis.call('SET', k[5], a[o + 3], 'EX', a[o + 4])
+  end
+  local idle = tonumber(a[o + 5])
   if idle > 0 then
-    for _, key in ipairs({pv, pvs, vv, vvs, vopen}) do
-      redis.call('PEXPIRE', key, idle)
+    for j = 1, 4 do
+      redis.call('PEXPIRE', k[j], idle)
+    end
+  end
+  return true
+end
+
+local function venue_write(k, a, o)
+  local idle = tonumber(a[o])
+  for i = 0, tonumber(a[o + 3]) - 1 do
+    local b = o + 4 + i * 5
+    local id, open, json, rid = a[b], a[b + 2], a[b + 3], a[b + 4]
+    local stale = false
+    if open == '1' then
+      local before = redis.call('HGET', k[1], id)
+      stale = before and not string.find(before, '"closed_by":null', 1, true)
+    end
+    if not stale then
+      redis.call('HSET', k[1], id, json)
+      redis.call('ZADD', k[2], a[b + 1], id)
+      if open == '1' then
+        redis.call('HSET', k[3], rid, id)
+      elseif redis.call('HGET', k[3], rid) == id then
+        redis.call('HDEL', k[3], rid)
+      end
+    end
+  end
+  local touched = 3
+  if a[o + 1] ~= '' then
+    if not redis.call('LPOS', k[4], a[o + 1]) then
+      redis.call('LPUSH', k[4], a[o + 1])
+      redis.call('LTRIM', k[4], 0, RECENT_LAST)
+    end
+    redis.call('ZADD', k[5], a[o + 2], a[o + 1])
+    touched = 5
+  end
+  if idle > 0 then
+    for j = 1, touched do
+      redis.call('PEXPIRE', k[j], idle)
     end
   end
 end
-";
 
-/// Commits one scan if the person's version is still the expected one.
+local function alerts_write(k, a, o)
+  for b = o, #a, 3 do
+    redis.call('ZADD', k[1], a[b], a[b + 1])
+    if redis.call('HSETNX', k[3], a[b + 2] .. ':alert', a[b + 1]) == 1 then
+      redis.call('ZADD', k[2], a[b], a[b + 2])
+    end
+  end
+end
+
+local function slice(t, from, n)
+  local out = {}
+  for i = 1, n do
+    out[i] = t[from + i - 1]
+  end
+  return out
+end
+"#;
+
+/// Commits one scan on a single node, atomically: the person's step, each venue's step, the
+/// retention index and the alerts, in one script (functions in [`WRITE_FUNCTIONS`]).
 ///
-/// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:visits`, 4 `{p}:events`, 5 `retention`,
-/// 6 `alerts`, 7 `{v}:recent` of the scanned venue (the newest [`RECENT_SCANS_KEPT`] events,
-/// newest first), 8 `{alerts}:due`, 9 `{alerts}:delivery`, 10 `{v}:events` of the scanned
-/// venue; then three per changed visit: `{v}:visit`, `{v}:visits`, `{v}:open` of that
-/// visit's venue; then, last, the idempotency key when `ARGV[4]` is not empty.
+/// `KEYS`: the five person keys of `person_write`; then five per venue of `venue_write`; then
+/// `retention`, `{alerts}:log`, `{alerts}:due`, `{alerts}:delivery`.
 ///
-/// `ARGV`: 1 expected version, 2 open visit id after the scan or empty, 3 event JSON,
-/// 4 idempotency record JSON or empty, 5 idempotency TTL seconds, 6 resident id, 7 number of
-/// changed visits `n`, 8 idle expiry in ms (`0`: none), 9 the event's scan time ms, 10 number
-/// of alerts `m`, 11 the scanned venue's id; then six per changed visit: id, start ms, `1` if
-/// open else `0`, JSON, latest end ms, venue id; then three per alert: time ms, JSON, id. Each
-/// alert is also queued for webhook delivery, due at once. The event is kept in the person's
-/// log, the venue's `recent` list and its `events` by time; both owners are scored in
-/// `retention` with its time.
-///
-/// Each owner (`p:RID`, `v:VID`) in `retention` is scored by the earliest time any of its data
-/// can fall out of retention (`ZADD LT` keeps the lowest), so the purge finds it. Visits are
-/// written by [`WRITE_VISIT`].
+/// `ARGV`: 1 number of venues `g`, 2 number of person arguments `pa`; then `g` counts, the
+/// arguments of each venue; then the person's `pa` arguments, then each venue's, then the
+/// number of retention entries `r`, two per entry (score ms, owner `p:RID` or `v:VID`, each
+/// scored by the earliest time any of its data can fall out of retention: `ZADD LT` keeps the
+/// lowest), then the alerts' arguments of `alerts_write` to the end.
 ///
 /// Returns 1 when committed, 0 when the version moved (nothing written).
 const COMMIT_SCAN: &str = r"
-local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-if version ~= tonumber(ARGV[1]) then
+local g, pa = tonumber(ARGV[1]), tonumber(ARGV[2])
+local o = 3 + g
+if not person_write(slice(KEYS, 1, 5), ARGV, o) then
   return 0
 end
-redis.call('HSET', KEYS[1], 'version', string.format('%d', version + 1), 'open', ARGV[2])
-redis.call('RPUSH', KEYS[4], ARGV[3])
-redis.call('LPUSH', KEYS[7], ARGV[3])
-redis.call('LTRIM', KEYS[7], 0, RECENT_LAST)
-redis.call('ZADD', KEYS[10], ARGV[9], ARGV[3])
-redis.call('ZADD', KEYS[5], 'LT', ARGV[9], 'v:' .. ARGV[11])
-redis.call('ZADD', KEYS[5], 'LT', ARGV[9], 'p:' .. ARGV[6])
-local idle = tonumber(ARGV[8])
-local n = tonumber(ARGV[7])
-for i = 1, n do
-  local k = 10 + (i - 1) * 3
-  local a = 11 + (i - 1) * 6
-  write_visit(KEYS[2], KEYS[3], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[5],
-    ARGV[a + 1], ARGV[a + 2], ARGV[a + 4], ARGV[a + 3], ARGV[a + 5], ARGV[6], ARGV[a + 6], idle)
+o = o + pa
+for i = 1, g do
+  venue_write(slice(KEYS, 1 + i * 5, 5), ARGV, o)
+  o = o + tonumber(ARGV[2 + i])
 end
-if idle > 0 then
-  redis.call('PEXPIRE', KEYS[1], idle)
-  redis.call('PEXPIRE', KEYS[4], idle)
-  redis.call('PEXPIRE', KEYS[7], idle)
-  redis.call('PEXPIRE', KEYS[10], idle)
+local rk = 6 + g * 5
+for i = 0, tonumber(ARGV[o]) - 1 do
+  redis.call('ZADD', KEYS[rk], 'LT', ARGV[o + 1 + i * 2], ARGV[o + 2 + i * 2])
 end
-for j = 1, tonumber(ARGV[10]) do
-  local b = 11 + n * 6 + (j - 1) * 3
-  redis.call('ZADD', KEYS[6], ARGV[b + 1], ARGV[b + 2])
-  if redis.call('HSETNX', KEYS[9], ARGV[b + 3] .. ':alert', ARGV[b + 2]) == 1 then
-    redis.call('ZADD', KEYS[8], ARGV[b + 1], ARGV[b + 3])
-  end
-end
-if ARGV[4] ~= '' then
-  redis.call('SET', KEYS[10 + n * 3 + 1], ARGV[4], 'EX', ARGV[5])
-end
+alerts_write(slice(KEYS, rk + 1, 3), ARGV, o + 1 + tonumber(ARGV[o]) * 2)
 return 1
+";
+
+/// A cluster's first step of a scan, in the person's slot: `person_write`, and the writes that
+/// must follow in other slots kept in the person's outbox until they are done.
+///
+/// `KEYS`: the five of `person_write`, then 6 `{p}:outbox`. `ARGV`: 1 the followups' JSON
+/// (opaque here), then `person_write`'s arguments.
+///
+/// Returns `{1, version, …}` when committed, where `…` are the version and followups' JSON of
+/// each other entry still in the outbox (older scans whose followups are not known to be done),
+/// or `{0}` when the version moved (nothing written).
+const PERSON_STEP: &str = r"
+if not person_write(KEYS, ARGV, 2) then
+  return {0}
+end
+local version = redis.call('HGET', KEYS[1], 'version')
+local out = {1, version}
+local pending = redis.call('HGETALL', KEYS[6])
+for i = 1, #pending, 2 do
+  table.insert(out, pending[i])
+  table.insert(out, pending[i + 1])
+end
+redis.call('HSET', KEYS[6], version, ARGV[1])
+local idle = tonumber(ARGV[7])
+if idle > 0 then
+  redis.call('PEXPIRE', KEYS[6], idle)
+end
+return out
+";
+
+/// A cluster's step in one venue's slot: `venue_write`. `KEYS` and `ARGV` as that function's.
+const VENUE_STEP: &str = r"
+venue_write(KEYS, ARGV, 1)
+return 1
+";
+
+/// A cluster's step in the alerts' slot: `alerts_write`. `KEYS` and `ARGV` as that function's.
+const ALERT_STEP: &str = r"
+alerts_write(KEYS, ARGV, 1)
+return 1
+";
+
+/// Marks an outbox entry done, in the person's slot.
+///
+/// `KEYS`: 1 `{p}:outbox`. `ARGV`: 1 the entry's version. Returns how many entries are left.
+const OUTBOX_DONE: &str = r"
+redis.call('HDEL', KEYS[1], ARGV[1])
+return redis.call('HLEN', KEYS[1])
+";
+
+/// Takes a person out of the repair index if the mark is still the one this caller set.
+///
+/// `KEYS`: 1 `{repair}:pending`. `ARGV`: 1 resident id, 2 the mark's score as set.
+/// Returns 1 when removed.
+const UNMARK: &str = r"
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
 ";
 
 /// Removes one owner's data past retention, each item only if it is still as read (a scan
@@ -166,43 +270,26 @@ end
 return 0
 ";
 
-/// Writes a resident, its phone index and its home's list of residents, refusing a phone that belongs to someone else.
+/// Sets a key only if it holds the expected value (empty: only if it is missing): one key, so
+/// one slot.
 ///
-/// `KEYS`: 1 `{p}:resident`, 2 `phone:NEW`, 3 `phone:OLD` (the phone of the record read
-/// before; the same as 2 when there was none or it is unchanged); then `{v:HOME}:residents`
-/// of the new home when it has one, then that of the old home when it had another.
-///
-/// `ARGV`: 1 resident id, 2 new resident JSON, 3 the record as read before (empty: none),
-/// 4 two flags, `1` or `0`: whether the new-home key and the old-home key are passed.
-///
-/// Returns `conflict` (the phone is taken: nothing written), `retry` (the record changed since
-/// it was read: nothing written), `created` or `updated`.
-const PUT_RESIDENT: &str = r"
-local before = redis.call('GET', KEYS[1])
-if (before or '') ~= ARGV[3] then
-  return 'retry'
-end
-local owner = redis.call('GET', KEYS[2])
-if owner and owner ~= ARGV[1] then
-  return 'conflict'
+/// `KEYS`: 1 the key. `ARGV`: 1 the expected value or empty, 2 the new value.
+/// Returns 1 when set, 0 when the key held something else (nothing written).
+const SET_IF: &str = r"
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then
+  return 0
 end
 redis.call('SET', KEYS[1], ARGV[2])
-redis.call('SET', KEYS[2], ARGV[1])
-if KEYS[3] ~= KEYS[2] and redis.call('GET', KEYS[3]) == ARGV[1] then
-  redis.call('DEL', KEYS[3])
+return 1
+";
+
+/// Deletes a key only if it holds the given value. `KEYS`: 1 the key. `ARGV`: 1 the value.
+/// Returns 1 when deleted.
+const DEL_IF: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
 end
-local k = 4
-if string.sub(ARGV[4], 1, 1) == '1' then
-  redis.call('SADD', KEYS[k], ARGV[1])
-  k = k + 1
-end
-if string.sub(ARGV[4], 2, 2) == '1' then
-  redis.call('SREM', KEYS[k], ARGV[1])
-end
-if before then
-  return 'updated'
-end
-return 'created'
+return 0
 ";
 
 /// The scripts, hashed once per store.
@@ -211,8 +298,20 @@ pub(super) struct Scripts {
     pub person_state: Script,
     /// See [`COMMIT_SCAN`].
     pub commit_scan: Script,
-    /// See [`PUT_RESIDENT`].
-    pub put_resident: Script,
+    /// See [`PERSON_STEP`].
+    pub person_step: Script,
+    /// See [`VENUE_STEP`].
+    pub venue_step: Script,
+    /// See [`ALERT_STEP`].
+    pub alert_step: Script,
+    /// See [`OUTBOX_DONE`].
+    pub outbox_done: Script,
+    /// See [`UNMARK`].
+    pub unmark: Script,
+    /// See [`SET_IF`].
+    pub set_if: Script,
+    /// See [`DEL_IF`].
+    pub del_if: Script,
     /// See [`REPLACE_VENUE`].
     pub replace_venue: Script,
     /// See [`PURGE_OWNER`].
@@ -225,16 +324,25 @@ pub(super) struct Scripts {
     pub settle_alert: Script,
 }
 
+/// A script that calls the functions of [`WRITE_FUNCTIONS`].
+fn with_functions(body: &str) -> Script {
+    let functions = WRITE_FUNCTIONS.replace("RECENT_LAST", &(RECENT_SCANS_KEPT - 1).to_string());
+    Script::new(&format!("{functions}{body}"))
+}
+
 impl Scripts {
     /// Hashes the scripts (they are loaded into Redis on first use).
     pub fn new() -> Self {
         Self {
             person_state: Script::new(PERSON_STATE),
-            commit_scan: Script::new(&format!(
-                "{WRITE_VISIT}{}",
-                COMMIT_SCAN.replace("RECENT_LAST", &(RECENT_SCANS_KEPT - 1).to_string())
-            )),
-            put_resident: Script::new(PUT_RESIDENT),
+            commit_scan: with_functions(COMMIT_SCAN),
+            person_step: with_functions(PERSON_STEP),
+            venue_step: with_functions(VENUE_STEP),
+            alert_step: with_functions(ALERT_STEP),
+            outbox_done: Script::new(OUTBOX_DONE),
+            unmark: Script::new(UNMARK),
+            set_if: Script::new(SET_IF),
+            del_if: Script::new(DEL_IF),
             replace_venue: Script::new(REPLACE_VENUE),
             purge_owner: Script::new(PURGE_OWNER),
             rescore: Script::new(RESCORE),

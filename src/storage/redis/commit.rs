@@ -1,0 +1,462 @@
+//! Committing a scan on Redis, on one node or on a cluster, and repairing what a cluster
+//! commit left half done.
+//!
+//! A scan writes the person's keys (`{p:RID}`), the keys of each venue whose visits changed
+//! (`{v:VID}`), the retention index and, when it raised alerts, the alerts' keys (`{alerts}`).
+//! On one node all of it is one atomic script (`COMMIT_SCAN`). A cluster cannot run a script
+//! across slots, so there the commit is a sequence of steps, each atomic in its own slot:
+//!
+//! 1. the person is marked in `{repair}:pending` (scored by the time);
+//! 2. the person's step (`PERSON_STEP`) checks the version and writes the person's state,
+//!    event, visits and idempotency record, and keeps the rest of the scan's writes (the
+//!    *followups*) in the person's outbox under the new version. **This step is the truth**:
+//!    once it is written the scan is committed and the answer is given from it;
+//! 3. the followups: each venue's step (`VENUE_STEP`: the venue's copy of the visits, its
+//!    presence and events), the retention index (`ZADD LT`) and the alerts (`ALERT_STEP`);
+//!    every one can run again, and late, with the same result;
+//! 4. the outbox entry is removed, and when the outbox is empty the mark too (only if it is
+//!    still the one set in 1).
+//!
+//! A commit that stops between 2 and 4 (the instance dies, Redis fails) leaves the entry in the
+//! outbox and the mark in `pending`. It is finished by the person's next scan, whose step 2
+//! returns the older entries so that their followups are run first, or by [`RedisStore::repair`],
+//! which every instance runs periodically for marks older than a grace period. Until then a
+//! reader can observe the person's side without the venue's: the person's visits and state
+//! are right, while the venue's presence and visit copies (occupancy, the guard view, a
+//! venue's visit list and the contacts found through the venue) lag by that scan.
+
+use chrono::{DateTime, Utc};
+use futures::future::try_join_all;
+use serde::{Deserialize, Serialize};
+
+use super::RedisStore;
+use crate::storage::{CommitResult, ScanCommit, StoreError, IDEMPOTENCY_TTL_SECONDS};
+
+/// How many marked persons one repair pass takes at a time.
+const REPAIR_BATCH: usize = 128;
+
+/// The writes of a scan outside the person's slot. Kept as JSON in the person's outbox on a
+/// cluster until they are done.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Followups {
+    /// The person.
+    rid: String,
+    /// One entry per venue whose keys the scan writes.
+    venues: Vec<VenueWrite>,
+    /// Owners (`p:RID`, `v:VID`) and the earliest time (ms) their data can fall out of
+    /// retention.
+    retention: Vec<(String, i64)>,
+    /// Alerts raised: time ms, JSON, id.
+    alerts: Vec<(i64, String, String)>,
+}
+
+/// One venue's part of a scan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct VenueWrite {
+    venue: crate::domain::VenueId,
+    /// The scan event's JSON and time (ms), for the venue scanned.
+    event: Option<(String, i64)>,
+    /// The changed visits at this venue.
+    visits: Vec<VisitWrite>,
+}
+
+/// A changed visit as written to the venue's copy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct VisitWrite {
+    id: String,
+    start: i64,
+    open: bool,
+    json: String,
+}
+
+/// A scan ready to write: the person's arguments and the followups.
+struct Prepared {
+    person_args: Vec<String>,
+    followups: Followups,
+}
+
+fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
+    let rid = commit.resident_id.as_str().to_owned();
+    let event_json = serde_json::to_string(&commit.event)?;
+    let event_ms = commit.event.scan_time.timestamp_millis();
+    let idem_json = match &commit.idempotency {
+        Some((_, rec)) => serde_json::to_string(rec)?,
+        None => String::new(),
+    };
+    let mut person_args = vec![
+        commit.expected_version.to_string(),
+        commit
+            .open_after
+            .as_ref()
+            .map_or(String::new(), |v| v.id.clone()),
+        event_json.clone(),
+        idem_json,
+        IDEMPOTENCY_TTL_SECONDS.to_string(),
+        idle_ms.to_string(),
+        commit.changed.len().to_string(),
+    ];
+    let mut venues: Vec<VenueWrite> = vec![VenueWrite {
+        venue: commit.event.venue_id.clone(),
+        event: Some((event_json, event_ms)),
+        visits: Vec::new(),
+    }];
+    let mut retention: Vec<(String, i64)> = Vec::new();
+    let mut keep = |owner: String, at: i64| match retention.iter_mut().find(|(o, _)| *o == owner) {
+        Some((_, score)) => *score = (*score).min(at),
+        None => retention.push((owner, at)),
+    };
+    keep(format!("v:{}", commit.event.venue_id.as_str()), event_ms);
+    keep(format!("p:{rid}"), event_ms);
+    for v in &commit.changed {
+        let json = serde_json::to_string(v)?;
+        let start = v.start().timestamp_millis();
+        person_args.extend([v.id.clone(), start.to_string(), json.clone()]);
+        let write = VisitWrite {
+            id: v.id.clone(),
+            start,
+            open: v.is_open(),
+            json,
+        };
+        match venues.iter_mut().find(|w| w.venue == v.venue_id) {
+            Some(w) => w.visits.push(write),
+            None => venues.push(VenueWrite {
+                venue: v.venue_id.clone(),
+                event: None,
+                visits: vec![write],
+            }),
+        }
+        let ends = v.latest_end().timestamp_millis();
+        keep(format!("p:{rid}"), ends);
+        keep(format!("v:{}", v.venue_id.as_str()), ends);
+    }
+    let alerts = commit
+        .alerts
+        .iter()
+        .map(|a| {
+            Ok((
+                a.at.timestamp_millis(),
+                serde_json::to_string(a)?,
+                a.id.clone(),
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Prepared {
+        person_args,
+        followups: Followups {
+            rid,
+            venues,
+            retention,
+            alerts,
+        },
+    })
+}
+
+impl VenueWrite {
+    /// `venue_write`'s arguments (see `scripts.rs`).
+    fn args(&self, rid: &str, idle_ms: u64) -> Vec<String> {
+        let (event, at) = self
+            .event
+            .as_ref()
+            .map_or((String::new(), 0), |(json, at)| (json.clone(), *at));
+        let mut args = vec![
+            idle_ms.to_string(),
+            event,
+            at.to_string(),
+            self.visits.len().to_string(),
+        ];
+        for v in &self.visits {
+            args.extend([
+                v.id.clone(),
+                v.start.to_string(),
+                if v.open { "1" } else { "0" }.to_owned(),
+                v.json.clone(),
+                rid.to_owned(),
+            ]);
+        }
+        args
+    }
+}
+
+impl Followups {
+    /// `alerts_write`'s arguments.
+    fn alert_args(&self) -> Vec<String> {
+        self.alerts
+            .iter()
+            .flat_map(|(at, json, id)| [at.to_string(), json.clone(), id.clone()])
+            .collect()
+    }
+}
+
+impl RedisStore {
+    /// The five keys of `person_write`: the idempotency key, or the state key again when the
+    /// scan has none (never read then).
+    fn person_keys(&self, commit: &ScanCommit) -> [String; 5] {
+        let rid = &commit.resident_id;
+        let k = &self.keys;
+        [
+            k.person_state(rid),
+            k.person_visit(rid),
+            k.person_visits(rid),
+            k.person_events(rid),
+            match &commit.idempotency {
+                Some((key, _)) => k.person_idempotency(rid, key),
+                None => k.person_state(rid),
+            },
+        ]
+    }
+
+    /// The five keys of `venue_write`.
+    pub(super) fn venue_keys(&self, venue: &crate::domain::VenueId) -> [String; 5] {
+        let k = &self.keys;
+        [
+            k.venue_visit(venue),
+            k.venue_visits(venue),
+            k.venue_open(venue),
+            k.venue_recent(venue),
+            k.venue_events(venue),
+        ]
+    }
+
+    /// See [`crate::storage::Store::commit_scan`]: one script on a node, steps on a cluster.
+    pub(super) async fn commit(&self, commit: &ScanCommit) -> Result<CommitResult, StoreError> {
+        let prepared = prepare(commit, self.idle_expiry_ms)?;
+        if self.conn.is_cluster() {
+            self.commit_in_steps(commit, prepared).await
+        } else {
+            self.commit_at_once(commit, &prepared).await
+        }
+    }
+
+    async fn commit_at_once(
+        &self,
+        commit: &ScanCommit,
+        prepared: &Prepared,
+    ) -> Result<CommitResult, StoreError> {
+        let f = &prepared.followups;
+        let venue_args: Vec<Vec<String>> = f
+            .venues
+            .iter()
+            .map(|w| w.args(&f.rid, self.idle_expiry_ms))
+            .collect();
+        let mut call = self.scripts.commit_scan.prepare_invoke();
+        for key in self.person_keys(commit) {
+            call.key(key);
+        }
+        for w in &f.venues {
+            for key in self.venue_keys(&w.venue) {
+                call.key(key);
+            }
+        }
+        call.key(self.keys.retention())
+            .key(self.keys.alerts())
+            .key(self.keys.alerts_due())
+            .key(self.keys.alerts_delivery());
+        call.arg(f.venues.len()).arg(prepared.person_args.len());
+        for args in &venue_args {
+            call.arg(args.len());
+        }
+        call.arg(&prepared.person_args);
+        for args in &venue_args {
+            call.arg(args);
+        }
+        call.arg(f.retention.len());
+        for (owner, at) in &f.retention {
+            call.arg(at).arg(owner);
+        }
+        call.arg(f.alert_args());
+        let committed: i64 = call.invoke_async(&mut self.conn()).await?;
+        Ok(if committed == 1 {
+            CommitResult::Committed
+        } else {
+            CommitResult::Conflict
+        })
+    }
+
+    async fn commit_in_steps(
+        &self,
+        commit: &ScanCommit,
+        prepared: Prepared,
+    ) -> Result<CommitResult, StoreError> {
+        let rid = &commit.resident_id;
+        let mark = Utc::now().timestamp_millis();
+        let _: i64 = redis::cmd("ZADD")
+            .arg(self.keys.repair_pending())
+            .arg(mark)
+            .arg(rid.as_str())
+            .query_async(&mut self.conn())
+            .await?;
+        let mut call = self.scripts.person_step.prepare_invoke();
+        for key in self.person_keys(commit) {
+            call.key(key);
+        }
+        call.key(self.keys.person_outbox(rid))
+            .arg(serde_json::to_string(&prepared.followups)?)
+            .arg(&prepared.person_args);
+        let answer: Vec<String> = call.invoke_async(&mut self.conn()).await?;
+        let mut answer = answer.into_iter();
+        if answer.next().as_deref() != Some("1") {
+            return Ok(CommitResult::Conflict);
+        }
+        let version: u64 = parse_version(answer.next())?;
+        if self.faults.stop_after_person_step {
+            return Err(StoreError::Unavailable(
+                "stopped after the person's step (a fault injected by a test)".into(),
+            ));
+        }
+        // Older scans' followups go first, so that a venue sees a person's scans in order.
+        let mut owed: Vec<(u64, Followups)> = Vec::new();
+        while let Some(v) = answer.next() {
+            let json = answer.next().unwrap_or_default();
+            owed.push((parse_version(Some(v))?, serde_json::from_str(&json)?));
+        }
+        owed.sort_by_key(|(v, _)| *v);
+        owed.push((version, prepared.followups));
+        let mut left = 0;
+        for (v, followups) in &owed {
+            self.run_followups(followups).await?;
+            left = self.outbox_done(rid, *v).await?;
+        }
+        if left == 0 {
+            self.unmark(rid.as_str(), mark).await?;
+        }
+        Ok(CommitResult::Committed)
+    }
+
+    /// Runs a scan's followups: each venue's step, the retention index, the alerts. Each can
+    /// run again with the same result.
+    async fn run_followups(&self, f: &Followups) -> Result<(), StoreError> {
+        try_join_all(f.venues.iter().map(|w| {
+            let mut call = self.scripts.venue_step.prepare_invoke();
+            for key in self.venue_keys(&w.venue) {
+                call.key(key);
+            }
+            call.arg(w.args(&f.rid, self.idle_expiry_ms));
+            async move {
+                let _: i64 = call.invoke_async(&mut self.conn()).await?;
+                Ok::<_, StoreError>(())
+            }
+        }))
+        .await?;
+        let mut zadd = redis::cmd("ZADD");
+        zadd.arg(self.keys.retention()).arg("LT");
+        for (owner, at) in &f.retention {
+            zadd.arg(at).arg(owner);
+        }
+        let _: i64 = zadd.query_async(&mut self.conn()).await?;
+        if !f.alerts.is_empty() {
+            let _: i64 = self
+                .scripts
+                .alert_step
+                .key(self.keys.alerts())
+                .key(self.keys.alerts_due())
+                .key(self.keys.alerts_delivery())
+                .arg(f.alert_args())
+                .invoke_async(&mut self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes a done entry from a person's outbox; answers how many are left.
+    async fn outbox_done(
+        &self,
+        rid: &crate::domain::ResidentId,
+        version: u64,
+    ) -> Result<u64, StoreError> {
+        Ok(self
+            .scripts
+            .outbox_done
+            .key(self.keys.person_outbox(rid))
+            .arg(version)
+            .invoke_async(&mut self.conn())
+            .await?)
+    }
+
+    async fn unmark(&self, rid: &str, mark: i64) -> Result<(), StoreError> {
+        let _: i64 = self
+            .scripts
+            .unmark
+            .key(self.keys.repair_pending())
+            .arg(rid)
+            .arg(mark)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Finishes the commits that stopped half way on a cluster: for every person marked in
+    /// `{repair}:pending` before `marked_before`, runs the followups still in the outbox, in
+    /// version order, then removes the mark if nothing is left and the mark is unchanged.
+    /// Returns how many outbox entries were finished. Nothing to do on one node.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when Redis fails; what was finished stays finished.
+    pub(super) async fn repair_marked(
+        &self,
+        marked_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let cut = marked_before.timestamp_millis();
+        let mut finished = 0;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let due: Vec<(String, i64)> = redis::cmd("ZRANGEBYSCORE")
+                .arg(self.keys.repair_pending())
+                .arg("-inf")
+                .arg(format!("({cut}"))
+                .arg("WITHSCORES")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(REPAIR_BATCH)
+                .query_async(&mut self.conn())
+                .await?;
+            let fresh: Vec<(String, i64)> = due
+                .into_iter()
+                .filter(|(rid, _)| seen.insert(rid.clone()))
+                .collect();
+            if fresh.is_empty() {
+                return Ok(finished);
+            }
+            for (raw, mark) in fresh {
+                let rid = crate::domain::ResidentId::parse(&raw)
+                    .map_err(|e| StoreError::Corrupt(format!("repair index: {e}")))?;
+                let entries: Vec<(String, String)> = redis::cmd("HGETALL")
+                    .arg(self.keys.person_outbox(&rid))
+                    .query_async(&mut self.conn())
+                    .await?;
+                let mut owed = entries
+                    .into_iter()
+                    .map(|(v, json)| {
+                        Ok::<_, StoreError>((
+                            parse_version(Some(v))?,
+                            serde_json::from_str::<Followups>(&json)?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                owed.sort_by_key(|(v, _)| *v);
+                let mut left = 0;
+                for (v, followups) in &owed {
+                    self.run_followups(followups).await?;
+                    left = self.outbox_done(&rid, *v).await?;
+                    finished += 1;
+                }
+                if left == 0 {
+                    self.unmark(&raw, mark).await?;
+                }
+            }
+        }
+    }
+}
+
+fn parse_version(raw: Option<String>) -> Result<u64, StoreError> {
+    let raw = raw.unwrap_or_default();
+    raw.parse()
+        .map_err(|e| StoreError::Corrupt(format!("outbox version {raw:?}: {e}")))
+}
+
+/// Faults a test can inject into the Redis store to see what a crash leaves behind.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Faults {
+    /// On a cluster, stop a scan's commit right after the person's step, as if the instance
+    /// died there: the scan is committed, its followups are left in the outbox.
+    pub stop_after_person_step: bool,
+}
