@@ -1,7 +1,7 @@
 //! Processing one scan: verify the code, place it in time, apply the visit rules, and commit
 //! atomically, with idempotent retries (contract, visit rules 1 to 6 and "Time").
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -187,13 +187,16 @@ fn fingerprint(req: &ScanRequest, source: Source<'_>) -> String {
         .collect()
 }
 
-/// The scan's time: an accepted `client_time`, else `now` (contract, "Time").
+/// The scan's time: an accepted `client_time`, else `now` (contract, "Time"), to the
+/// millisecond.
 fn scan_time(
     state: &AppState,
     client_time: Option<DateTime<FixedOffset>>,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, ScanError> {
-    let Some(ct) = client_time.map(|t| t.with_timezone(&Utc)) else {
+    // Scan times are kept to the millisecond (a stored visit's times take fewer bytes).
+    let now = now.trunc_subsecs(3);
+    let Some(ct) = client_time.map(|t| t.with_timezone(&Utc).trunc_subsecs(3)) else {
         return Ok(now);
     };
     let s = &state.settings.scans;

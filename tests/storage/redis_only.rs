@@ -90,19 +90,17 @@ async fn every_key_a_scan_writes_is_under_the_prefix_and_a_hash_tag() {
             p("{p:R00001}:events"),
             p("{p:R00001}:resident"),
             p("{p:R00001}:state"),
-            p("{p:R00001}:visit"),
             p("{p:R00001}:visits"),
+            // 2020-03-10 is day 18,331 since 1970-01-01.
+            p("{v:GC-C001}:day:18331"),
+            p("{v:GC-C001}:days"),
             p("{v:GC-C001}:events"),
             p("{v:GC-C001}:recent"),
             p("{v:GC-C001}:residents"),
             p("{v:GC-C001}:venue"),
-            p("{v:GC-C001}:visit"),
-            p("{v:GC-C001}:visits"),
             p("{v:GC-M001}:events"),
             p("{v:GC-M001}:open"),
             p("{v:GC-M001}:recent"),
-            p("{v:GC-M001}:visit"),
-            p("{v:GC-M001}:visits"),
         ];
         assert_eq!(keys, expected);
     });
@@ -355,6 +353,14 @@ async fn a_persons_and_a_venues_visit_keys_expire_when_idle_and_registrations_do
         store.put_venue(&shop).await.expect("put venue");
         store.put_resident(&person).await.expect("put resident");
         scan(&store, &person.id, &shop, None, t("2020-03-10T08:00:00Z")).await;
+        scan(
+            &store,
+            &person.id,
+            &shop,
+            Some(Direction::Out),
+            t("2020-03-10T08:30:00Z"),
+        )
+        .await;
 
         let keys = Keys::new(prefix).expect("a valid prefix");
         let conn = raw_redis().await;
@@ -371,12 +377,12 @@ async fn a_persons_and_a_venues_visit_keys_expire_when_idle_and_registrations_do
         };
         for key in [
             keys.person_state(&person.id),
-            keys.person_visit(&person.id),
             keys.person_visits(&person.id),
             keys.person_events(&person.id),
-            keys.venue_visit(&shop.id),
-            keys.venue_visits(&shop.id),
-            keys.venue_open(&shop.id),
+            keys.venue_day(&shop.id, 18_331),
+            keys.venue_days(&shop.id),
+            keys.venue_recent(&shop.id),
+            keys.venue_events(&shop.id),
         ] {
             let (key, ms) = ttl(key).await;
             assert!((3_500_000..=3_600_000).contains(&ms), "{key}: {ms} ms");

@@ -29,7 +29,8 @@ use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
-use super::RedisStore;
+use super::{record, RedisStore};
+use crate::domain::{VenueId, Visit};
 use crate::storage::{CommitResult, ScanCommit, StoreError, IDEMPOTENCY_TTL_SECONDS};
 
 /// How many marked persons one repair pass takes at a time.
@@ -39,8 +40,6 @@ const REPAIR_BATCH: usize = 128;
 /// cluster until they are done.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Followups {
-    /// The person.
-    rid: String,
     /// One entry per venue whose keys the scan writes.
     venues: Vec<VenueWrite>,
     /// Owners (`p:RID`, `v:VID`) and the earliest time (ms) their data can fall out of
@@ -52,26 +51,58 @@ pub(super) struct Followups {
 
 /// One venue's part of a scan.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct VenueWrite {
-    venue: crate::domain::VenueId,
+pub(super) struct VenueWrite {
+    pub venue: VenueId,
     /// The scan event's JSON and time (ms), for the venue scanned.
-    event: Option<(String, i64)>,
+    pub event: Option<(String, i64)>,
     /// The changed visits at this venue.
-    visits: Vec<VisitWrite>,
+    pub visits: Vec<VisitWrite>,
 }
 
-/// A changed visit as written to the venue's copy.
+/// A changed visit as the venue's step writes it (see `venue_write` in `scripts.rs`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct VisitWrite {
-    id: String,
-    start: i64,
+pub(super) struct VisitWrite {
     open: bool,
-    json: String,
+    rid: String,
+    /// The framed record (`record.rs`).
+    record: Vec<u8>,
+    /// The bytes of its id in the record.
+    id: Vec<u8>,
+    /// The UTC day of its start, days since 1970-01-01.
+    day: i64,
+}
+
+impl VisitWrite {
+    /// The venue's write of `visit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the visit cannot be encoded.
+    pub fn of(visit: &Visit) -> Result<Self, StoreError> {
+        Ok(Self {
+            open: visit.is_open(),
+            rid: visit.resident_id.as_str().to_owned(),
+            record: record::frame(visit, record::Side::Venue(&visit.venue_id))?,
+            id: record::id_bytes(&visit.id),
+            day: day_of(visit.start().timestamp_millis()),
+        })
+    }
+}
+
+impl VisitWrite {
+    /// The UTC day of the visit's start.
+    pub fn day(&self) -> i64 {
+        self.day
+    }
+}
+
+/// The UTC day (days since 1970-01-01) of a time in ms.
+pub(super) fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(86_400_000)
 }
 
 /// A scan ready to write: the person's arguments and the followups.
 struct Prepared {
-    person_args: Vec<String>,
+    person_args: Vec<Vec<u8>>,
     followups: Followups,
 }
 
@@ -83,21 +114,14 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
         Some((_, rec)) => serde_json::to_string(rec)?,
         None => String::new(),
     };
-    let mut person_args = vec![
-        commit.expected_version.to_string(),
-        commit
-            .open_after
-            .as_ref()
-            .map_or(String::new(), |v| v.id.clone()),
-        event_json.clone(),
-        idem_json,
-        IDEMPOTENCY_TTL_SECONDS.to_string(),
-        idle_ms.to_string(),
-        commit.changed.len().to_string(),
-    ];
+    let person_side = record::Side::Person(&commit.resident_id);
+    let open_record = match &commit.open_after {
+        Some(v) => record::frame(v, person_side)?,
+        None => Vec::new(),
+    };
     let mut venues: Vec<VenueWrite> = vec![VenueWrite {
         venue: commit.event.venue_id.clone(),
-        event: Some((event_json, event_ms)),
+        event: Some((event_json.clone(), event_ms)),
         visits: Vec::new(),
     }];
     let mut retention: Vec<(String, i64)> = Vec::new();
@@ -107,16 +131,13 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
     };
     keep(format!("v:{}", commit.event.venue_id.as_str()), event_ms);
     keep(format!("p:{rid}"), event_ms);
+    let mut filed: Vec<u8> = Vec::new();
     for v in &commit.changed {
-        let json = serde_json::to_string(v)?;
-        let start = v.start().timestamp_millis();
-        person_args.extend([v.id.clone(), start.to_string(), json.clone()]);
-        let write = VisitWrite {
-            id: v.id.clone(),
-            start,
-            open: v.is_open(),
-            json,
-        };
+        let write = VisitWrite::of(v)?;
+        let is_open_after = commit.open_after.as_ref().is_some_and(|o| o.id == v.id);
+        if !is_open_after {
+            filed.extend(record::frame(v, person_side)?);
+        }
         match venues.iter_mut().find(|w| w.venue == v.venue_id) {
             Some(w) => w.visits.push(write),
             None => venues.push(VenueWrite {
@@ -129,6 +150,15 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
         keep(format!("p:{rid}"), ends);
         keep(format!("v:{}", v.venue_id.as_str()), ends);
     }
+    let person_args = vec![
+        commit.expected_version.to_string().into_bytes(),
+        open_record,
+        event_json.into_bytes(),
+        idem_json.into_bytes(),
+        IDEMPOTENCY_TTL_SECONDS.to_string().into_bytes(),
+        idle_ms.to_string().into_bytes(),
+        filed,
+    ];
     let alerts = commit
         .alerts
         .iter()
@@ -143,7 +173,6 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
     Ok(Prepared {
         person_args,
         followups: Followups {
-            rid,
             venues,
             retention,
             alerts,
@@ -152,25 +181,57 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
 }
 
 impl VenueWrite {
-    /// `venue_write`'s arguments (see `scripts.rs`).
-    fn args(&self, rid: &str, idle_ms: u64) -> Vec<String> {
+    /// The distinct days the visits fall in, in the order of `keys`' day keys.
+    fn days(&self) -> Vec<i64> {
+        let mut days: Vec<i64> = Vec::new();
+        for v in &self.visits {
+            if !days.contains(&v.day) {
+                days.push(v.day);
+            }
+        }
+        days
+    }
+
+    /// `venue_write`'s keys: `open`, `recent`, `events`, `days`, then one per day.
+    pub fn keys(&self, keys: &super::keys::Keys) -> Vec<String> {
+        let mut out = vec![
+            keys.venue_open(&self.venue),
+            keys.venue_recent(&self.venue),
+            keys.venue_events(&self.venue),
+            keys.venue_days(&self.venue),
+        ];
+        out.extend(
+            self.days()
+                .into_iter()
+                .map(|d| keys.venue_day(&self.venue, d)),
+        );
+        out
+    }
+
+    /// `venue_write`'s arguments (see `scripts.rs`); `replay` when the write may have run
+    /// before.
+    pub fn args(&self, idle_ms: u64, replay: bool) -> Vec<Vec<u8>> {
         let (event, at) = self
             .event
             .as_ref()
             .map_or((String::new(), 0), |(json, at)| (json.clone(), *at));
         let mut args = vec![
-            idle_ms.to_string(),
-            event,
-            at.to_string(),
-            self.visits.len().to_string(),
+            idle_ms.to_string().into_bytes(),
+            if replay { b"1".to_vec() } else { b"0".to_vec() },
+            event.into_bytes(),
+            at.to_string().into_bytes(),
+            self.visits.len().to_string().into_bytes(),
         ];
+        let days = self.days();
         for v in &self.visits {
+            let index = 5 + days.iter().position(|d| *d == v.day).unwrap_or(0);
             args.extend([
+                if v.open { b"1".to_vec() } else { b"0".to_vec() },
+                v.rid.clone().into_bytes(),
+                v.record.clone(),
                 v.id.clone(),
-                v.start.to_string(),
-                if v.open { "1" } else { "0" }.to_owned(),
-                v.json.clone(),
-                rid.to_owned(),
+                index.to_string().into_bytes(),
+                v.day.to_string().into_bytes(),
             ]);
         }
         args
@@ -188,32 +249,19 @@ impl Followups {
 }
 
 impl RedisStore {
-    /// The five keys of `person_write`: the idempotency key, or the state key again when the
-    /// scan has none (never read then).
-    fn person_keys(&self, commit: &ScanCommit) -> [String; 5] {
+    /// The four keys of `person_write`: the idempotency key, or the state key again when the
+    /// scan has none (never written then).
+    fn person_keys(&self, commit: &ScanCommit) -> [String; 4] {
         let rid = &commit.resident_id;
         let k = &self.keys;
         [
             k.person_state(rid),
-            k.person_visit(rid),
             k.person_visits(rid),
             k.person_events(rid),
             match &commit.idempotency {
                 Some((key, _)) => k.person_idempotency(rid, key),
                 None => k.person_state(rid),
             },
-        ]
-    }
-
-    /// The five keys of `venue_write`.
-    pub(super) fn venue_keys(&self, venue: &crate::domain::VenueId) -> [String; 5] {
-        let k = &self.keys;
-        [
-            k.venue_visit(venue),
-            k.venue_visits(venue),
-            k.venue_open(venue),
-            k.venue_recent(venue),
-            k.venue_events(venue),
         ]
     }
 
@@ -233,17 +281,18 @@ impl RedisStore {
         prepared: &Prepared,
     ) -> Result<CommitResult, StoreError> {
         let f = &prepared.followups;
-        let venue_args: Vec<Vec<String>> = f
+        let venue_keys: Vec<Vec<String>> = f.venues.iter().map(|w| w.keys(&self.keys)).collect();
+        let venue_args: Vec<Vec<Vec<u8>>> = f
             .venues
             .iter()
-            .map(|w| w.args(&f.rid, self.idle_expiry_ms))
+            .map(|w| w.args(self.idle_expiry_ms, false))
             .collect();
         let mut call = self.scripts.commit_scan.prepare_invoke();
         for key in self.person_keys(commit) {
             call.key(key);
         }
-        for w in &f.venues {
-            for key in self.venue_keys(&w.venue) {
+        for keys in &venue_keys {
+            for key in keys {
                 call.key(key);
             }
         }
@@ -255,6 +304,9 @@ impl RedisStore {
         for args in &venue_args {
             call.arg(args.len());
         }
+        for keys in &venue_keys {
+            call.arg(keys.len());
+        }
         call.arg(&prepared.person_args);
         for args in &venue_args {
             call.arg(args);
@@ -264,12 +316,30 @@ impl RedisStore {
             call.arg(at).arg(owner);
         }
         call.arg(f.alert_args());
-        let committed: i64 = call.invoke_async(&mut self.conn()).await?;
-        Ok(if committed == 1 {
-            CommitResult::Committed
-        } else {
-            CommitResult::Conflict
-        })
+        let answer: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
+        if answer.first() != Some(&1) {
+            return Ok(CommitResult::Conflict);
+        }
+        for pair in answer[1..].chunks(2) {
+            if let [venue, day] = pair {
+                let index = usize::try_from(*venue - 1).unwrap_or(usize::MAX);
+                if let Some(w) = f.venues.get(index) {
+                    self.compact_day(&w.venue, *day).await?;
+                }
+            }
+        }
+        Ok(CommitResult::Committed)
+    }
+
+    /// Rewrites a venue's finished day at its exact size (`COMPACT_DAY`).
+    pub(super) async fn compact_day(&self, venue: &VenueId, day: i64) -> Result<(), StoreError> {
+        let _: i64 = self
+            .scripts
+            .compact_day
+            .key(self.keys.venue_day(venue, day))
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(())
     }
 
     async fn commit_in_steps(
@@ -303,17 +373,18 @@ impl RedisStore {
                 "stopped after the person's step (a fault injected by a test)".into(),
             ));
         }
-        // Older scans' followups go first, so that a venue sees a person's scans in order.
-        let mut owed: Vec<(u64, Followups)> = Vec::new();
+        // Older scans' followups go first, so that a venue sees a person's scans in order;
+        // they may have run before (replayed).
+        let mut owed: Vec<(u64, Followups, bool)> = Vec::new();
         while let Some(v) = answer.next() {
             let json = answer.next().unwrap_or_default();
-            owed.push((parse_version(Some(v))?, serde_json::from_str(&json)?));
+            owed.push((parse_version(Some(v))?, serde_json::from_str(&json)?, true));
         }
-        owed.sort_by_key(|(v, _)| *v);
-        owed.push((version, prepared.followups));
+        owed.sort_by_key(|(v, _, _)| *v);
+        owed.push((version, prepared.followups, false));
         let mut left = 0;
-        for (v, followups) in &owed {
-            self.run_followups(followups).await?;
+        for (v, followups, replay) in &owed {
+            self.run_followups(followups, *replay).await?;
             left = self.outbox_done(rid, *v).await?;
         }
         if left == 0 {
@@ -324,15 +395,19 @@ impl RedisStore {
 
     /// Runs a scan's followups: each venue's step, the retention index, the alerts. Each can
     /// run again with the same result.
-    async fn run_followups(&self, f: &Followups) -> Result<(), StoreError> {
+    async fn run_followups(&self, f: &Followups, replay: bool) -> Result<(), StoreError> {
         try_join_all(f.venues.iter().map(|w| {
             let mut call = self.scripts.venue_step.prepare_invoke();
-            for key in self.venue_keys(&w.venue) {
+            for key in w.keys(&self.keys) {
                 call.key(key);
             }
-            call.arg(w.args(&f.rid, self.idle_expiry_ms));
+            call.arg(w.args(self.idle_expiry_ms, replay));
             async move {
-                let _: i64 = call.invoke_async(&mut self.conn()).await?;
+                let mut finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
+                finished.dedup();
+                for day in finished {
+                    self.compact_day(&w.venue, day).await?;
+                }
                 Ok::<_, StoreError>(())
             }
         }))
@@ -435,7 +510,7 @@ impl RedisStore {
                 owed.sort_by_key(|(v, _)| *v);
                 let mut left = 0;
                 for (v, followups) in &owed {
-                    self.run_followups(followups).await?;
+                    self.run_followups(followups, true).await?;
                     left = self.outbox_done(&rid, *v).await?;
                     finished += 1;
                 }

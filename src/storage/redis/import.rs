@@ -1,14 +1,15 @@
 //! Bulk import of closed visits ([`Store::import_visits`](crate::storage::Store::import_visits)):
-//! each person's visits in one write to the person's slot, each venue's through the venue step
-//! of a scan's commit (`venue_write` in `scripts.rs`), and their owners into `retention`;
-//! every call stays in one slot, so it works on a cluster too. Writing a visit again gives the
-//! same result, so an import that stopped half way can simply be run again.
+//! each person's records appended to the person's `visits` in one write, each venue's through
+//! the venue step of a scan's commit (`venue_write` in `scripts.rs`), and their owners into
+//! `retention`; every call stays in one slot, so it works on a cluster too. Readers keep one
+//! record per visit id, so an import that stopped half way can simply be run again.
 
 use std::collections::BTreeMap;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use super::RedisStore;
+use super::commit::{VenueWrite, VisitWrite};
+use super::{record, RedisStore};
 use crate::domain::{ResidentId, VenueId, Visit};
 use crate::storage::StoreError;
 
@@ -18,13 +19,12 @@ const CHUNK: usize = 500;
 /// How many calls are in flight at once on the shared connection.
 const IN_FLIGHT: usize = 32;
 
-/// A visit as an import writes it: id, start ms, JSON, resident id.
-type Item = (String, i64, String, String);
-
 /// One call of an import, owning what it writes.
 enum Call {
-    Person(ResidentId, Vec<Item>),
-    Venue(VenueId, Vec<Item>),
+    /// A person's closed visits: their framed records, concatenated.
+    Person(ResidentId, Vec<u8>),
+    /// A venue's closed visits, written by the venue's step of a scan.
+    Venue(VenueWrite),
     Retention(Vec<(i64, String)>),
 }
 
@@ -32,18 +32,18 @@ impl RedisStore {
     /// Writes already checked closed visits: per person, per venue and into `retention`, in
     /// chunks of [`CHUNK`], [`IN_FLIGHT`] calls at a time.
     pub(super) async fn import_closed_visits(&self, visits: &[Visit]) -> Result<(), StoreError> {
-        let mut people: BTreeMap<&ResidentId, Vec<Item>> = BTreeMap::new();
-        let mut venues: BTreeMap<&VenueId, Vec<Item>> = BTreeMap::new();
+        let mut people: BTreeMap<&ResidentId, Vec<Vec<u8>>> = BTreeMap::new();
+        let mut venues: BTreeMap<&VenueId, Vec<VisitWrite>> = BTreeMap::new();
         let mut owners: BTreeMap<String, i64> = BTreeMap::new();
         for v in visits {
-            let item = (
-                v.id.clone(),
-                v.start().timestamp_millis(),
-                serde_json::to_string(v)?,
-                v.resident_id.as_str().to_owned(),
-            );
-            people.entry(&v.resident_id).or_default().push(item.clone());
-            venues.entry(&v.venue_id).or_default().push(item);
+            people
+                .entry(&v.resident_id)
+                .or_default()
+                .push(record::frame(v, record::Side::Person(&v.resident_id))?);
+            venues
+                .entry(&v.venue_id)
+                .or_default()
+                .push(VisitWrite::of(v)?);
             let ends = v.latest_end().timestamp_millis();
             for owner in [
                 format!("p:{}", v.resident_id.as_str()),
@@ -54,19 +54,23 @@ impl RedisStore {
             }
         }
         let mut calls = Vec::new();
-        for (rid, items) in people {
+        for (rid, records) in people {
             calls.extend(
-                items
+                records
                     .chunks(CHUNK)
-                    .map(|c| Call::Person(rid.clone(), c.to_vec())),
+                    .map(|c| Call::Person(rid.clone(), c.concat())),
             );
         }
-        for (vid, items) in venues {
-            calls.extend(
-                items
-                    .chunks(CHUNK)
-                    .map(|c| Call::Venue(vid.clone(), c.to_vec())),
-            );
+        for (vid, mut writes) in venues {
+            // Day by day, so that each day is finished (and compacted) once.
+            writes.sort_by_key(VisitWrite::day);
+            calls.extend(writes.chunks(CHUNK).map(|c| {
+                Call::Venue(VenueWrite {
+                    venue: vid.clone(),
+                    event: None,
+                    visits: c.to_vec(),
+                })
+            }));
         }
         let owners: Vec<(i64, String)> = owners.into_iter().map(|(o, s)| (s, o)).collect();
         calls.extend(owners.chunks(CHUNK).map(|c| Call::Retention(c.to_vec())));
@@ -79,41 +83,29 @@ impl RedisStore {
 
     async fn import_call(&self, call: Call) -> Result<(), StoreError> {
         match call {
-            Call::Person(rid, items) => {
-                let mut hset = redis::cmd("HSET");
-                let mut zadd = redis::cmd("ZADD");
-                hset.arg(self.keys.person_visit(&rid));
-                zadd.arg(self.keys.person_visits(&rid));
-                for (id, start, json, _) in &items {
-                    hset.arg(id).arg(json);
-                    zadd.arg(start).arg(id);
-                }
-                let mut pipe = redis::pipe();
-                pipe.add_command(hset).ignore().add_command(zadd).ignore();
-                if self.idle_expiry_ms > 0 {
-                    for key in [self.keys.person_visit(&rid), self.keys.person_visits(&rid)] {
-                        pipe.cmd("PEXPIRE")
-                            .arg(key)
-                            .arg(self.idle_expiry_ms)
-                            .ignore();
-                    }
-                }
-                let () = pipe.query_async(&mut self.conn()).await?;
+            Call::Person(rid, records) => {
+                let _: i64 = self
+                    .scripts
+                    .add_records
+                    .key(self.keys.person_visits(&rid))
+                    .arg(records)
+                    .arg(self.idle_expiry_ms)
+                    .invoke_async(&mut self.conn())
+                    .await?;
             }
-            Call::Venue(vid, items) => {
+            Call::Venue(write) => {
                 let mut call = self.scripts.venue_step.prepare_invoke();
-                for key in self.venue_keys(&vid) {
+                for key in write.keys(&self.keys) {
                     call.key(key);
                 }
-                // No event; every visit closed (`venue_write`'s arguments).
-                call.arg(self.idle_expiry_ms)
-                    .arg("")
-                    .arg(0)
-                    .arg(items.len());
-                for (id, start, json, rid) in &items {
-                    call.arg(id).arg(start).arg("0").arg(json).arg(rid);
+                // Not a replay: an import writes each visit once (run it again and the same
+                // records are appended again, which readers fold into one).
+                call.arg(write.args(self.idle_expiry_ms, false));
+                let mut finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
+                finished.dedup();
+                for day in finished {
+                    self.compact_day(&write.venue, day).await?;
                 }
-                let _: i64 = call.invoke_async(&mut self.conn()).await?;
             }
             Call::Retention(owners) => {
                 let mut zadd = redis::cmd("ZADD");

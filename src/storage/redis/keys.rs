@@ -11,9 +11,8 @@
 //!
 //! | key | type | contents | written by |
 //! | --- | --- | --- | --- |
-//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (id of the open visit, or empty) | `commit_scan` |
-//! | `PREFIX:{p:RID}:visit` | hash | `VISIT` → visit JSON, every visit of the person | `commit_scan`, `import_visits` |
-//! | `PREFIX:{p:RID}:visits` | sorted set | `VISIT` scored by the visit's start (`Visit::start()`, ms since the epoch) | `commit_scan`, `import_visits` |
+//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty) | `commit_scan` |
+//! | `PREFIX:{p:RID}:visits` | string | the person's closed visits, framed binary records (`record.rs`) appended in the order written; a later record of an id replaces an earlier one | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{p:RID}:events` | list | scan event JSON, in the order recorded (`RPUSH`) | `commit_scan` |
 //! | `PREFIX:{p:RID}:idem:KEY` | string | idempotency record JSON, `EX` = `IDEMPOTENCY_TTL_SECONDS` | `commit_scan` |
 //! | `PREFIX:{p:RID}:outbox` | hash | cluster only: person version → JSON of the scan's writes in other slots still owed (see `commit.rs`) | `commit_scan`, `repair` |
@@ -22,13 +21,13 @@
 //! | `PREFIX:phone:PHONE` | string | the id of the resident with that phone (unique index) | `put_resident` |
 //! | `PREFIX:{v:VID}:venue` | string | venue JSON | `put_venue`, `insert_venue`, `replace_venue` |
 //! | `PREFIX:venues` | set | every venue id (listing) | `put_venue` |
-//! | `PREFIX:{v:VID}:visit` | hash | `VISIT` → visit JSON, a copy of the visits at the venue | `commit_scan`, `import_visits` |
-//! | `PREFIX:{v:VID}:visits` | sorted set | `VISIT` scored by start ms, as for the person | `commit_scan`, `import_visits` |
+//! | `PREFIX:{v:VID}:day:N` | string | a copy of the closed visits at the venue that began on UTC day `N` (days since 1970-01-01), framed records appended | `commit_scan`, `import_visits`, `purge` |
+//! | `PREFIX:{v:VID}:days` | sorted set | each `N` with a `day:N` string, scored by `N` | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
 //! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
 //! | `PREFIX:{v:VID}:events` | sorted set | every scan event JSON at the venue, scored by scan time (ms) (the daily report) | `commit_scan`, `purge` |
 //! | `PREFIX:{v:VID}:recent` | list | the venue's newest scan event JSONs, newest first, at most `RECENT_SCANS_KEPT` (the guard view) | `commit_scan`, `purge` |
-//! | `PREFIX:{v:VID}:open` | hash | `RID` → id of that person's open visit here (presence) | `commit_scan`; `import_visits` only removes the entry of a visit it writes closed |
+//! | `PREFIX:{v:VID}:open` | hash | `RID` → framed record of that person's open visit here (presence) | `commit_scan`; `import_visits` only removes the entry of a visit it writes closed |
 //! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff` |
 //! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |
 //! | `PREFIX:ping` | string | the last `/readyz` probe value, `EX` 60 s | `ping` |
@@ -49,21 +48,28 @@
 //!
 //! Redis 7.0 cannot expire one field of a hash, so retention works at two levels. The purge
 //! (`Store::purge`, run periodically) takes the owners in `retention` scored before the cutoff
-//! and removes their visits and events (a venue's `recent` list and `events` included) past it, each only
-//! if still as read. And every scan sets `PEXPIRE` on the person's `state`, `visit`, `visits`
-//! and `events` keys, the scanned venue's `recent` and `events` keys and the `visit`, `visits` and `open`
-//! keys of the venues of the visits it writes, to the retention period plus the longest stay,
-//! when the store is opened with an idle expiry: a person or venue with no new scan for that
-//! long is dropped by Redis itself, whether or not a purge runs.
+//! and rewrites their visit strings without the visits past it (a venue's days past it go
+//! whole), and removes their events (a venue's `recent` list and `events` included), each only
+//! if still as read. And every scan sets `PEXPIRE` on the person's `state`, `visits` and
+//! `events` keys and on the `open`, `days`, `recent`, `events` and day keys of the venues it
+//! writes, to the retention period plus the longest stay, when the store is opened with an
+//! idle expiry: a person or venue with no new scan for that long is dropped by Redis itself,
+//! whether or not a purge runs.
 //!
 //! Vehicle passes are personal data too and go with visits: the purge removes every pass whose
 //! `at` is before the cutoff, found through `{vpass}:all`, from the hash and its three indexes in
 //! one `MULTI`.
 //!
-//! Visits are indexed by start, and window queries read `[from - lookback(), to]` by score; a
-//! tie on start is ordered by visit id, which is what a sorted set does with equal scores
-//! (members compare as bytes), so the order matches the embedded store's
-//! `ORDER BY start_ms, id`.
+//! ## Visits
+//!
+//! A visit is held as a compact binary record (`record.rs`, about 60 bytes), twice: in the
+//! person's `visits` string and in its venue's day string, or, while open, in the person's
+//! `state` and the venue's `open` hash. Strings of appended records keep a visit in its own
+//! bytes plus one length byte, where a hash field and a sorted-set member would add well over
+//! a hundred bytes of Redis bookkeeping each. A window query reads the person's string, or the
+//! venue's days in the window (found through `days`), keeps the latest record of each id and
+//! the visits whose start falls in `[from - lookback(), to]`, and orders them by start (ms),
+//! then id, as the embedded store's `ORDER BY start_ms, id` does.
 //!
 //! ## Redis Cluster
 //!
@@ -148,12 +154,7 @@ impl Keys {
         self.person(id, "state")
     }
 
-    /// `PREFIX:{p:RID}:visit`: the person's visits by id.
-    pub fn person_visit(&self, id: &ResidentId) -> String {
-        self.person(id, "visit")
-    }
-
-    /// `PREFIX:{p:RID}:visits`: the person's visit ids by start.
+    /// `PREFIX:{p:RID}:visits`: the person's closed visits, framed records appended.
     pub fn person_visits(&self, id: &ResidentId) -> String {
         self.person(id, "visits")
     }
@@ -188,14 +189,16 @@ impl Keys {
         format!("{}:venues", self.prefix)
     }
 
-    /// `PREFIX:{v:VID}:visit`: the venue's copy of its visits by id.
-    pub fn venue_visit(&self, id: &VenueId) -> String {
-        self.place(id, "visit")
+    /// `PREFIX:{v:VID}:day:N`: the venue's copy of the closed visits that began on UTC day
+    /// `N` (days since 1970-01-01), framed records appended.
+    pub fn venue_day(&self, id: &VenueId, day: i64) -> String {
+        self.place(id, &format!("day:{day}"))
     }
 
-    /// `PREFIX:{v:VID}:visits`: the venue's visit ids by start.
-    pub fn venue_visits(&self, id: &VenueId) -> String {
-        self.place(id, "visits")
+    /// `PREFIX:{v:VID}:days`: the days `N` for which the venue has a `day:N` string, each
+    /// scored by itself.
+    pub fn venue_days(&self, id: &VenueId) -> String {
+        self.place(id, "days")
     }
 
     /// `PREFIX:{v:VID}:recent`: the venue's newest scan events.
@@ -208,7 +211,7 @@ impl Keys {
         self.place(id, "events")
     }
 
-    /// `PREFIX:{v:VID}:open`: resident id → open visit id, the venue's presence.
+    /// `PREFIX:{v:VID}:open`: resident id → the record of their open visit here (presence).
     pub fn venue_open(&self, id: &VenueId) -> String {
         self.place(id, "open")
     }
@@ -325,7 +328,6 @@ mod tests {
         let k = keys();
         for key in [
             k.person_state(&rid),
-            k.person_visit(&rid),
             k.person_visits(&rid),
             k.person_events(&rid),
             k.person_idempotency(&rid, "abc"),
@@ -346,8 +348,8 @@ mod tests {
         let k = keys();
         for key in [
             k.venue(&vid),
-            k.venue_visit(&vid),
-            k.venue_visits(&vid),
+            k.venue_day(&vid, 18_331),
+            k.venue_days(&vid),
             k.venue_open(&vid),
         ] {
             assert!(key.starts_with("checkin:{v:GC-C001}:"), "{key}");

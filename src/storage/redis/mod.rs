@@ -14,6 +14,7 @@ mod commit;
 pub mod conn;
 mod import;
 pub mod keys;
+mod record;
 mod residents;
 mod retention;
 mod scripts;
@@ -63,8 +64,6 @@ impl Default for Timeouts {
 /// How long after its `expires_at` a one-time code is kept: a late try still reads it back, as
 /// from the embedded store (which never drops codes), and the caller judges `expires_at`.
 pub const OTP_GRACE_SECONDS: i64 = 300;
-/// How many visit ids one `HMGET` asks for.
-const HMGET_CHUNK: usize = 500;
 
 /// Redis-backed [`Store`]. Cheap to clone: clones share one connection.
 #[derive(Clone)]
@@ -96,6 +95,15 @@ impl From<redis::RedisError> for StoreError {
 /// Parses stored JSON, a parse failure being [`StoreError::Corrupt`].
 fn parse<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, StoreError> {
     Ok(serde_json::from_str(raw)?)
+}
+
+/// The visits whose start (ms) lies in `[from, to]`, in their order.
+fn within(visits: Vec<Visit>, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Visit> {
+    let (min, max) = (from.timestamp_millis(), to.timestamp_millis());
+    visits
+        .into_iter()
+        .filter(|v| (min..=max).contains(&v.start().timestamp_millis()))
+        .collect()
 }
 
 /// Parses stored JSON when there is any.
@@ -243,27 +251,71 @@ impl RedisStore {
         parse_opt(raw)
     }
 
-    /// The visits of one index (a person's or a venue's) whose start lies in `[from, to]`,
-    /// ordered by start then id.
-    async fn visits_in(
+    /// A person's visits, closed and open, whose start (ms) lies in `[from, to]`, ordered by
+    /// start then id.
+    async fn person_visits_in(
         &self,
-        zset: String,
-        hash: String,
+        rid: &ResidentId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Visit>, StoreError> {
-        let min = from.timestamp_millis();
-        let max = to.timestamp_millis();
+        let (filed, open): (Option<Vec<u8>>, Option<Vec<u8>>) = redis::pipe()
+            .cmd("GET")
+            .arg(self.keys.person_visits(rid))
+            .cmd("HGET")
+            .arg(self.keys.person_state(rid))
+            .arg("open")
+            .query_async(&mut self.conn())
+            .await?;
+        let side = record::Side::Person(rid);
+        let filed = record::unframe_all(filed.as_deref().unwrap_or_default(), side)?;
+        let open = match open.as_deref() {
+            Some(bytes) if !bytes.is_empty() => Some(record::unframe(bytes, side)?),
+            _ => None,
+        };
+        Ok(within(record::latest(filed, open), from, to))
+    }
+
+    /// A venue's visits, closed and open, whose start (ms) lies in `[from, to]`, ordered by
+    /// start then id: the day strings of the days in the window, and the open visits.
+    async fn venue_visits_in(
+        &self,
+        venue: &VenueId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Visit>, StoreError> {
+        let (min, max) = (from.timestamp_millis(), to.timestamp_millis());
         if min > max {
             return Ok(Vec::new());
         }
-        let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-            .arg(&zset)
-            .arg(min)
-            .arg(max)
+        let (days, open): (Vec<i64>, Vec<Vec<u8>>) = redis::pipe()
+            .cmd("ZRANGEBYSCORE")
+            .arg(self.keys.venue_days(venue))
+            .arg(commit::day_of(min))
+            .arg(commit::day_of(max))
+            .cmd("HVALS")
+            .arg(self.keys.venue_open(venue))
             .query_async(&mut self.conn())
             .await?;
-        self.visits_by_id(&hash, &ids).await
+        let filed: Vec<Option<Vec<u8>>> = if days.is_empty() {
+            Vec::new()
+        } else {
+            let mut pipe = redis::pipe();
+            for day in &days {
+                pipe.cmd("GET").arg(self.keys.venue_day(venue, *day));
+            }
+            pipe.query_async(&mut self.conn()).await?
+        };
+        let side = record::Side::Venue(venue);
+        let mut records = Vec::new();
+        for bytes in filed.iter().flatten() {
+            records.extend(record::unframe_all(bytes, side)?);
+        }
+        let open = open
+            .iter()
+            .map(|bytes| record::unframe(bytes, side))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(within(record::latest(records, open), from, to))
     }
 
     /// The vehicle passes indexed in `zset` with `at` in `[from, to]` that `keep` accepts,
@@ -304,27 +356,6 @@ impl RedisStore {
         }
         passes.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         Ok(passes)
-    }
-
-    /// The visits with these ids from a visit hash, in the order of `ids`.
-    async fn visits_by_id(&self, hash: &str, ids: &[String]) -> Result<Vec<Visit>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for chunk in ids.chunks(HMGET_CHUNK) {
-            pipe.cmd("HMGET").arg(hash).arg(chunk);
-        }
-        let chunks: Vec<Vec<Option<String>>> = pipe.query_async(&mut self.conn()).await?;
-        ids.iter()
-            .zip(chunks.into_iter().flatten())
-            .map(|(id, raw)| match raw {
-                Some(json) => parse(&json),
-                None => Err(StoreError::Corrupt(format!(
-                    "visit {id} is indexed but has no record"
-                ))),
-            })
-            .collect()
     }
 }
 
@@ -509,14 +540,13 @@ impl Store for RedisStore {
     ) -> Result<PersonState, StoreError> {
         let mut call = self.scripts.person_state.prepare_invoke();
         call.key(self.keys.person_state(resident))
-            .key(self.keys.person_visit(resident))
             .key(self.keys.resident(resident));
         if let Some(k) = idempotency_key {
             call.key(self.keys.person_idempotency(resident, k));
         }
         let (version, open, idem, registration): (
             String,
-            Option<String>,
+            Option<Vec<u8>>,
             Option<String>,
             Option<String>,
         ) = call.invoke_async(&mut self.conn()).await?;
@@ -525,7 +555,11 @@ impl Store for RedisStore {
             .map_err(|e| StoreError::Corrupt(format!("person version {version:?}: {e}")))?;
         Ok(PersonState {
             version,
-            open: parse_opt(open)?,
+            open: open
+                .as_deref()
+                .filter(|bytes| !bytes.is_empty())
+                .map(|bytes| record::unframe(bytes, record::Side::Person(resident)))
+                .transpose()?,
             idempotent: parse_opt::<IdempotencyRecord>(idem)?,
             resident: parse_opt(registration)?,
         })
@@ -598,13 +632,7 @@ impl Store for RedisStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Visit>, StoreError> {
-        self.visits_in(
-            self.keys.person_visits(resident),
-            self.keys.person_visit(resident),
-            from - lookback(),
-            to,
-        )
-        .await
+        self.person_visits_in(resident, from - lookback(), to).await
     }
 
     async fn venue_visits_starting(
@@ -613,13 +641,7 @@ impl Store for RedisStore {
         starts_from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Visit>, StoreError> {
-        self.visits_in(
-            self.keys.venue_visits(venue),
-            self.keys.venue_visit(venue),
-            starts_from,
-            to,
-        )
-        .await
+        self.venue_visits_in(venue, starts_from, to).await
     }
 
     async fn put_visitor_pass(&self, pass: &VisitorPass) -> Result<(), StoreError> {
@@ -786,21 +808,14 @@ impl Store for RedisStore {
     }
 
     async fn open_visits(&self, venue: &VenueId) -> Result<Vec<Visit>, StoreError> {
-        let mut ids: Vec<String> = redis::cmd("HVALS")
+        let raws: Vec<Vec<u8>> = redis::cmd("HVALS")
             .arg(self.keys.venue_open(venue))
             .query_async(&mut self.conn())
             .await?;
-        ids.sort_unstable();
-        ids.dedup();
-        let mut visits: Vec<Visit> = self
-            .visits_by_id(&self.keys.venue_visit(venue), &ids)
-            .await?
-            .into_iter()
-            .filter(Visit::is_open)
-            .collect();
-        visits.sort_by(|a, b| {
-            (a.start().timestamp_millis(), &a.id).cmp(&(b.start().timestamp_millis(), &b.id))
-        });
-        Ok(visits)
+        let open = raws
+            .iter()
+            .map(|bytes| record::unframe(bytes, record::Side::Venue(venue)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(record::latest(Vec::new(), open))
     }
 }

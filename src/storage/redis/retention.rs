@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{RedisStore, HMGET_CHUNK};
+use super::commit::day_of;
+use super::{record, RedisStore};
 use crate::domain::vehicle::VehiclePass;
 use crate::domain::visitor::VisitorPass;
-use crate::domain::{ResidentId, ScanEvent, VenueId, Visit};
+use crate::domain::{ResidentId, ScanEvent, VenueId};
 use crate::storage::{PurgeReport, StoreError};
 
 /// How many owners one purge step takes from the retention index.
@@ -181,124 +182,137 @@ impl RedisStore {
         owner: &str,
         cutoff: DateTime<Utc>,
     ) -> Result<(PurgeReport, Option<i64>), StoreError> {
-        let cut = cutoff.timestamp_millis();
-        let (kind, keys) = match owner.split_once(':') {
+        match owner.split_once(':') {
             Some(("p", id)) => {
                 let rid = ResidentId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let k = &self.keys;
-                let person = [
-                    k.person_visit(&rid),
-                    k.person_visits(&rid),
-                    k.person_state(&rid),
-                    k.person_events(&rid),
-                ];
-                ("p", person)
+                self.purge_person(&rid, cutoff.timestamp_millis()).await
             }
             Some(("v", id)) => {
                 let vid = VenueId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let k = &self.keys;
-                (
-                    "v",
-                    [
-                        k.venue_visit(&vid),
-                        k.venue_visits(&vid),
-                        k.venue_open(&vid),
-                        k.venue_recent(&vid),
-                    ],
-                )
+                let oldest = self.purge_venue(&vid, cutoff.timestamp_millis()).await?;
+                Ok((PurgeReport::default(), oldest))
             }
-            _ => {
-                return Err(StoreError::Corrupt(format!(
-                    "retention index holds {owner:?}"
-                )))
-            }
-        };
-        // Only visits that began before the cutoff can have ended before it.
-        let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
-            .arg(&keys[1])
-            .arg("-inf")
-            .arg(format!("({cut}"))
-            .query_async(&mut self.conn())
-            .await?;
-        let mut gone: Vec<(String, String, String)> = Vec::new();
-        let mut oldest_kept: Option<i64> = None;
-        let mut keep = |at: i64| oldest_kept = Some(oldest_kept.map_or(at, |o| o.min(at)));
-        for chunk in ids.chunks(HMGET_CHUNK) {
-            let raws: Vec<Option<String>> = redis::cmd("HMGET")
-                .arg(&keys[0])
-                .arg(chunk)
-                .query_async(&mut self.conn())
-                .await?;
-            for (id, raw) in chunk.iter().zip(raws) {
-                let Some(json) = raw else { continue };
-                // A record that cannot be read is left for readers to report, not dropped.
-                let Ok(visit) = serde_json::from_str::<Visit>(&json) else {
-                    continue;
-                };
-                let end = visit.latest_end().timestamp_millis();
-                if end < cut {
-                    gone.push((id.clone(), json, visit.resident_id.to_string()));
-                } else {
-                    keep(end);
-                }
-            }
+            _ => Err(StoreError::Corrupt(format!(
+                "retention index holds {owner:?}"
+            ))),
         }
-        // A person's event log, or a venue's newest events.
-        let mut old_events: Vec<String> = Vec::new();
-        let raws: Vec<String> = redis::cmd("LRANGE")
-            .arg(&keys[3])
+    }
+
+    /// A person's closed visits, open visit and events past `cut` (ms).
+    async fn purge_person(
+        &self,
+        rid: &ResidentId,
+        cut: i64,
+    ) -> Result<(PurgeReport, Option<i64>), StoreError> {
+        let k = &self.keys;
+        let (filed, open, events): (Option<Vec<u8>>, Option<Vec<u8>>, Vec<String>) = redis::pipe()
+            .cmd("GET")
+            .arg(k.person_visits(rid))
+            .cmd("HGET")
+            .arg(k.person_state(rid))
+            .arg("open")
+            .cmd("LRANGE")
+            .arg(k.person_events(rid))
             .arg(0)
             .arg(-1)
             .query_async(&mut self.conn())
             .await?;
-        for raw in raws {
+        let filed = filed.unwrap_or_default();
+        let side = record::Side::Person(rid);
+        let sorted = Sorted::of(&filed, side, cut)?;
+        let mut oldest = sorted.oldest_kept;
+        let open = open.filter(|bytes| !bytes.is_empty());
+        let mut end_open: &[u8] = &[];
+        if let Some(bytes) = &open {
+            let end = record::unframe(bytes, side)?
+                .latest_end()
+                .timestamp_millis();
+            if end < cut {
+                end_open = bytes;
+            } else {
+                keep(&mut oldest, end);
+            }
+        }
+        let mut old_events = Vec::new();
+        for raw in events {
             match serde_json::from_str::<ScanEvent>(&raw) {
                 Ok(e) if e.scan_time.timestamp_millis() < cut => old_events.push(raw),
-                Ok(e) => keep(e.scan_time.timestamp_millis()),
+                Ok(e) => keep(&mut oldest, e.scan_time.timestamp_millis()),
+                // An event that cannot be read is left for readers to report, not dropped.
                 Err(_) => {}
             }
         }
-        let mut call = self.scripts.purge_owner.prepare_invoke();
-        for key in &keys {
-            call.key(key);
+        let (rewritten, ended, events): (u64, u64, u64) = self
+            .scripts
+            .purge_person
+            .key(k.person_visits(rid))
+            .key(k.person_state(rid))
+            .key(k.person_events(rid))
+            .arg(&filed)
+            .arg(&sorted.kept)
+            .arg(end_open)
+            .arg(&old_events)
+            .invoke_async(&mut self.conn())
+            .await?;
+        if rewritten == 0 {
+            // Written meanwhile (or nothing to drop): what was past the cutoff is still there.
+            if let Some(end) = sorted.oldest_dropped {
+                keep(&mut oldest, end);
+            }
         }
-        call.arg(kind).arg(gone.len());
-        for (id, json, rid) in &gone {
-            call.arg(id).arg(json).arg(rid);
-        }
-        for e in &old_events {
-            call.arg(e);
-        }
-        let (visits, events): (u64, u64) = call.invoke_async(&mut self.conn()).await?;
-        if kind == "v" {
-            // The venue's events by time: whatever is older than the cutoff goes.
-            if let Some(vid) = owner
-                .strip_prefix("v:")
-                .and_then(|id| VenueId::parse(id).ok())
-            {
-                let by_time = self.keys.venue_events(&vid);
-                let (_, first): (i64, Vec<(String, f64)>) = redis::pipe()
-                    .cmd("ZREMRANGEBYSCORE")
-                    .arg(&by_time)
-                    .arg("-inf")
-                    .arg(format!("({cut}"))
-                    .cmd("ZRANGE")
-                    .arg(&by_time)
-                    .arg(0)
-                    .arg(0)
-                    .arg("WITHSCORES")
-                    .query_async(&mut self.conn())
-                    .await?;
-                if let Some((_, at)) = first.first() {
-                    #[allow(clippy::cast_possible_truncation)]
-                    keep(*at as i64);
+        let report = PurgeReport {
+            visits: rewritten * sorted.dropped + ended,
+            events,
+            ..PurgeReport::default()
+        };
+        Ok((report, oldest))
+    }
+
+    /// A venue's closed visits (by day), presence entries, and events past `cut` (ms).
+    /// Returns its new retention score.
+    async fn purge_venue(&self, vid: &VenueId, cut: i64) -> Result<Option<i64>, StoreError> {
+        let k = &self.keys;
+        let mut oldest = None;
+        // Visits that began after the cutoff's day end after the cutoff: only earlier days.
+        let days: Vec<i64> = redis::cmd("ZRANGEBYSCORE")
+            .arg(k.venue_days(vid))
+            .arg("-inf")
+            .arg(day_of(cut))
+            .query_async(&mut self.conn())
+            .await?;
+        for day in days {
+            let key = k.venue_day(vid, day);
+            let filed: Option<Vec<u8>> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut self.conn())
+                .await?;
+            let filed = filed.unwrap_or_default();
+            let sorted = Sorted::of(&filed, record::Side::Venue(vid), cut)?;
+            if let Some(end) = sorted.oldest_kept {
+                keep(&mut oldest, end);
+            }
+            let rewritten: i64 = if sorted.dropped > 0 {
+                self.scripts
+                    .purge_day
+                    .key(&key)
+                    .key(k.venue_days(vid))
+                    .arg(&filed)
+                    .arg(&sorted.kept)
+                    .arg(day)
+                    .invoke_async(&mut self.conn())
+                    .await?
+            } else {
+                0
+            };
+            if rewritten == 0 {
+                if let Some(end) = sorted.oldest_dropped {
+                    keep(&mut oldest, end);
                 }
             }
         }
-        // Visits that began at or after the cutoff end after it too.
         let later: Vec<(String, f64)> = redis::cmd("ZRANGEBYSCORE")
-            .arg(&keys[1])
-            .arg(cut)
+            .arg(k.venue_days(vid))
+            .arg(format!("({}", day_of(cut)))
             .arg("+inf")
             .arg("WITHSCORES")
             .arg("LIMIT")
@@ -306,15 +320,107 @@ impl RedisStore {
             .arg(1)
             .query_async(&mut self.conn())
             .await?;
-        if let Some((_, start)) = later.first() {
+        if let Some((_, day)) = later.first() {
             #[allow(clippy::cast_possible_truncation)]
-            keep(*start as i64);
+            keep(&mut oldest, (*day as i64) * 86_400_000);
         }
-        let report = PurgeReport {
-            visits,
-            events,
-            ..PurgeReport::default()
+        let present: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
+            .arg(k.venue_open(vid))
+            .query_async(&mut self.conn())
+            .await?;
+        for (rid, bytes) in present {
+            let end = record::unframe(&bytes, record::Side::Venue(vid))?
+                .latest_end()
+                .timestamp_millis();
+            if end < cut {
+                let _: i64 = self
+                    .scripts
+                    .hdel_if
+                    .key(k.venue_open(vid))
+                    .arg(&rid)
+                    .arg(&bytes)
+                    .invoke_async(&mut self.conn())
+                    .await?;
+            } else {
+                keep(&mut oldest, end);
+            }
+        }
+        // The venue's newest events, then its events by time.
+        let recent: Vec<String> = redis::cmd("LRANGE")
+            .arg(k.venue_recent(vid))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut self.conn())
+            .await?;
+        for raw in recent {
+            if let Ok(e) = serde_json::from_str::<ScanEvent>(&raw) {
+                if e.scan_time.timestamp_millis() < cut {
+                    let _: i64 = redis::cmd("LREM")
+                        .arg(k.venue_recent(vid))
+                        .arg(1)
+                        .arg(&raw)
+                        .query_async(&mut self.conn())
+                        .await?;
+                }
+            }
+        }
+        let by_time = k.venue_events(vid);
+        let (_, first): (i64, Vec<(String, f64)>) = redis::pipe()
+            .cmd("ZREMRANGEBYSCORE")
+            .arg(&by_time)
+            .arg("-inf")
+            .arg(format!("({cut}"))
+            .cmd("ZRANGE")
+            .arg(&by_time)
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES")
+            .query_async(&mut self.conn())
+            .await?;
+        if let Some((_, at)) = first.first() {
+            #[allow(clippy::cast_possible_truncation)]
+            keep(&mut oldest, *at as i64);
+        }
+        Ok(oldest)
+    }
+}
+
+/// Lowers `oldest` to `at`.
+fn keep(oldest: &mut Option<i64>, at: i64) {
+    *oldest = Some(oldest.map_or(at, |o| o.min(at)));
+}
+
+/// A string of visit records sorted by a cutoff: the latest record of each visit id is kept
+/// when its latest end is at or after the cutoff, and every record of the id goes otherwise.
+struct Sorted {
+    /// The kept records, framed again, one per visit id.
+    kept: Vec<u8>,
+    /// How many visits go.
+    dropped: u64,
+    /// The earliest latest end (ms) among the kept visits.
+    oldest_kept: Option<i64>,
+    /// The earliest latest end (ms) among the visits that go.
+    oldest_dropped: Option<i64>,
+}
+
+impl Sorted {
+    fn of(filed: &[u8], side: record::Side<'_>, cut: i64) -> Result<Self, StoreError> {
+        let mut sorted = Self {
+            kept: Vec::new(),
+            dropped: 0,
+            oldest_kept: None,
+            oldest_dropped: None,
         };
-        Ok((report, oldest_kept))
+        for v in record::latest(record::unframe_all(filed, side)?, []) {
+            let end = v.latest_end().timestamp_millis();
+            if end < cut {
+                sorted.dropped += 1;
+                keep(&mut sorted.oldest_dropped, end);
+            } else {
+                sorted.kept.extend(record::frame(&v, side)?);
+                keep(&mut sorted.oldest_kept, end);
+            }
+        }
+        Ok(sorted)
     }
 }

@@ -5,23 +5,23 @@
 
 use redis::Script;
 
-/// Reads a person's state before a scan: version, open visit JSON, idempotency record and
+/// Reads a person's state before a scan: version, open visit record, idempotency record and
 /// registration.
 ///
-/// `KEYS`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:resident`, 4 `{p}:idem:KEY` (only when a key
-/// was asked for).
-/// Returns `{version, open visit JSON or nil, idempotency JSON or nil, resident JSON or nil}`.
+/// `KEYS`: 1 `{p}:state`, 2 `{p}:resident`, 3 `{p}:idem:KEY` (only when a key was asked for).
+/// Returns `{version, open visit's framed record or nil, idempotency JSON or nil, resident
+/// JSON or nil}`.
 const PERSON_STATE: &str = r"
 local st = redis.call('HMGET', KEYS[1], 'version', 'open')
 local open = false
 if st[2] and st[2] ~= '' then
-  open = redis.call('HGET', KEYS[2], st[2])
+  open = st[2]
 end
 local idem = false
-if KEYS[4] then
-  idem = redis.call('GET', KEYS[4])
+if KEYS[3] then
+  idem = redis.call('GET', KEYS[3])
 end
-return {st[1] or '0', open, idem, redis.call('GET', KEYS[3])}
+return {st[1] or '0', open, idem, redis.call('GET', KEYS[2])}
 ";
 
 /// How many of a venue's newest scan events its `recent` list keeps (the guard view).
@@ -30,21 +30,29 @@ pub const RECENT_SCANS_KEPT: usize = 100;
 /// The Lua functions that write a scan, one per slot it touches. On one node `COMMIT_SCAN`
 /// calls them all in one atomic script; on a cluster each runs as its own script in its own
 /// slot (`PERSON_STEP`, `VENUE_STEP`, `ALERT_STEP`), the person's first (see `commit.rs`).
+/// Visits are framed binary records (`record.rs`), appended to strings once closed.
 ///
 /// `person_write(k, a, o)`: the person's truth, if its version is still the expected one.
-/// `k`: 1 `{p}:state`, 2 `{p}:visit`, 3 `{p}:visits`, 4 `{p}:events`, 5 `{p}:idem:KEY` (only
-/// read when an idempotency record is given). `a` from `o`: 0 expected version, 1 open visit id
+/// `k`: 1 `{p}:state`, 2 `{p}:visits`, 3 `{p}:events`, 4 `{p}:idem:KEY` (only written when an
+/// idempotency record is given). `a` from `o`: 0 expected version, 1 the open visit's record
 /// after the scan or empty, 2 event JSON, 3 idempotency record JSON or empty, 4 idempotency TTL
-/// seconds, 5 idle expiry ms (`0`: none), 6 number of visits `n`; then three per visit: id,
-/// start ms, JSON. Returns false (nothing written) when the version moved.
+/// seconds, 5 idle expiry ms (`0`: none), 6 the records of the visits the scan closed or
+/// rewrote, concatenated (appended to `{p}:visits`). Returns false (nothing written) when the
+/// version moved.
 ///
-/// `venue_write(k, a, o)`: one venue's copy of the visits that changed there, its presence,
-/// and the scan event if the scan was at this venue. `k`: 1 `{v}:visit`, 2 `{v}:visits`,
-/// 3 `{v}:open`, 4 `{v}:recent`, 5 `{v}:events`. `a` from `o`: 0 idle expiry ms, 1 event JSON
-/// or empty, 2 event time ms, 3 number of visits `n`; then five per visit: id, start ms, `1` if
-/// open else `0`, JSON, resident id. Safe to run again, and late: an open visit is not
-/// written over a stored copy that is already closed (a repair replaying an older scan after a
-/// newer one), and an event already in `recent` is not pushed twice.
+/// `venue_write(k, a, o)`: one venue's part: presence, the closed visits by day, and the scan
+/// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:events`,
+/// 4 `{v}:days`, then the `{v}:day:N` strings the visits fall in. `a` from `o`: 0 idle expiry
+/// ms, 1 `1` when replaying (a repair, or a commit finishing an older one), 2 event JSON or
+/// empty, 3 event time ms, 4 number of visits `n`; then six per visit: `1` if open else `0`,
+/// resident id, framed record, the id's bytes, the index in `k` of its day's string, the day.
+/// An open visit becomes the person's presence entry; a closed one is appended to its day and
+/// ends the presence entry if that was this visit. Returns the days this write finished: the
+/// venue's newest day before it, when a visit of a later day arrived (the caller compacts it
+/// with `COMPACT_DAY`). When replaying, a record already in its
+/// day is not appended again, an open visit whose id is already closed there is not made
+/// present again, and an event already in `recent` is not pushed twice: a replay, even a late
+/// one, changes nothing that a newer scan wrote.
 ///
 /// `alerts_write(k, a, o)`: alerts into the log and the delivery queue, due at once. `k`:
 /// 1 `{alerts}:log`, 2 `{alerts}:due`, 3 `{alerts}:delivery`. `a` from `o` to the end: three
@@ -56,18 +64,18 @@ local function person_write(k, a, o)
     return false
   end
   redis.call('HSET', k[1], 'version', string.format('%d', version + 1), 'open', a[o + 1])
-  redis.call('RPUSH', k[4], a[o + 2])
-  for i = 0, tonumber(a[o + 6]) - 1 do
-    local b = o + 7 + i * 3
-    redis.call('HSET', k[2], a[b], a[b + 2])
-    redis.call('ZADD', k[3], a[b + 1], a[b])
+  redis.call('RPUSH', k[3], a[o + 2])
+  if a[o + 6] ~= '' then
+    -- Rewritten whole rather than APPENDed: a string grown by APPEND keeps up to as much
+    -- again in reserve, and a person's string is small.
+    redis.call('SET', k[2], (redis.call('GET', k[2]) or '') .. a[o + 6], 'KEEPTTL')
   end
   if a[o + 3] ~= '' then
-    redis.call('SET', k[5], a[o + 3], 'EX', a[o + 4])
+    redis.call('SET', k[4], a[o + 3], 'EX', a[o + 4])
   end
   local idle = tonumber(a[o + 5])
   if idle > 0 then
-    for j = 1, 4 do
+    for j = 1, 3 do
       redis.call('PEXPIRE', k[j], idle)
     end
   end
@@ -75,39 +83,49 @@ local function person_write(k, a, o)
 end
 
 local function venue_write(k, a, o)
-  local idle = tonumber(a[o])
-  for i = 0, tonumber(a[o + 3]) - 1 do
-    local b = o + 4 + i * 5
-    local id, open, json, rid = a[b], a[b + 2], a[b + 3], a[b + 4]
-    local stale = false
+  local idle, replay = tonumber(a[o]), a[o + 1] == '1'
+  local newest = tonumber(redis.call('ZREVRANGE', k[4], 0, 0)[1] or '0')
+  local finished = {}
+  for i = 0, tonumber(a[o + 4]) - 1 do
+    local b = o + 5 + i * 6
+    local open, rid, record, id = a[b], a[b + 1], a[b + 2], a[b + 3]
+    local day = k[tonumber(a[b + 4])]
+    local filed = replay and redis.call('GET', day) or ''
     if open == '1' then
-      local before = redis.call('HGET', k[1], id)
-      stale = before and not string.find(before, '"closed_by":null', 1, true)
-    end
-    if not stale then
-      redis.call('HSET', k[1], id, json)
-      redis.call('ZADD', k[2], a[b + 1], id)
-      if open == '1' then
-        redis.call('HSET', k[3], rid, id)
-      elseif redis.call('HGET', k[3], rid) == id then
-        redis.call('HDEL', k[3], rid)
+      if not (replay and string.find(filed, id, 1, true)) then
+        redis.call('HSET', k[1], rid, record)
+      end
+    else
+      if not (replay and string.find(filed, record, 1, true)) then
+        redis.call('APPEND', day, record)
+        local n = tonumber(a[b + 5])
+        if newest > 0 and n > newest then
+          table.insert(finished, newest)
+        end
+        redis.call('ZADD', k[4], n, n)
+      end
+      local present = redis.call('HGET', k[1], rid)
+      if present and string.find(present, id, 1, true) then
+        redis.call('HDEL', k[1], rid)
       end
     end
-  end
-  local touched = 3
-  if a[o + 1] ~= '' then
-    if not redis.call('LPOS', k[4], a[o + 1]) then
-      redis.call('LPUSH', k[4], a[o + 1])
-      redis.call('LTRIM', k[4], 0, RECENT_LAST)
+    if idle > 0 then
+      redis.call('PEXPIRE', day, idle)
     end
-    redis.call('ZADD', k[5], a[o + 2], a[o + 1])
-    touched = 5
+  end
+  if a[o + 2] ~= '' then
+    if not (replay and redis.call('LPOS', k[2], a[o + 2])) then
+      redis.call('LPUSH', k[2], a[o + 2])
+      redis.call('LTRIM', k[2], 0, RECENT_LAST)
+    end
+    redis.call('ZADD', k[3], a[o + 3], a[o + 2])
   end
   if idle > 0 then
-    for j = 1, touched do
+    for j = 1, 4 do
       redis.call('PEXPIRE', k[j], idle)
     end
   end
+  return finished
 end
 
 local function alerts_write(k, a, o)
@@ -131,39 +149,48 @@ end
 /// Commits one scan on a single node, atomically: the person's step, each venue's step, the
 /// retention index and the alerts, in one script (functions in [`WRITE_FUNCTIONS`]).
 ///
-/// `KEYS`: the five person keys of `person_write`; then five per venue of `venue_write`; then
-/// `retention`, `{alerts}:log`, `{alerts}:due`, `{alerts}:delivery`.
+/// `KEYS`: the four person keys of `person_write`; then each venue's keys of `venue_write`;
+/// then `retention`, `{alerts}:log`, `{alerts}:due`, `{alerts}:delivery`.
 ///
-/// `ARGV`: 1 number of venues `g`, 2 number of person arguments `pa`; then `g` counts, the
-/// arguments of each venue; then the person's `pa` arguments, then each venue's, then the
-/// number of retention entries `r`, two per entry (score ms, owner `p:RID` or `v:VID`, each
-/// scored by the earliest time any of its data can fall out of retention: `ZADD LT` keeps the
-/// lowest), then the alerts' arguments of `alerts_write` to the end.
+/// `ARGV`: 1 number of venues `g`, 2 number of person arguments; then `g` counts of each
+/// venue's arguments, then `g` counts of each venue's keys; then the person's arguments, then
+/// each venue's, then the number of retention entries `r`, two per entry (score ms, owner
+/// `p:RID` or `v:VID`, each scored by the earliest time any of its data can fall out of
+/// retention: `ZADD LT` keeps the lowest), then the alerts' arguments of `alerts_write` to the
+/// end.
 ///
-/// Returns 1 when committed, 0 when the version moved (nothing written).
+/// Returns `{1, …}` when committed, where `…` are two per finished day (see `venue_write`):
+/// the venue's place among the venues (1-based) and the day; `{0}` when the version moved
+/// (nothing written).
 const COMMIT_SCAN: &str = r"
 local g, pa = tonumber(ARGV[1]), tonumber(ARGV[2])
-local o = 3 + g
-if not person_write(slice(KEYS, 1, 5), ARGV, o) then
-  return 0
+local o = 3 + g * 2
+if not person_write(slice(KEYS, 1, 4), ARGV, o) then
+  return {0}
 end
 o = o + pa
+local kk = 5
+local out = {1}
 for i = 1, g do
-  venue_write(slice(KEYS, 1 + i * 5, 5), ARGV, o)
+  local nk = tonumber(ARGV[2 + g + i])
+  for _, day in ipairs(venue_write(slice(KEYS, kk, nk), ARGV, o)) do
+    table.insert(out, i)
+    table.insert(out, day)
+  end
   o = o + tonumber(ARGV[2 + i])
+  kk = kk + nk
 end
-local rk = 6 + g * 5
 for i = 0, tonumber(ARGV[o]) - 1 do
-  redis.call('ZADD', KEYS[rk], 'LT', ARGV[o + 1 + i * 2], ARGV[o + 2 + i * 2])
+  redis.call('ZADD', KEYS[kk], 'LT', ARGV[o + 1 + i * 2], ARGV[o + 2 + i * 2])
 end
-alerts_write(slice(KEYS, rk + 1, 3), ARGV, o + 1 + tonumber(ARGV[o]) * 2)
-return 1
+alerts_write(slice(KEYS, kk + 1, 3), ARGV, o + 1 + tonumber(ARGV[o]) * 2)
+return out
 ";
 
 /// A cluster's first step of a scan, in the person's slot: `person_write`, and the writes that
 /// must follow in other slots kept in the person's outbox until they are done.
 ///
-/// `KEYS`: the five of `person_write`, then 6 `{p}:outbox`. `ARGV`: 1 the followups' JSON
+/// `KEYS`: the four of `person_write`, then 5 `{p}:outbox`. `ARGV`: 1 the followups' JSON
 /// (opaque here), then `person_write`'s arguments.
 ///
 /// Returns `{1, version, …}` when committed, where `…` are the version and followups' JSON of
@@ -175,22 +202,48 @@ if not person_write(KEYS, ARGV, 2) then
 end
 local version = redis.call('HGET', KEYS[1], 'version')
 local out = {1, version}
-local pending = redis.call('HGETALL', KEYS[6])
+local pending = redis.call('HGETALL', KEYS[5])
 for i = 1, #pending, 2 do
   table.insert(out, pending[i])
   table.insert(out, pending[i + 1])
 end
-redis.call('HSET', KEYS[6], version, ARGV[1])
+redis.call('HSET', KEYS[5], version, ARGV[1])
 local idle = tonumber(ARGV[7])
 if idle > 0 then
-  redis.call('PEXPIRE', KEYS[6], idle)
+  redis.call('PEXPIRE', KEYS[5], idle)
 end
 return out
 ";
 
-/// A cluster's step in one venue's slot: `venue_write`. `KEYS` and `ARGV` as that function's.
+/// A cluster's step in one venue's slot: `venue_write`. `KEYS` and `ARGV` as that function's;
+/// returns the days it finished.
 const VENUE_STEP: &str = r"
-venue_write(KEYS, ARGV, 1)
+return venue_write(KEYS, ARGV, 1)
+";
+
+/// Adds records to a person's closed visits, rewriting the string at its exact size (see
+/// `person_write`).
+///
+/// `KEYS`: 1 `{p}:visits`. `ARGV`: 1 the framed records, 2 idle expiry ms (`0`: none).
+/// Returns 1.
+const ADD_RECORDS: &str = r"
+redis.call('SET', KEYS[1], (redis.call('GET', KEYS[1]) or '') .. ARGV[1], 'KEEPTTL')
+if tonumber(ARGV[2]) > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+";
+
+/// Rewrites a venue's finished day string at its exact size: a string grown by `APPEND`
+/// keeps up to as much again in reserve, which a day that no longer grows does not need.
+///
+/// `KEYS`: 1 `{v}:day:N`. Returns 1 when rewritten.
+const COMPACT_DAY: &str = r"
+local filed = redis.call('GET', KEYS[1])
+if not filed then
+  return 0
+end
+redis.call('SET', KEYS[1], filed, 'KEEPTTL')
 return 1
 ";
 
@@ -220,41 +273,61 @@ end
 return 0
 ";
 
-/// Removes one owner's data past retention, each item only if it is still as read (a scan
-/// that rewrote a visit meanwhile keeps it).
+/// Removes a person's data past retention, each part only if it is still as read (a scan that
+/// wrote meanwhile keeps it; the next purge tries again).
 ///
-/// `KEYS`: 1 the owner's visit hash, 2 its visit index (sorted set), 3 for a person its
-/// `state` hash, for a venue its `open` hash, 4 for a person its `events` list, for a venue its
-/// `recent` list.
+/// `KEYS`: 1 `{p}:visits`, 2 `{p}:state`, 3 `{p}:events`. `ARGV`: 1 the closed visits' records
+/// as read, 2 the records to keep (empty: delete the key), 3 the open visit's record to end
+/// (past retention) or empty; then the scan event JSONs to remove from `{p}:events`.
 ///
-/// `ARGV`: 1 `p` or `v`, 2 the number of visits `n`; then three per visit: id, JSON as read,
-/// resident id; then the scan event JSONs to remove from `KEYS[4]`.
-///
-/// Returns `{visits removed, events removed}`.
-const PURGE_OWNER: &str = r"
-local n = tonumber(ARGV[2])
-local visits, events = 0, 0
-for i = 1, n do
-  local a = 2 + (i - 1) * 3
-  local id, json, rid = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  if redis.call('HGET', KEYS[1], id) == json then
-    redis.call('HDEL', KEYS[1], id)
-    redis.call('ZREM', KEYS[2], id)
-    visits = visits + 1
-    if ARGV[1] == 'p' then
-      if redis.call('HGET', KEYS[3], 'open') == id then
-        redis.call('HSET', KEYS[3], 'open', '')
-        redis.call('HINCRBY', KEYS[3], 'version', 1)
-      end
-    elseif redis.call('HGET', KEYS[3], rid) == id then
-      redis.call('HDEL', KEYS[3], rid)
-    end
+/// Returns `{1 if the visits were rewritten else 0, 1 if the open visit ended else 0, events
+/// removed}`.
+const PURGE_PERSON: &str = r"
+local rewritten, ended, events = 0, 0, 0
+if (redis.call('GET', KEYS[1]) or '') == ARGV[1] and ARGV[1] ~= ARGV[2] then
+  if ARGV[2] == '' then
+    redis.call('DEL', KEYS[1])
+  else
+    redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
   end
+  rewritten = 1
 end
-for i = 3 + n * 3, #ARGV do
-  events = events + redis.call('LREM', KEYS[4], 1, ARGV[i])
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[2], 'open') == ARGV[3] then
+  redis.call('HSET', KEYS[2], 'open', '')
+  redis.call('HINCRBY', KEYS[2], 'version', 1)
+  ended = 1
 end
-return {visits, events}
+for i = 4, #ARGV do
+  events = events + redis.call('LREM', KEYS[3], 1, ARGV[i])
+end
+return {rewritten, ended, events}
+";
+
+/// Rewrites one of a venue's day strings without its visits past retention, if it is still as
+/// read.
+///
+/// `KEYS`: 1 `{v}:day:N`, 2 `{v}:days`. `ARGV`: 1 the records as read, 2 the records to keep
+/// (empty: delete the day), 3 `N`. Returns 1 when rewritten.
+const PURGE_DAY: &str = r"
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then
+  return 0
+end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+end
+return 1
+";
+
+/// Deletes a hash field only if it holds the given value. `KEYS`: 1 the hash. `ARGV`: 1 the
+/// field, 2 the value. Returns 1 when deleted.
+const HDEL_IF: &str = r"
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
 ";
 
 /// Moves an owner's retention score only if it is still the one read, so that a scan that
@@ -302,6 +375,10 @@ pub(super) struct Scripts {
     pub person_step: Script,
     /// See [`VENUE_STEP`].
     pub venue_step: Script,
+    /// See [`COMPACT_DAY`].
+    pub compact_day: Script,
+    /// See [`ADD_RECORDS`].
+    pub add_records: Script,
     /// See [`ALERT_STEP`].
     pub alert_step: Script,
     /// See [`OUTBOX_DONE`].
@@ -314,8 +391,12 @@ pub(super) struct Scripts {
     pub del_if: Script,
     /// See [`REPLACE_VENUE`].
     pub replace_venue: Script,
-    /// See [`PURGE_OWNER`].
-    pub purge_owner: Script,
+    /// See [`PURGE_PERSON`].
+    pub purge_person: Script,
+    /// See [`PURGE_DAY`].
+    pub purge_day: Script,
+    /// See [`HDEL_IF`].
+    pub hdel_if: Script,
     /// See [`RESCORE`].
     pub rescore: Script,
     /// See [`super::alerts::CLAIM_ALERTS`].
@@ -338,13 +419,17 @@ impl Scripts {
             commit_scan: with_functions(COMMIT_SCAN),
             person_step: with_functions(PERSON_STEP),
             venue_step: with_functions(VENUE_STEP),
+            compact_day: Script::new(COMPACT_DAY),
+            add_records: Script::new(ADD_RECORDS),
             alert_step: with_functions(ALERT_STEP),
             outbox_done: Script::new(OUTBOX_DONE),
             unmark: Script::new(UNMARK),
             set_if: Script::new(SET_IF),
             del_if: Script::new(DEL_IF),
             replace_venue: Script::new(REPLACE_VENUE),
-            purge_owner: Script::new(PURGE_OWNER),
+            purge_person: Script::new(PURGE_PERSON),
+            purge_day: Script::new(PURGE_DAY),
+            hdel_if: Script::new(HDEL_IF),
             rescore: Script::new(RESCORE),
             claim_alerts: Script::new(super::alerts::CLAIM_ALERTS),
             settle_alert: Script::new(super::alerts::SETTLE_ALERT),
