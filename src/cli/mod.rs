@@ -2,6 +2,7 @@
 //! `trace` runs a tracer's contact query, `report` makes the daily report, `replay` plays a day of scans through a running
 //! service's HTTP API.
 
+pub mod api;
 pub mod posters;
 pub mod replay;
 pub mod report;
