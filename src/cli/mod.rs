@@ -1,8 +1,9 @@
 //! The `checkin` command line: `serve` runs the service, `posters` prints a batch of posters,
 //! `trace` runs a tracer's contact query, `report` makes the daily report, `replay` plays a day of scans through a running
-//! service's HTTP API.
+//! service's HTTP API, `load` measures a running service under load.
 
 pub mod api;
+pub mod load;
 pub mod posters;
 pub mod replay;
 pub mod report;
@@ -33,6 +34,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Replay a day of scans (JSON lines) through a running service, as residents' phones would.
     Replay(replay::ReplayArgs),
+    /// Load a running service with scans (or `GET /healthz`) and print throughput and latency.
+    Load(load::LoadArgs),
 }
 
 /// Parses the command line and runs it. Returns the process exit code.
@@ -44,6 +47,7 @@ pub async fn run() -> i32 {
         Command::Replay(args) => replay::run(args).await,
         Command::Trace(args) => trace::run(args).await,
         Command::Report(args) => report::run(args).await,
+        Command::Load(args) => load::run(args).await,
     };
     match result {
         Ok(()) => 0,
