@@ -1,7 +1,11 @@
 //! The `checkin` command line: `serve` runs the service, `posters` prints a batch of posters,
 //! `trace` runs a tracer's contact query, `report` makes the daily report, `replay` plays a day of scans through a running
-//! service's HTTP API.
+//! service's HTTP API, `load` measures a running service under load (`fill-visits`, hidden,
+//! fills a store for the storage-cost figures of `scripts/bench-scale`).
 
+pub mod api;
+pub mod fill;
+pub mod load;
 pub mod posters;
 pub mod replay;
 pub mod report;
@@ -32,6 +36,11 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Replay a day of scans (JSON lines) through a running service, as residents' phones would.
     Replay(replay::ReplayArgs),
+    /// Load a running service with scans (or `GET /healthz`) and print throughput and latency.
+    Load(load::LoadArgs),
+    /// Write N generated closed visits straight into a store (for scripts/bench-scale).
+    #[command(hide = true)]
+    FillVisits(fill::FillArgs),
 }
 
 /// Parses the command line and runs it. Returns the process exit code.
@@ -43,6 +52,8 @@ pub async fn run() -> i32 {
         Command::Replay(args) => replay::run(args).await,
         Command::Trace(args) => trace::run(args).await,
         Command::Report(args) => report::run(args).await,
+        Command::Load(args) => load::run(args).await,
+        Command::FillVisits(args) => fill::run(args).await,
     };
     match result {
         Ok(()) => 0,

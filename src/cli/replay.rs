@@ -8,7 +8,6 @@
 //! replay records nothing twice. At the end it prints what the service decided, the errors,
 //! the speed of the scan phase and the fullest venues, and fails if there was any error.
 
-mod api;
 mod data;
 mod logins;
 mod occupancy;
@@ -23,7 +22,7 @@ use chrono::Utc;
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
-use api::{Api, Venue};
+use crate::cli::api::{Api, Venue};
 use data::Town;
 use tally::ScanTally;
 

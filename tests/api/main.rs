@@ -19,6 +19,7 @@ mod entry_policy;
 mod guard;
 mod households;
 mod instances;
+mod load;
 mod occupancy;
 mod ops;
 mod oracle;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use futures::stream::{self, StreamExt};
 
-use super::api::{Api, Failure};
 use super::tally::ErrorTally;
+use crate::cli::api::{Api, Failure, SignInError};
 
 /// The outcome of the login phase.
 #[derive(Debug, Default)]
@@ -20,20 +20,6 @@ pub struct Logins {
     pub errors: ErrorTally,
     /// Wall time of the phase.
     pub elapsed: Duration,
-}
-
-/// Why one resident could not log in.
-enum LoginError {
-    /// The service does not echo codes: no resident can log in, so the replay stops.
-    NoDevCode,
-    /// Anything else; counted, and that resident's scans are not sent.
-    Failed(Failure),
-}
-
-impl From<Failure> for LoginError {
-    fn from(f: Failure) -> Self {
-        LoginError::Failed(f)
-    }
 }
 
 /// Logs in every `(resident id, phone)`, at most `concurrency` at a time.
@@ -59,8 +45,8 @@ pub async fn log_in_all(
             Ok(token) => {
                 out.tokens.insert(id, token.into());
             }
-            Err(LoginError::Failed(f)) => out.errors.add(&id, &f),
-            Err(LoginError::NoDevCode) => bail!(
+            Err(SignInError::Failed(f)) => out.errors.add(&id, &f),
+            Err(SignInError::NoDevCode) => bail!(
                 "POST /auth/otp answered without dev_code: start the service with \
                  CHECKIN_OTP_DELIVERY=echo so a replay can log residents in"
             ),
@@ -70,13 +56,13 @@ pub async fn log_in_all(
     Ok(out)
 }
 
-/// One resident's login; their token.
-async fn log_in(api: &Api, id: &str, phone: Option<&str>) -> Result<String, LoginError> {
+/// One resident's login (a failure is counted, and that resident's scans are not sent);
+/// their token.
+async fn log_in(api: &Api, id: &str, phone: Option<&str>) -> Result<String, SignInError> {
     let Some(phone) = phone else {
         return Err(Failure::local("unknown_resident", "not in residents.csv, no phone").into());
     };
-    let code = api.request_otp(phone).await?.ok_or(LoginError::NoDevCode)?;
-    let token = api.resident_login(phone, &code).await?;
+    let token = api.sign_in(phone).await?;
     match token.resident_id.as_deref() {
         Some(got) if got == id => Ok(token.access_token),
         got => Err(Failure::local(

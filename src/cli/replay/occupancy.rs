@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 
-use super::api::{Api, Venue};
 use super::tally::ErrorTally;
+use crate::cli::api::{Api, Venue};
 
 /// One venue's head count.
 #[derive(Debug, Clone, PartialEq, Eq)]

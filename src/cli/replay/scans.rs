@@ -11,9 +11,9 @@ use chrono::{DateTime, Duration, FixedOffset, SecondsFormat, Utc};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::api::{Api, Failure, Venue};
 use super::data::{Direction, ScanLine};
 use super::tally::ScanTally;
+use crate::cli::api::{Api, Failure, Venue};
 
 /// (venue id, gate) → the exact QR text of that gate.
 pub type CodeMap = HashMap<(String, String), Arc<str>>;

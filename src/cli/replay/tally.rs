@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::api::Failure;
+use crate::cli::api::Failure;
 
 /// Sample messages kept per error group.
 const SAMPLES: usize = 3;

@@ -1,6 +1,6 @@
 //! A small JSON client of the service's `/api/v1`, used the way an admin console and the
-//! residents' phones use it. One [`Api`] holds one pooled `reqwest::Client`, shared by every
-//! task of a replay.
+//! residents' phones use it, by `checkin replay` and `checkin load`. One [`Api`] holds one
+//! pooled `reqwest::Client` (connections are reused), shared by every task of a run.
 
 use std::fmt::{self, Write as _};
 use std::time::Duration;
@@ -87,6 +87,22 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// Why a phone could not sign in.
+#[derive(Debug)]
+pub enum SignInError {
+    /// `POST /auth/otp` answered without `dev_code`: the service does not run with
+    /// `CHECKIN_OTP_DELIVERY=echo`, so no phone can sign in this way.
+    NoDevCode,
+    /// Any other failure of either step.
+    Failed(Failure),
+}
+
+impl From<Failure> for SignInError {
+    fn from(f: Failure) -> Self {
+        SignInError::Failed(f)
+    }
+}
+
 /// A bearer token (staff or resident).
 #[derive(Debug, Deserialize)]
 pub struct Token {
@@ -164,6 +180,9 @@ struct Presence {
 #[derive(Debug, Clone)]
 pub struct Api {
     http: reqwest::Client,
+    /// The origin, e.g. `http://127.0.0.1:8080` (for the paths at the root).
+    origin: String,
+    /// The origin and `/api/v1`.
     base: String,
 }
 
@@ -178,9 +197,11 @@ impl Api {
             .pool_max_idle_per_host(pool)
             .timeout(REQUEST_TIMEOUT)
             .build()?;
+        let origin = base_url.trim_end_matches('/').to_owned();
         Ok(Self {
             http,
-            base: format!("{}/api/v1", base_url.trim_end_matches('/')),
+            base: format!("{origin}/api/v1"),
+            origin,
         })
     }
 
@@ -229,6 +250,26 @@ impl Api {
         let body = serde_json::json!({ "phone": phone, "code": code });
         self.call(self.http.post(self.url("/auth/resident")).json(&body))
             .await
+    }
+
+    /// A phone signing in: `POST /auth/otp`, then `POST /auth/resident` with the `dev_code`
+    /// the service echoed. An unknown phone becomes a new unregistered resident.
+    ///
+    /// # Errors
+    /// [`SignInError::NoDevCode`] when the service echoes no codes, else the failed step.
+    pub async fn sign_in(&self, phone: &str) -> Result<Token, SignInError> {
+        let code = self
+            .request_otp(phone)
+            .await?
+            .ok_or(SignInError::NoDevCode)?;
+        Ok(self.resident_login(phone, &code).await?)
+    }
+
+    /// `GET /healthz` (at the root, not under `/api/v1`).
+    pub async fn healthz(&self) -> Result<(), Failure> {
+        let url = format!("{}/healthz", self.origin);
+        let _: serde::de::IgnoredAny = self.call(self.http.get(url)).await?;
+        Ok(())
     }
 
     /// `POST /scans` as the resident holding `token`.
