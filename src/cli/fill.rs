@@ -3,14 +3,14 @@
 //! costs in memory (Redis) or on disk (the embedded file). Fast: no HTTP, no scan rules.
 //!
 //! The visits look like the ones check-in then check-out makes at a shop: gate in and out,
-//! 30 minutes long, within the last day, spread over 10,000 residents `FILL-R00000`… and 200
+//! 30 minutes long, over the last 28 days (whole milliseconds), spread over 10,000 residents `FILL-R00000`… and 200
 //! venues `FILL-V000`… (one visit per resident per venue at most 100 apart). The residents and
 //! venues themselves are not written, only the visits and their indexes.
 
 use std::time::Instant;
 
 use anyhow::Context;
-use chrono::{Duration, Utc};
+use chrono::{Duration, SubsecRound, Utc};
 use clap::Args;
 
 use super::serve::StoreArgs;
@@ -22,6 +22,8 @@ use crate::startup::open_store;
 const RESIDENTS: u64 = 10_000;
 /// Distinct venues of the filled visits.
 const VENUES: u64 = 200;
+/// The days the visits are spread over: the default retention of visits.
+const RETENTION_DAYS: u64 = 28;
 /// A shop's maximum stay, seconds (as a real shop visit carries).
 const MAX_STAY_SECONDS: i64 = 2 * 60 * 60;
 
@@ -69,8 +71,9 @@ fn visit(n: u64) -> anyhow::Result<Visit> {
     let resident = ResidentId::parse(&format!("FILL-R{:05}", n % RESIDENTS))?;
     let venue = VenueId::parse(&format!("FILL-V{:03}", (n / RESIDENTS) % VENUES))?;
     let gate = Gate::parse("正门")?;
-    let seconds_ago = i64::try_from(n % 86_400).unwrap_or(0) + 1800;
-    let check_in = Utc::now() - Duration::seconds(seconds_ago);
+    // Spread over the 28 days that retention keeps, to the millisecond as scans are.
+    let seconds_ago = i64::try_from(n % (RETENTION_DAYS * 86_400)).unwrap_or(0) + 1800;
+    let check_in = Utc::now().trunc_subsecs(3) - Duration::seconds(seconds_ago);
     Ok(Visit {
         id: uuid::Uuid::now_v7().to_string(),
         resident_id: resident,

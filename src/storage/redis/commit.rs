@@ -208,16 +208,15 @@ impl VenueWrite {
         out
     }
 
-    /// `venue_write`'s arguments (see `scripts.rs`); `replay` when the write may have run
-    /// before.
-    pub fn args(&self, idle_ms: u64, replay: bool) -> Vec<Vec<u8>> {
+    /// `venue_write`'s arguments (see `scripts.rs`) with its flags (`r` replay, `x` exact).
+    pub fn args(&self, idle_ms: u64, flags: &str) -> Vec<Vec<u8>> {
         let (event, at) = self
             .event
             .as_ref()
             .map_or((String::new(), 0), |(json, at)| (json.clone(), *at));
         let mut args = vec![
             idle_ms.to_string().into_bytes(),
-            if replay { b"1".to_vec() } else { b"0".to_vec() },
+            flags.as_bytes().to_vec(),
             event.into_bytes(),
             at.to_string().into_bytes(),
             self.visits.len().to_string().into_bytes(),
@@ -285,7 +284,7 @@ impl RedisStore {
         let venue_args: Vec<Vec<Vec<u8>>> = f
             .venues
             .iter()
-            .map(|w| w.args(self.idle_expiry_ms, false))
+            .map(|w| w.args(self.idle_expiry_ms, ""))
             .collect();
         let mut call = self.scripts.commit_scan.prepare_invoke();
         for key in self.person_keys(commit) {
@@ -401,7 +400,7 @@ impl RedisStore {
             for key in w.keys(&self.keys) {
                 call.key(key);
             }
-            call.arg(w.args(self.idle_expiry_ms, replay));
+            call.arg(w.args(self.idle_expiry_ms, if replay { "r" } else { "" }));
             async move {
                 let mut finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
                 finished.dedup();

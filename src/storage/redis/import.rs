@@ -98,9 +98,9 @@ impl RedisStore {
                 for key in write.keys(&self.keys) {
                     call.key(key);
                 }
-                // Not a replay: an import writes each visit once (run it again and the same
-                // records are appended again, which readers fold into one).
-                call.arg(write.args(self.idle_expiry_ms, false));
+                // Exact: an import's days come in any order. Not a replay: run the import again
+                // and the same records are added again, which readers fold into one.
+                call.arg(write.args(self.idle_expiry_ms, "x"));
                 let mut finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
                 finished.dedup();
                 for day in finished {

@@ -43,8 +43,9 @@ pub const RECENT_SCANS_KEPT: usize = 100;
 /// `venue_write(k, a, o)`: one venue's part: presence, the closed visits by day, and the scan
 /// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:events`,
 /// 4 `{v}:days`, then the `{v}:day:N` strings the visits fall in. `a` from `o`: 0 idle expiry
-/// ms, 1 `1` when replaying (a repair, or a commit finishing an older one), 2 event JSON or
-/// empty, 3 event time ms, 4 number of visits `n`; then six per visit: `1` if open else `0`,
+/// ms, 1 flags: `r` when replaying (a repair, or a commit finishing an older one), `x` to
+/// rewrite day strings at their exact size rather than `APPEND` (an import, whose days arrive
+/// in any order), 2 event JSON or empty, 3 event time ms, 4 number of visits `n`; then six per visit: `1` if open else `0`,
 /// resident id, framed record, the id's bytes, the index in `k` of its day's string, the day.
 /// An open visit becomes the person's presence entry; a closed one is appended to its day and
 /// ends the presence entry if that was this visit. Returns the days this write finished: the
@@ -83,9 +84,11 @@ local function person_write(k, a, o)
 end
 
 local function venue_write(k, a, o)
-  local idle, replay = tonumber(a[o]), a[o + 1] == '1'
+  local idle = tonumber(a[o])
+  local replay, exact = string.find(a[o + 1], 'r', 1, true), string.find(a[o + 1], 'x', 1, true)
   local newest = tonumber(redis.call('ZREVRANGE', k[4], 0, 0)[1] or '0')
   local finished = {}
+  local pending = {}
   for i = 0, tonumber(a[o + 4]) - 1 do
     local b = o + 5 + i * 6
     local open, rid, record, id = a[b], a[b + 1], a[b + 2], a[b + 3]
@@ -97,7 +100,12 @@ local function venue_write(k, a, o)
       end
     else
       if not (replay and string.find(filed, record, 1, true)) then
-        redis.call('APPEND', day, record)
+        if exact then
+          pending[day] = pending[day] or {}
+          table.insert(pending[day], record)
+        else
+          redis.call('APPEND', day, record)
+        end
         local n = tonumber(a[b + 5])
         if newest > 0 and n > newest then
           table.insert(finished, newest)
@@ -109,6 +117,13 @@ local function venue_write(k, a, o)
         redis.call('HDEL', k[1], rid)
       end
     end
+    if idle > 0 then
+      redis.call('PEXPIRE', day, idle)
+    end
+  end
+  for day, records in pairs(pending) do
+    local whole = (redis.call('GET', day) or '') .. table.concat(records)
+    redis.call('SET', day, whole, 'KEEPTTL')
     if idle > 0 then
       redis.call('PEXPIRE', day, idle)
     end
