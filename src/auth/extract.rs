@@ -88,6 +88,13 @@ pub struct GuardUser(pub Staff);
 #[derive(Debug, Clone)]
 pub struct ResidentUser(pub ResidentId);
 
+/// A resident's valid token, not yet checked against the person's sign-in generation: the
+/// id and the token's generation. For a handler that reads the person's record anyway and
+/// checks the generation there (a scan), saving a store read; every other handler takes
+/// [`ResidentUser`].
+#[derive(Debug, Clone)]
+pub struct ResidentToken(pub ResidentId, pub u32);
+
 impl FromRequest for AdminUser {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
@@ -109,6 +116,18 @@ impl FromRequest for GuardUser {
     type Future = Ready<Result<Self, ApiError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(with_role(req, &[Role::Guard, Role::Admin]).map(|c| GuardUser(c.into())))
+    }
+}
+
+impl FromRequest for ResidentToken {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(with_role(req, &[Role::Resident]).and_then(|claims| {
+            let id = ResidentId::parse(&claims.sub)
+                .map_err(|_| ApiError::Unauthorized("invalid or expired token".into()))?;
+            Ok(ResidentToken(id, claims.gen))
+        }))
     }
 }
 

@@ -73,7 +73,7 @@ async fn one(state: &AppState, who: &ResidentUser, raw: serde_json::Value) -> Ba
         Ok(r) => r,
         Err(e) => return refused(&e.into()),
     };
-    match households::household_scan(state, &who.0, &req).await {
+    match households::household_scan(state, &who.0, None, &req).await {
         Ok(answer) => BatchResult::Answer(Box::new(answer)),
         Err(e) => refused(&e.into()),
     }

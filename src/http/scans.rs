@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::params::parse_time;
-use crate::auth::extract::ResidentUser;
+use crate::auth::extract::ResidentToken;
 use crate::domain::{Direction, ParseError, ResidentId, Temperature};
 use crate::error::ApiError;
 use crate::service::households;
@@ -115,6 +115,7 @@ impl From<ScanError> for ApiError {
             ScanError::ClientTimeOutOfRange(m) => ApiError::ClientTimeOutOfRange(m),
             ScanError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
             ScanError::Contended => ApiError::StoreUnavailable,
+            ScanError::SignedOut(m) => ApiError::Unauthorized(m),
             ScanError::NotHouseholdMember(_) => ApiError::InvalidInput(e.to_string()),
             ScanError::Store(s) => s.into(),
         }
@@ -130,12 +131,13 @@ impl From<ScanError> for ApiError {
               (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
 pub async fn scan(
-    who: ResidentUser,
+    who: ResidentToken,
     state: web::Data<AppState>,
     body: web::Json<ScanBody>,
 ) -> Result<HttpResponse, ApiError> {
     state.limits.scan(who.0.as_str())?;
     let req = ScanRequest::try_from(body.into_inner())?;
-    let answer = households::household_scan(&state, &who.0, &req).await?;
+    // The token's sign-in generation is checked on the record the scan reads.
+    let answer = households::household_scan(&state, &who.0, Some(who.1), &req).await?;
     Ok(HttpResponse::Ok().json(answer))
 }

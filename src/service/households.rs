@@ -17,14 +17,17 @@ use crate::state::AppState;
 /// [`ScanError::NotHouseholdMember`] before anything is written; else as [`crate::service::scans::scan`]. A failure
 /// part way leaves the scans already processed; a retry with the same idempotency key
 /// answers those as first given and goes on with the rest.
+/// `sign_in`: the scanner's token generation, checked on the scanner's record as the scan
+/// reads it (see `scan_received_at`), or `None` when the caller checked it.
 pub async fn household_scan(
     state: &AppState,
     resident: &ResidentId,
+    sign_in: Option<u32>,
     req: &ScanRequest,
 ) -> Result<ScanAnswer, ScanError> {
     let now = state.clock.now();
     if req.members.is_empty() {
-        return scan_received_at(state, resident, req, now).await;
+        return scan_received_at(state, resident, sign_in, req, now).await;
     }
     let me = state.store.resident(resident).await?;
     let household = me
@@ -45,7 +48,7 @@ pub async fn household_scan(
             return Err(ScanError::NotHouseholdMember(m.resident_id.clone()));
         }
     }
-    let mut answer = scan_received_at(state, resident, req, now).await?;
+    let mut answer = scan_received_at(state, resident, sign_in, req, now).await?;
     if answer.decision == Decision::Denied {
         return Ok(answer);
     }
@@ -63,7 +66,7 @@ pub async fn household_scan(
             members: Vec::new(),
             ..req.clone()
         };
-        let a = scan_received_at(state, &m.resident_id, &theirs, now).await?;
+        let a = scan_received_at(state, &m.resident_id, None, &theirs, now).await?;
         answer.members.push(MemberAnswer {
             resident_id: m.resident_id.to_string(),
             decision: a.decision,

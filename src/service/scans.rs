@@ -136,6 +136,10 @@ pub enum ScanError {
     /// The person's state kept changing under us.
     #[error("too many concurrent scans of one person")]
     Contended,
+    /// The token's sign-in was revoked (a sign-out everywhere, an admin's revocation), or
+    /// names no person.
+    #[error("{0}")]
+    SignedOut(String),
     /// A member brought along is not registered in the scanner's household.
     #[error("members: {0} is not registered in your household")]
     NotHouseholdMember(ResidentId),
@@ -148,8 +152,9 @@ pub enum ScanError {
 /// already knows (a checkpoint officer recording a passenger, who shows no code).
 #[derive(Clone, Copy)]
 enum Source<'a> {
-    /// `ScanRequest::code` names the venue and gate, and is verified.
-    Code,
+    /// `ScanRequest::code` names the venue and gate, and is verified; with the sign-in
+    /// generation of the scanner's token when it is still to be checked against the person's.
+    Code(Option<u32>),
     /// This venue and gate, checked by the caller; `ScanRequest::code` is not read.
     Gate(&'a Venue, &'a Gate),
 }
@@ -166,7 +171,7 @@ fn fingerprint(req: &ScanRequest, source: Source<'_>) -> String {
         })
         .collect();
     let place = match source {
-        Source::Code => req.code.trim().to_owned(),
+        Source::Code(_) => req.code.trim().to_owned(),
         // A client's code never holds the separator, so the two kinds cannot collide.
         Source::Gate(venue, gate) => format!("gate\u{1f}{}\u{1f}{gate}", venue.id),
     };
@@ -348,22 +353,28 @@ pub async fn scan(
     resident: &ResidentId,
     req: &ScanRequest,
 ) -> Result<ScanAnswer, ScanError> {
-    scan_received_at(state, resident, req, state.clock.now()).await
+    scan_received_at(state, resident, None, req, state.clock.now()).await
 }
 
 /// Processes one scan by `resident` received at `server_time`. A retry under an idempotency
 /// key gets the first answer before anything else is checked, so a retry that arrives after
 /// the code or the `client_time` window has passed still learns what was recorded.
 ///
+/// `sign_in` is the generation of the resident's token when the caller has not checked it
+/// against the person's record: it is checked on the record the scan reads anyway, which
+/// saves a store read.
+///
 /// # Errors
-/// [`ScanError`]; a denied scan is not an error but an answer with `decision: denied`.
+/// [`ScanError`]; a denied scan is not an error but an answer with `decision: denied`;
+/// [`ScanError::SignedOut`] for a token of an older sign-in generation.
 pub(crate) async fn scan_received_at(
     state: &AppState,
     resident: &ResidentId,
+    sign_in: Option<u32>,
     req: &ScanRequest,
     server_time: DateTime<Utc>,
 ) -> Result<ScanAnswer, ScanError> {
-    process(state, resident, req, Source::Code, server_time).await
+    process(state, resident, req, Source::Code(sign_in), server_time).await
 }
 
 /// Processes a scan of `resident` at `gate` of `venue`, received at `received_at` (the
@@ -419,6 +430,17 @@ async fn process(
             .store
             .person_state(resident, req.idempotency_key.as_deref())
             .await?;
+        if let Source::Code(Some(generation)) = source {
+            match &person.resident {
+                Some(r) if r.token_generation == generation => {}
+                Some(_) => {
+                    return Err(ScanError::SignedOut(
+                        "this sign-in was revoked; sign in again".into(),
+                    ))
+                }
+                None => return Err(ScanError::SignedOut("invalid or expired token".into())),
+            }
+        }
         if let Some(rec) = person.idempotent {
             if rec.fingerprint != fp {
                 return Err(ScanError::IdempotencyKeyReused);
@@ -428,7 +450,7 @@ async fn process(
         }
         let c = match (checked.take(), source) {
             (Some(c), _) => c,
-            (None, Source::Code) => check(state, req, server_time).await?,
+            (None, Source::Code(_)) => check(state, req, server_time).await?,
             (None, Source::Gate(venue, gate)) => Checked {
                 gate: gate.clone(),
                 venue: venue.clone(),
