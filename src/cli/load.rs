@@ -15,6 +15,7 @@
 //! sent during `--warmup` are not counted.
 
 mod drive;
+mod plan;
 mod population;
 mod stats;
 mod target;
@@ -27,7 +28,7 @@ use clap::{Args, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::api::Api;
-pub use drive::{Mode, Window};
+pub use plan::{Mode, Window};
 pub use stats::Summary;
 use target::Target;
 

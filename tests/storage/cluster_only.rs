@@ -11,6 +11,14 @@ use chrono::Utc;
 use crate::fixtures::{all_time, plus_minutes, rid, t, venue};
 use crate::helpers::{catch, Backend};
 
+/// Runs the repair for every commit begun until a minute from now: all of them.
+async fn repair_all(store: &dyn Store) -> u64 {
+    store
+        .repair(Utc::now() + chrono::Duration::minutes(1))
+        .await
+        .expect("repairs")
+}
+
 /// A store on the backend's data that stops every commit right after the person's step.
 async fn crashing(backend: &Backend) -> checkin::storage::redis::RedisStore {
     backend
@@ -85,13 +93,7 @@ async fn a_commit_stopped_after_the_persons_step_is_kept_and_the_repair_finishes
                 .expect("repairs"),
             0
         );
-        assert_eq!(
-            store
-                .repair(Utc::now() + chrono::Duration::minutes(1))
-                .await
-                .expect("repairs"),
-            1
-        );
+        assert_eq!(repair_all(store).await, 1);
 
         assert_eq!(
             store.open_visits(&shop.id).await.expect("reads"),
@@ -107,13 +109,7 @@ async fn a_commit_stopped_after_the_persons_step_is_kept_and_the_repair_finishes
             1
         );
         // Done once: nothing is left to repair.
-        assert_eq!(
-            store
-                .repair(Utc::now() + chrono::Duration::minutes(1))
-                .await
-                .expect("repairs"),
-            0
-        );
+        assert_eq!(repair_all(store).await, 0);
     })
     .await;
     backend.finish(outcome).await;
@@ -158,13 +154,7 @@ async fn the_persons_next_scan_finishes_a_stopped_commit_first_and_presence_ends
             [at_shop, at_market].concat()
         );
         // The next scan finished everything: the repair finds nothing.
-        assert_eq!(
-            store
-                .repair(Utc::now() + chrono::Duration::minutes(1))
-                .await
-                .expect("repairs"),
-            0
-        );
+        assert_eq!(repair_all(store).await, 0);
     })
     .await;
     backend.finish(outcome).await;
@@ -210,13 +200,7 @@ async fn stopped_commits_are_finished_in_order_and_an_older_one_replayed_late_ch
             .await
             .expect("reads the outbox");
         assert_eq!(owed.len(), 2, "both commits owe their venue's side");
-        assert_eq!(
-            store
-                .repair(Utc::now() + chrono::Duration::minutes(1))
-                .await
-                .expect("repairs"),
-            2
-        );
+        assert_eq!(repair_all(store).await, 2);
         let (from, to) = all_time();
         let mine = store
             .resident_visits(&person, from, to)
@@ -258,13 +242,7 @@ async fn stopped_commits_are_finished_in_order_and_an_older_one_replayed_late_ch
             .await
             .map(|_: i64| ())
             .expect("writes");
-        assert_eq!(
-            store
-                .repair(Utc::now() + chrono::Duration::minutes(1))
-                .await
-                .expect("repairs"),
-            1
-        );
+        assert_eq!(repair_all(store).await, 1);
         check_venue().await;
     })
     .await;

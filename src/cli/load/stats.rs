@@ -8,7 +8,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::drive::{Mode, Window};
+use super::plan::{Mode, Window};
 use super::target::Outcome;
 use super::TargetKind;
 
