@@ -2,10 +2,12 @@
 //! into the store through [`Store::import_visits`], in batches, to measure what a stored visit
 //! costs in memory (Redis) or on disk (the embedded file). Fast: no HTTP, no scan rules.
 //!
-//! The visits look like the ones check-in then check-out makes at a shop: gate in and out,
-//! 30 minutes long, over the last 28 days (whole milliseconds), spread over 10,000 residents `FILL-R00000`… and 200
-//! venues `FILL-V000`… (one visit per resident per venue at most 100 apart). The residents and
-//! venues themselves are not written, only the visits and their indexes.
+//! The visits look like the ones check-in then check-out makes at a shop: one gate in and
+//! out, 30 minutes long, times in whole milliseconds. Visit `n` is by resident `n mod 10,000`
+//! (`FILL-R00000`…); visits are spread over 200 venues (`FILL-V000`…) and over the last 28
+//! days (the retention of visits) by multiplying `n` by a prime, so that consecutive visits
+//! land at different venues and days, as a day of real scans does. The residents and venues
+//! themselves are not written, only the visits and their indexes.
 
 use std::time::Instant;
 
@@ -22,6 +24,8 @@ use crate::startup::open_store;
 const RESIDENTS: u64 = 10_000;
 /// Distinct venues of the filled visits.
 const VENUES: u64 = 200;
+/// A prime that divides neither `VENUES` nor the seconds of `RETENTION_DAYS`.
+const SPREAD: u64 = 7_919;
 /// The days the visits are spread over: the default retention of visits.
 const RETENTION_DAYS: u64 = 28;
 /// A shop's maximum stay, seconds (as a real shop visit carries).
@@ -69,10 +73,16 @@ pub async fn run(args: FillArgs) -> anyhow::Result<()> {
 /// The `n`-th filled visit.
 fn visit(n: u64) -> anyhow::Result<Visit> {
     let resident = ResidentId::parse(&format!("FILL-R{:05}", n % RESIDENTS))?;
-    let venue = VenueId::parse(&format!("FILL-V{:03}", (n / RESIDENTS) % VENUES))?;
+    // Multiplying by a prime that divides neither count spreads consecutive visits over every
+    // venue and over the whole 28 days that retention keeps.
+    let venue = VenueId::parse(&format!(
+        "FILL-V{:03}",
+        (n * SPREAD + n / RESIDENTS) % VENUES
+    ))?;
     let gate = Gate::parse("正门")?;
-    // Spread over the 28 days that retention keeps, to the millisecond as scans are.
-    let seconds_ago = i64::try_from(n % (RETENTION_DAYS * 86_400)).unwrap_or(0) + 1800;
+    // To the millisecond, as scans are.
+    let span = RETENTION_DAYS * 86_400;
+    let seconds_ago = i64::try_from((n * SPREAD) % span).unwrap_or(0) + 1800;
     let check_in = Utc::now().trunc_subsecs(3) - Duration::seconds(seconds_ago);
     Ok(Visit {
         id: uuid::Uuid::now_v7().to_string(),

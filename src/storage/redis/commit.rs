@@ -13,7 +13,10 @@
 //!    once it is written the scan is committed and the answer is given from it;
 //! 3. the followups: each venue's step (`VENUE_STEP`: the venue's copy of the visits, its
 //!    presence and events), the retention index (`ZADD LT`) and the alerts (`ALERT_STEP`);
-//!    every one can run again, and late, with the same result;
+//!    every one can run again, and late, with the same result: a venue step always runs as a
+//!    replay (`r` in `venue_write`), so an open visit whose closed copy is already in its day
+//!    is not made present again, even when its first write lands after the check-out's (a
+//!    slow node); this costs a read of the day's string per venue step;
 //! 4. the outbox entry is removed, and when the outbox is empty the mark too (only if it is
 //!    still the one set in 1).
 //!
@@ -372,18 +375,20 @@ impl RedisStore {
                 "stopped after the person's step (a fault injected by a test)".into(),
             ));
         }
-        // Older scans' followups go first, so that a venue sees a person's scans in order;
-        // they may have run before (replayed).
-        let mut owed: Vec<(u64, Followups, bool)> = Vec::new();
+        // Older scans' followups go first, so that a venue sees a person's scans in order.
+        // Every one runs as a replay, this scan's own too: another caller (the next scan, a
+        // repair) may run the same entry, and either may land after a newer scan's steps
+        // (a slow node), so a write must not undo what a newer one wrote.
+        let mut owed: Vec<(u64, Followups)> = Vec::new();
         while let Some(v) = answer.next() {
             let json = answer.next().unwrap_or_default();
-            owed.push((parse_version(Some(v))?, serde_json::from_str(&json)?, true));
+            owed.push((parse_version(Some(v))?, serde_json::from_str(&json)?));
         }
-        owed.sort_by_key(|(v, _, _)| *v);
-        owed.push((version, prepared.followups, false));
+        owed.sort_by_key(|(v, _)| *v);
+        owed.push((version, prepared.followups));
         let mut left = 0;
-        for (v, followups, replay) in &owed {
-            self.run_followups(followups, *replay).await?;
+        for (v, followups) in &owed {
+            self.run_followups(followups).await?;
             left = self.outbox_done(rid, *v).await?;
         }
         if left == 0 {
@@ -392,15 +397,15 @@ impl RedisStore {
         Ok(CommitResult::Committed)
     }
 
-    /// Runs a scan's followups: each venue's step, the retention index, the alerts. Each can
-    /// run again with the same result.
-    async fn run_followups(&self, f: &Followups, replay: bool) -> Result<(), StoreError> {
+    /// Runs a scan's followups: each venue's step (as a replay), the retention index, the
+    /// alerts. Each can run again, and late, with the same result.
+    async fn run_followups(&self, f: &Followups) -> Result<(), StoreError> {
         try_join_all(f.venues.iter().map(|w| {
             let mut call = self.scripts.venue_step.prepare_invoke();
             for key in w.keys(&self.keys) {
                 call.key(key);
             }
-            call.arg(w.args(self.idle_expiry_ms, if replay { "r" } else { "" }));
+            call.arg(w.args(self.idle_expiry_ms, "r"));
             async move {
                 let mut finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
                 finished.dedup();
@@ -509,7 +514,7 @@ impl RedisStore {
                 owed.sort_by_key(|(v, _)| *v);
                 let mut left = 0;
                 for (v, followups) in &owed {
-                    self.run_followups(followups, true).await?;
+                    self.run_followups(followups).await?;
                     left = self.outbox_done(&rid, *v).await?;
                     finished += 1;
                 }

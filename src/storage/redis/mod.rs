@@ -375,6 +375,10 @@ impl Store for RedisStore {
             .arg(&key)
             .query_async(&mut self.conn())
             .await?;
+        if self.conn.is_cluster() {
+            // The key above lives on one master; every master must answer.
+            let _: String = redis::cmd("PING").query_async(&mut self.conn()).await?;
+        }
         if back.as_deref() == Some(value.as_str()) {
             Ok(())
         } else {
