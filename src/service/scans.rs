@@ -417,6 +417,10 @@ async fn process(
     server_time: DateTime<Utc>,
 ) -> Result<ScanAnswer, ScanError> {
     let fp = fingerprint(req, source);
+    // The code's check (its venue read) runs beside the first read of the person's state, one
+    // round trip instead of two; its outcome, an error included, is used only after a retry
+    // under an idempotency key has had its first answer.
+    let mut early: Option<Result<Checked, ScanError>> = None;
     let mut checked: Option<Checked> = None;
     for attempt in 0..MAX_ATTEMPTS {
         // A retry after a conflict lost to a scan committed meanwhile: it takes the clock
@@ -426,10 +430,16 @@ async fn process(
         } else {
             state.clock.now()
         };
-        let person = state
+        let read = state
             .store
-            .person_state(resident, req.idempotency_key.as_deref())
-            .await?;
+            .person_state(resident, req.idempotency_key.as_deref());
+        let person = if attempt == 0 && matches!(source, Source::Code(_)) {
+            let (person, c) = futures::join!(read, check(state, req, server_time));
+            early = Some(c);
+            person?
+        } else {
+            read.await?
+        };
         if let Source::Code(Some(generation)) = source {
             match &person.resident {
                 Some(r) if r.token_generation == generation => {}
@@ -448,10 +458,11 @@ async fn process(
             return serde_json::from_value(rec.answer)
                 .map_err(|e| ScanError::Store(StoreError::Corrupt(e.to_string())));
         }
-        let c = match (checked.take(), source) {
-            (Some(c), _) => c,
-            (None, Source::Code(_)) => check(state, req, server_time).await?,
-            (None, Source::Gate(venue, gate)) => Checked {
+        let c = match (checked.take(), early.take(), source) {
+            (Some(c), _, _) => c,
+            (None, Some(c), _) => c?,
+            (None, None, Source::Code(_)) => check(state, req, server_time).await?,
+            (None, None, Source::Gate(venue, gate)) => Checked {
                 gate: gate.clone(),
                 venue: venue.clone(),
                 direction: req.direction,
