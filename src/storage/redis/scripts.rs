@@ -59,6 +59,14 @@ pub const RECENT_SCANS_KEPT: usize = 100;
 /// 1 `{alerts}:log`, 2 `{alerts}:due`, 3 `{alerts}:delivery`. `a` from `o` to the end: three
 /// per alert: time ms, JSON, id. Safe to run again (`HSETNX`).
 pub(super) const WRITE_FUNCTIONS: &str = r#"
+local function expire(k, n, idle)
+  if idle > 0 then
+    for j = 1, n do
+      redis.call('PEXPIRE', k[j], idle)
+    end
+  end
+end
+
 local function person_write(k, a, o)
   local version = tonumber(redis.call('HGET', k[1], 'version') or '0')
   if version ~= tonumber(a[o]) then
@@ -74,12 +82,7 @@ local function person_write(k, a, o)
   if a[o + 3] ~= '' then
     redis.call('SET', k[4], a[o + 3], 'EX', a[o + 4])
   end
-  local idle = tonumber(a[o + 5])
-  if idle > 0 then
-    for j = 1, 3 do
-      redis.call('PEXPIRE', k[j], idle)
-    end
-  end
+  expire(k, 3, tonumber(a[o + 5]))
   return true
 end
 
@@ -89,11 +92,16 @@ local function venue_write(k, a, o)
   local newest = tonumber(redis.call('ZREVRANGE', k[4], 0, 0)[1] or '0')
   local finished = {}
   local pending = {}
+  local read = {}
   for i = 0, tonumber(a[o + 4]) - 1 do
     local b = o + 5 + i * 6
     local open, rid, record, id = a[b], a[b + 1], a[b + 2], a[b + 3]
     local day = k[tonumber(a[b + 4])]
-    local filed = replay and redis.call('GET', day) or ''
+    local filed = ''
+    if replay then
+      read[day] = read[day] or redis.call('GET', day) or ''
+      filed = read[day]
+    end
     if open == '1' then
       if not (replay and string.find(filed, id, 1, true)) then
         redis.call('HSET', k[1], rid, record)
@@ -105,6 +113,9 @@ local function venue_write(k, a, o)
           table.insert(pending[day], record)
         else
           redis.call('APPEND', day, record)
+        end
+        if replay then
+          read[day] = filed .. record
         end
         local n = tonumber(a[b + 5])
         if newest > 0 and n > newest then
@@ -135,11 +146,7 @@ local function venue_write(k, a, o)
     end
     redis.call('ZADD', k[3], a[o + 3], a[o + 2])
   end
-  if idle > 0 then
-    for j = 1, 4 do
-      redis.call('PEXPIRE', k[j], idle)
-    end
-  end
+  expire(k, 4, idle)
   return finished
 end
 
