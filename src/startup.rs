@@ -137,9 +137,9 @@ pub fn build_state(
     let settings_limits = settings.rate_limits == "on";
     Ok(AppState {
         store,
-        tokens,
-        codes,
-        settings,
+        tokens: Arc::new(tokens),
+        codes: Arc::new(codes),
+        settings: Arc::new(settings),
         tz,
         policy,
         metrics: telemetry::metrics_handle(),
@@ -208,13 +208,20 @@ impl Application {
         let state = web::Data::new(build_state(settings, store, clock)?);
         let housekeeping = crate::limits::run_housekeeping(Arc::clone(&state.limits));
         let repair = crate::service::repair::run(Arc::clone(&state.store));
+        let shared = state.get_ref().clone();
         let server = HttpServer::new(move || {
+            let shared = shared.clone();
             App::new()
+                // Each worker's state, made on the worker's own thread: on Redis its store has
+                // a connection of its own, driven there (see `Store::for_this_thread`).
+                .data_factory(move || {
+                    let shared = shared.clone();
+                    async move { Ok::<_, std::convert::Infallible>(shared.for_this_thread().await) }
+                })
                 // Answers carry personal data: no cache keeps them unless a route says so.
                 .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
                 .wrap(http::metrics::RequestMetrics)
                 .wrap(TracingLogger::default())
-                .app_data(state.clone())
                 .configure(http::configure)
         })
         .listen(listener)

@@ -2,7 +2,8 @@
 //! later (it uses `SET … GET`, `GETDEL` and `LPOS`), on one node or on a Redis Cluster.
 //!
 //! One connection ([`conn::Conn`]: a multiplexed connection that reconnects by itself, or a
-//! cluster connection) is shared by all clones of the store. Connecting and every command are bounded ([`Timeouts`], 2 s each by
+//! cluster connection) is shared by all clones of the store, except the handle each of the
+//! service's worker threads opens for itself ([`Store::for_this_thread`]). Connecting and every command are bounded ([`Timeouts`], 2 s each by
 //! default, and one quick reconnection retry), so a dead or stuck Redis fails fast with
 //! [`StoreError::Unavailable`] instead of hanging requests; the command that meets a broken
 //! connection fails, and the manager reconnects in the background for the next one.
@@ -69,6 +70,10 @@ pub const OTP_GRACE_SECONDS: i64 = 300;
 #[derive(Clone)]
 pub struct RedisStore {
     conn: Conn,
+    /// Where `conn` leads, to open another connection there ([`Store::for_this_thread`]).
+    /// Holds the password when the URL has one: never printed.
+    url: Arc<str>,
+    timeouts: Timeouts,
     keys: Arc<Keys>,
     scripts: Arc<Scripts>,
     /// `PEXPIRE` set on a person's and a venue's visit keys at each write, ms; 0: none.
@@ -187,6 +192,8 @@ impl RedisStore {
         let conn = Conn::open(url, timeouts).await?;
         Ok(Self {
             conn,
+            url: Arc::from(url),
+            timeouts,
             keys: Arc::new(keys),
             scripts: Arc::new(Scripts::new()),
             idle_expiry_ms: 0,
@@ -361,6 +368,19 @@ impl RedisStore {
 
 #[async_trait]
 impl Store for RedisStore {
+    async fn for_this_thread(&self) -> Option<Arc<dyn Store>> {
+        match Conn::open(&self.url, self.timeouts).await {
+            Ok(conn) => Some(Arc::new(Self {
+                conn,
+                ..self.clone()
+            })),
+            Err(e) => {
+                tracing::warn!(error = %e, "no connection of this thread's own; using the shared one");
+                None
+            }
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let key = self.keys.ping();
         let value = uuid::Uuid::new_v4().to_string();
