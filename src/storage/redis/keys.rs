@@ -26,7 +26,7 @@
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
 //! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
 //! | `PREFIX:{v:VID}:events` | sorted set | every scan event JSON at the venue, scored by scan time (ms) (the daily report) | `commit_scan`, `purge` |
-//! | `PREFIX:{v:VID}:recent` | list | the venue's newest scan event JSONs, newest first, at most `RECENT_SCANS_KEPT` (the guard view) | `commit_scan`, `purge` |
+//! | `PREFIX:{v:VID}:recent` | list | the venue's newest scan event JSONs, newest first, at most `RECENT_SCANS_KEPT` + `RECENT_SLACK` (the guard view reads the first `RECENT_SCANS_KEPT`) | `commit_scan`, `purge` |
 //! | `PREFIX:{v:VID}:open` | hash | `RID` → framed record of that person's open visit here (presence) | `commit_scan`; `import_visits` only removes the entry of a visit it writes closed |
 //! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff` |
 //! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |

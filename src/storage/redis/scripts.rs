@@ -27,6 +27,10 @@ return {st[1] or '0', open, idem, redis.call('GET', KEYS[2])}
 /// How many of a venue's newest scan events its `recent` list keeps (the guard view).
 pub const RECENT_SCANS_KEPT: usize = 100;
 
+/// How many events past [`RECENT_SCANS_KEPT`] a venue's `recent` list may hold before it is
+/// trimmed back (trimming at every scan cost one more command a scan).
+pub const RECENT_SLACK: usize = 32;
+
 /// The Lua functions that write a scan, one per slot it touches. On one node `COMMIT_SCAN`
 /// calls them all in one atomic script; on a cluster each runs as its own script in its own
 /// slot (`PERSON_STEP`, `VENUE_STEP`, `ALERT_STEP`), the person's first (see `commit.rs`).
@@ -74,15 +78,21 @@ local function person_write(k, a, o)
   end
   redis.call('HSET', k[1], 'version', string.format('%d', version + 1), 'open', a[o + 1])
   redis.call('RPUSH', k[3], a[o + 2])
+  local idle = tonumber(a[o + 5])
   if a[o + 6] ~= '' then
     -- Rewritten whole rather than APPENDed: a string grown by APPEND keeps up to as much
-    -- again in reserve, and a person's string is small.
-    redis.call('SET', k[2], (redis.call('GET', k[2]) or '') .. a[o + 6], 'KEEPTTL')
+    -- again in reserve, and a person's string is small. The write sets its expiry too.
+    local whole = (redis.call('GET', k[2]) or '') .. a[o + 6]
+    if idle > 0 then
+      redis.call('SET', k[2], whole, 'PX', idle)
+    else
+      redis.call('SET', k[2], whole, 'KEEPTTL')
+    end
   end
   if a[o + 3] ~= '' then
     redis.call('SET', k[4], a[o + 3], 'EX', a[o + 4])
   end
-  expire(k, 3, tonumber(a[o + 5]))
+  expire({k[1], k[3]}, 2, idle)
   return true
 end
 
@@ -141,8 +151,10 @@ local function venue_write(k, a, o)
   end
   if a[o + 2] ~= '' then
     if not (replay and redis.call('LPOS', k[2], a[o + 2])) then
-      redis.call('LPUSH', k[2], a[o + 2])
-      redis.call('LTRIM', k[2], 0, RECENT_LAST)
+      -- Trimmed once every RECENT_SLACK pushes rather than at each: one command fewer a scan.
+      if redis.call('LPUSH', k[2], a[o + 2]) > RECENT_LAST + RECENT_SLACK then
+        redis.call('LTRIM', k[2], 0, RECENT_LAST)
+      end
     end
     redis.call('ZADD', k[3], a[o + 3], a[o + 2])
   end
@@ -429,7 +441,9 @@ pub(super) struct Scripts {
 
 /// A script that calls the functions of [`WRITE_FUNCTIONS`].
 fn with_functions(body: &str) -> Script {
-    let functions = WRITE_FUNCTIONS.replace("RECENT_LAST", &(RECENT_SCANS_KEPT - 1).to_string());
+    let functions = WRITE_FUNCTIONS
+        .replace("RECENT_LAST", &(RECENT_SCANS_KEPT - 1).to_string())
+        .replace("RECENT_SLACK", &RECENT_SLACK.to_string());
     Script::new(&format!("{functions}{body}"))
 }
 
