@@ -23,6 +23,7 @@ mod load;
 mod occupancy;
 mod ops;
 mod oracle;
+mod outage;
 mod pages;
 mod rate_limits;
 mod restart;
