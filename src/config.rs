@@ -46,6 +46,10 @@ pub struct Settings {
     pub env: AppEnv,
     /// Address to bind, e.g. `127.0.0.1:8080` (port 0 picks a free port).
     pub listen: String,
+    /// HTTP worker threads; 0: one per CPU core (actix-web's default). Fewer leave cores to a
+    /// Redis or another process on the same machine.
+    #[serde(default)]
+    pub workers: usize,
     /// Where the embedded store and the signing keys live.
     pub data_dir: PathBuf,
     /// The origin printed into QR codes, e.g. `https://checkin.example.cn`.

@@ -209,7 +209,8 @@ impl Application {
         let housekeeping = crate::limits::run_housekeeping(Arc::clone(&state.limits));
         let repair = crate::service::repair::run(Arc::clone(&state.store));
         let shared = state.get_ref().clone();
-        let server = HttpServer::new(move || {
+        let workers = state.settings.workers;
+        let mut server = HttpServer::new(move || {
             let shared = shared.clone();
             App::new()
                 // Each worker's state, made on the worker's own thread: on Redis its store has
@@ -223,13 +224,17 @@ impl Application {
                 .wrap(http::metrics::RequestMetrics)
                 .wrap(TracingLogger::default())
                 .configure(http::configure)
-        })
-        .listen(listener)
-        .map_err(|source| StartupError::Bind {
-            addr: "listener".into(),
-            source,
-        })?
-        .run();
+        });
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                addr: "listener".into(),
+                source,
+            })?
+            .run();
         let mut tasks = vec![
             tokio::spawn(purge),
             tokio::spawn(housekeeping),
