@@ -143,6 +143,30 @@ async fn start(
     }
 }
 
+impl TestApp {
+    /// A handle on a service already running at `address` (a `checkin serve` process a test
+    /// started) on `backend` with the storage in `dir` or under `prefix`, which this handle
+    /// owns and removes when dropped.
+    pub fn attach(
+        address: String,
+        backend: Backend,
+        dir: Arc<tempfile::TempDir>,
+        prefix: String,
+    ) -> Self {
+        let settings = settings_for(backend, dir.path(), &prefix);
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            backend,
+            data_dir: dir,
+            prefix,
+            settings,
+            owns_storage: true,
+            admin: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if self.owns_storage {

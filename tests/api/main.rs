@@ -1,5 +1,6 @@
 //! Black-box HTTP tests: each spawns the service on port 0 and talks to it as a client would.
 
+mod acknowledged;
 mod browser;
 mod helpers;
 
@@ -19,6 +20,7 @@ mod entry_policy;
 mod guard;
 mod households;
 mod instances;
+mod kill;
 mod load;
 mod occupancy;
 mod ops;

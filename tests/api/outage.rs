@@ -7,15 +7,14 @@
 //! in a temporary directory), kills it with SIGKILL mid-load and starts it again on the same
 //! file.
 
-use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use serde_json::{json, Value};
 
+use crate::acknowledged::{assert_every_acknowledged_scan_is_stored_once, keep_scanning, Sent};
 use crate::helpers::{spawn_app_with, Backend, TestApp};
 
 /// Residents scanning at once.
@@ -94,51 +93,6 @@ fn wait_for_port(port: u16) {
     panic!("redis-server did not listen on {port}");
 }
 
-/// One answered request.
-struct Sent {
-    status: u16,
-    took: Duration,
-    body: Value,
-    retry_after: bool,
-}
-
-/// A resident scanning again and again at one shop (in, out, in, …) until `stop`.
-async fn keep_scanning(
-    app: Arc<TestApp>,
-    token: String,
-    code: String,
-    stop: Arc<AtomicBool>,
-) -> Vec<Sent> {
-    let client = reqwest::Client::builder()
-        .timeout(ANSWER_WITHIN * 2)
-        .build()
-        .unwrap_or_else(|e| panic!("client: {e}"));
-    let mut sent = Vec::new();
-    let mut n = 0;
-    while !stop.load(Ordering::Relaxed) {
-        n += 1;
-        let started = Instant::now();
-        let res = client
-            .post(app.url("/api/v1/scans"))
-            .bearer_auth(&token)
-            .json(&json!({"code": code, "idempotency_key": format!("outage-{n}-{}", uuid::Uuid::new_v4())}))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("a scan got no answer (hung or dropped): {e}"));
-        let status = res.status().as_u16();
-        let retry_after = res.headers().contains_key("retry-after");
-        let body = res.json::<Value>().await.unwrap_or(Value::Null);
-        sent.push(Sent {
-            status,
-            took: started.elapsed(),
-            body,
-            retry_after,
-        });
-        tokio::time::sleep(Duration::from_millis(15)).await;
-    }
-    sent
-}
-
 async fn ready(app: &TestApp) -> u16 {
     app.client
         .get(app.url("/readyz"))
@@ -152,14 +106,12 @@ async fn ready(app: &TestApp) -> u16 {
 async fn a_redis_outage_answers_503_quickly_and_loses_no_acknowledged_scan() {
     let mut redis = OwnRedis::start();
     let url = redis.url();
-    let app = Arc::new(
-        spawn_app_with(Backend::Redis, |s| {
-            s.redis_url = Some(SecretString::from(url));
-            s.redis.connect_timeout_ms = 300;
-            s.redis.response_timeout_ms = 300;
-        })
-        .await,
-    );
+    let app = spawn_app_with(Backend::Redis, |s| {
+        s.redis_url = Some(SecretString::from(url));
+        s.redis.connect_timeout_ms = 300;
+        s.redis.response_timeout_ms = 300;
+    })
+    .await;
     let codes = [
         app.venue("OUT-S1", "shop").await,
         app.venue("OUT-S2", "shop").await,
@@ -175,10 +127,11 @@ async fn a_redis_outage_answers_503_quickly_and_loses_no_acknowledged_scan() {
         .enumerate()
         .map(|(i, (token, _))| {
             tokio::spawn(keep_scanning(
-                Arc::clone(&app),
+                app.address.clone(),
                 token.clone(),
                 codes[i % codes.len()].clone(),
                 Arc::clone(&stop),
+                ANSWER_WITHIN * 2,
             ))
         })
         .collect();
@@ -207,6 +160,7 @@ async fn a_redis_outage_answers_503_quickly_and_loses_no_acknowledged_scan() {
     let all: Vec<&Sent> = per_resident.iter().flatten().collect();
     assert_eq!(readiness_during, 503, "/readyz while Redis is down");
     for s in &all {
+        assert!(s.status != 0, "a scan got no answer (hung or dropped)");
         assert!(
             s.status == 200 || s.status == 503,
             "only 200 or 503 expected, got {}: {}",
@@ -231,29 +185,7 @@ async fn a_redis_outage_answers_503_quickly_and_loses_no_acknowledged_scan() {
 
     // Every acknowledged scan's visit is stored exactly once, closed when the answer was a
     // check-out.
-    for ((_, rid), sent) in residents.iter().zip(&per_resident) {
-        let visits = app.visits_of(rid).await;
-        let mut stored: HashMap<String, (usize, bool)> = HashMap::new();
-        for v in &visits {
-            let id = v["visit_id"].as_str().unwrap_or_default().to_owned();
-            let entry = stored.entry(id).or_insert((0, false));
-            entry.0 += 1;
-            entry.1 = !v["check_out"].is_null();
-        }
-        assert!(
-            stored.values().all(|(n, _)| *n == 1),
-            "a visit stored twice: {visits:?}"
-        );
-        for s in sent.iter().filter(|s| s.status == 200) {
-            let id = s.body["visit_id"].as_str().unwrap_or_default();
-            let Some((_, closed)) = stored.get(id) else {
-                panic!("an acknowledged scan's visit {id} is missing: {}", s.body);
-            };
-            if s.body["direction"] == "out" {
-                assert!(closed, "an acknowledged check-out left visit {id} open");
-            }
-        }
-    }
+    assert_every_acknowledged_scan_is_stored_once(&app, &residents, &per_resident).await;
     let acknowledged = all.len() - unavailable;
     eprintln!(
         "outage: {} requests, {acknowledged} answered 200, {unavailable} answered 503",
