@@ -49,9 +49,14 @@ impl TokenKeys {
     /// [`AuthError::Internal`] when the secret is not usable (empty).
     pub fn new(secret: &SecretString, issuer: &str) -> Result<Self, AuthError> {
         let bytes = secret.expose_secret().as_bytes();
+        // The algorithm is pinned (a token naming any other, `none` included, is refused);
+        // `exp`, `iss` and `aud` are required, and `nbf` is checked when a token carries it,
+        // each with 30 s of leeway for clocks that drift (RFC 7519, 4.1.4 and 4.1.5).
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.validate_nbf = true;
         validation.leeway = 30;
         let bad = |e: jsonwebtoken::errors::Error| AuthError::Internal(e.to_string());
         Ok(Self {

@@ -6,6 +6,7 @@ mod helpers;
 
 mod alert_webhook;
 mod alerts;
+mod attacks;
 mod audit;
 mod auth;
 mod bad_input;
