@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use unicode_normalization::UnicodeNormalization;
+
 use super::ParseError;
 
 /// Letters, digits and `-`, `_`, `.`: the characters an id may contain (CSV codes such as
@@ -202,10 +204,26 @@ fn is_hidden(c: char) -> bool {
             | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
 }
 
-/// A person's or place's display name: trimmed, 1 to `max` characters, no control or
-/// invisible format characters.
+/// Whether `c` is a space other than the ASCII one (no-break, ideographic, thin, en and em
+/// spaces, line and paragraph separators): names typed on phones and pasted from documents
+/// carry them, and two names that look alike must compare alike.
+fn is_odd_space(c: char) -> bool {
+    c != ' ' && c.is_whitespace() && !c.is_control()
+}
+
+/// A person's or place's display name: in Unicode normalisation form C (UAX #15), odd spaces
+/// folded to one ASCII space and runs of spaces to one, trimmed; 1 to `max` characters; no
+/// control or invisible format characters.
 pub fn parse_name(field: &'static str, raw: &str, max: usize) -> Result<String, ParseError> {
-    let s = raw.trim();
+    let folded: String = raw
+        .nfc()
+        .map(|c| if is_odd_space(c) { ' ' } else { c })
+        .collect();
+    let s = folded
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     let n = s.chars().count();
     if n == 0 {
         return Err(ParseError::new(field, "must not be empty"));
@@ -222,7 +240,7 @@ pub fn parse_name(field: &'static str, raw: &str, max: usize) -> Result<String, 
             "must not contain control or invisible characters",
         ));
     }
-    Ok(s.to_owned())
+    Ok(s)
 }
 
 /// An optional text field: empty or absent is `None`, anything else a [`parse_name`].
@@ -264,6 +282,22 @@ mod tests {
         assert!(parse_name("name", "店\u{202E}名", 10).is_err());
         assert!(VenueId::parse("..").is_err());
         assert!(VenueId::parse("a.b").is_ok());
+    }
+
+    #[test]
+    fn names_are_nfc_with_odd_spaces_folded() {
+        // "é" as e + combining acute (NFD) becomes the one code point; a no-break, an
+        // ideographic and a thin space become one ASCII space.
+        assert_eq!(
+            parse_name("name", "Cafe\u{301}\u{a0}\u{3000}东门\u{2009}药店 ", 20),
+            Ok("Café 东门 药店".to_owned())
+        );
+        assert_eq!(
+            Gate::parse("\u{3000}北门\u{3000}").map(String::from),
+            Ok("北门".into())
+        );
+        assert!(parse_name("name", "\u{3000}\u{a0}", 20).is_err());
+        assert!(parse_name("name", "东门\t药店", 20).is_err());
     }
 
     #[test]

@@ -313,7 +313,48 @@ async fn a_re_import_updates_the_description_and_keeps_the_code_version(app: Tes
     );
 }
 
+async fn names_and_gates_are_stored_in_nfc_with_odd_spaces_folded(app: TestApp) {
+    let admin = app.admin().await;
+    // A decomposed "é" (e + U+0301), an ideographic space, a no-break space and a thin space.
+    let created = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": "GC-S901", "name": "Cafe\u{301}\u{3000}东门\u{a0}\u{a0}药店",
+                    "kind": "shop", "gates": ["\u{2009}北门\u{3000}"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let read = app.get("/api/v1/venues/GC-S901", &admin).await;
+    assert_eq!(read.body["name"], "Café 东门 药店");
+    assert_eq!(read.body["gates"], json!(["北门"]));
+    // The folded name is the one a resident typing plain spaces would find.
+    let (tok, _) = app.resident("19900000001").await;
+    let code = created.body["codes"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let scanned = app
+        .post("/api/v1/scans", &tok, &json!({"code": code}))
+        .await;
+    assert_eq!(scanned.status, 200, "{}", scanned.body);
+    assert_eq!(scanned.body["gate"], "北门");
+    assert_eq!(scanned.body["venue"]["name"], "Café 东门 药店");
+    // A name of spaces alone, or with a control character, is refused.
+    for name in ["\u{3000}\u{a0}", "东门\u{7}药店"] {
+        let a = app
+            .post(
+                "/api/v1/venues",
+                &admin,
+                &json!({"id": "GC-S902", "name": name, "kind": "shop", "gates": ["北门"]}),
+            )
+            .await;
+        assert_eq!(a.status, 400, "{name:?}: {}", a.body);
+    }
+}
+
 crate::on_both_backends!(
+    names_and_gates_are_stored_in_nfc_with_odd_spaces_folded,
     a_batch_pdf_has_one_page_per_gate_of_the_selected_venues,
     a_re_import_updates_the_description_and_keeps_the_code_version,
     a_venue_is_created_listed_read_and_changed,
