@@ -138,7 +138,9 @@ pub fn resident_from_row(headers: &Row, row: &Row) -> Result<Resident, ParseErro
     })
 }
 
-fn reader(body: &[u8]) -> csv::Reader<&[u8]> {
+/// The CSV reader every import uses: a leading UTF-8 byte-order mark dropped, rows of any
+/// length (a short or long row is reported by the row parser, with its line).
+pub fn reader(body: &[u8]) -> csv::Reader<&[u8]> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     csv::ReaderBuilder::new().flexible(true).from_reader(body)
 }
