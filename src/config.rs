@@ -208,6 +208,11 @@ pub struct AuthSettings {
     /// HS256 secret for access tokens; when absent one is generated into the data directory.
     /// Instances sharing one Redis must share this secret.
     pub jwt_secret: Option<SecretString>,
+    /// The secret before the last rotation: tokens it signed are still accepted (until they
+    /// expire), none is issued with it. Rotate by moving `jwt_secret` here and setting a new
+    /// one; drop it once the longest token lifetime has passed.
+    #[serde(default)]
+    pub previous_jwt_secret: Option<SecretString>,
     /// Staff token lifetime, seconds.
     pub staff_token_ttl_seconds: u64,
     /// Resident token lifetime, seconds.
@@ -362,10 +367,24 @@ impl Settings {
                 )));
             }
         }
-        if let Some(secret) = &self.auth.jwt_secret {
-            if secret.expose_secret().len() < MIN_JWT_SECRET_BYTES {
+        for (name, env, secret) in [
+            (
+                "jwt_secret",
+                "CHECKIN_AUTH__JWT_SECRET",
+                &self.auth.jwt_secret,
+            ),
+            (
+                "previous_jwt_secret",
+                "CHECKIN_AUTH__PREVIOUS_JWT_SECRET",
+                &self.auth.previous_jwt_secret,
+            ),
+        ] {
+            if secret
+                .as_ref()
+                .is_some_and(|s| s.expose_secret().len() < MIN_JWT_SECRET_BYTES)
+            {
                 return Err(SettingsError::Invalid(format!(
-                    "auth.jwt_secret (CHECKIN_AUTH__JWT_SECRET) must be at least {MIN_JWT_SECRET_BYTES} bytes"
+                    "auth.{name} ({env}) must be at least {MIN_JWT_SECRET_BYTES} bytes"
                 )));
             }
         }

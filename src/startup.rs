@@ -126,8 +126,12 @@ pub fn build_state(
     let codes = code_signer(&settings)?;
     let secret = TokenKeys::secret_from(settings.auth.jwt_secret.as_ref(), &settings.data_dir)
         .map_err(|e| StartupError::Keys(e.to_string()))?;
-    let tokens = TokenKeys::new(&secret, &settings.auth.issuer)
-        .map_err(|e| StartupError::Keys(e.to_string()))?;
+    let tokens = TokenKeys::new(
+        &secret,
+        settings.auth.previous_jwt_secret.as_ref(),
+        &settings.auth.issuer,
+    )
+    .map_err(|e| StartupError::Keys(e.to_string()))?;
     let tz = settings.time_zone.parse().map_err(|_| {
         StartupError::Settings(format!("time_zone {:?} unknown", settings.time_zone))
     })?;

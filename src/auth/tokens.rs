@@ -37,17 +37,36 @@ pub struct Claims {
 /// Issues and checks access tokens.
 pub struct TokenKeys {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The key id of `encoding`, put in every issued token's header.
+    kid: String,
+    /// The current secret's key, then the previous one's, each with its key id.
+    decoding: Vec<(String, DecodingKey)>,
     validation: Validation,
     issuer: String,
 }
 
+/// A secret's key id: the first 8 bytes of its SHA-256, in hex. It names the secret without
+/// revealing it (the secrets are long and random).
+fn key_id(secret: &SecretString) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.expose_secret().as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl TokenKeys {
-    /// Keys from a secret.
+    /// Keys from the current secret, which signs, and the one before the last rotation, if any,
+    /// whose tokens are still accepted.
     ///
     /// # Errors
-    /// [`AuthError::Internal`] when the secret is not usable (empty).
-    pub fn new(secret: &SecretString, issuer: &str) -> Result<Self, AuthError> {
+    /// [`AuthError::Internal`] when a secret is not usable (empty).
+    pub fn new(
+        secret: &SecretString,
+        previous: Option<&SecretString>,
+        issuer: &str,
+    ) -> Result<Self, AuthError> {
         let bytes = secret.expose_secret().as_bytes();
         // The algorithm is pinned (a token naming any other, `none` included, is refused);
         // `exp`, `iss` and `aud` are required, and `nbf` is checked when a token carries it,
@@ -59,9 +78,17 @@ impl TokenKeys {
         validation.validate_nbf = true;
         validation.leeway = 30;
         let bad = |e: jsonwebtoken::errors::Error| AuthError::Internal(e.to_string());
+        let mut decoding = Vec::new();
+        for s in std::iter::once(secret).chain(previous) {
+            decoding.push((
+                key_id(s),
+                DecodingKey::from_secret(s.expose_secret().as_bytes()).map_err(bad)?,
+            ));
+        }
         Ok(Self {
             encoding: EncodingKey::from_secret(bytes).map_err(bad)?,
-            decoding: DecodingKey::from_secret(bytes).map_err(bad)?,
+            kid: key_id(secret),
+            decoding,
             validation,
             issuer: issuer.to_owned(),
         })
@@ -117,17 +144,27 @@ impl TokenKeys {
             aud: AUDIENCE.to_owned(),
             gen,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.encoding)
             .map_err(|e| AuthError::Internal(e.to_string()))
     }
 
-    /// The claims of a valid token.
+    /// The claims of a valid token: signed with the current secret or the previous one (the
+    /// header's `kid` says which; a token without one, issued before tokens carried it, is
+    /// tried against the current secret).
     ///
     /// # Errors
-    /// [`AuthError::InvalidToken`] for anything else (another algorithm, a bad signature,
-    /// expired, another issuer or audience).
+    /// [`AuthError::InvalidToken`] for anything else (another algorithm, a bad signature, an
+    /// unknown key id, expired or not yet valid, another issuer or audience).
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidToken)?;
+        let key = match header.kid {
+            Some(kid) => self.decoding.iter().find(|(k, _)| *k == kid),
+            None => self.decoding.first(),
+        }
+        .ok_or(AuthError::InvalidToken)?;
+        jsonwebtoken::decode::<Claims>(token, &key.1, &self.validation)
             .map(|d| d.claims)
             .map_err(|_| AuthError::InvalidToken)
     }

@@ -3,7 +3,9 @@
 use chrono::Utc;
 use serde_json::json;
 
-use crate::helpers::{ago, TestApp, JWT_SECRET};
+use secrecy::SecretString;
+
+use crate::helpers::{ago, spawn_beside, TestApp, ADMIN_PASSWORD, JWT_SECRET};
 
 async fn a_resident_token_cannot_reach_admin_or_tracer_routes(app: TestApp) {
     app.venue("S1", "shop").await;
@@ -224,7 +226,65 @@ async fn a_value_sent_with_the_wrong_type_is_not_echoed(app: TestApp) {
     assert!(!a.body.to_string().contains("13812345678"), "{}", a.body);
 }
 
+async fn a_rotated_token_secret_keeps_earlier_tokens_until_the_previous_one_is_dropped(
+    app: TestApp,
+) {
+    const NEW_SECRET: &str = "rotated-secret-fedcba9876543210fedcba9876543210";
+    let code = app.venue("S1", "shop").await;
+    let old_admin = app.admin().await;
+    let (old_resident, _) = app.resident("19900000001").await;
+
+    // Rotated: the new secret signs, the old one is still accepted.
+    let rotated = spawn_beside(&app, |s| {
+        s.auth.jwt_secret = Some(SecretString::from(NEW_SECRET));
+        s.auth.previous_jwt_secret = Some(SecretString::from(JWT_SECRET));
+    })
+    .await;
+    assert_eq!(rotated.get("/api/v1/venues", &old_admin).await.status, 200);
+    let scan = rotated
+        .post("/api/v1/scans", &old_resident, &json!({"code": code}))
+        .await;
+    assert_eq!(scan.status, 200, "{}", scan.body);
+    let login = rotated.login("admin", ADMIN_PASSWORD).await;
+    let new_admin = login.body["access_token"].as_str().unwrap_or("").to_owned();
+    assert_eq!(rotated.get("/api/v1/venues", &new_admin).await.status, 200);
+    // The old instance, which knows only the old secret, refuses the new token.
+    assert_eq!(app.get("/api/v1/venues", &new_admin).await.status, 401);
+
+    // The previous secret dropped: its tokens are refused, the new ones still work.
+    let dropped = spawn_beside(&app, |s| {
+        s.auth.jwt_secret = Some(SecretString::from(NEW_SECRET));
+    })
+    .await;
+    assert_eq!(dropped.get("/api/v1/venues", &old_admin).await.status, 401);
+    let refused = dropped
+        .post("/api/v1/scans", &old_resident, &json!({"code": code}))
+        .await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert_eq!(dropped.get("/api/v1/venues", &new_admin).await.status, 200);
+
+    // A token naming the new secret's key id but signed with the old secret is refused.
+    let kid = jsonwebtoken::decode_header(&new_admin)
+        .ok()
+        .and_then(|h| h.kid)
+        .unwrap_or_default();
+    assert!(!kid.is_empty(), "issued tokens carry a key id");
+    let now = Utc::now().timestamp();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some(kid);
+    let forged = jsonwebtoken::encode(
+        &header,
+        &json!({"sub": "admin", "role": "admin", "iat": now, "exp": now + 600,
+                "iss": "checkin", "aud": "checkin-api"}),
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rotated.get("/api/v1/venues", &forged).await.status, 401);
+}
+
 crate::on_both_backends!(
+    a_rotated_token_secret_keeps_earlier_tokens_until_the_previous_one_is_dropped,
     signing_out_everywhere_or_an_admins_revocation_refuses_every_earlier_token,
     the_bearer_scheme_is_case_insensitive,
     a_value_sent_with_the_wrong_type_is_not_echoed,
