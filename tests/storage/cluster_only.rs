@@ -24,6 +24,7 @@ async fn crashing(backend: &Backend) -> checkin::storage::redis::RedisStore {
     backend
         .reopen_with_faults(Faults {
             stop_after_person_step: true,
+            ..Faults::default()
         })
         .await
 }
@@ -244,6 +245,64 @@ async fn stopped_commits_are_finished_in_order_and_an_older_one_replayed_late_ch
             .expect("writes");
         assert_eq!(repair_all(store).await, 1);
         check_venue().await;
+    })
+    .await;
+    backend.finish(outcome).await;
+}
+
+#[tokio::test]
+async fn a_check_ins_venue_step_held_until_after_its_check_out_leaves_no_one_present() {
+    let backend = Backend::cluster().await;
+    let outcome = catch(async {
+        let store: &dyn Store = backend.arg();
+        let person = rid("R00009");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        let at = t("2020-03-10T08:00:00Z");
+        // An instance that stalls between a scan's person step and its venue steps.
+        let slow = backend
+            .reopen_with_faults(Faults {
+                hold_after_person_step: Some(std::time::Duration::from_millis(800)),
+                ..Faults::default()
+            })
+            .await;
+
+        // The check-in's person step commits at once, its venue step waits; meanwhile the
+        // check-out commits in full through a healthy instance.
+        let check_in = crate::fixtures::scan(&slow, &person, &shop, Some(Direction::In), at);
+        let check_out = async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            crate::fixtures::scan(
+                store,
+                &person,
+                &shop,
+                Some(Direction::Out),
+                plus_minutes(at, 10),
+            )
+            .await
+        };
+        let _ = tokio::join!(check_in, check_out);
+
+        // The late venue step must not make the person present again.
+        assert!(
+            store.open_visits(&shop.id).await.expect("reads").is_empty(),
+            "a check-in's late venue step reopened presence after its check-out"
+        );
+        let (from, to) = all_time();
+        let at_venue = store.venue_visits(&shop.id, from, to).await.expect("reads");
+        assert_eq!(at_venue.len(), 1, "{at_venue:?}");
+        assert!(!at_venue[0].is_open(), "{at_venue:?}");
+        assert_eq!(
+            store
+                .resident_visits(&person, from, to)
+                .await
+                .expect("reads"),
+            at_venue
+        );
+        assert_eq!(
+            repair_all(store).await,
+            0,
+            "both commits finished themselves"
+        );
     })
     .await;
     backend.finish(outcome).await;

@@ -375,6 +375,9 @@ impl RedisStore {
                 "stopped after the person's step (a fault injected by a test)".into(),
             ));
         }
+        if let Some(pause) = self.faults.hold_after_person_step {
+            tokio::time::sleep(pause).await;
+        }
         // Older scans' followups go first, so that a venue sees a person's scans in order.
         // Every one runs as a replay, this scan's own too: another caller (the next scan, a
         // repair) may run the same entry, and either may land after a newer scan's steps
@@ -538,4 +541,7 @@ pub struct Faults {
     /// On a cluster, stop a scan's commit right after the person's step, as if the instance
     /// died there: the scan is committed, its followups are left in the outbox.
     pub stop_after_person_step: bool,
+    /// On a cluster, wait this long between a scan's person step and its venue steps, as a
+    /// paused process or a slow node would: other scans of the person may commit meanwhile.
+    pub hold_after_person_step: Option<std::time::Duration>,
 }
