@@ -13,10 +13,11 @@
 //!    once it is written the scan is committed and the answer is given from it;
 //! 3. the followups: each venue's step (`VENUE_STEP`: the venue's copy of the visits, its
 //!    presence and events), the retention index (`ZADD LT`) and the alerts (`ALERT_STEP`);
-//!    every one can run again, and late, with the same result: a venue step always runs as a
-//!    replay (`r` in `venue_write`), so an open visit whose closed copy is already in its day
-//!    is not made present again, even when its first write lands after the check-out's (a
-//!    slow node); this costs a read of the day's string per venue step;
+//!    every one can run again, and late, with the same result: each venue keeps, by resident,
+//!    the person's version of the last step it applied (`{v}:applied`), and a step of that
+//!    version or an older one is skipped (`VENUE_REPLAY_STEP`), so a check-in's venue step
+//!    that lands after its check-out's (a paused instance) does not make the person present
+//!    again, and a step run twice writes once;
 //! 4. the outbox entry is removed, and when the outbox is empty the mark too (only if it is
 //!    still the one set in 1).
 //!
@@ -211,7 +212,7 @@ impl VenueWrite {
         out
     }
 
-    /// `venue_write`'s arguments (see `scripts.rs`) with its flags (`r` replay, `x` exact).
+    /// `venue_write`'s arguments (see `scripts.rs`) with its flags (`x` exact).
     pub fn args(&self, idle_ms: u64, flags: &str) -> Vec<Vec<u8>> {
         let (event, at) = self
             .event
@@ -391,7 +392,7 @@ impl RedisStore {
         owed.push((version, prepared.followups));
         let mut left = 0;
         for (v, followups) in &owed {
-            self.run_followups(followups).await?;
+            self.run_followups(rid, *v, followups).await?;
             left = self.outbox_done(rid, *v).await?;
         }
         if left == 0 {
@@ -400,15 +401,24 @@ impl RedisStore {
         Ok(CommitResult::Committed)
     }
 
-    /// Runs a scan's followups: each venue's step (as a replay), the retention index, the
-    /// alerts. Each can run again, and late, with the same result.
-    async fn run_followups(&self, f: &Followups) -> Result<(), StoreError> {
+    /// Runs the followups of `rid`'s scan that made `version`: each venue's step (skipped where
+    /// it or a newer one was applied), the retention index, the alerts. Each can run again,
+    /// and late, with the same result.
+    async fn run_followups(
+        &self,
+        rid: &crate::domain::ResidentId,
+        version: u64,
+        f: &Followups,
+    ) -> Result<(), StoreError> {
         try_join_all(f.venues.iter().map(|w| {
-            let mut call = self.scripts.venue_step.prepare_invoke();
+            let mut call = self.scripts.venue_replay_step.prepare_invoke();
             for key in w.keys(&self.keys) {
                 call.key(key);
             }
-            call.arg(w.args(self.idle_expiry_ms, "r"));
+            call.key(self.keys.venue_applied(&w.venue))
+                .arg(rid.as_str())
+                .arg(version)
+                .arg(w.args(self.idle_expiry_ms, ""));
             async move {
                 let mut finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
                 finished.dedup();
@@ -517,7 +527,7 @@ impl RedisStore {
                 owed.sort_by_key(|(v, _)| *v);
                 let mut left = 0;
                 for (v, followups) in &owed {
-                    self.run_followups(followups).await?;
+                    self.run_followups(&rid, *v, followups).await?;
                     left = self.outbox_done(&rid, *v).await?;
                     finished += 1;
                 }

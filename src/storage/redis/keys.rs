@@ -23,6 +23,7 @@
 //! | `PREFIX:venues` | set | every venue id (listing) | `put_venue` |
 //! | `PREFIX:{v:VID}:day:N` | string | a copy of the closed visits at the venue that began on UTC day `N` (days since 1970-01-01), framed records appended | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{v:VID}:days` | sorted set | each `N` with a `day:N` string, scored by `N` | `commit_scan`, `import_visits`, `purge` |
+//! | `PREFIX:{v:VID}:applied` | hash | resident id → the person's version of the last scan step applied here (on a cluster only) | `commit_scan` |
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
 //! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
 //! | `PREFIX:{v:VID}:events` | sorted set | every scan event JSON at the venue, scored by scan time (ms) (the daily report) | `commit_scan`, `purge` |
@@ -209,6 +210,12 @@ impl Keys {
     /// `PREFIX:{v:VID}:events`: the venue's scan events by scan time.
     pub fn venue_events(&self, id: &VenueId) -> String {
         self.place(id, "events")
+    }
+
+    /// `PREFIX:{v:VID}:applied`: resident id → the person's version of the last scan step this
+    /// venue applied (a cluster's commits only; see `VENUE_REPLAY_STEP`).
+    pub fn venue_applied(&self, id: &VenueId) -> String {
+        self.place(id, "applied")
     }
 
     /// `PREFIX:{v:VID}:open`: resident id → the record of their open visit here (presence).

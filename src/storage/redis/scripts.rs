@@ -47,17 +47,15 @@ pub const RECENT_SLACK: usize = 32;
 /// `venue_write(k, a, o)`: one venue's part: presence, the closed visits by day, and the scan
 /// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:events`,
 /// 4 `{v}:days`, then the `{v}:day:N` strings the visits fall in. `a` from `o`: 0 idle expiry
-/// ms, 1 flags: `r` when replaying (a repair, or a commit finishing an older one), `x` to
-/// rewrite day strings at their exact size rather than `APPEND` (an import, whose days arrive
-/// in any order), 2 event JSON or empty, 3 event time ms, 4 number of visits `n`; then six per visit: `1` if open else `0`,
-/// resident id, framed record, the id's bytes, the index in `k` of its day's string, the day.
-/// An open visit becomes the person's presence entry; a closed one is appended to its day and
-/// ends the presence entry if that was this visit. Returns the days this write finished: the
-/// venue's newest day before it, when a visit of a later day arrived (the caller compacts it
-/// with `COMPACT_DAY`). When replaying, a record already in its
-/// day is not appended again, an open visit whose id is already closed there is not made
-/// present again, and an event already in `recent` is not pushed twice: a replay, even a late
-/// one, changes nothing that a newer scan wrote.
+/// ms, 1 flags: `x` to rewrite day strings at their exact size rather than `APPEND` (an
+/// import, whose days arrive in any order), 2 event JSON or empty, 3 event time ms, 4 number
+/// of visits `n`; then six per visit: `1` if open else `0`, resident id, framed record, the
+/// id's bytes, the index in `k` of its day's string, the day. An open visit becomes the
+/// person's presence entry; a closed one is appended to its day and ends the presence entry
+/// if that was this visit. Returns the days this write finished: the venue's newest day
+/// before it, when a visit of a later day arrived (the caller compacts it with
+/// `COMPACT_DAY`). Not safe to run twice by itself: a cluster runs it through
+/// `VENUE_REPLAY_STEP`, which is.
 ///
 /// `alerts_write(k, a, o)`: alerts into the log and the delivery queue, due at once. `k`:
 /// 1 `{alerts}:log`, 2 `{alerts}:due`, 3 `{alerts}:delivery`. `a` from `o` to the end: three
@@ -98,41 +96,28 @@ end
 
 local function venue_write(k, a, o)
   local idle = tonumber(a[o])
-  local replay, exact = string.find(a[o + 1], 'r', 1, true), string.find(a[o + 1], 'x', 1, true)
+  local exact = string.find(a[o + 1], 'x', 1, true)
   local newest = tonumber(redis.call('ZREVRANGE', k[4], 0, 0)[1] or '0')
   local finished = {}
   local pending = {}
-  local read = {}
   for i = 0, tonumber(a[o + 4]) - 1 do
     local b = o + 5 + i * 6
     local open, rid, record, id = a[b], a[b + 1], a[b + 2], a[b + 3]
     local day = k[tonumber(a[b + 4])]
-    local filed = ''
-    if replay then
-      read[day] = read[day] or redis.call('GET', day) or ''
-      filed = read[day]
-    end
     if open == '1' then
-      if not (replay and string.find(filed, id, 1, true)) then
-        redis.call('HSET', k[1], rid, record)
-      end
+      redis.call('HSET', k[1], rid, record)
     else
-      if not (replay and string.find(filed, record, 1, true)) then
-        if exact then
-          pending[day] = pending[day] or {}
-          table.insert(pending[day], record)
-        else
-          redis.call('APPEND', day, record)
-        end
-        if replay then
-          read[day] = filed .. record
-        end
-        local n = tonumber(a[b + 5])
-        if newest > 0 and n > newest then
-          table.insert(finished, newest)
-        end
-        redis.call('ZADD', k[4], n, n)
+      if exact then
+        pending[day] = pending[day] or {}
+        table.insert(pending[day], record)
+      else
+        redis.call('APPEND', day, record)
       end
+      local n = tonumber(a[b + 5])
+      if newest > 0 and n > newest then
+        table.insert(finished, newest)
+      end
+      redis.call('ZADD', k[4], n, n)
       local present = redis.call('HGET', k[1], rid)
       if present and string.find(present, id, 1, true) then
         redis.call('HDEL', k[1], rid)
@@ -150,11 +135,9 @@ local function venue_write(k, a, o)
     end
   end
   if a[o + 2] ~= '' then
-    if not (replay and redis.call('LPOS', k[2], a[o + 2])) then
-      -- Trimmed once every RECENT_SLACK pushes rather than at each: one command fewer a scan.
-      if redis.call('LPUSH', k[2], a[o + 2]) > RECENT_LAST + RECENT_SLACK then
-        redis.call('LTRIM', k[2], 0, RECENT_LAST)
-      end
+    -- Trimmed once every RECENT_SLACK pushes rather than at each: one command fewer a scan.
+    if redis.call('LPUSH', k[2], a[o + 2]) > RECENT_LAST + RECENT_SLACK then
+      redis.call('LTRIM', k[2], 0, RECENT_LAST)
     end
     redis.call('ZADD', k[3], a[o + 3], a[o + 2])
   end
@@ -249,10 +232,32 @@ end
 return out
 ";
 
-/// A cluster's step in one venue's slot: `venue_write`. `KEYS` and `ARGV` as that function's;
-/// returns the days it finished.
+/// One venue's part of a scan or an import, in the venue's slot: `venue_write`. `KEYS` and
+/// `ARGV` as that function's; returns the days it finished.
 const VENUE_STEP: &str = r"
 return venue_write(KEYS, ARGV, 1)
+";
+
+/// A cluster's step of a scan in one venue's slot: `venue_write`, unless a step of the same
+/// person with this version or a later one was already applied at this venue. Each venue keeps
+/// the person's version of the last step it applied (`{v}:applied`, resident id → version), so
+/// a step run twice (by the scan and by the person's next scan or the repair) or late (after
+/// a newer scan's step, from a paused instance) changes nothing. A person's steps reach a
+/// venue in version order: whoever runs a newer step has run the older ones first.
+///
+/// `KEYS`: `venue_write`'s, then `{v}:applied`. `ARGV`: 1 resident id, 2 the person's version
+/// after the scan, then `venue_write`'s arguments. Returns the days it finished.
+const VENUE_REPLAY_STEP: &str = r"
+local applied = KEYS[#KEYS]
+if tonumber(redis.call('HGET', applied, ARGV[1]) or '0') >= tonumber(ARGV[2]) then
+  return {}
+end
+local finished = venue_write(KEYS, ARGV, 3)
+redis.call('HSET', applied, ARGV[1], ARGV[2])
+if tonumber(ARGV[3]) > 0 then
+  redis.call('PEXPIRE', applied, ARGV[3])
+end
+return finished
 ";
 
 /// Adds records to a person's closed visits, rewriting the string at its exact size (see
@@ -409,6 +414,8 @@ pub(super) struct Scripts {
     pub person_step: Script,
     /// See [`VENUE_STEP`].
     pub venue_step: Script,
+    /// See [`VENUE_REPLAY_STEP`].
+    pub venue_replay_step: Script,
     /// See [`COMPACT_DAY`].
     pub compact_day: Script,
     /// See [`ADD_RECORDS`].
@@ -455,6 +462,7 @@ impl Scripts {
             commit_scan: with_functions(COMMIT_SCAN),
             person_step: with_functions(PERSON_STEP),
             venue_step: with_functions(VENUE_STEP),
+            venue_replay_step: with_functions(VENUE_REPLAY_STEP),
             compact_day: Script::new(COMPACT_DAY),
             add_records: Script::new(ADD_RECORDS),
             alert_step: with_functions(ALERT_STEP),
