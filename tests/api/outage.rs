@@ -192,3 +192,47 @@ async fn a_redis_outage_answers_503_quickly_and_loses_no_acknowledged_scan() {
         all.len()
     );
 }
+
+/// `/readyz` through a new connection each time, so that every worker thread answers some.
+async fn readyz_on_fresh_connections(app: &TestApp, n: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap_or_else(|e| panic!("client: {e}"));
+        statuses.push(
+            client
+                .get(app.url("/readyz"))
+                .timeout(ANSWER_WITHIN * 2)
+                .send()
+                .await
+                .map_or(0, |r| r.status().as_u16()),
+        );
+    }
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_redis_is_back_no_worker_fails_its_first_request() {
+    let mut redis = OwnRedis::start();
+    let url = redis.url();
+    let app = spawn_app_with(Backend::Redis, |s| {
+        s.redis_url = Some(SecretString::from(url));
+        s.workers = 4;
+    })
+    .await;
+    assert!(readyz_on_fresh_connections(&app, 12)
+        .await
+        .iter()
+        .all(|s| *s == 200));
+
+    redis.kill();
+    redis.restart();
+    // Every worker's connection broke while idle; each finds out on its next command.
+    let after = readyz_on_fresh_connections(&app, 12).await;
+    assert!(
+        after.iter().all(|s| *s == 200),
+        "after Redis came back: {after:?}"
+    );
+}

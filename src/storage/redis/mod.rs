@@ -97,6 +97,22 @@ impl From<redis::RedisError> for StoreError {
     }
 }
 
+/// Runs a read, and runs it once more when it met a connection that had dropped. A connection
+/// that reconnects by itself fails the first command sent after Redis went away (it learns of
+/// the break then, and reconnects for the next one); each service worker has its own, so
+/// without this every worker would answer one 503 after Redis is back. Only for reads: a
+/// write that met a broken connection may or may not have been applied.
+async fn read_again_if_dropped<T, F, Fut>(read: F) -> Result<T, redis::RedisError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, redis::RedisError>>,
+{
+    match read().await {
+        Err(e) if e.is_connection_dropped() || e.is_io_error() => read().await,
+        other => other,
+    }
+}
+
 /// Parses stored JSON, a parse failure being [`StoreError::Corrupt`].
 fn parse<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, StoreError> {
     Ok(serde_json::from_str(raw)?)
@@ -251,10 +267,12 @@ impl RedisStore {
         &self,
         key: String,
     ) -> Result<Option<T>, StoreError> {
-        let raw: Option<String> = redis::cmd("GET")
-            .arg(key)
-            .query_async(&mut self.conn())
-            .await?;
+        let get = redis::cmd("GET").arg(key).clone();
+        let raw: Option<String> = read_again_if_dropped(|| {
+            let (get, mut conn) = (&get, self.conn());
+            async move { get.query_async(&mut conn).await }
+        })
+        .await?;
         parse_opt(raw)
     }
 
@@ -384,7 +402,7 @@ impl Store for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let key = self.keys.ping();
         let value = uuid::Uuid::new_v4().to_string();
-        let ((), back): ((), Option<String>) = redis::pipe()
+        let pipe = redis::pipe()
             .atomic()
             .cmd("SET")
             .arg(&key)
@@ -393,8 +411,12 @@ impl Store for RedisStore {
             .arg(60)
             .cmd("GET")
             .arg(&key)
-            .query_async(&mut self.conn())
-            .await?;
+            .clone();
+        let ((), back): ((), Option<String>) = read_again_if_dropped(|| {
+            let (pipe, mut conn) = (&pipe, self.conn());
+            async move { pipe.query_async(&mut conn).await }
+        })
+        .await?;
         if self.conn.is_cluster() {
             // The key above lives on one master; every master must answer.
             let _: String = redis::cmd("PING").query_async(&mut self.conn()).await?;
@@ -573,7 +595,11 @@ impl Store for RedisStore {
             Option<Vec<u8>>,
             Option<String>,
             Option<String>,
-        ) = call.invoke_async(&mut self.conn()).await?;
+        ) = read_again_if_dropped(|| {
+            let (call, mut conn) = (&call, self.conn());
+            async move { call.invoke_async(&mut conn).await }
+        })
+        .await?;
         let version = version
             .parse::<u64>()
             .map_err(|e| StoreError::Corrupt(format!("person version {version:?}: {e}")))?;
