@@ -393,3 +393,38 @@ async fn a_persons_and_a_venues_visit_keys_expire_when_idle_and_registrations_do
         }
     });
 }
+
+#[tokio::test]
+async fn a_venues_recent_list_stays_bounded() {
+    with_redis!(backend, prefix, {
+        let person = resident("R00001", "19900000001");
+        let market = venue("GC-M001", VenueKind::Market);
+        let start = t("2020-03-10T08:00:00Z");
+        for i in 0..300 {
+            scan(
+                &*backend,
+                &person.id,
+                &market,
+                None,
+                start + chrono::Duration::minutes(i),
+            )
+            .await;
+        }
+        let mut conn = raw_redis().await;
+        let len: usize = redis::cmd("LLEN")
+            .arg(format!("{prefix}:{{v:GC-M001}}:recent"))
+            .query_async(&mut conn)
+            .await
+            .expect("LLEN");
+        // RECENT_SCANS_KEPT (100) kept, trimmed back once RECENT_SLACK (32) more arrived.
+        assert!((100..=132).contains(&len), "recent holds {len} events");
+        assert_eq!(
+            backend
+                .recent_scans(&market.id, 100)
+                .await
+                .expect("reads")
+                .len(),
+            100
+        );
+    });
+}
