@@ -211,19 +211,26 @@ fn is_odd_space(c: char) -> bool {
     c != ' ' && c.is_whitespace() && !c.is_control()
 }
 
-/// A person's or place's display name: in Unicode normalisation form C (UAX #15), odd spaces
-/// folded to one ASCII space and runs of spaces to one, trimmed; 1 to `max` characters; no
-/// control or invisible format characters.
-pub fn parse_name(field: &'static str, raw: &str, max: usize) -> Result<String, ParseError> {
+/// Text as names are stored: Unicode normalisation form C (UAX #15), odd spaces folded to one
+/// ASCII space and runs of spaces to one, trimmed. Filters that match stored names (a
+/// community in a query) go through it too, so that what was typed matches what was stored.
+pub fn normalise_text(raw: &str) -> String {
     let folded: String = raw
         .nfc()
         .map(|c| if is_odd_space(c) { ' ' } else { c })
         .collect();
-    let s = folded
+    folded
         .split(' ')
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
-        .join(" ");
+        .join(" ")
+}
+
+/// A person's or place's display name: in Unicode normalisation form C (UAX #15), odd spaces
+/// folded to one ASCII space and runs of spaces to one, trimmed; 1 to `max` characters; no
+/// control or invisible format characters.
+pub fn parse_name(field: &'static str, raw: &str, max: usize) -> Result<String, ParseError> {
+    let s = normalise_text(raw);
     let n = s.chars().count();
     if n == 0 {
         return Err(ParseError::new(field, "must not be empty"));

@@ -48,8 +48,8 @@ impl Scope {
         }
         match raw.split_once(':') {
             None if raw == "street" => Ok(Self::Street),
-            Some(("community", name)) if !name.trim().is_empty() => {
-                Ok(Self::Community(name.trim().to_owned()))
+            Some(("community", name)) if !super::ids::normalise_text(name).is_empty() => {
+                Ok(Self::Community(super::ids::normalise_text(name)))
             }
             Some(("venue", id)) => Ok(Self::Venue(VenueId::parse(id.trim())?)),
             _ => Err(ParseError::new(

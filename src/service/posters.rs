@@ -130,9 +130,8 @@ impl Selection {
             .transpose()?;
         Ok(Self {
             community: community
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned),
+                .map(crate::domain::ids::normalise_text)
+                .filter(|c| !c.is_empty()),
             kind,
             venues,
         })

@@ -321,13 +321,24 @@ async fn names_and_gates_are_stored_in_nfc_with_odd_spaces_folded(app: TestApp) 
             "/api/v1/venues",
             &admin,
             &json!({"id": "GC-S901", "name": "Cafe\u{301}\u{3000}东门\u{a0}\u{a0}药店",
-                    "kind": "shop", "gates": ["\u{2009}北门\u{3000}"]}),
+                    "kind": "shop", "community": "西门\u{a0}社区", "gates": ["\u{2009}北门\u{3000}"]}),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let read = app.get("/api/v1/venues/GC-S901", &admin).await;
     assert_eq!(read.body["name"], "Café 东门 药店");
     assert_eq!(read.body["gates"], json!(["北门"]));
+    assert_eq!(read.body["community"], "西门 社区");
+    // A filter typed with the odd space finds the community stored with a plain one.
+    let posters = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/posters.pdf"))
+                .query(&[("community", "西门\u{a0}社区")])
+                .bearer_auth(&admin),
+        )
+        .await;
+    assert_eq!(posters.status, 200, "{}", posters.body);
     // The folded name is the one a resident typing plain spaces would find.
     let (tok, _) = app.resident("19900000001").await;
     let code = created.body["codes"][0]["code"]
