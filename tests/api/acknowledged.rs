@@ -10,6 +10,65 @@ use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
 
+/// Residents scanning at two shops of an app, each without pause, until stopped.
+pub struct Scanning {
+    stop: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<Vec<Sent>>>,
+    /// Each resident's token and id.
+    pub residents: Vec<(String, String)>,
+}
+
+impl Scanning {
+    /// Registers the shops `{tag}-S1` and `{tag}-S2`, signs in `n` residents (phones
+    /// `{phones}0000`, `{phones}0001`, …) and starts each scanning at one of the shops, every
+    /// request timing out after `timeout`.
+    pub async fn start(
+        app: &TestApp,
+        tag: &str,
+        phones: &str,
+        n: usize,
+        timeout: Duration,
+    ) -> Self {
+        let codes = [
+            app.venue(&format!("{tag}-S1"), "shop").await,
+            app.venue(&format!("{tag}-S2"), "shop").await,
+        ];
+        let mut residents = Vec::new();
+        for i in 0..n {
+            residents.push(app.resident(&format!("{phones}{i:04}")).await);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let tasks = residents
+            .iter()
+            .enumerate()
+            .map(|(i, (token, _))| {
+                tokio::spawn(keep_scanning(
+                    app.address.clone(),
+                    token.clone(),
+                    codes[i % codes.len()].clone(),
+                    Arc::clone(&stop),
+                    timeout,
+                ))
+            })
+            .collect();
+        Self {
+            stop,
+            tasks,
+            residents,
+        }
+    }
+
+    /// Stops the scanners; what each resident sent, in the order of `residents`.
+    pub async fn stop(self) -> (Vec<(String, String)>, Vec<Vec<Sent>>) {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut per_resident = Vec::new();
+        for task in self.tasks {
+            per_resident.push(task.await.unwrap_or_else(|e| panic!("scanner: {e}")));
+        }
+        (self.residents, per_resident)
+    }
+}
+
 /// One scan request and what came back.
 pub struct Sent {
     /// The HTTP status; 0 when no answer came (connection refused or reset, or timed out).
@@ -22,7 +81,7 @@ pub struct Sent {
 /// A resident scanning again and again at one venue (in, out, in, …) every 15 ms until
 /// `stop`, each scan with a fresh idempotency key; a request with no answer is recorded with
 /// status 0 and the next one follows. Requests time out after `timeout`.
-pub async fn keep_scanning(
+async fn keep_scanning(
     base: String,
     token: String,
     code: String,

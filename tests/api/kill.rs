@@ -4,11 +4,10 @@
 //! then stored exactly once. Redis's own durability is the outage test's (`outage.rs`).
 
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::acknowledged::{assert_every_acknowledged_scan_is_stored_once, keep_scanning};
+use crate::acknowledged::{assert_every_acknowledged_scan_is_stored_once, Scanning};
 use crate::helpers::{redis_url, Backend, TestApp, ADMIN_PASSWORD, JWT_SECRET};
 
 /// Residents scanning at once.
@@ -79,28 +78,8 @@ async fn killing_the_service_mid_load_loses_no_acknowledged_scan(backend: Backen
     wait_ready(&base).await;
     let app = TestApp::attach(base.clone(), backend, Arc::clone(&dir), prefix.clone());
 
-    let codes = [
-        app.venue("KILL-S1", "shop").await,
-        app.venue("KILL-S2", "shop").await,
-    ];
-    let mut residents = Vec::new();
-    for i in 0..RESIDENTS {
-        residents.push(app.resident(&format!("1980000{i:04}")).await);
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    let tasks: Vec<_> = residents
-        .iter()
-        .enumerate()
-        .map(|(i, (token, _))| {
-            tokio::spawn(keep_scanning(
-                base.clone(),
-                token.clone(),
-                codes[i % codes.len()].clone(),
-                Arc::clone(&stop),
-                Duration::from_secs(5),
-            ))
-        })
-        .collect();
+    let scanning =
+        Scanning::start(&app, "KILL", "1980000", RESIDENTS, Duration::from_secs(5)).await;
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // SIGKILL: no shutdown hook runs.
@@ -110,12 +89,8 @@ async fn killing_the_service_mid_load_loses_no_acknowledged_scan(backend: Backen
     service = Service(serve(backend, port, dir.path(), &prefix));
     wait_ready(&base).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    stop.store(true, Ordering::Relaxed);
+    let (residents, per_resident) = scanning.stop().await;
 
-    let mut per_resident = Vec::new();
-    for task in tasks {
-        per_resident.push(task.await.unwrap_or_else(|e| panic!("scanner: {e}")));
-    }
     let all: Vec<_> = per_resident.iter().flatten().collect();
     for s in &all {
         assert!(

@@ -8,13 +8,11 @@
 //! file.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 
-use crate::acknowledged::{assert_every_acknowledged_scan_is_stored_once, keep_scanning, Sent};
+use crate::acknowledged::{assert_every_acknowledged_scan_is_stored_once, Scanning, Sent};
 use crate::helpers::{spawn_app_with, Backend, TestApp};
 
 /// Residents scanning at once.
@@ -112,29 +110,7 @@ async fn a_redis_outage_answers_503_quickly_and_loses_no_acknowledged_scan() {
         s.redis.response_timeout_ms = 300;
     })
     .await;
-    let codes = [
-        app.venue("OUT-S1", "shop").await,
-        app.venue("OUT-S2", "shop").await,
-    ];
-    let mut residents = Vec::new();
-    for i in 0..RESIDENTS {
-        residents.push(app.resident(&format!("1990000{i:04}")).await);
-    }
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let tasks: Vec<_> = residents
-        .iter()
-        .enumerate()
-        .map(|(i, (token, _))| {
-            tokio::spawn(keep_scanning(
-                app.address.clone(),
-                token.clone(),
-                codes[i % codes.len()].clone(),
-                Arc::clone(&stop),
-                ANSWER_WITHIN * 2,
-            ))
-        })
-        .collect();
+    let scanning = Scanning::start(&app, "OUT", "1990000", RESIDENTS, ANSWER_WITHIN * 2).await;
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
     redis.kill();
@@ -151,12 +127,8 @@ async fn a_redis_outage_answers_503_quickly_and_loses_no_acknowledged_scan() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    stop.store(true, Ordering::Relaxed);
+    let (residents, per_resident) = scanning.stop().await;
 
-    let mut per_resident = Vec::new();
-    for task in tasks {
-        per_resident.push(task.await.unwrap_or_else(|e| panic!("scanner: {e}")));
-    }
     let all: Vec<&Sent> = per_resident.iter().flatten().collect();
     assert_eq!(readiness_during, 503, "/readyz while Redis is down");
     for s in &all {
