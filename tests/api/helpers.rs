@@ -131,16 +131,7 @@ async fn start(
         .unwrap_or_else(|e| panic!("build: {e}"));
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        backend,
-        data_dir: dir,
-        prefix,
-        settings,
-        owns_storage: false,
-        admin: tokio::sync::OnceCell::new(),
-    }
+    TestApp::handle(address, backend, dir, prefix, settings, false)
 }
 
 impl TestApp {
@@ -154,14 +145,25 @@ impl TestApp {
         prefix: String,
     ) -> Self {
         let settings = settings_for(backend, dir.path(), &prefix);
+        Self::handle(address, backend, dir, prefix, settings, true)
+    }
+
+    fn handle(
+        address: String,
+        backend: Backend,
+        data_dir: Arc<tempfile::TempDir>,
+        prefix: String,
+        settings: Settings,
+        owns_storage: bool,
+    ) -> Self {
         Self {
             address,
             client: reqwest::Client::new(),
             backend,
-            data_dir: dir,
+            data_dir,
             prefix,
             settings,
-            owns_storage: true,
+            owns_storage,
             admin: tokio::sync::OnceCell::new(),
         }
     }
