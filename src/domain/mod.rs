@@ -10,6 +10,7 @@ pub mod contact_class;
 pub mod contacts;
 pub mod delivery;
 pub mod ids;
+pub mod rederive;
 pub mod report;
 pub mod resident;
 pub mod rules;

@@ -267,6 +267,7 @@ mod tests {
             visit_id: None,
             host: None,
             tags: Vec::new(),
+            direction_inferred: false,
         }
     }
 

@@ -2,8 +2,8 @@
 //! scan, what is decided and which visits change.
 //!
 //! Rule numbers refer to `CONTRACT.md`, "Visit rules". Rule 6 (idempotency) is kept by the scan
-//! service around this function; rule 7 (late scans re-derived) comes with the reliability work:
-//! until then scans are applied in arrival order.
+//! service around this function; rule 7 (a late scan put in its place) is in `rederive`, which
+//! applies these same rules again to the scans from the late one's time on.
 
 use chrono::{DateTime, Utc};
 
@@ -81,11 +81,86 @@ pub struct Outcome {
     pub open_after: Option<Visit>,
 }
 
+/// How a scan is judged when it arrives: its direction and its decision. A scan is judged
+/// once; when a late scan makes the person's visits be derived again (contract, visit rule 7),
+/// each later scan keeps its decision and only its place among the visits is redone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judgement {
+    /// Which way the scan goes.
+    pub direction: Direction,
+    /// True when the client gave no direction and the person's state chose it (out if
+    /// checked in here): a re-derivation chooses it again from the state it meets.
+    pub direction_inferred: bool,
+    /// Admitted or denied.
+    pub decision: Decision,
+    /// Why it was denied.
+    pub reason: Option<DenyReason>,
+}
+
+/// The direction a scan with none given takes: out when the person is checked in at this
+/// venue at the scan's time, else in.
+pub fn inferred_direction(open: Option<&Visit>, venue: &Venue, at: DateTime<Utc>) -> Direction {
+    match open.map(|v| v.as_of(at)) {
+        Some(v) if v.is_open() && v.venue_id == venue.id => Direction::Out,
+        _ => Direction::In,
+    }
+}
+
+/// Judges one scan against the person's open visit as stored: the direction (asked, or
+/// inferred) and the decision (rule 5 fevers, temperatures required, `residents_only` venues).
+pub fn judge(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -> Judgement {
+    let venue = scan.venue;
+    let direction = scan
+        .direction
+        .unwrap_or_else(|| inferred_direction(open, venue, scan.scan_time));
+    let fever = scan
+        .temperature
+        .is_some_and(|c| c.celsius() >= policy.fever_threshold(venue.kind));
+    let unmeasured =
+        scan.temperature.is_none() && policy.temperature_required.contains(&venue.kind);
+    let entering = direction == Direction::In || venue.kind == VenueKind::Checkpoint;
+    // A residents-only venue admits its residents (check-outs are never refused).
+    let outsider = direction == Direction::In
+        && venue.kind != VenueKind::Checkpoint
+        && venue.entry_policy == EntryPolicy::ResidentsOnly
+        && scan.home != Some(venue.place())
+        && scan.visitor_host.is_none();
+    let (decision, reason) = if entering && fever {
+        // Rule 5: denied, and the scan itself changes no visit.
+        (Decision::Denied, Some(DenyReason::Fever))
+    } else if entering && unmeasured {
+        (Decision::Denied, Some(DenyReason::TemperatureRequired))
+    } else if outsider {
+        (Decision::Denied, Some(DenyReason::NotAResident))
+    } else {
+        (Decision::Admitted, None)
+    };
+    Judgement {
+        direction,
+        direction_inferred: scan.direction.is_none(),
+        decision,
+        reason,
+    }
+}
+
 /// Applies the visit rules to one scan. `open` is the person's open visit as stored (at most
 /// one exists: rule 2 closes any other).
 pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -> Outcome {
+    apply(open, scan, judge(open, scan, policy))
+}
+
+/// Applies a judged scan to the person's open visit (as stored): rules 1 to 4 for an admitted
+/// scan; a denied one changes no visit. Either way an open visit already past its maximum stay
+/// is written closed (rule 4).
+pub fn apply(open: Option<&Visit>, scan: &ScanInput<'_>, judged: Judgement) -> Outcome {
     let t = scan.scan_time;
     let venue = scan.venue;
+    let Judgement {
+        direction,
+        direction_inferred,
+        decision,
+        reason,
+    } = judged;
     // Rule 4: an open visit past its maximum stay is already closed at check_in + max_stay.
     let current = open.map(|v| v.as_of(t));
     let (auto_closed, still_open) = match current {
@@ -93,40 +168,12 @@ pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -
         Some(v) => (Some(v), None),
         None => (None, None),
     };
-    let open_here = still_open.as_ref().filter(|v| v.venue_id == venue.id);
-    let direction = scan.direction.unwrap_or(if open_here.is_some() {
-        Direction::Out
-    } else {
-        Direction::In
-    });
-    let fever = scan
-        .temperature
-        .is_some_and(|c| c.celsius() >= policy.fever_threshold(venue.kind));
-    let unmeasured =
-        scan.temperature.is_none() && policy.temperature_required.contains(&venue.kind);
-    let entering = direction == Direction::In || venue.kind == VenueKind::Checkpoint;
-
     // A visit already past its maximum stay is written closed whatever this scan decides, so
     // the stored open visit always agrees with rule 4.
     let mut changed: Vec<Visit> = auto_closed.into_iter().collect();
     let mut open_after = still_open.clone();
-    // A residents-only venue admits its residents (check-outs are never refused).
-    let outsider = direction == Direction::In
-        && venue.kind != VenueKind::Checkpoint
-        && venue.entry_policy == EntryPolicy::ResidentsOnly
-        && scan.home != Some(venue.place())
-        && scan.visitor_host.is_none();
-    let (decision, reason, visit_id) = if entering && fever {
-        // Rule 5: denied, and the scan itself changes no visit.
-        (Decision::Denied, Some(DenyReason::Fever), None)
-    } else if entering && unmeasured {
-        (
-            Decision::Denied,
-            Some(DenyReason::TemperatureRequired),
-            None,
-        )
-    } else if outsider {
-        (Decision::Denied, Some(DenyReason::NotAResident), None)
+    let visit_id = if decision == Decision::Denied {
+        None
     } else {
         let id = if venue.kind == VenueKind::Checkpoint {
             // Rule 4: a pass opens and closes at once and closes no other visit.
@@ -183,7 +230,7 @@ pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -
                 }
             }
         };
-        (Decision::Admitted, None, Some(id))
+        Some(id)
     };
 
     let event = ScanEvent {
@@ -201,6 +248,7 @@ pub fn decide(open: Option<&Visit>, scan: &ScanInput<'_>, policy: &ScanPolicy) -
         visit_id,
         host: scan.visitor_host.cloned(),
         tags: Vec::new(),
+        direction_inferred,
     };
     Outcome {
         event,
@@ -250,9 +298,9 @@ fn new_visit(
     }
 }
 
-/// Closes `visit` at `at`. A scan older than the check-in (possible only when scans arrive out
-/// of order, before rule 7 is in force) closes it at its check-in, so a visit never ends before
-/// it begins.
+/// Closes `visit` at `at`. A scan older than the check-in (which rule 7's re-derivation never
+/// passes, but a caller could) closes it at its check-in, so a visit never ends before it
+/// begins.
 fn close(visit: Visit, at: DateTime<Utc>, gate_out: Option<Gate>, by: ClosedBy) -> Visit {
     let at = visit.check_in.map_or(at, |start| at.max(start));
     Visit {

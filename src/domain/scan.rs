@@ -110,4 +110,9 @@ pub struct ScanEvent {
     /// does not rewrite the day's report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// True when the client gave no direction and the person's state chose it: a late scan
+    /// that makes the person's visits be derived again (contract, visit rule 7) chooses it
+    /// again from the state the scan then meets. Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub direction_inferred: bool,
 }

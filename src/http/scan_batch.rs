@@ -1,6 +1,9 @@
 //! `POST /scans/batch`: a phone's offline queue sent at once (contract; reliability issue).
 //! Each scan is processed as `POST /scans` would process it, in the order given, and gets its
-//! own answer or error in the same place of the answer; one bad scan spoils nothing else.
+//! own answer or error in the same place of the answer; one bad scan spoils nothing else. A
+//! scan older than one already applied is put in its place among the person's scans (contract,
+//! visit rule 7; `domain::rederive`), so the order within and across batches does not change
+//! the visits.
 
 use actix_web::{web, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::codes::{CodeClaims, CodeError};
 use crate::domain::alert::raised;
+use crate::domain::rederive::{self, Rederived};
 use crate::domain::rules::{decide, ScanInput};
 use crate::domain::scan::{Decision, DenyReason};
 use crate::domain::{Direction, EntryPolicy, Gate, Resident, ResidentId, Temperature, Venue};
@@ -407,6 +408,42 @@ pub async fn scan_at_gate(
     process(state, resident, &req, source, received_at).await
 }
 
+/// Places a late scan among the person's scans (contract, visit rule 7): reads their visits
+/// and scan events from the scan's time on, and the venues of those scans, and derives the
+/// visits again (see [`rederive`]).
+async fn place_late(
+    state: &AppState,
+    late: &ScanInput<'_>,
+    latest: Option<DateTime<Utc>>,
+) -> Result<Rederived, ScanError> {
+    let t = late.scan_time;
+    let to = latest.unwrap_or(t).max(t);
+    let (visits, events) = futures::try_join!(
+        state.store.resident_visits(late.resident_id, t, to),
+        state.store.scan_events(late.resident_id),
+    )?;
+    let mut venues = rederive::Venues::new();
+    for e in events.iter().filter(|e| e.scan_time >= t) {
+        let mut next = Some(e.venue_id.clone());
+        while let Some(id) = next.take() {
+            if venues.contains_key(id.as_str()) {
+                break;
+            }
+            if let Some(v) = state.store.venue(&id).await? {
+                next.clone_from(&v.parent);
+                venues.insert(id.to_string(), v);
+            }
+        }
+    }
+    Ok(rederive::rederive(
+        late,
+        &state.policy,
+        &visits,
+        &events,
+        &venues,
+    ))
+}
+
 /// The scan loop shared by scans with a code and scans at a known gate: read the person's
 /// state, answer a retry, decide, commit; again on a conflict.
 async fn process(
@@ -484,7 +521,14 @@ async fn process(
             parent: c.parent.as_ref(),
             visitor_host: host.as_ref(),
         };
-        let mut outcome = decide(person.open.as_ref(), &input, &state.policy);
+        let (mut outcome, own_changes, removed) = if rederive::is_late(t, person.latest_scan_time) {
+            let r = place_late(state, &input, person.latest_scan_time).await?;
+            (r.outcome, r.own_changes, r.removed)
+        } else {
+            let o = decide(person.open.as_ref(), &input, &state.policy);
+            let own = o.changed.clone();
+            (o, own, Vec::new())
+        };
         if let Some(r) = &person.resident {
             outcome.event.tags.clone_from(&r.tags);
         }
@@ -523,12 +567,13 @@ async fn process(
             &c.venue,
             person.resident.as_ref().and_then(|r| r.home.as_ref()),
             person.resident.as_ref().map_or(&[][..], |r| &r.tags[..]),
-            &outcome.changed,
+            &own_changes,
         );
         let commit = ScanCommit {
             alerts,
             resident_id: resident.clone(),
             expected_version: person.version,
+            removed,
             event: outcome.event,
             changed: outcome.changed,
             open_after: outcome.open_after,

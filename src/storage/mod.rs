@@ -88,6 +88,10 @@ pub struct PersonState {
     pub idempotent: Option<IdempotencyRecord>,
     /// The person's registration (home, household, watch-list tags), if any.
     pub resident: Option<Resident>,
+    /// The latest scan time among the person's committed scans (UTC, to the millisecond);
+    /// `None` before the first. A scan older than this is late, and the person's visits are
+    /// derived again around it (contract, visit rule 7).
+    pub latest_scan_time: Option<DateTime<Utc>>,
 }
 
 /// Everything one scan writes, atomically.
@@ -101,6 +105,10 @@ pub struct ScanCommit {
     pub event: ScanEvent,
     /// Visits to write whole (insert or replace by id); presence follows from them.
     pub changed: Vec<Visit>,
+    /// Visits to remove, by id, from the person's and their venue's records and from presence:
+    /// visits a late scan's re-derivation no longer gives (contract, visit rule 7). Empty
+    /// for a scan in time order.
+    pub removed: Vec<Visit>,
     /// The person's open visit after the scan.
     pub open_after: Option<Visit>,
     /// The idempotency key and the answer to keep under it.
@@ -210,7 +218,8 @@ pub trait Store: Send + Sync + 'static {
         resident: &ResidentId,
         idempotency_key: Option<&str>,
     ) -> Result<PersonState, StoreError>;
-    /// Writes a scan's outcome if the person's version is still `expected_version`.
+    /// Writes a scan's outcome if the person's version is still `expected_version`, and
+    /// raises the person's latest scan time to the event's scan time if it is later.
     async fn commit_scan(&self, commit: &ScanCommit) -> Result<CommitResult, StoreError>;
     /// Bulk load of closed visits from another system's history (a migration, a benchmark).
     ///

@@ -22,6 +22,7 @@ mod guard;
 mod households;
 mod instances;
 mod kill;
+mod late_scans;
 mod load;
 mod occupancy;
 mod ops;

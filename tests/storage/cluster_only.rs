@@ -50,6 +50,7 @@ async fn scan_that_stops(
         .commit_scan(&checkin::storage::ScanCommit {
             resident_id: person.clone(),
             expected_version: state.version,
+            removed: Vec::new(),
             event: outcome.event,
             changed: outcome.changed,
             open_after: outcome.open_after,

@@ -121,6 +121,7 @@ pub fn event_for(visit: &Visit, direction: Direction) -> ScanEvent {
         visit_id: Some(visit.id.clone()),
         host: None,
         tags: Vec::new(),
+        direction_inferred: false,
     }
 }
 
@@ -139,6 +140,7 @@ pub fn commit_of(
     ScanCommit {
         resident_id: first.resident_id.clone(),
         expected_version,
+        removed: Vec::new(),
         event: event_for(first, direction),
         changed,
         open_after,
@@ -237,6 +239,7 @@ pub async fn scan_with(
     let commit = ScanCommit {
         resident_id: person.clone(),
         expected_version: state.version,
+        removed: Vec::new(),
         event: outcome.event.clone(),
         changed: outcome.changed.clone(),
         open_after: outcome.open_after.clone(),

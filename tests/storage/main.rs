@@ -76,6 +76,7 @@ conformance! {
     an_otp_past_its_expiry_is_still_returned_for_the_caller_to_judge,
     a_first_commit_opens_a_visit_and_bumps_the_version,
     a_commit_with_a_stale_version_is_refused_and_writes_nothing,
+    a_commit_removes_the_visits_it_names_everywhere_and_never_lowers_the_latest_scan_time,
     concurrent_commits_on_the_same_version_let_exactly_one_through,
     an_idempotency_record_is_read_back_with_the_person_state,
     scan_events_are_kept_in_the_order_recorded_denied_ones_included,

@@ -123,6 +123,7 @@ async fn an_idempotency_record_expires_after_48_hours() {
             .commit_scan(&ScanCommit {
                 resident_id: person.clone(),
                 expected_version: 0,
+                removed: Vec::new(),
                 event: o.event,
                 changed: o.changed,
                 open_after: o.open_after,

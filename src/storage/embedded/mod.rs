@@ -352,14 +352,14 @@ impl Store for EmbeddedStore {
         let id = resident.to_string();
         let key = idempotency_key.map(str::to_owned);
         self.run(move |c| {
-            let row: Option<(i64, Option<String>)> = c
+            let row: Option<(i64, Option<String>, Option<i64>)> = c
                 .query_row(
-                    "SELECT version, open_visit FROM persons WHERE id = ?1",
+                    "SELECT version, open_visit, latest_scan_ms FROM persons WHERE id = ?1",
                     [&id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            let (version, open_id) = row.unwrap_or((0, None));
+            let (version, open_id, latest_ms) = row.unwrap_or((0, None, None));
             let open: Option<Visit> = match open_id {
                 Some(v) => Self::get_json(c, "SELECT json FROM visits WHERE id = ?1", &v)?,
                 None => None,
@@ -386,6 +386,7 @@ impl Store for EmbeddedStore {
                 open,
                 idempotent,
                 resident,
+                latest_scan_time: latest_ms.and_then(DateTime::from_timestamp_millis),
             })
         })
         .await
@@ -407,10 +408,18 @@ impl Store for EmbeddedStore {
             }
             let open_id = commit.open_after.as_ref().map(|v| v.id.clone());
             tx.execute(
-                "INSERT INTO persons (id, version, open_visit) VALUES (?1, ?2, ?3)
+                "INSERT INTO persons (id, version, open_visit, latest_scan_ms)
+                 VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(id) DO UPDATE SET version = excluded.version,
-                                               open_visit = excluded.open_visit",
-                params![id, version + 1, open_id],
+                    open_visit = excluded.open_visit,
+                    latest_scan_ms = MAX(COALESCE(latest_scan_ms, excluded.latest_scan_ms),
+                                         excluded.latest_scan_ms)",
+                params![
+                    id,
+                    version + 1,
+                    open_id,
+                    commit.event.scan_time.timestamp_millis()
+                ],
             )?;
             tx.execute(
                 "INSERT INTO events (id, resident_id, scan_time, json) VALUES (?1, ?2, ?3, ?4)",
@@ -421,6 +430,9 @@ impl Store for EmbeddedStore {
                     serde_json::to_string(&commit.event)?
                 ],
             )?;
+            for v in &commit.removed {
+                tx.execute("DELETE FROM visits WHERE id = ?1", [&v.id])?;
+            }
             for v in &commit.changed {
                 Self::write_visit(&tx, v)?;
             }

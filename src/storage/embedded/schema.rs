@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS residents (
 CREATE TABLE IF NOT EXISTS staff (id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS otps (id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS persons (
-    id TEXT PRIMARY KEY, version INTEGER NOT NULL, open_visit TEXT);
+    id TEXT PRIMARY KEY, version INTEGER NOT NULL, open_visit TEXT, latest_scan_ms INTEGER);
 CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, scan_time INTEGER NOT NULL,
     json TEXT NOT NULL);
@@ -57,7 +57,8 @@ CREATE INDEX IF NOT EXISTS alerts_due ON alerts (due_ms) WHERE due_ms IS NOT NUL
 
 /// Sets the connection up (WAL, a busy timeout), creates missing tables and brings older
 /// files up to date: `visits.end_ms` (the visit's latest end, ms, for retention) and
-/// `residents.home` were added later and are filled from each record's JSON; the alerts'
+/// `residents.home` were added later and are filled from each record's JSON;
+/// `persons.latest_scan_ms` (the latest scan time, ms) from the person's events; the alerts'
 /// delivery columns (`due_ms`: when a pending delivery is next tried, ms, NULL once settled;
 /// `claim`; `delivery` JSON) likewise.
 pub fn prepare(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -74,6 +75,13 @@ pub fn prepare(conn: &mut Connection) -> rusqlite::Result<()> {
         conn.execute_batch("ALTER TABLE residents ADD COLUMN home TEXT")?;
         conn.execute_batch(
             "UPDATE residents SET home = json_extract(json, '$.home') WHERE home IS NULL",
+        )?;
+    }
+    if !has_column(conn, "persons", "latest_scan_ms")? {
+        conn.execute_batch(
+            "ALTER TABLE persons ADD COLUMN latest_scan_ms INTEGER;
+             UPDATE persons SET latest_scan_ms =
+                (SELECT MAX(scan_time) FROM events WHERE events.resident_id = persons.id);",
         )?;
     }
     if !has_column(conn, "alerts", "due_ms")? {

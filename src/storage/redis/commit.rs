@@ -93,6 +93,21 @@ impl VisitWrite {
 }
 
 impl VisitWrite {
+    /// The venue's write of the removal of `visit` (see `record.rs`): filed in the day of the
+    /// visit's start, and ending the person's presence if it was this visit.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the id cannot be encoded.
+    pub fn removal(visit: &Visit) -> Result<Self, StoreError> {
+        Ok(Self {
+            open: false,
+            rid: visit.resident_id.as_str().to_owned(),
+            record: record::frame_removal(&visit.id)?,
+            id: record::id_bytes(&visit.id),
+            day: day_of(visit.start().timestamp_millis()),
+        })
+    }
+
     /// The UTC day of the visit's start.
     pub fn day(&self) -> i64 {
         self.day
@@ -136,20 +151,17 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
     keep(format!("v:{}", commit.event.venue_id.as_str()), event_ms);
     keep(format!("p:{rid}"), event_ms);
     let mut filed: Vec<u8> = Vec::new();
+    // Removals first: a visit removed and written again by id in one scan ends up written.
+    for v in &commit.removed {
+        filed.extend(record::frame_removal(&v.id)?);
+        file_at_venue(&mut venues, v, VisitWrite::removal(v)?);
+    }
     for v in &commit.changed {
-        let write = VisitWrite::of(v)?;
         let is_open_after = commit.open_after.as_ref().is_some_and(|o| o.id == v.id);
         if !is_open_after {
             filed.extend(record::frame(v, person_side)?);
         }
-        match venues.iter_mut().find(|w| w.venue == v.venue_id) {
-            Some(w) => w.visits.push(write),
-            None => venues.push(VenueWrite {
-                venue: v.venue_id.clone(),
-                event: None,
-                visits: vec![write],
-            }),
-        }
+        file_at_venue(&mut venues, v, VisitWrite::of(v)?);
         let ends = v.latest_end().timestamp_millis();
         keep(format!("p:{rid}"), ends);
         keep(format!("v:{}", v.venue_id.as_str()), ends);
@@ -162,6 +174,7 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
         IDEMPOTENCY_TTL_SECONDS.to_string().into_bytes(),
         idle_ms.to_string().into_bytes(),
         filed,
+        event_ms.to_string().into_bytes(),
     ];
     let alerts = commit
         .alerts
@@ -182,6 +195,18 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
             alerts,
         },
     })
+}
+
+/// Adds `write` (of `visit`) to its venue's entry in `venues`, making the entry if needed.
+fn file_at_venue(venues: &mut Vec<VenueWrite>, visit: &Visit, write: VisitWrite) {
+    match venues.iter_mut().find(|w| w.venue == visit.venue_id) {
+        Some(w) => w.visits.push(write),
+        None => venues.push(VenueWrite {
+            venue: visit.venue_id.clone(),
+            event: None,
+            visits: vec![write],
+        }),
+    }
 }
 
 impl VenueWrite {

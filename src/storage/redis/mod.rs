@@ -590,11 +590,12 @@ impl Store for RedisStore {
         if let Some(k) = idempotency_key {
             call.key(self.keys.person_idempotency(resident, k));
         }
-        let (version, open, idem, registration): (
+        let (version, open, idem, registration, latest): (
             String,
             Option<Vec<u8>>,
             Option<String>,
             Option<String>,
+            Option<i64>,
         ) = read_again_if_dropped(|| {
             let (call, mut conn) = (&call, self.conn());
             async move { call.invoke_async(&mut conn).await }
@@ -612,6 +613,7 @@ impl Store for RedisStore {
                 .transpose()?,
             idempotent: parse_opt::<IdempotencyRecord>(idem)?,
             resident: parse_opt(registration)?,
+            latest_scan_time: latest.and_then(DateTime::from_timestamp_millis),
         })
     }
 

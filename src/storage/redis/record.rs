@@ -9,7 +9,10 @@
 //! the key says them ([`Side`]). Records are kept *framed* (a LEB128 length, then the record) so that many
 //! can be appended to one string with `APPEND` and read back in one `GET`: a person's closed
 //! visits are one string, a venue's closed visits one string per UTC day of their start.
-//! When a visit is written again (a rewrite by id), the later record wins.
+//! When a visit is written again (a rewrite by id), the later record wins. A visit is removed
+//! (a late scan's re-derivation no longer gives it, contract visit rule 7) by appending a
+//! *removal*: a body of one byte `2` (a record's first byte is its id's variant, 0 or 1) and
+//! the id; a record of that id after it brings the visit back.
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -140,6 +143,27 @@ pub fn frame(visit: &Visit, side: Side<'_>) -> Result<Vec<u8>, StoreError> {
     };
     let body = postcard::to_allocvec(&record)
         .map_err(|e| StoreError::Corrupt(format!("visit {} does not encode: {e}", visit.id)))?;
+    Ok(framed(&body))
+}
+
+/// The first byte of a removal's body; a record's first byte is its id's variant, 0 or 1.
+const REMOVED: u8 = 2;
+
+/// The framed removal of the visit with this id (see the module's doc).
+///
+/// # Errors
+/// [`StoreError::Corrupt`] if the id cannot be encoded (never for a valid id).
+pub fn frame_removal(id: &str) -> Result<Vec<u8>, StoreError> {
+    let mut body = vec![REMOVED];
+    body.extend(
+        postcard::to_allocvec(&Id::of(id))
+            .map_err(|e| StoreError::Corrupt(format!("visit id {id} does not encode: {e}")))?,
+    );
+    Ok(framed(&body))
+}
+
+/// `body` behind its LEB128 length.
+fn framed(body: &[u8]) -> Vec<u8> {
     let mut framed = Vec::with_capacity(body.len() + 2);
     let mut n = body.len();
     loop {
@@ -151,8 +175,17 @@ pub fn frame(visit: &Visit, side: Side<'_>) -> Result<Vec<u8>, StoreError> {
         }
         framed.push(low | 0x80);
     }
-    framed.extend_from_slice(&body);
-    Ok(framed)
+    framed.extend_from_slice(body);
+    framed
+}
+
+/// One entry of a string of framed records: a visit as written, or the removal of an id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filed {
+    /// A visit record.
+    Visit(Visit),
+    /// The removal of the visit with this id.
+    Removed(String),
 }
 
 /// The bytes a record of the visit with this id contains, for a byte search in a script.
@@ -163,11 +196,11 @@ pub fn id_bytes(id: &str) -> Vec<u8> {
     }
 }
 
-/// Every visit in a string of framed records kept on `side`, in the order written.
+/// Every entry in a string of framed records kept on `side`, in the order written.
 ///
 /// # Errors
 /// [`StoreError::Corrupt`] for a truncated or undecodable record.
-pub fn unframe_all(mut bytes: &[u8], side: Side<'_>) -> Result<Vec<Visit>, StoreError> {
+pub fn unframe_all(mut bytes: &[u8], side: Side<'_>) -> Result<Vec<Filed>, StoreError> {
     let mut visits = Vec::new();
     while !bytes.is_empty() {
         let mut len = 0usize;
@@ -187,7 +220,14 @@ pub fn unframe_all(mut bytes: &[u8], side: Side<'_>) -> Result<Vec<Visit>, Store
         let Some(body) = bytes.get(used..used + len) else {
             return Err(StoreError::Corrupt("a visit record is cut".into()));
         };
-        visits.push(decode(body, side)?);
+        visits.push(match body.split_first() {
+            Some((&REMOVED, id)) => Filed::Removed(
+                postcard::from_bytes::<Id>(id)
+                    .map_err(|e| StoreError::Corrupt(format!("a removal does not decode: {e}")))?
+                    .text(),
+            ),
+            _ => Filed::Visit(decode(body, side)?),
+        });
         bytes = &bytes[used + len..];
     }
     Ok(visits)
@@ -200,7 +240,7 @@ pub fn unframe_all(mut bytes: &[u8], side: Side<'_>) -> Result<Vec<Visit>, Store
 pub fn unframe(bytes: &[u8], side: Side<'_>) -> Result<Visit, StoreError> {
     let mut all = unframe_all(bytes, side)?;
     match (all.pop(), all.is_empty()) {
-        (Some(v), true) => Ok(v),
+        (Some(Filed::Visit(v)), true) => Ok(v),
         _ => Err(StoreError::Corrupt(
             "expected exactly one visit record".into(),
         )),
@@ -247,12 +287,23 @@ fn decode(body: &[u8], side: Side<'_>) -> Result<Visit, StoreError> {
     })
 }
 
-/// The latest record of each visit id, later records winning, then `open` (a visit still open)
-/// over any record of its id; ordered by start (ms), then id, as the stores order visits.
-pub fn latest(records: Vec<Visit>, open: impl IntoIterator<Item = Visit>) -> Vec<Visit> {
+/// The latest record of each visit id, later records winning (a removal takes the id away),
+/// then `open` (a visit still open) over any record of its id; ordered by start (ms), then
+/// id, as the stores order visits.
+pub fn latest(records: Vec<Filed>, open: impl IntoIterator<Item = Visit>) -> Vec<Visit> {
     let mut by_id: std::collections::HashMap<String, Visit> = std::collections::HashMap::new();
-    for v in records.into_iter().chain(open) {
-        by_id.insert(v.id.clone(), v);
+    for entry in records
+        .into_iter()
+        .chain(open.into_iter().map(Filed::Visit))
+    {
+        match entry {
+            Filed::Visit(v) => {
+                by_id.insert(v.id.clone(), v);
+            }
+            Filed::Removed(id) => {
+                by_id.remove(&id);
+            }
+        }
     }
     let mut visits: Vec<Visit> = by_id.into_values().collect();
     visits.sort_by(|a, b| {
@@ -342,10 +393,38 @@ mod tests {
         bytes.extend(frame(&b, side).expect("encodes"));
         bytes.extend(frame(&a2, side).expect("encodes"));
         let all = unframe_all(&bytes, side).expect("decodes");
-        assert_eq!(all, vec![a.clone(), b.clone(), a2.clone()]);
+        assert_eq!(
+            all,
+            vec![
+                Filed::Visit(a.clone()),
+                Filed::Visit(b.clone()),
+                Filed::Visit(a2.clone())
+            ]
+        );
         let latest = latest(all, []);
         assert_eq!(latest.len(), 2);
         assert!(latest.contains(&a2) && latest.contains(&b));
+    }
+
+    #[test]
+    fn a_removal_takes_its_visit_away_until_a_later_record_brings_it_back() {
+        let a = visit(&Visit::new_id());
+        let b = visit("not-a-uuid-7");
+        let side = Side::Person(&a.resident_id);
+        let mut bytes = frame(&a, side).expect("encodes");
+        bytes.extend(frame(&b, side).expect("encodes"));
+        bytes.extend(frame_removal(&a.id).expect("encodes"));
+        bytes.extend(frame_removal(&b.id).expect("encodes"));
+        assert!(
+            bytes.windows(16).any(|w| id_bytes(&a.id) == w.to_vec()),
+            "a script finds a removal by its id's bytes"
+        );
+        let removed = unframe_all(&bytes, side).expect("decodes");
+        assert_eq!(latest(removed, []), Vec::<Visit>::new());
+        bytes.extend(frame(&b, side).expect("encodes"));
+        let back = unframe_all(&bytes, side).expect("decodes");
+        assert_eq!(latest(back, []), vec![b]);
+        assert!(unframe(&frame_removal(&a.id).expect("encodes"), side).is_err());
     }
 
     #[test]

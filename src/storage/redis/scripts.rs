@@ -10,9 +10,9 @@ use redis::Script;
 ///
 /// `KEYS`: 1 `{p}:state`, 2 `{p}:resident`, 3 `{p}:idem:KEY` (only when a key was asked for).
 /// Returns `{version, open visit's framed record or nil, idempotency JSON or nil, resident
-/// JSON or nil}`.
+/// JSON or nil, latest scan time ms or nil}`.
 const PERSON_STATE: &str = r"
-local st = redis.call('HMGET', KEYS[1], 'version', 'open')
+local st = redis.call('HMGET', KEYS[1], 'version', 'open', 'last')
 local open = false
 if st[2] and st[2] ~= '' then
   open = st[2]
@@ -21,7 +21,7 @@ local idem = false
 if KEYS[3] then
   idem = redis.call('GET', KEYS[3])
 end
-return {st[1] or '0', open, idem, redis.call('GET', KEYS[2])}
+return {st[1] or '0', open, idem, redis.call('GET', KEYS[2]), st[3] or false}
 ";
 
 /// How many of a venue's newest scan events its `recent` list keeps (the guard view).
@@ -41,8 +41,9 @@ pub const RECENT_SLACK: usize = 32;
 /// idempotency record is given). `a` from `o`: 0 expected version, 1 the open visit's record
 /// after the scan or empty, 2 event JSON, 3 idempotency record JSON or empty, 4 idempotency TTL
 /// seconds, 5 idle expiry ms (`0`: none), 6 the records of the visits the scan closed or
-/// rewrote, concatenated (appended to `{p}:visits`). Returns false (nothing written) when the
-/// version moved.
+/// rewrote and the removals of those it removed, concatenated (appended to `{p}:visits`),
+/// 7 the scan's time ms (`last`, the person's latest scan time, is raised to it). Returns
+/// false (nothing written) when the version moved.
 ///
 /// `venue_write(k, a, o)`: one venue's part: presence, the closed visits by day, and the scan
 /// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:events`,
@@ -70,11 +71,17 @@ local function expire(k, n, idle)
 end
 
 local function person_write(k, a, o)
-  local version = tonumber(redis.call('HGET', k[1], 'version') or '0')
+  local st = redis.call('HMGET', k[1], 'version', 'last')
+  local version = tonumber(st[1] or '0')
   if version ~= tonumber(a[o]) then
     return false
   end
-  redis.call('HSET', k[1], 'version', string.format('%d', version + 1), 'open', a[o + 1])
+  local last = a[o + 7]
+  if st[2] and tonumber(st[2]) > tonumber(last) then
+    last = st[2]
+  end
+  redis.call('HSET', k[1], 'version', string.format('%d', version + 1), 'open', a[o + 1],
+    'last', last)
   redis.call('RPUSH', k[3], a[o + 2])
   local idle = tonumber(a[o + 5])
   if a[o + 6] ~= '' then

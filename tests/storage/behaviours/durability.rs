@@ -31,6 +31,7 @@ pub async fn data_survives_reopening_the_store(backend: &Backend) {
         .commit_scan(&ScanCommit {
             resident_id: person.id.clone(),
             expected_version: 0,
+            removed: Vec::new(),
             event: outcome.event.clone(),
             changed: outcome.changed.clone(),
             open_after: outcome.open_after.clone(),

@@ -29,6 +29,7 @@ pub async fn a_first_commit_opens_a_visit_and_bumps_the_version(store: &dyn Stor
         .commit_scan(&ScanCommit {
             resident_id: person.clone(),
             expected_version: 0,
+            removed: Vec::new(),
             event: outcome.event.clone(),
             changed: outcome.changed.clone(),
             open_after: outcome.open_after.clone(),
@@ -80,6 +81,7 @@ pub async fn a_commit_with_a_stale_version_is_refused_and_writes_nothing(store: 
         .commit_scan(&ScanCommit {
             resident_id: person.clone(),
             expected_version: 0,
+            removed: Vec::new(),
             event: stale.event.clone(),
             changed: stale.changed.clone(),
             open_after: stale.open_after.clone(),
@@ -129,6 +131,7 @@ pub async fn concurrent_commits_on_the_same_version_let_exactly_one_through(stor
             ScanCommit {
                 resident_id: person.clone(),
                 expected_version: 0,
+                removed: Vec::new(),
                 event: o.event,
                 changed: o.changed,
                 open_after: o.open_after,
@@ -177,6 +180,7 @@ pub async fn an_idempotency_record_is_read_back_with_the_person_state(store: &dy
         .commit_scan(&ScanCommit {
             resident_id: person.clone(),
             expected_version: 0,
+            removed: Vec::new(),
             event: outcome.event,
             changed: outcome.changed,
             open_after: outcome.open_after.clone(),
@@ -310,4 +314,91 @@ pub async fn a_venues_events_are_read_by_scan_time_for_the_venues_asked(store: &
         .expect("reads");
     let kept: Vec<&str> = kept.iter().map(|e| e.resident_id.as_str()).collect();
     assert_eq!(kept, vec!["R00001", "R00004"]);
+}
+
+pub async fn a_commit_removes_the_visits_it_names_everywhere_and_never_lowers_the_latest_scan_time(
+    store: &dyn Store,
+) {
+    let person = rid("R00001");
+    let shop = venue("GC-S001", VenueKind::Shop);
+    let at = t("2020-03-10T08:00:00Z");
+    let first = scan(store, &person, &shop, Some(Direction::In), at).await;
+    let removed = first.open_after.clone().expect("a check-in opens a visit");
+    let before = store.person_state(&person, None).await.expect("reads");
+    assert_eq!(before.latest_scan_time, Some(at));
+    // A late scan's commit (an hour earlier) that no longer gives the open visit.
+    let kept = crate::fixtures::visit(
+        "0190f0e0-0000-7000-8000-000000000001",
+        "R00001",
+        "GC-C001",
+        Some(plus_minutes(at, -60)),
+        Some(plus_minutes(at, -30)),
+    );
+    let late = crate::fixtures::event_for(&kept, Direction::In);
+
+    let result = store
+        .commit_scan(&ScanCommit {
+            resident_id: person.clone(),
+            expected_version: before.version,
+            removed: vec![removed.clone()],
+            event: late,
+            changed: vec![kept.clone()],
+            open_after: None,
+            idempotency: None,
+            alerts: Vec::new(),
+        })
+        .await
+        .expect("the commit runs");
+
+    assert_eq!(result, CommitResult::Committed);
+    let (from, to) = all_time();
+    let state = store.person_state(&person, None).await.expect("reads");
+    assert_eq!(state.open, None);
+    assert_eq!(
+        state.latest_scan_time,
+        Some(at),
+        "not lowered by the late scan"
+    );
+    assert_eq!(
+        store
+            .resident_visits(&person, from, to)
+            .await
+            .expect("reads"),
+        vec![kept.clone()]
+    );
+    assert!(store
+        .venue_visits(&shop.id, from, to)
+        .await
+        .expect("reads")
+        .is_empty());
+    assert!(store.open_visits(&shop.id).await.expect("reads").is_empty());
+
+    // Written again by id, a removed visit is back.
+    let closed = checkin::domain::Visit {
+        check_out: Some(plus_minutes(at, 10)),
+        closed_by: Some(checkin::domain::ClosedBy::CheckOut),
+        ..removed
+    };
+    store
+        .commit_scan(&ScanCommit {
+            resident_id: person.clone(),
+            expected_version: state.version,
+            removed: Vec::new(),
+            event: crate::fixtures::event_for(&closed, Direction::Out),
+            changed: vec![closed.clone()],
+            open_after: None,
+            idempotency: None,
+            alerts: Vec::new(),
+        })
+        .await
+        .expect("the commit runs");
+    let here = store.venue_visits(&shop.id, from, to).await.expect("reads");
+    assert!(here.contains(&closed), "{here:?}");
+    let mine = store
+        .resident_visits(&person, from, to)
+        .await
+        .expect("reads");
+    assert!(mine.contains(&closed) && mine.contains(&kept), "{mine:?}");
+    let latest = store.person_state(&person, None).await.expect("reads");
+    assert_eq!(latest.latest_scan_time, Some(plus_minutes(at, 10)));
 }

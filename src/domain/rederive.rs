@@ -1,0 +1,429 @@
+//! Late scans (contract, visit rule 7): a person's visits are what that person's scans give
+//! in scan-time order, whatever order they arrive in. A scan older than one already applied
+//! (an offline phone's queue, sent later) is put in its place, and the person's visits from
+//! that time on are derived again.
+//!
+//! The stored visits are taken to be the derivation of the stored scans in time order (every
+//! late scan keeps it so). The visits before the late scan's time `t` then stand; the visit
+//! the person was in just before `t` is opened again; and the stored scans from `t` on are
+//! applied again, with the late one in its place (after scans of the same time, which arrived
+//! first). A scan keeps the decision it was given when it arrived (a fever stays a fever); a
+//! scan whose direction the person's state chose has it chosen again. A visit the derivation
+//! gives again keeps its id; one it no longer gives is removed.
+//!
+//! Left as they are: the stored scans' events (their `visit_id` says what the scan was
+//! answered), and visits imported from another system, which no scan made.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::rules::{apply, decide, inferred_direction, Judgement, Outcome, ScanInput, ScanPolicy};
+use super::scan::ScanEvent;
+use super::venue::Venue;
+use super::visit::{ClosedBy, Visit};
+
+/// The venues of a person's scans (and their parents), by id.
+pub type Venues = HashMap<String, Venue>;
+
+/// What a late scan changes: its own outcome with every visit the derivation changed, and the
+/// visits it removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rederived {
+    /// The late scan's event; `changed` holds every visit written again or new (not only the
+    /// late scan's own), `open_after` the person's open visit after all their scans.
+    pub outcome: Outcome,
+    /// The visits of the late scan alone, as it met the person (for alerts it raises).
+    pub own_changes: Vec<Visit>,
+    /// Stored visits the derivation no longer gives.
+    pub removed: Vec<Visit>,
+}
+
+/// Whether a scan at `t` is late: older than the person's latest applied scan.
+pub fn is_late(t: DateTime<Utc>, latest: Option<DateTime<Utc>>) -> bool {
+    latest.is_some_and(|l| t < l)
+}
+
+/// The time a visit was made at: its check-in, or for a visit with an inferred start its
+/// check-out (the scan that made it).
+fn made_at(v: &Visit) -> Option<DateTime<Utc>> {
+    v.check_in.or(v.check_out)
+}
+
+/// The visit the person was in just before `t`, as stored: checked in before `t`, and open,
+/// or closed at `t` or later (by a scan that is applied again). A pass is never open.
+fn open_before(stored: &[Visit], t: DateTime<Utc>) -> Option<&Visit> {
+    stored
+        .iter()
+        .filter(|v| v.closed_by != Some(ClosedBy::Pass) && !v.start_inferred)
+        .filter(|v| v.check_in.is_some_and(|ci| ci < t))
+        .filter(|v| v.check_out.is_none_or(|out| out >= t))
+        .max_by_key(|v| (v.check_in, v.id.clone()))
+}
+
+/// Derives a person's visits again around the late scan `late` (its `scan_time` is older than
+/// the person's latest applied scan).
+///
+/// `stored` holds the person's stored visits made from `late.scan_time - 7 days` on (at least
+/// every visit open across that time); `events` the person's stored scan events in the order
+/// recorded; `venues` the venues of those events from `late.scan_time` on and their parents.
+/// An event whose venue is missing from `venues` (since deleted) is left out.
+pub fn rederive(
+    late: &ScanInput<'_>,
+    policy: &ScanPolicy,
+    stored: &[Visit],
+    events: &[ScanEvent],
+    venues: &Venues,
+) -> Rederived {
+    let t = late.scan_time;
+    let before = open_before(stored, t);
+    let old: Vec<&Visit> = stored
+        .iter()
+        .filter(|v| made_at(v).is_some_and(|m| m >= t) || before.is_some_and(|b| b.id == v.id))
+        .collect();
+    let mut state: Option<Visit> = before.map(|b| Visit {
+        check_out: None,
+        closed_by: None,
+        gate_out: None,
+        ..b.clone()
+    });
+    // The stored scans from `t` on, by time; a stable sort keeps arrival order within a time.
+    let mut later: Vec<&ScanEvent> = events.iter().filter(|e| e.scan_time >= t).collect();
+    later.sort_by_key(|e| e.scan_time);
+    let place = later.partition_point(|e| e.scan_time <= t);
+
+    let mut derived: Vec<Visit> = state.iter().cloned().collect();
+    let mut own: Option<Outcome> = None;
+    for (i, event) in later.iter().enumerate() {
+        if i == place {
+            let outcome = decide(state.as_ref(), late, policy);
+            note(&outcome, &mut derived);
+            state.clone_from(&outcome.open_after);
+            own = Some(outcome);
+        }
+        if let Some(outcome) = again(state.as_ref(), event, venues) {
+            note(&outcome, &mut derived);
+            state = outcome.open_after;
+        }
+    }
+    let mut own = match own {
+        Some(o) => o,
+        None => {
+            let outcome = decide(state.as_ref(), late, policy);
+            note(&outcome, &mut derived);
+            state.clone_from(&outcome.open_after);
+            outcome
+        }
+    };
+
+    // A derived visit that is a stored one (same venue, made at the same time the same way)
+    // takes its id.
+    let mut renamed: HashMap<String, String> = HashMap::new();
+    let mut taken: Vec<String> = derived.iter().map(|d| d.id.clone()).collect();
+    for d in &mut derived {
+        if old.iter().any(|o| o.id == d.id) {
+            continue;
+        }
+        let same = old.iter().find(|o| {
+            !taken.contains(&o.id)
+                && o.venue_id == d.venue_id
+                && o.start_inferred == d.start_inferred
+                && made_at(o) == made_at(d)
+                && (o.closed_by == Some(ClosedBy::Pass)) == (d.closed_by == Some(ClosedBy::Pass))
+        });
+        if let Some(o) = same {
+            renamed.insert(d.id.clone(), o.id.clone());
+            taken.push(o.id.clone());
+            d.id.clone_from(&o.id);
+        }
+    }
+    let rename = |v: &mut Visit| {
+        if let Some(id) = renamed.get(&v.id) {
+            v.id.clone_from(id);
+        }
+    };
+    let mut open_after = state;
+    if let Some(v) = open_after.as_mut() {
+        rename(v);
+    }
+    if let Some(id) = own.event.visit_id.as_mut() {
+        if let Some(new) = renamed.get(id) {
+            id.clone_from(new);
+        }
+    }
+    let mut own_changes = own.changed.clone();
+    own_changes.iter_mut().for_each(rename);
+
+    let removed: Vec<Visit> = old
+        .iter()
+        .filter(|o| !derived.iter().any(|d| d.id == o.id))
+        .map(|o| (*o).clone())
+        .collect();
+    let changed: Vec<Visit> = derived.into_iter().filter(|d| !old.contains(&d)).collect();
+    own.changed = changed;
+    own.open_after = open_after;
+    Rederived {
+        outcome: own,
+        own_changes,
+        removed,
+    }
+}
+
+/// Keeps the visits `outcome` wrote in `derived`, replacing earlier versions by id.
+fn note(outcome: &Outcome, derived: &mut Vec<Visit>) {
+    for v in &outcome.changed {
+        match derived.iter_mut().find(|d| d.id == v.id) {
+            Some(d) => *d = v.clone(),
+            None => derived.push(v.clone()),
+        }
+    }
+}
+
+/// Applies a stored scan again to the person's open visit: its decision stands, and its
+/// direction too unless the person's state chose it. `None` when its venue is gone.
+fn again(open: Option<&Visit>, event: &ScanEvent, venues: &Venues) -> Option<Outcome> {
+    let venue = venues.get(event.venue_id.as_str())?;
+    let parent = venue.parent.as_ref().and_then(|p| venues.get(p.as_str()));
+    let direction = if event.direction_inferred {
+        inferred_direction(open, venue, event.scan_time)
+    } else {
+        event.direction
+    };
+    let input = ScanInput {
+        resident_id: &event.resident_id,
+        venue,
+        gate: &event.gate,
+        direction: Some(direction),
+        temperature: event.temperature_c,
+        scan_time: event.scan_time,
+        server_time: event.server_time,
+        client_time: event.client_time,
+        home: None,
+        parent,
+        visitor_host: event.host.as_ref(),
+    };
+    let judged = Judgement {
+        direction,
+        direction_inferred: event.direction_inferred,
+        decision: event.decision,
+        reason: event.reason,
+    };
+    Some(apply(open, &input, judged))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{Gate, ResidentId, VenueId};
+    use crate::domain::scan::Direction;
+    use crate::domain::venue::{EntryPolicy, VenueKind};
+    use chrono::Duration;
+
+    fn venue(id: &str, kind: VenueKind) -> Venue {
+        Venue {
+            id: VenueId::parse(id).unwrap_or_else(|e| panic!("{e}")),
+            name: id.to_owned(),
+            kind,
+            community: None,
+            address: None,
+            gates: vec![gate()],
+            max_stay_minutes: None,
+            entry_policy: EntryPolicy::Open,
+            households: None,
+            code_version: 1,
+            revision: 0,
+            parent: None,
+            longest_stay_minutes: None,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    fn gate() -> Gate {
+        Gate::parse("北门").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + Duration::days(18_308) + Duration::minutes(minutes)
+    }
+
+    /// One person's store, as a store keeps it: visits by id, events as recorded, the open
+    /// visit and the latest scan time; scans applied as the scan service applies them.
+    #[derive(Default)]
+    struct Person {
+        visits: Vec<Visit>,
+        events: Vec<ScanEvent>,
+        open: Option<Visit>,
+        latest: Option<DateTime<Utc>>,
+    }
+
+    impl Person {
+        fn arrive(&mut self, venues: &Venues, scan: &(&str, Option<Direction>, i64)) {
+            let who = ResidentId::parse("R00001").unwrap_or_else(|e| panic!("{e}"));
+            let (place, direction, minute) = *scan;
+            let g = gate();
+            let input = ScanInput {
+                resident_id: &who,
+                venue: &venues[place],
+                gate: &g,
+                direction,
+                temperature: None,
+                scan_time: at(minute),
+                server_time: at(minute),
+                client_time: None,
+                home: None,
+                parent: None,
+                visitor_host: None,
+            };
+            let (outcome, removed) = if is_late(input.scan_time, self.latest) {
+                let r = rederive(
+                    &input,
+                    &ScanPolicy::default(),
+                    &self.visits,
+                    &self.events,
+                    venues,
+                );
+                (r.outcome, r.removed)
+            } else {
+                let o = decide(self.open.as_ref(), &input, &ScanPolicy::default());
+                (o, Vec::new())
+            };
+            self.visits
+                .retain(|v| !removed.iter().any(|r| r.id == v.id));
+            note(&outcome, &mut self.visits);
+            self.open = outcome.open_after;
+            self.latest = self.latest.max(Some(input.scan_time));
+            self.events.push(outcome.event);
+        }
+
+        /// The visits without their ids, by start.
+        fn shapes(&self) -> Vec<String> {
+            let mut all: Vec<String> = self
+                .visits
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{} {:?}..{:?} {:?} inferred={}",
+                        v.venue_id, v.check_in, v.check_out, v.closed_by, v.start_inferred
+                    )
+                })
+                .collect();
+            all.sort();
+            all
+        }
+    }
+
+    fn town() -> Venues {
+        [
+            ("C", VenueKind::ResidentialCompound),
+            ("S", VenueKind::Shop),
+            ("T", VenueKind::Shop),
+            ("K", VenueKind::Checkpoint),
+        ]
+        .into_iter()
+        .map(|(id, kind)| (id.to_owned(), venue(id, kind)))
+        .collect()
+    }
+
+    /// Every order of `scans` (in time order) gives the visits the time order gives.
+    fn every_order_agrees(scans: &[(&str, Option<Direction>, i64)]) {
+        let venues = town();
+        let mut in_order = Person::default();
+        scans.iter().for_each(|s| in_order.arrive(&venues, s));
+        let want = in_order.shapes();
+        let mut order: Vec<usize> = (0..scans.len()).collect();
+        let mut tried = 0;
+        loop {
+            let mut p = Person::default();
+            order.iter().for_each(|&i| p.arrive(&venues, &scans[i]));
+            assert_eq!(p.shapes(), want, "arrival order {order:?}");
+            let open = |x: &Person| x.open.as_ref().map(|v| (v.venue_id.clone(), v.check_in));
+            assert_eq!(open(&p), open(&in_order), "arrival order {order:?}");
+            tried += 1;
+            // The next permutation, lexicographically.
+            let Some(i) = (1..order.len()).rev().find(|&i| order[i - 1] < order[i]) else {
+                break;
+            };
+            let j = (i..order.len())
+                .rev()
+                .find(|&j| order[j] > order[i - 1])
+                .unwrap_or(i);
+            order.swap(i - 1, j);
+            order[i..].reverse();
+        }
+        assert!(tried > 1);
+    }
+
+    #[test]
+    fn every_arrival_order_of_a_day_out_gives_the_visits_of_the_time_order() {
+        use Direction::{In, Out};
+        every_order_agrees(&[
+            ("C", Some(Out), 0),
+            ("S", Some(In), 60),
+            ("T", Some(In), 90),
+            ("T", Some(Out), 120),
+            ("K", None, 125),
+            ("S", Some(Out), 130),
+            ("C", Some(In), 180),
+        ]);
+    }
+
+    #[test]
+    fn every_arrival_order_gives_the_same_visits_when_the_state_chooses_directions() {
+        use Direction::In;
+        every_order_agrees(&[
+            ("S", None, 10),
+            ("S", None, 20),
+            ("T", Some(In), 30),
+            ("S", None, 40),
+            ("S", None, 50),
+            ("T", None, 60),
+        ]);
+    }
+
+    #[test]
+    fn every_arrival_order_gives_the_same_visits_when_stays_run_past_their_maximum() {
+        use Direction::{In, Out};
+        // Shops keep a visit 2 h at most (rule 4).
+        every_order_agrees(&[
+            ("S", Some(In), 0),
+            ("T", Some(In), 150),
+            ("S", Some(Out), 200),
+            ("S", Some(In), 390),
+            ("C", Some(In), 400),
+            ("C", None, 460),
+        ]);
+    }
+
+    #[test]
+    fn a_late_check_in_joins_the_check_out_it_precedes_and_keeps_nothing_of_the_guess() {
+        let venues = town();
+        let mut p = Person::default();
+        p.arrive(&venues, &("S", Some(Direction::Out), 60));
+        let guessed = p.visits[0].id.clone();
+        assert!(p.visits[0].start_inferred);
+        p.arrive(&venues, &("S", Some(Direction::In), 20));
+        assert_eq!(p.visits.len(), 1, "{:?}", p.visits);
+        assert_eq!(p.visits[0].check_in, Some(at(20)));
+        assert_eq!(p.visits[0].check_out, Some(at(60)));
+        assert_ne!(p.visits[0].id, guessed, "the guessed visit is removed");
+    }
+
+    #[test]
+    fn a_visit_given_again_keeps_its_id() {
+        let venues = town();
+        let mut p = Person::default();
+        p.arrive(&venues, &("S", Some(Direction::In), 10));
+        p.arrive(&venues, &("S", Some(Direction::Out), 60));
+        let id = p.visits[0].id.clone();
+        p.arrive(&venues, &("T", Some(Direction::In), 30));
+        let s = p.visits.iter().find(|v| v.venue_id.as_str() == "S");
+        assert_eq!(s.map(|v| v.id.clone()), Some(id));
+        assert_eq!(s.and_then(|v| v.closed_by), Some(ClosedBy::NextCheckIn));
+        assert_eq!(
+            p.visits.len(),
+            3,
+            "S closed at T, T open, S's check-out a guess"
+        );
+        assert_eq!(p.open.map(|v| v.venue_id.to_string()), Some("T".to_owned()));
+    }
+}

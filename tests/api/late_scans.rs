@@ -1,0 +1,225 @@
+//! Late scans (contract, visit rule 7; reliability issue): a person's visits are what their
+//! scans give in scan-time order, whatever order the scans arrive in.
+//!
+//! Residents of the sample day are replayed twice, on two apps of one backend: in time order
+//! through `POST /scans`, and shuffled, in batches of random sizes, through
+//! `POST /scans/batch`. Their visits and the venues' presence must be the same.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app_with_clock, Backend, TestApp};
+use crate::sample::{admin_post_csv, rows, scans, ResidentRow, ScanLine};
+
+/// How many residents are replayed (those with the most scans, ties by id).
+const PEOPLE: usize = 60;
+
+/// The sample day's evening, the apps' clock: after every scan.
+fn evening() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2020-02-16T23:59:00+08:00")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// An app with the sample town imported, and its codes by (venue, gate).
+async fn town(backend: Backend) -> (TestApp, HashMap<(String, String), String>) {
+    let clock = std::sync::Arc::new(checkin::clock::ManualClock::starting_at(evening()));
+    let app = spawn_app_with_clock(backend, clock, |_| {}).await;
+    admin_post_csv(&app, "/api/v1/venues/import", "venues.csv").await;
+    admin_post_csv(&app, "/api/v1/residents/import", "residents.csv").await;
+    let admin = app.admin().await;
+    let listed = app.get("/api/v1/venues", &admin).await;
+    let mut codes = HashMap::new();
+    for v in listed.body["venues"].as_array().into_iter().flatten() {
+        let id = v["id"].as_str().unwrap_or_default().to_owned();
+        for c in v["codes"].as_array().into_iter().flatten() {
+            let gate = c["gate"].as_str().unwrap_or_default().to_owned();
+            codes.insert(
+                (id.clone(), gate),
+                c["code"].as_str().unwrap_or_default().to_owned(),
+            );
+        }
+    }
+    (app, codes)
+}
+
+/// A scan's body. Every third scan at a venue that is not a compound, without a temperature,
+/// leaves the direction to the person's state, so that re-deriving chooses it again.
+fn body(s: &ScanLine, i: usize, kinds: &HashMap<String, String>, code: &str) -> Value {
+    let mut b = json!({
+        "code": code,
+        "client_time": s.ts.to_rfc3339(),
+        "idempotency_key": format!("{}-{i}", s.resident_id),
+    });
+    let open_venue = kinds
+        .get(&s.venue)
+        .is_some_and(|k| k != "residential_compound");
+    if !(open_venue && s.temperature_c.is_none() && i.is_multiple_of(3)) {
+        b["direction"] = json!(s.direction);
+    }
+    if let Some(t) = s.temperature_c {
+        b["temperature_c"] = json!(t);
+    }
+    b
+}
+
+/// A visit without its id (ids are made afresh by each app).
+fn shape(v: &Value) -> String {
+    format!(
+        "{} in={} out={} by={} inferred={} gates={}/{}",
+        v["venue_id"],
+        v["check_in"],
+        v["check_out"],
+        v["closed_by"],
+        v["start_inferred"],
+        v["gate_in"],
+        v["gate_out"]
+    )
+}
+
+/// A resident's visits of the day, as shapes, in the trace's order.
+async fn visits(app: &TestApp, admin: &str, resident: &str) -> Vec<String> {
+    let from: DateTime<FixedOffset> =
+        DateTime::parse_from_rfc3339("2020-02-15T00:00:00+08:00").unwrap_or_else(|e| panic!("{e}"));
+    let to = evening().to_rfc3339();
+    let a = app
+        .send(
+            app.client
+                .get(app.url(&format!("/api/v1/trace/residents/{resident}/visits")))
+                .query(&[("from", from.to_rfc3339().as_str()), ("to", to.as_str())])
+                .bearer_auth(admin),
+        )
+        .await;
+    assert_eq!(a.status, 200, "visits: {}", a.body);
+    a.body["visits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(shape)
+        .collect()
+}
+
+/// Who is inside a venue now, by resident id.
+async fn present(app: &TestApp, admin: &str, venue: &str) -> Vec<String> {
+    let a = app
+        .get(&format!("/api/v1/venues/{venue}/presence"), admin)
+        .await;
+    assert_eq!(a.status, 200, "presence: {}", a.body);
+    let mut ids: Vec<String> = a.body["people"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| format!("{} since {}", p["resident_id"], p["since"]))
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn shuffled_scans_sent_in_random_batches_give_the_visits_of_the_in_order_replay(
+    backend: Backend,
+) {
+    let seed: u64 = rand::thread_rng().gen();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let residents: Vec<ResidentRow> = rows("residents.csv");
+    let phone_of: HashMap<&str, &str> = residents
+        .iter()
+        .map(|r| (r.resident_id.as_str(), r.phone.as_str()))
+        .collect();
+    let kinds: HashMap<String, String> = rows::<crate::sample::VenueRow>("venues.csv")
+        .into_iter()
+        .map(|v| (v.code, v.kind))
+        .collect();
+    let mut by_person: BTreeMap<String, Vec<ScanLine>> = BTreeMap::new();
+    for s in scans() {
+        by_person.entry(s.resident_id.clone()).or_default().push(s);
+    }
+    // People whose scans all have distinct times: with two at one second, "in time order"
+    // would not say which came first.
+    let mut people: Vec<(String, Vec<ScanLine>)> = by_person
+        .into_iter()
+        .filter(|(_, s)| {
+            let mut times: Vec<_> = s.iter().map(|x| x.ts).collect();
+            times.sort();
+            times.dedup();
+            times.len() == s.len()
+        })
+        .collect();
+    people.sort_by_key(|(id, s)| (std::cmp::Reverse(s.len()), id.clone()));
+    people.truncate(PEOPLE);
+    assert!(people.iter().all(|(_, s)| s.len() >= 4), "busy people");
+
+    let ((ordered, codes), (shuffled, codes_2)) = futures::join!(town(backend), town(backend));
+    // Each app signs its own codes.
+    let code = |s: &ScanLine| codes[&(s.venue.clone(), s.gate.clone())].clone();
+    let code_2 = |s: &ScanLine| codes_2[&(s.venue.clone(), s.gate.clone())].clone();
+    let mut late = 0;
+    for (resident, scans) in &people {
+        let phone = phone_of[resident.as_str()];
+        // In time order, one at a time.
+        let (token, _) = ordered.resident(phone).await;
+        let mut in_order: Vec<(usize, &ScanLine)> = scans.iter().enumerate().collect();
+        in_order.sort_by_key(|(_, s)| s.ts);
+        for (i, s) in &in_order {
+            let a = ordered
+                .post("/api/v1/scans", &token, &body(s, *i, &kinds, &code(s)))
+                .await;
+            assert_eq!(a.status, 200, "{s:?}: {}", a.body);
+        }
+        // Shuffled, in batches of 1 to 6.
+        let (token, _) = shuffled.resident(phone).await;
+        let mut order: Vec<(usize, &ScanLine)> = scans.iter().enumerate().collect();
+        order.shuffle(&mut rng);
+        let mut newest: Option<DateTime<FixedOffset>> = None;
+        for (_, s) in &order {
+            late += usize::from(newest.is_some_and(|n| s.ts < n));
+            newest = newest.max(Some(s.ts));
+        }
+        let mut rest = &order[..];
+        while !rest.is_empty() {
+            let n = rng.gen_range(1..=6).min(rest.len());
+            let (batch, more) = rest.split_at(n);
+            rest = more;
+            let bodies: Vec<Value> = batch
+                .iter()
+                .map(|(i, s)| body(s, *i, &kinds, &code_2(s)))
+                .collect();
+            let a = shuffled
+                .post("/api/v1/scans/batch", &token, &json!({"scans": bodies}))
+                .await;
+            assert_eq!(a.status, 200, "batch: {}", a.body);
+            for r in a.body["results"].as_array().into_iter().flatten() {
+                assert!(r["decision"].is_string(), "seed {seed}: {r}");
+            }
+        }
+    }
+    assert!(late > PEOPLE, "the shuffle sends many scans late ({late})");
+
+    let (a1, a2) = (ordered.admin().await, shuffled.admin().await);
+    let mut venues: Vec<&str> = Vec::new();
+    let mut compared = 0;
+    for (resident, scans) in &people {
+        let want = visits(&ordered, &a1, resident).await;
+        let got = visits(&shuffled, &a2, resident).await;
+        assert_eq!(got, want, "seed {seed}: {resident}'s visits");
+        compared += want.len();
+        venues.extend(scans.iter().map(|s| s.venue.as_str()));
+    }
+    assert!(compared >= 2 * PEOPLE, "{compared} visits compared");
+    venues.sort_unstable();
+    venues.dedup();
+    for v in venues {
+        assert_eq!(
+            present(&shuffled, &a2, v).await,
+            present(&ordered, &a1, v).await,
+            "seed {seed}: presence at {v}"
+        );
+    }
+}
+
+crate::for_each_backend!(
+    shuffled_scans_sent_in_random_batches_give_the_visits_of_the_in_order_replay,
+);
