@@ -226,7 +226,7 @@ impl Application {
                 // Answers carry personal data: no cache keeps them unless a route says so.
                 .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
                 .wrap(http::metrics::RequestMetrics)
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
                 .configure(http::configure)
         });
         if workers > 0 {

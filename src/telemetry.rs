@@ -25,3 +25,40 @@ pub fn metrics_handle() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// The root span of each request's log lines, without what the default one carries that can
+/// hold personal data: the request's target (a query such as `?phone=…`) and user agent. It
+/// keeps the method, the route's pattern (`/api/v1/visitors`, never the values in the path),
+/// the status, the request id and the error, as `tracing-actix-web`'s default does.
+pub struct PrivateRootSpan;
+
+impl tracing_actix_web::RootSpanBuilder for PrivateRootSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        use actix_web::HttpMessage;
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        let request_id = request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}

@@ -78,11 +78,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(not_found));
 }
 
+/// The answer to a path no route takes. It does not repeat the path: errors are logged, and a
+/// path can hold a phone.
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!(
-        "no route for {} {}",
-        req.method(),
-        req.path()
+        "no {} route at this path",
+        req.method()
     )))
 }
 

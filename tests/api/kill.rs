@@ -3,78 +3,22 @@
 //! residents scan, and is started again on the same store; every acknowledged scan's visit is
 //! then stored exactly once. Redis's own durability is the outage test's (`outage.rs`).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::acknowledged::{assert_every_acknowledged_scan_is_stored_once, Scanning};
-use crate::helpers::{redis_url, Backend, TestApp, ADMIN_PASSWORD, JWT_SECRET};
+use crate::helpers::{Backend, TestApp};
+use crate::process::{free_port, serve, wait_ready, Service};
 
 /// Residents scanning at once.
 const RESIDENTS: usize = 12;
 
-/// Starts `checkin serve` on `port` over the test's storage.
-fn serve(backend: Backend, port: u16, dir: &std::path::Path, prefix: &str) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_checkin"));
-    cmd.arg("serve")
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(dir)
-        .env("CHECKIN_OTP_DELIVERY", "echo")
-        .env("CHECKIN_RATE_LIMITS", "off")
-        .env("CHECKIN_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("CHECKIN_AUTH__JWT_SECRET", JWT_SECRET)
-        .env("CHECKIN_REDIS_KEY_PREFIX", prefix)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if backend == Backend::Redis {
-        cmd.arg("--redis-url").arg(redis_url());
-    }
-    cmd.spawn().unwrap_or_else(|e| panic!("checkin serve: {e}"))
-}
-
-async fn wait_ready(base: &str) {
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        let ok = client
-            .get(format!("{base}/readyz"))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ok {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the service did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Kills the child when dropped, so a failing test leaves no service running.
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 async fn killing_the_service_mid_load_loses_no_acknowledged_scan(backend: Backend) {
     let dir = Arc::new(tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")));
     let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("a free port: {e}"));
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut service = Service(serve(backend, port, dir.path(), &prefix));
+    let mut service = Service::start(serve(backend, port, dir.path(), &prefix));
     wait_ready(&base).await;
     let app = TestApp::attach(base.clone(), backend, Arc::clone(&dir), prefix.clone());
 
@@ -86,7 +30,7 @@ async fn killing_the_service_mid_load_loses_no_acknowledged_scan(backend: Backen
     let _ = service.0.kill();
     let _ = service.0.wait();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    service = Service(serve(backend, port, dir.path(), &prefix));
+    service = Service::start(serve(backend, port, dir.path(), &prefix));
     wait_ready(&base).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let (residents, per_resident) = scanning.stop().await;

@@ -3,6 +3,7 @@
 mod acknowledged;
 mod browser;
 mod helpers;
+mod process;
 
 mod alert_webhook;
 mod alerts;
@@ -24,6 +25,7 @@ mod instances;
 mod kill;
 mod late_scans;
 mod load;
+mod logs;
 mod occupancy;
 mod ops;
 mod oracle;
