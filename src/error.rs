@@ -63,6 +63,9 @@ pub enum ApiError {
     /// The request is refused by configuration (e.g. `echo` OTP delivery in production).
     #[error("{0}")]
     NotAllowed(String),
+    /// The body is larger than the route takes (the limit in bytes; `http::body`).
+    #[error("the body is larger than the {0} bytes this route takes")]
+    PayloadTooLarge(usize),
     /// Too many requests from one address, phone, account or resident; retry after the
     /// given seconds.
     #[error("too many requests; retry in {0} s")]
@@ -97,6 +100,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::NotAllowed(_) => "not_allowed",
             ApiError::StoreUnavailable => "store_unavailable",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Internal => "internal",
         }
@@ -138,6 +142,7 @@ impl ResponseError for ApiError {
             | ApiError::ReasonRequired => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::IdempotencyKeyReused | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -15,10 +15,27 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/auth/login", web::post().to(login))
-        .route("/auth/otp", web::post().to(request_otp))
-        .route("/auth/resident", web::post().to(resident_login))
-        .route("/staff", web::post().to(create_staff));
+    let small = || super::body::json(super::body::AUTH_LIMIT);
+    cfg.service(
+        web::resource("/auth/login")
+            .app_data(small())
+            .route(web::post().to(login)),
+    )
+    .service(
+        web::resource("/auth/otp")
+            .app_data(small())
+            .route(web::post().to(request_otp)),
+    )
+    .service(
+        web::resource("/auth/resident")
+            .app_data(small())
+            .route(web::post().to(resident_login)),
+    )
+    .service(
+        web::resource("/staff")
+            .app_data(small())
+            .route(web::post().to(create_staff)),
+    );
 }
 
 impl From<AccountError> for ApiError {

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod audit;
+pub mod body;
 pub mod codes;
 pub mod console;
 pub mod guard;
@@ -30,52 +31,43 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
 
-/// The largest JSON body accepted, bytes (a scan is about 400).
-pub const JSON_LIMIT: usize = 64 * 1024;
-/// The largest CSV import accepted, bytes (the sample town's residents file is 650 kB).
-pub const CSV_LIMIT: usize = 16 * 1024 * 1024;
-
 /// Registers every route: the API under `/api/v1`, operations at the root.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(JSON_LIMIT)
-            .error_handler(|err, _| ApiError::InvalidJson(redact_values(&err.to_string())).into()),
-    )
-    .app_data(
-        web::QueryConfig::default()
-            .error_handler(|err, _| ApiError::InvalidInput(err.to_string()).into()),
-    )
-    .app_data(
-        web::PathConfig::default()
-            .error_handler(|err, _| ApiError::InvalidInput(err.to_string()).into()),
-    )
-    .app_data(web::PayloadConfig::default().limit(CSV_LIMIT))
-    .configure(ops::configure)
-    .configure(openapi::configure)
-    .configure(codes::configure_root)
-    .configure(pages::configure)
-    .configure(console::configure)
-    .service(
-        web::scope("/api/v1")
-            .configure(accounts::configure)
-            .configure(alerts::configure)
-            .configure(audit::configure)
-            .configure(venues::configure)
-            .configure(occupancy::configure)
-            .configure(guard::configure)
-            .configure(codes::configure)
-            .configure(posters::configure)
-            .configure(reports::configure)
-            .configure(residents::configure)
-            .configure(scans::configure)
-            .configure(scan_batch::configure)
-            .configure(me::configure)
-            .configure(visitors::configure)
-            .configure(trace::configure)
-            .configure(vehicles::configure),
-    )
-    .default_service(web::to(not_found));
+    cfg.app_data(body::json(body::JSON_LIMIT))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|err, _| ApiError::InvalidInput(err.to_string()).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|err, _| ApiError::InvalidInput(err.to_string()).into()),
+        )
+        .app_data(web::PayloadConfig::default().limit(body::RAW_LIMIT))
+        .configure(ops::configure)
+        .configure(openapi::configure)
+        .configure(codes::configure_root)
+        .configure(pages::configure)
+        .configure(console::configure)
+        .service(
+            web::scope("/api/v1")
+                .configure(accounts::configure)
+                .configure(alerts::configure)
+                .configure(audit::configure)
+                .configure(venues::configure)
+                .configure(occupancy::configure)
+                .configure(guard::configure)
+                .configure(codes::configure)
+                .configure(posters::configure)
+                .configure(reports::configure)
+                .configure(residents::configure)
+                .configure(scans::configure)
+                .configure(scan_batch::configure)
+                .configure(me::configure)
+                .configure(visitors::configure)
+                .configure(trace::configure)
+                .configure(vehicles::configure),
+        )
+        .default_service(web::to(not_found));
 }
 
 /// The answer to a path no route takes. It does not repeat the path: errors are logged, and a

@@ -12,11 +12,15 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/residents/import", web::post().to(import))
-        .route(
-            "/residents/{id}/revoke-sign-ins",
-            web::post().to(revoke_sign_ins),
-        );
+    cfg.service(
+        web::resource("/residents/import")
+            .app_data(super::body::csv())
+            .route(web::post().to(import)),
+    )
+    .route(
+        "/residents/{id}/revoke-sign-ins",
+        web::post().to(revoke_sign_ins),
+    );
 }
 
 /// Imports `residents.csv` (columns `resident_id,name,phone,home,building,room,household,tags`);
@@ -28,8 +32,9 @@ pub async fn import(
     _admin: AdminUser,
     state: web::Data<AppState>,
     q: web::Query<ImportParams>,
-    body: web::Bytes,
+    body: super::body::CsvBody,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
     let report = imports::import_residents(state.store.as_ref(), &body, q.mode()).await?;
     Ok(HttpResponse::Ok().json(report))
 }

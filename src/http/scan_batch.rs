@@ -21,7 +21,11 @@ pub const MAX_BATCH: usize = 100;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/scans/batch", web::post().to(batch));
+    cfg.service(
+        web::resource("/scans/batch")
+            .app_data(super::body::json(super::body::BATCH_LIMIT))
+            .route(web::post().to(batch)),
+    );
 }
 
 /// A batch of scans, each shaped like the body of `POST /scans`.

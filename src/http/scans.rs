@@ -14,7 +14,11 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/scans", web::post().to(scan));
+    cfg.service(
+        web::resource("/scans")
+            .app_data(super::body::json(super::body::SCAN_LIMIT))
+            .route(web::post().to(scan)),
+    );
 }
 
 /// A scan as a client sends it (contract, `POST /scans`).

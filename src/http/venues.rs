@@ -22,7 +22,11 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/venues", web::post().to(create))
         .route("/venues", web::get().to(list))
-        .route("/venues/import", web::post().to(import))
+        .service(
+            web::resource("/venues/import")
+                .app_data(super::body::csv())
+                .route(web::post().to(import)),
+        )
         .route("/venues/{id}", web::get().to(get))
         .route("/venues/{id}", web::patch().to(patch))
         .route("/venues/{id}/presence", web::get().to(presence));
@@ -231,8 +235,9 @@ pub async fn import(
     _admin: AdminUser,
     state: web::Data<AppState>,
     q: web::Query<ImportParams>,
-    body: web::Bytes,
+    body: super::body::CsvBody,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
     let report = imports::import_venues(state.store.as_ref(), &body, q.mode()).await?;
     Ok(HttpResponse::Ok().json(report))
 }

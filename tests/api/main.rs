@@ -11,6 +11,7 @@ mod attacks;
 mod audit;
 mod auth;
 mod bad_input;
+mod body_limits;
 mod cli;
 mod codes;
 mod console;

@@ -1,0 +1,68 @@
+//! How large a body each route takes, and the extractors that enforce it with the contract's
+//! error body: 413 `payload_too_large` for a body over the limit, 400 for one that is not what
+//! the route reads.
+//!
+//! The limits are a few times the largest real body of each kind, so that no client of the
+//! product meets them and a flood of bytes is cut early.
+
+use actix_web::dev::Payload;
+use actix_web::error::{JsonPayloadError, PayloadError};
+use actix_web::{web, FromRequest, HttpRequest};
+use futures::future::LocalBoxFuture;
+
+use crate::error::ApiError;
+
+/// A JSON body anywhere not named below, bytes (a venue with its gates is under 2 kB).
+pub const JSON_LIMIT: usize = 64 * 1024;
+/// `POST /scans`, bytes: a scan is about 400, with ten household members about 1,500.
+pub const SCAN_LIMIT: usize = 8 * 1024;
+/// `POST /scans/batch`, bytes: up to 100 scans of up to about 1,500 bytes each.
+pub const BATCH_LIMIT: usize = 256 * 1024;
+/// Sign-in and account bodies (`/auth/*`, `/staff`), bytes: a phone, a code, a password.
+pub const AUTH_LIMIT: usize = 1024;
+/// A CSV import, bytes (the sample town's residents file is 650 kB).
+pub const CSV_LIMIT: usize = 16 * 1024 * 1024;
+/// Any other raw body, bytes.
+pub const RAW_LIMIT: usize = 64 * 1024;
+
+/// The JSON extractor's settings for a route taking at most `limit` bytes.
+pub fn json(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _| json_error(err).into())
+}
+
+fn json_error(err: JsonPayloadError) -> ApiError {
+    match err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::PayloadTooLarge(limit),
+        JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::PayloadTooLarge(0),
+        other => ApiError::InvalidJson(super::redact_values(&other.to_string())),
+    }
+}
+
+/// A CSV import's body, at most [`CSV_LIMIT`] bytes.
+pub struct CsvBody(pub web::Bytes);
+
+impl FromRequest for CsvBody {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // `PayloadConfig` set on the import routes says the limit; `Bytes` enforces it.
+        let read = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            read.await
+                .map(CsvBody)
+                .map_err(|e| match e.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => ApiError::PayloadTooLarge(CSV_LIMIT),
+                    _ => ApiError::InvalidInput(format!("the body could not be read: {e}")),
+                })
+        })
+    }
+}
+
+/// The raw-body settings of an import route.
+pub fn csv() -> web::PayloadConfig {
+    web::PayloadConfig::default().limit(CSV_LIMIT)
+}
