@@ -85,6 +85,33 @@ pub struct Settings {
     pub alerts: AlertSettings,
     /// Checkpoint settings.
     pub checkpoints: CheckpointSettings,
+    /// Thresholds of the implausible-scan flags.
+    pub flags: FlagSettings,
+}
+
+/// Thresholds of the implausible-scan flags (`domain::flags`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FlagSettings {
+    /// Faster than this between two scans of one person is implausible, km/h.
+    pub max_speed_kmh: f64,
+    /// Scans at venues closer than this, metres, are never implausible travel.
+    pub min_distance_m: f64,
+    /// Off-hours check-ins at one venue within `burst_window_minutes` that make a burst.
+    pub burst_check_ins: usize,
+    /// The window of an off-hours burst, minutes.
+    pub burst_window_minutes: u32,
+}
+
+impl FlagSettings {
+    /// The rules these settings give.
+    pub fn rules(&self) -> crate::domain::flags::FlagRules {
+        crate::domain::flags::FlagRules {
+            max_speed_kmh: self.max_speed_kmh,
+            min_distance_m: self.min_distance_m,
+            burst_check_ins: self.burst_check_ins.max(1),
+            burst_window: chrono::Duration::minutes(i64::from(self.burst_window_minutes)),
+        }
+    }
 }
 
 /// Checkpoint settings.

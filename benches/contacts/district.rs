@@ -150,6 +150,8 @@ fn venue(id: String, kind: VenueKind, community: usize, gates: &[&str]) -> Venue
         revision: 0,
         parent: None,
         longest_stay_minutes: Some(kind.default_max_stay_minutes()),
+        location: None,
+        opening_hours: None,
     }
 }
 

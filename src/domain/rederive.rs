@@ -7,18 +7,23 @@
 //! late scan keeps it so). The visits before the late scan's time `t` then stand; the visit
 //! the person was in just before `t` is opened again; and the stored scans from `t` on are
 //! applied again, with the late one in its place (after scans of the same time, which arrived
-//! first). A scan keeps the decision it was given when it arrived (a fever stays a fever); a
-//! scan whose direction the person's state chose has it chosen again. A visit the derivation
+//! first). A scan keeps the decision it was given when it arrived (a fever stays a fever),
+//! unless its direction was chosen by the person's state and is now chosen the other way: then
+//! it is judged again as the scan it has become (a fever at a check-out is no denial). A visit
+//! a stored scan makes again keeps the maximum stay it began with, and a visit the derivation
 //! gives again keeps its id; one it no longer gives is removed.
 //!
 //! Left as they are: the stored scans' events (their `visit_id` says what the scan was
 //! answered), and visits imported from another system, which no scan made.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::rules::{apply, decide, inferred_direction, Judgement, Outcome, ScanInput, ScanPolicy};
+use super::rules::{
+    apply, decide, inferred_direction, judge, Judgement, Outcome, ScanInput, ScanPolicy,
+};
 use super::scan::ScanEvent;
 use super::venue::Venue;
 use super::visit::{ClosedBy, Visit};
@@ -94,6 +99,13 @@ pub fn rederive(
 
     let mut derived: Vec<Visit> = state.iter().cloned().collect();
     let mut own: Option<Outcome> = None;
+    let stays: HashMap<&str, i64> = stored
+        .iter()
+        .map(|v| (v.id.as_str(), v.max_stay_seconds))
+        .collect();
+    let again = |open: Option<&Visit>, event: &ScanEvent| {
+        again(open, event, venues, &stays, policy, late.home)
+    };
     for (i, event) in later.iter().enumerate() {
         if i == place {
             let outcome = decide(state.as_ref(), late, policy);
@@ -101,7 +113,7 @@ pub fn rederive(
             state.clone_from(&outcome.open_after);
             own = Some(outcome);
         }
-        if let Some(outcome) = again(state.as_ref(), event, venues) {
+        if let Some(outcome) = again(state.as_ref(), event) {
             note(&outcome, &mut derived);
             state = outcome.open_after;
         }
@@ -179,34 +191,60 @@ fn note(outcome: &Outcome, derived: &mut Vec<Visit>) {
     }
 }
 
-/// Applies a stored scan again to the person's open visit: its decision stands, and its
-/// direction too unless the person's state chose it. `None` when its venue is gone.
-fn again(open: Option<&Visit>, event: &ScanEvent, venues: &Venues) -> Option<Outcome> {
-    let venue = venues.get(event.venue_id.as_str())?;
+/// Applies a stored scan again to the person's open visit. Its decision stands, and its
+/// direction too unless the person's state chose it; a scan whose chosen direction turns is
+/// judged again (with `policy` and the person's `home`). A visit it makes keeps the maximum
+/// stay (`stays`, seconds, by visit id) of the visit it made when it arrived. `None` when its
+/// venue is gone.
+fn again(
+    open: Option<&Visit>,
+    event: &ScanEvent,
+    venues: &Venues,
+    stays: &HashMap<&str, i64>,
+    policy: &ScanPolicy,
+    home: Option<&super::ids::VenueId>,
+) -> Option<Outcome> {
+    let current = venues.get(event.venue_id.as_str())?;
+    let stay = event.visit_id.as_deref().and_then(|id| stays.get(id));
+    let venue: Cow<'_, Venue> = match stay {
+        Some(&seconds) if seconds != current.max_stay().num_seconds() => {
+            let mut then = current.clone();
+            then.max_stay_minutes = u32::try_from(seconds / 60).ok();
+            Cow::Owned(then)
+        }
+        _ => Cow::Borrowed(current),
+    };
     let parent = venue.parent.as_ref().and_then(|p| venues.get(p.as_str()));
     let direction = if event.direction_inferred {
-        inferred_direction(open, venue, event.scan_time)
+        inferred_direction(open, &venue, event.scan_time)
     } else {
         event.direction
     };
     let input = ScanInput {
         resident_id: &event.resident_id,
-        venue,
+        venue: &venue,
         gate: &event.gate,
         direction: Some(direction),
         temperature: event.temperature_c,
         scan_time: event.scan_time,
         server_time: event.server_time,
         client_time: event.client_time,
-        home: None,
+        home,
         parent,
         visitor_host: event.host.as_ref(),
     };
-    let judged = Judgement {
-        direction,
-        direction_inferred: event.direction_inferred,
-        decision: event.decision,
-        reason: event.reason,
+    let judged = if direction == event.direction {
+        Judgement {
+            direction,
+            direction_inferred: event.direction_inferred,
+            decision: event.decision,
+            reason: event.reason,
+        }
+    } else {
+        Judgement {
+            direction_inferred: true,
+            ..judge(open, &input, policy)
+        }
     };
     Some(apply(open, &input, judged))
 }
@@ -215,7 +253,7 @@ fn again(open: Option<&Visit>, event: &ScanEvent, venues: &Venues) -> Option<Out
 mod tests {
     use super::*;
     use crate::domain::ids::{Gate, ResidentId, VenueId};
-    use crate::domain::scan::Direction;
+    use crate::domain::scan::{Direction, Temperature};
     use crate::domain::venue::{EntryPolicy, VenueKind};
     use chrono::Duration;
 
@@ -234,6 +272,8 @@ mod tests {
             revision: 0,
             parent: None,
             longest_stay_minutes: None,
+            location: None,
+            opening_hours: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }
@@ -246,6 +286,9 @@ mod tests {
         DateTime::<Utc>::UNIX_EPOCH + Duration::days(18_308) + Duration::minutes(minutes)
     }
 
+    /// A scan: venue, direction asked, minute, temperature.
+    type Scan<'a> = (&'a str, Option<Direction>, i64, Option<f64>);
+
     /// One person's store, as a store keeps it: visits by id, events as recorded, the open
     /// visit and the latest scan time; scans applied as the scan service applies them.
     #[derive(Default)]
@@ -257,16 +300,17 @@ mod tests {
     }
 
     impl Person {
-        fn arrive(&mut self, venues: &Venues, scan: &(&str, Option<Direction>, i64)) {
+        fn arrive(&mut self, venues: &Venues, scan: &Scan<'_>) {
             let who = ResidentId::parse("R00001").unwrap_or_else(|e| panic!("{e}"));
-            let (place, direction, minute) = *scan;
+            let (place, direction, minute, celsius) = *scan;
             let g = gate();
             let input = ScanInput {
                 resident_id: &who,
                 venue: &venues[place],
                 gate: &g,
                 direction,
-                temperature: None,
+                temperature: celsius
+                    .map(|c| Temperature::parse(c).unwrap_or_else(|e| panic!("{e}"))),
                 scan_time: at(minute),
                 server_time: at(minute),
                 client_time: None,
@@ -325,7 +369,7 @@ mod tests {
     }
 
     /// Every order of `scans` (in time order) gives the visits the time order gives.
-    fn every_order_agrees(scans: &[(&str, Option<Direction>, i64)]) {
+    fn every_order_agrees(scans: &[Scan<'_>]) {
         let venues = town();
         let mut in_order = Person::default();
         scans.iter().for_each(|s| in_order.arrive(&venues, s));
@@ -357,13 +401,13 @@ mod tests {
     fn every_arrival_order_of_a_day_out_gives_the_visits_of_the_time_order() {
         use Direction::{In, Out};
         every_order_agrees(&[
-            ("C", Some(Out), 0),
-            ("S", Some(In), 60),
-            ("T", Some(In), 90),
-            ("T", Some(Out), 120),
-            ("K", None, 125),
-            ("S", Some(Out), 130),
-            ("C", Some(In), 180),
+            ("C", Some(Out), 0, None),
+            ("S", Some(In), 60, None),
+            ("T", Some(In), 90, None),
+            ("T", Some(Out), 120, None),
+            ("K", None, 125, None),
+            ("S", Some(Out), 130, None),
+            ("C", Some(In), 180, None),
         ]);
     }
 
@@ -371,12 +415,12 @@ mod tests {
     fn every_arrival_order_gives_the_same_visits_when_the_state_chooses_directions() {
         use Direction::In;
         every_order_agrees(&[
-            ("S", None, 10),
-            ("S", None, 20),
-            ("T", Some(In), 30),
-            ("S", None, 40),
-            ("S", None, 50),
-            ("T", None, 60),
+            ("S", None, 10, None),
+            ("S", None, 20, None),
+            ("T", Some(In), 30, None),
+            ("S", None, 40, None),
+            ("S", None, 50, None),
+            ("T", None, 60, None),
         ]);
     }
 
@@ -385,23 +429,51 @@ mod tests {
         use Direction::{In, Out};
         // Shops keep a visit 2 h at most (rule 4).
         every_order_agrees(&[
-            ("S", Some(In), 0),
-            ("T", Some(In), 150),
-            ("S", Some(Out), 200),
-            ("S", Some(In), 390),
-            ("C", Some(In), 400),
-            ("C", None, 460),
+            ("S", Some(In), 0, None),
+            ("T", Some(In), 150, None),
+            ("S", Some(Out), 200, None),
+            ("S", Some(In), 390, None),
+            ("C", Some(In), 400, None),
+            ("C", None, 460, None),
         ]);
+    }
+
+    #[test]
+    fn every_arrival_order_agrees_when_a_chosen_direction_turns_a_fever_into_a_check_out() {
+        use Direction::{In, Out};
+        every_order_agrees(&[
+            ("S", Some(In), 10, None),
+            ("S", Some(Out), 25, None),
+            ("S", None, 40, Some(38.5)),
+            ("S", None, 50, Some(36.5)),
+            ("T", None, 60, Some(39.0)),
+        ]);
+    }
+
+    #[test]
+    fn a_visit_made_again_keeps_the_maximum_stay_it_began_with() {
+        let mut venues = town();
+        let mut p = Person::default();
+        p.arrive(&venues, &("S", Some(Direction::In), 10, None));
+        if let Some(s) = venues.get_mut("S") {
+            s.max_stay_minutes = Some(30);
+        }
+        p.arrive(&venues, &("T", Some(Direction::In), 70, None));
+        p.arrive(&venues, &("K", None, 5, None));
+        let s = p.visits.iter().find(|v| v.venue_id.as_str() == "S");
+        assert_eq!(s.map(|v| v.max_stay_seconds), Some(7_200));
+        assert_eq!(s.and_then(|v| v.closed_by), Some(ClosedBy::NextCheckIn));
+        assert_eq!(s.and_then(|v| v.check_out), Some(at(70)));
     }
 
     #[test]
     fn a_late_check_in_joins_the_check_out_it_precedes_and_keeps_nothing_of_the_guess() {
         let venues = town();
         let mut p = Person::default();
-        p.arrive(&venues, &("S", Some(Direction::Out), 60));
+        p.arrive(&venues, &("S", Some(Direction::Out), 60, None));
         let guessed = p.visits[0].id.clone();
         assert!(p.visits[0].start_inferred);
-        p.arrive(&venues, &("S", Some(Direction::In), 20));
+        p.arrive(&venues, &("S", Some(Direction::In), 20, None));
         assert_eq!(p.visits.len(), 1, "{:?}", p.visits);
         assert_eq!(p.visits[0].check_in, Some(at(20)));
         assert_eq!(p.visits[0].check_out, Some(at(60)));
@@ -412,10 +484,10 @@ mod tests {
     fn a_visit_given_again_keeps_its_id() {
         let venues = town();
         let mut p = Person::default();
-        p.arrive(&venues, &("S", Some(Direction::In), 10));
-        p.arrive(&venues, &("S", Some(Direction::Out), 60));
+        p.arrive(&venues, &("S", Some(Direction::In), 10, None));
+        p.arrive(&venues, &("S", Some(Direction::Out), 60, None));
         let id = p.visits[0].id.clone();
-        p.arrive(&venues, &("T", Some(Direction::In), 30));
+        p.arrive(&venues, &("T", Some(Direction::In), 30, None));
         let s = p.visits.iter().find(|v| v.venue_id.as_str() == "S");
         assert_eq!(s.map(|v| v.id.clone()), Some(id));
         assert_eq!(s.and_then(|v| v.closed_by), Some(ClosedBy::NextCheckIn));

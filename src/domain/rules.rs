@@ -333,6 +333,8 @@ mod tests {
             revision: 0,
             parent: None,
             longest_stay_minutes: None,
+            location: None,
+            opening_hours: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }

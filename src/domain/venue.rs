@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ids::{Gate, VenueId};
+use super::location::{Location, OpeningHours};
 
 /// The longest `max_stay_minutes` a venue may set: 7 days. Storage indexes visits by their
 /// start and looks this far back for visits that may still overlap a window.
@@ -152,6 +153,12 @@ pub struct Venue {
     /// each other (see `Store::replace_venue`).
     #[serde(default)]
     pub revision: u64,
+    /// Where the venue is, if an admin recorded it (implausible-travel flags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// When the venue is open, if an admin recorded it (off-hours flags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<OpeningHours>,
 }
 
 impl Venue {

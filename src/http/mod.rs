@@ -7,6 +7,7 @@ pub mod audit;
 pub mod body;
 pub mod codes;
 pub mod console;
+pub mod flags;
 pub mod guard;
 pub mod me;
 pub mod metrics;
@@ -52,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .configure(accounts::configure)
                 .configure(alerts::configure)
+                .configure(flags::configure)
                 .configure(audit::configure)
                 .configure(venues::configure)
                 .configure(occupancy::configure)

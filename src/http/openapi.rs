@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    accounts, alerts, audit, codes, guard, me, occupancy, ops, posters, reports, residents,
+    accounts, alerts, audit, codes, flags, guard, me, occupancy, ops, posters, reports, residents,
     scan_batch, scans, trace, vehicles, venues, views, visitors,
 };
 
@@ -20,7 +20,7 @@ use super::{
         venues::presence, occupancy::occupancy, posters::poster_png, posters::poster_svg,
         posters::poster_pdf, posters::batch_pdf, codes::rotate_version, codes::special_code,
         codes::live_code, codes::list_keys, codes::rotate_key, codes::retire_key, codes::jwks, residents::import, scans::scan, scan_batch::batch, me::me, me::my_visits, me::sign_out_everywhere, residents::revoke_sign_ins,
-        audit::list, alerts::list, reports::daily, guard::recent, visitors::register, visitors::list, visitors::revoke, trace::resident_visits, trace::venue_visits, trace::contacts, trace::venue_exposure,
+        audit::list, alerts::list, flags::list, reports::daily, guard::recent, visitors::register, visitors::list, visitors::revoke, trace::resident_visits, trace::venue_visits, trace::contacts, trace::venue_exposure,
         vehicles::register, vehicles::at_checkpoint, vehicles::by_plate,
         ops::healthz, ops::readyz, ops::metrics, openapi,
     ),

@@ -10,6 +10,7 @@ use super::params::ImportParams;
 use super::views::VenueView;
 use crate::auth::extract::AdminUser;
 use crate::domain::ids::{parse_name, parse_optional};
+use crate::domain::location::{Location, OpeningHours};
 use crate::domain::venue::{parse_gates, MAX_STAY_CAP_MINUTES};
 use crate::domain::{EntryPolicy, ParseError, Venue, VenueId, VenueKind};
 use crate::error::ApiError;
@@ -56,6 +57,10 @@ pub struct NewVenue {
     /// hall): registered, and not a sub-location itself. Fixed once registered. For contacts
     /// and exposure, a visit here also counts as a visit to the parent.
     pub parent: Option<String>,
+    /// Where the venue is (`{lat, lon}`, WGS 84 degrees), for the implausible-travel flags.
+    pub location: Option<Location>,
+    /// When it is open (`{opens, closes}`, `HH:MM` local time), for the off-hours flags.
+    pub opening_hours: Option<OpeningHours>,
 }
 
 /// Changes to a venue; absent fields stay as they are. Unknown fields are refused, so a typo
@@ -77,6 +82,10 @@ pub struct VenuePatch {
     pub max_stay_minutes: Option<u32>,
     /// Entry policy.
     pub entry_policy: Option<EntryPolicy>,
+    /// Location (replaces it).
+    pub location: Option<Location>,
+    /// Opening hours (replace them).
+    pub opening_hours: Option<OpeningHours>,
 }
 
 fn parse_max_stay(m: Option<u32>) -> Result<Option<u32>, ParseError> {
@@ -138,6 +147,8 @@ pub async fn create(
         revision: 0,
         parent: b.parent.as_deref().map(parse_parent).transpose()?,
         longest_stay_minutes: None,
+        location: b.location,
+        opening_hours: b.opening_hours,
         created_at: state.clock.now(),
     };
     venue.start_stay_record();
@@ -219,6 +230,12 @@ pub async fn patch(
         }
         if let Some(policy) = p.entry_policy {
             venue.entry_policy = policy;
+        }
+        if p.location.is_some() {
+            venue.location = p.location;
+        }
+        if p.opening_hours.is_some() {
+            venue.opening_hours = p.opening_hours;
         }
         check_printable(venue)
     })

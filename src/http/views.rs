@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::codes::CodeSigner;
 use crate::domain::contact_class::ContactClass;
+use crate::domain::location::{Location, OpeningHours};
 use crate::domain::{ClosedBy, EntryPolicy, Venue, VenueKind, Visit};
 use crate::service::contacts::Traced;
 
@@ -103,6 +104,12 @@ pub struct VenueView {
     pub households: Option<u32>,
     /// The venue this one is a sub-location of, if any.
     pub parent: Option<String>,
+    /// Where it is, if recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// When it is open, if recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<OpeningHours>,
     /// The current code version.
     pub code_version: u32,
     /// The current code of every gate.
@@ -143,6 +150,8 @@ impl VenueView {
             max_stay_minutes: venue.max_stay().num_minutes(),
             entry_policy: venue.entry_policy,
             households: venue.households,
+            location: venue.location,
+            opening_hours: venue.opening_hours,
             code_version: venue.code_version,
             codes,
         }

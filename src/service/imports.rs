@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::ids::{parse_name, parse_optional};
+use crate::domain::location::{Location, OpeningHours};
 use crate::domain::venue::parse_gates;
 use crate::domain::{
     EntryPolicy, ParseError, Phone, Resident, ResidentId, Venue, VenueId, VenueKind,
@@ -76,8 +77,10 @@ fn parse_tags(raw: &str) -> Result<Vec<String>, ParseError> {
 }
 
 /// Parses one `venues.csv` row: `code,name,kind,community,address,gates,households`, gates
-/// separated by `;`, and an optional `parent` column (the code of the venue this one is a
-/// sub-location of; parents must come before their sub-locations in the file).
+/// separated by `;`, and optional columns: `parent` (the code of the venue this one is a
+/// sub-location of; parents must come before their sub-locations in the file), `lat` and `lon`
+/// (its location, degrees, both or neither), `opens` and `closes` (its opening hours, `HH:MM`
+/// local time, both or neither).
 pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
     let kind = VenueKind::parse(col(headers, row, "kind")?)?;
     let gates = parse_gates(
@@ -105,6 +108,23 @@ pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
         code_version: 1,
         revision: 0,
         longest_stay_minutes: None,
+        location: match (col(headers, row, "lat"), col(headers, row, "lon")) {
+            (Ok(lat), Ok(lon)) if !lat.trim().is_empty() || !lon.trim().is_empty() => {
+                let degrees = |s: &str| {
+                    s.trim()
+                        .parse::<f64>()
+                        .map_err(|_| ParseError::new("location", "lat and lon are degrees"))
+                };
+                Some(Location::parse(degrees(lat)?, degrees(lon)?)?)
+            }
+            _ => None,
+        },
+        opening_hours: match (col(headers, row, "opens"), col(headers, row, "closes")) {
+            (Ok(opens), Ok(closes)) if !opens.trim().is_empty() || !closes.trim().is_empty() => {
+                Some(OpeningHours::parse(opens, closes)?)
+            }
+            _ => None,
+        },
         parent: match col(headers, row, "parent").unwrap_or("") {
             "" => None,
             p => Some(parse_parent(p)?),
@@ -208,6 +228,8 @@ fn take_description(venue: &mut Venue, row: &Venue) {
     venue.address.clone_from(&row.address);
     venue.gates.clone_from(&row.gates);
     venue.households = row.households;
+    venue.location = row.location.or(venue.location);
+    venue.opening_hours = row.opening_hours.or(venue.opening_hours);
 }
 
 /// Imports venues. An existing venue keeps its code version, registration time, stay override

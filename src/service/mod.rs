@@ -6,6 +6,7 @@ pub mod alert_webhook;
 pub mod audit;
 pub mod contacts;
 pub mod export;
+pub mod flags;
 pub mod households;
 pub mod imports;
 pub mod posters;

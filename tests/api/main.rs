@@ -20,6 +20,7 @@ mod contacts;
 mod daily_report;
 mod dry_run;
 mod entry_policy;
+mod flags;
 mod guard;
 mod households;
 mod instances;

@@ -164,6 +164,44 @@ async fn stored_json_that_cannot_be_read_is_reported_as_corrupt() {
 }
 
 #[tokio::test]
+async fn a_person_stored_before_the_latest_scan_time_was_kept_gets_it_from_their_events() {
+    with_redis!(backend, prefix, {
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let person = rid("R00001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        let at = t("2020-03-10T08:00:00Z");
+        scan(&*backend, &person, &shop, Some(Direction::In), at).await;
+        scan(
+            &*backend,
+            &person,
+            &shop,
+            Some(Direction::Out),
+            at + chrono::Duration::hours(1),
+        )
+        .await;
+        // As an earlier build left it: no `last`.
+        let _: i64 = redis::cmd("HDEL")
+            .arg(keys.person_state(&person))
+            .arg("last")
+            .query_async(&mut raw_redis().await)
+            .await
+            .expect("HDEL works");
+
+        let first = backend.person_state(&person, None).await.expect("reads");
+        let kept: Option<i64> = redis::cmd("HGET")
+            .arg(keys.person_state(&person))
+            .arg("last")
+            .query_async(&mut raw_redis().await)
+            .await
+            .expect("HGET works");
+
+        let newest = at + chrono::Duration::hours(1);
+        assert_eq!(first.latest_scan_time, Some(newest));
+        assert_eq!(kept, Some(newest.timestamp_millis()), "written back once");
+    });
+}
+
+#[tokio::test]
 async fn an_otp_key_expires_a_grace_period_after_the_code() {
     with_redis!(backend, prefix, {
         let keys = Keys::new(prefix).expect("a valid prefix");

@@ -384,6 +384,32 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    /// The latest scan time of a person stored before each person's state kept it (`last`),
+    /// from their scan events, written into their state so that this happens once.
+    async fn backfill_latest(
+        &self,
+        resident: &ResidentId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let newest = self
+            .scan_events(resident)
+            .await?
+            .iter()
+            .map(|e| e.scan_time)
+            .max();
+        if let Some(t) = newest {
+            let _: i64 = self
+                .scripts
+                .raise_last
+                .key(self.keys.person_state(resident))
+                .arg(t.timestamp_millis())
+                .invoke_async(&mut self.conn())
+                .await?;
+        }
+        Ok(newest)
+    }
+}
+
 #[async_trait]
 impl Store for RedisStore {
     async fn for_this_thread(&self) -> Option<Arc<dyn Store>> {
@@ -604,6 +630,11 @@ impl Store for RedisStore {
         let version = version
             .parse::<u64>()
             .map_err(|e| StoreError::Corrupt(format!("person version {version:?}: {e}")))?;
+        let mut latest = latest.and_then(DateTime::from_timestamp_millis);
+        if latest.is_none() && version > 0 {
+            // Stored by a build before `last` existed: its newest event says it, once.
+            latest = self.backfill_latest(resident).await?;
+        }
         Ok(PersonState {
             version,
             open: open
@@ -613,7 +644,7 @@ impl Store for RedisStore {
                 .transpose()?,
             idempotent: parse_opt::<IdempotencyRecord>(idem)?,
             resident: parse_opt(registration)?,
-            latest_scan_time: latest.and_then(DateTime::from_timestamp_millis),
+            latest_scan_time: latest,
         })
     }
 

@@ -411,6 +411,18 @@ end
 return 0
 ";
 
+/// Raises a person's latest scan time (`last` in `{p}:state`) to a value, if it is lower or
+/// missing and the person has a state: a person stored by a build before `last` existed gets
+/// it on their first read. `KEYS`: 1 `{p}:state`. `ARGV`: 1 time ms. Returns 1 when raised.
+const RAISE_LAST: &str = r"
+local st = redis.call('HMGET', KEYS[1], 'version', 'last')
+if st[1] and tonumber(ARGV[1]) > tonumber(st[2] or '0') then
+  redis.call('HSET', KEYS[1], 'last', ARGV[1])
+  return 1
+end
+return 0
+";
+
 /// The scripts, hashed once per store.
 pub(super) struct Scripts {
     /// See [`PERSON_STATE`].
@@ -437,6 +449,8 @@ pub(super) struct Scripts {
     pub set_if: Script,
     /// See [`DEL_IF`].
     pub del_if: Script,
+    /// See [`RAISE_LAST`].
+    pub raise_last: Script,
     /// See [`REPLACE_VENUE`].
     pub replace_venue: Script,
     /// See [`PURGE_PERSON`].
@@ -477,6 +491,7 @@ impl Scripts {
             unmark: Script::new(UNMARK),
             set_if: Script::new(SET_IF),
             del_if: Script::new(DEL_IF),
+            raise_last: Script::new(RAISE_LAST),
             replace_venue: Script::new(REPLACE_VENUE),
             purge_person: Script::new(PURGE_PERSON),
             purge_day: Script::new(PURGE_DAY),
