@@ -264,7 +264,13 @@ pub struct ScanSettings {
     pub client_time_max_past_seconds: u64,
     /// How far ahead `client_time` may be, seconds (contract: 2 min).
     pub client_time_max_future_seconds: u64,
+    /// The most scans one `POST /scans/batch` takes, 1 to [`MAX_BATCH_SCANS`].
+    pub batch_max_scans: usize,
 }
+
+/// The most scans a batch may be configured to take: what its 256 KiB body limit holds
+/// (`http::body::BATCH_LIMIT`, about 1,500 bytes a scan at most, with household members).
+pub const MAX_BATCH_SCANS: usize = 100;
 
 /// Redis connection settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -373,6 +379,11 @@ impl Settings {
                 "otp_delivery = echo returns one-time codes to anyone and is refused in production"
                     .into(),
             ));
+        }
+        if !(1..=MAX_BATCH_SCANS).contains(&self.scans.batch_max_scans) {
+            return Err(SettingsError::Invalid(format!(
+                "scans.batch_max_scans must be 1 to {MAX_BATCH_SCANS}"
+            )));
         }
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(SettingsError::Invalid(format!(

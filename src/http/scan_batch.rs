@@ -16,9 +16,6 @@ use crate::service::households;
 use crate::service::scans::{ScanAnswer, ScanRequest};
 use crate::state::AppState;
 
-/// The most scans one batch takes (an offline day of a busy person is a few dozen).
-pub const MAX_BATCH: usize = 100;
-
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -32,7 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchBody {
-    /// 1 to [`MAX_BATCH`] scans, oldest first; each should carry its `client_time` and an
+    /// 1 to `scans.batch_max_scans` (default 100) scans, oldest first; each should carry its `client_time` and an
     /// `idempotency_key`, so that sending the batch again records nothing twice.
     #[schema(value_type = Vec<ScanBody>)]
     pub scans: Vec<serde_json::Value>,
@@ -89,16 +86,17 @@ async fn one(state: &AppState, who: &ResidentUser, raw: serde_json::Value) -> Ba
 /// A phone's queued scans, processed in order; counted as one request by the rate limit.
 #[utoipa::path(post, path = "/api/v1/scans/batch", tag = "scans", request_body = BatchBody,
     security(("bearer" = [])), responses((status = 200, body = BatchAnswer),
-        (status = 400, description = "no scans, or more than 100", body = crate::error::ErrorBody)))]
+        (status = 400, description = "no scans, or more than `scans.batch_max_scans`", body = crate::error::ErrorBody)))]
 pub async fn batch(
     who: ResidentUser,
     state: web::Data<AppState>,
     body: web::Json<BatchBody>,
 ) -> Result<HttpResponse, ApiError> {
     let scans = body.into_inner().scans;
-    if scans.is_empty() || scans.len() > MAX_BATCH {
+    let most = state.settings.scans.batch_max_scans;
+    if scans.is_empty() || scans.len() > most {
         return Err(ApiError::InvalidInput(format!(
-            "scans: 1 to {MAX_BATCH} scans per batch"
+            "scans: 1 to {most} scans per batch"
         )));
     }
     state.limits.scan(who.0.as_str())?;

@@ -64,3 +64,40 @@ crate::on_both_backends!(
     a_batch_answers_each_scan_in_its_place_and_a_resend_records_nothing_twice,
     an_empty_or_oversized_batch_is_refused,
 );
+
+#[tokio::test]
+async fn a_batch_over_the_configured_size_is_refused_whole() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Embedded, |s| {
+        s.scans.batch_max_scans = 3;
+    })
+    .await;
+    let code = app.venue("S1", "shop").await;
+    let (token, rid) = app.resident("19900000803").await;
+    let scans = |n: usize| {
+        let list: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({"code": code, "client_time": ago(30 - i as i64).to_rfc3339(),
+                            "idempotency_key": format!("c-{i}")})
+            })
+            .collect();
+        json!({"scans": list})
+    };
+
+    let four = app.post("/api/v1/scans/batch", &token, &scans(4)).await;
+    let three = app.post("/api/v1/scans/batch", &token, &scans(3)).await;
+
+    assert_eq!(four.status, 400, "{}", four.body);
+    assert!(
+        four.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("1 to 3")),
+        "{}",
+        four.body
+    );
+    assert_eq!(three.status, 200, "{}", three.body);
+    assert_eq!(
+        app.visits_of(&rid).await.len(),
+        2,
+        "in, out, in: two visits"
+    );
+}
