@@ -57,8 +57,8 @@ pub(super) struct Followups {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct VenueWrite {
     pub venue: VenueId,
-    /// The scan event's JSON and time (ms), for the venue scanned.
-    pub event: Option<(String, i64)>,
+    /// The scan event's record (`event_record.rs`) and time (ms), for the venue scanned.
+    pub event: Option<(Vec<u8>, i64)>,
     /// The changed visits at this venue.
     pub visits: Vec<VisitWrite>,
 }
@@ -127,7 +127,7 @@ struct Prepared {
 
 fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
     let rid = commit.resident_id.as_str().to_owned();
-    let event_json = serde_json::to_string(&commit.event)?;
+    let event_bytes = super::event_record::encode(&commit.event)?;
     let event_ms = commit.event.scan_time.timestamp_millis();
     let idem_json = match &commit.idempotency {
         Some((_, rec)) => serde_json::to_string(rec)?,
@@ -140,7 +140,7 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
     };
     let mut venues: Vec<VenueWrite> = vec![VenueWrite {
         venue: commit.event.venue_id.clone(),
-        event: Some((event_json.clone(), event_ms)),
+        event: Some((event_bytes.clone(), event_ms)),
         visits: Vec::new(),
     }];
     let mut retention: Vec<(String, i64)> = Vec::new();
@@ -169,7 +169,7 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
     let person_args = vec![
         commit.expected_version.to_string().into_bytes(),
         open_record,
-        event_json.into_bytes(),
+        event_bytes,
         idem_json.into_bytes(),
         IDEMPOTENCY_TTL_SECONDS.to_string().into_bytes(),
         idle_ms.to_string().into_bytes(),
@@ -242,11 +242,11 @@ impl VenueWrite {
         let (event, at) = self
             .event
             .as_ref()
-            .map_or((String::new(), 0), |(json, at)| (json.clone(), *at));
+            .map_or((Vec::new(), 0), |(bytes, at)| (bytes.clone(), *at));
         let mut args = vec![
             idle_ms.to_string().into_bytes(),
             flags.as_bytes().to_vec(),
-            event.into_bytes(),
+            event,
             at.to_string().into_bytes(),
             self.visits.len().to_string().into_bytes(),
         ];

@@ -13,6 +13,7 @@
 mod alerts;
 mod commit;
 pub mod conn;
+mod event_record;
 mod import;
 pub mod keys;
 mod record;
@@ -663,13 +664,13 @@ impl Store for RedisStore {
         limit: usize,
     ) -> Result<Vec<ScanEvent>, StoreError> {
         let last = isize::try_from(limit.clamp(1, scripts::RECENT_SCANS_KEPT)).unwrap_or(1) - 1;
-        let raws: Vec<String> = redis::cmd("LRANGE")
+        let raws: Vec<Vec<u8>> = redis::cmd("LRANGE")
             .arg(self.keys.venue_recent(venue))
             .arg(0)
             .arg(last)
             .query_async(&mut self.conn())
             .await?;
-        raws.iter().map(|json| parse(json)).collect()
+        raws.iter().map(|raw| event_record::decode(raw)).collect()
     }
 
     async fn venue_events(
@@ -690,9 +691,9 @@ impl Store for RedisStore {
                         .clone()
                 })
                 .collect();
-            let raws: Vec<Vec<String>> = self.each(ranges).await?;
+            let raws: Vec<Vec<Vec<u8>>> = self.each(ranges).await?;
             for raw in raws.iter().flatten() {
-                events.push(parse::<ScanEvent>(raw)?);
+                events.push(event_record::decode(raw)?);
             }
         }
         events.sort_by(|a, b| (a.scan_time, &a.id).cmp(&(b.scan_time, &b.id)));
@@ -700,13 +701,13 @@ impl Store for RedisStore {
     }
 
     async fn scan_events(&self, resident: &ResidentId) -> Result<Vec<ScanEvent>, StoreError> {
-        let raws: Vec<String> = redis::cmd("LRANGE")
+        let raws: Vec<Vec<u8>> = redis::cmd("LRANGE")
             .arg(self.keys.person_events(resident))
             .arg(0)
             .arg(-1)
             .query_async(&mut self.conn())
             .await?;
-        raws.iter().map(|json| parse(json)).collect()
+        raws.iter().map(|raw| event_record::decode(raw)).collect()
     }
 
     async fn resident_visits(

@@ -7,8 +7,11 @@ use super::commit::day_of;
 use super::{record, RedisStore};
 use crate::domain::vehicle::VehiclePass;
 use crate::domain::visitor::VisitorPass;
-use crate::domain::{ResidentId, ScanEvent, VenueId};
+use crate::domain::{ResidentId, VenueId};
 use crate::storage::{PurgeReport, StoreError};
+
+/// A Redis value read as bytes.
+type Bytes = Vec<u8>;
 
 /// How many owners one purge step takes from the retention index.
 const PURGE_BATCH: usize = 256;
@@ -205,7 +208,7 @@ impl RedisStore {
         cut: i64,
     ) -> Result<(PurgeReport, Option<i64>), StoreError> {
         let k = &self.keys;
-        let (filed, open, events): (Option<Vec<u8>>, Option<Vec<u8>>, Vec<String>) = redis::pipe()
+        let (filed, open, events): (Option<Bytes>, Option<Bytes>, Vec<Bytes>) = redis::pipe()
             .cmd("GET")
             .arg(k.person_visits(rid))
             .cmd("HGET")
@@ -235,7 +238,7 @@ impl RedisStore {
         }
         let mut old_events = Vec::new();
         for raw in events {
-            match serde_json::from_str::<ScanEvent>(&raw) {
+            match super::event_record::decode(&raw) {
                 Ok(e) if e.scan_time.timestamp_millis() < cut => old_events.push(raw),
                 Ok(e) => keep(&mut oldest, e.scan_time.timestamp_millis()),
                 // An event that cannot be read is left for readers to report, not dropped.
@@ -346,14 +349,14 @@ impl RedisStore {
             }
         }
         // The venue's newest events, then its events by time.
-        let recent: Vec<String> = redis::cmd("LRANGE")
+        let recent: Vec<Vec<u8>> = redis::cmd("LRANGE")
             .arg(k.venue_recent(vid))
             .arg(0)
             .arg(-1)
             .query_async(&mut self.conn())
             .await?;
         for raw in recent {
-            if let Ok(e) = serde_json::from_str::<ScanEvent>(&raw) {
+            if let Ok(e) = super::event_record::decode(&raw) {
                 if e.scan_time.timestamp_millis() < cut {
                     let _: i64 = redis::cmd("LREM")
                         .arg(k.venue_recent(vid))
@@ -365,7 +368,7 @@ impl RedisStore {
             }
         }
         let by_time = k.venue_events(vid);
-        let (_, first): (i64, Vec<(String, f64)>) = redis::pipe()
+        let (_, first): (i64, Vec<(Bytes, f64)>) = redis::pipe()
             .cmd("ZREMRANGEBYSCORE")
             .arg(&by_time)
             .arg("-inf")
