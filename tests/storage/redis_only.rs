@@ -434,6 +434,99 @@ async fn a_persons_and_a_venues_visit_keys_expire_when_idle_and_registrations_do
 }
 
 #[tokio::test]
+async fn idle_expiries_are_refreshed_by_the_first_scan_of_each_day_not_by_every_scan() {
+    with_redis!(backend, prefix, {
+        let store = RedisStore::connect(&crate::helpers::redis_url(), prefix)
+            .await
+            .expect("connects")
+            .expire_idle_after(chrono::Duration::hours(1));
+        let person = resident("R00001", "19900000001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let all = [
+            keys.person_state(&person.id),
+            keys.person_visits(&person.id),
+            keys.person_events(&person.id),
+            keys.venue_day(&shop.id, 18_331),
+            keys.venue_days(&shop.id),
+            keys.venue_recent(&shop.id),
+            keys.venue_events(&shop.id),
+            keys.venue_open(&shop.id),
+        ];
+        let mut conn = raw_redis().await;
+        let ttls = |conn: &mut redis::aio::MultiplexedConnection| {
+            let mut conn = conn.clone();
+            let all = all.clone();
+            async move {
+                let mut out = Vec::new();
+                for key in all {
+                    let ms: i64 = redis::cmd("PTTL")
+                        .arg(&key)
+                        .query_async(&mut conn)
+                        .await
+                        .expect("PTTL works");
+                    out.push((key, ms));
+                }
+                out
+            }
+        };
+        let day_one = t("2020-03-10T08:00:00Z");
+        scan(&store, &person.id, &shop, Some(Direction::In), day_one).await;
+        scan(
+            &store,
+            &person.id,
+            &shop,
+            Some(Direction::Out),
+            day_one + chrono::Duration::minutes(30),
+        )
+        .await;
+        scan(
+            &store,
+            &person.id,
+            &shop,
+            Some(Direction::In),
+            day_one + chrono::Duration::minutes(40),
+        )
+        .await;
+        // Every key a scan made has its expiry, the ones made after the day's first scan too.
+        for (key, ms) in ttls(&mut conn).await {
+            assert!((3_500_000..=3_600_000).contains(&ms), "{key}: {ms} ms");
+        }
+        // As if the expiries had run down: a later scan the same day leaves them alone ...
+        for key in &all {
+            let _: i64 = redis::cmd("PERSIST")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .expect("PERSIST");
+        }
+        scan(
+            &store,
+            &person.id,
+            &shop,
+            Some(Direction::Out),
+            day_one + chrono::Duration::minutes(50),
+        )
+        .await;
+        let same_day = ttls(&mut conn).await;
+        assert!(
+            same_day.iter().any(|(_, ms)| *ms == -1),
+            "not every scan refreshes: {same_day:?}"
+        );
+        // ... and the first scan of the next day refreshes them all (but the strings of days
+        // it files nothing in: those expire after their last write, as before).
+        let day_two = day_one + chrono::Duration::days(1);
+        scan(&store, &person.id, &shop, Some(Direction::In), day_two).await;
+        let day_one_string = keys.venue_day(&shop.id, 18_331);
+        for (key, ms) in ttls(&mut conn).await {
+            if key != day_one_string {
+                assert!((3_500_000..=3_600_000).contains(&ms), "{key}: {ms} ms");
+            }
+        }
+    });
+}
+
+#[tokio::test]
 async fn a_venues_recent_list_stays_bounded() {
     with_redis!(backend, prefix, {
         let person = resident("R00001", "19900000001");
