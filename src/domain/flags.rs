@@ -193,28 +193,15 @@ mod tests {
     use super::*;
     use crate::domain::ids::{Gate, ResidentId, VenueId};
     use crate::domain::location::{Location, OpeningHours};
-    use crate::domain::venue::{EntryPolicy, VenueKind};
+    use crate::domain::venue::VenueKind;
 
     fn venue(id: &str, at: Option<(f64, f64)>, hours: Option<(&str, &str)>) -> Venue {
         Venue {
-            id: VenueId::parse(id).unwrap_or_else(|e| panic!("{e}")),
-            name: id.to_owned(),
-            kind: VenueKind::Shop,
-            community: None,
-            address: None,
-            gates: vec![Gate::parse("北门").unwrap_or_else(|e| panic!("{e}"))],
-            max_stay_minutes: None,
-            entry_policy: EntryPolicy::Open,
-            households: None,
-            code_version: 1,
-            revision: 0,
-            parent: None,
-            longest_stay_minutes: None,
             location: at
                 .map(|(lat, lon)| Location::parse(lat, lon).unwrap_or_else(|e| panic!("{e}"))),
             opening_hours: hours
                 .map(|(o, c)| OpeningHours::parse(o, c).unwrap_or_else(|e| panic!("{e}"))),
-            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            ..crate::domain::venue::fixtures::venue(id, VenueKind::Shop)
         }
     }
 

@@ -252,35 +252,11 @@ fn again(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{Gate, ResidentId, VenueId};
+    use crate::domain::ids::ResidentId;
     use crate::domain::scan::{Direction, Temperature};
-    use crate::domain::venue::{EntryPolicy, VenueKind};
+    use crate::domain::venue::fixtures::{gate, venue};
+    use crate::domain::venue::VenueKind;
     use chrono::Duration;
-
-    fn venue(id: &str, kind: VenueKind) -> Venue {
-        Venue {
-            id: VenueId::parse(id).unwrap_or_else(|e| panic!("{e}")),
-            name: id.to_owned(),
-            kind,
-            community: None,
-            address: None,
-            gates: vec![gate()],
-            max_stay_minutes: None,
-            entry_policy: EntryPolicy::Open,
-            households: None,
-            code_version: 1,
-            revision: 0,
-            parent: None,
-            longest_stay_minutes: None,
-            location: None,
-            opening_hours: None,
-            created_at: DateTime::<Utc>::UNIX_EPOCH,
-        }
-    }
-
-    fn gate() -> Gate {
-        Gate::parse("北门").unwrap_or_else(|e| panic!("{e}"))
-    }
 
     fn at(minutes: i64) -> DateTime<Utc> {
         DateTime::<Utc>::UNIX_EPOCH + Duration::days(18_308) + Duration::minutes(minutes)

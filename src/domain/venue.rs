@@ -204,3 +204,39 @@ impl Venue {
         self.gates.iter().any(|g| g == gate)
     }
 }
+
+/// Venues and gates for the domain's unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use chrono::{DateTime, Utc};
+
+    use super::{EntryPolicy, Venue, VenueKind};
+    use crate::domain::ids::{Gate, VenueId};
+
+    /// The gate every test venue has.
+    pub fn gate() -> Gate {
+        Gate::parse("北门").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// An `open` venue of `kind` with the one gate, its kind's maximum stay, and nothing else.
+    pub fn venue(id: &str, kind: VenueKind) -> Venue {
+        Venue {
+            id: VenueId::parse(id).unwrap_or_else(|e| panic!("{e}")),
+            name: id.to_owned(),
+            kind,
+            community: None,
+            address: None,
+            gates: vec![gate()],
+            max_stay_minutes: None,
+            entry_policy: EntryPolicy::Open,
+            households: None,
+            code_version: 1,
+            revision: 0,
+            parent: None,
+            longest_stay_minutes: None,
+            location: None,
+            opening_hours: None,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+}

@@ -11,33 +11,10 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::record::Id;
 use crate::domain::scan::{Decision, DenyReason, Direction, ScanEvent, Temperature};
 use crate::domain::{Gate, ResidentId, VenueId};
 use crate::storage::StoreError;
-
-/// An id: the 16 bytes of a UUID, or the text of any other id.
-#[derive(Debug, Serialize, Deserialize)]
-enum Id {
-    Uuid([u8; 16]),
-    Text(String),
-}
-
-impl Id {
-    fn of(id: &str) -> Self {
-        match uuid::Uuid::try_parse(id) {
-            // Only the canonical hyphenated lower-case form comes back unchanged.
-            Ok(u) if u.hyphenated().to_string() == id => Self::Uuid(u.into_bytes()),
-            _ => Self::Text(id.to_owned()),
-        }
-    }
-
-    fn text(self) -> String {
-        match self {
-            Self::Uuid(bytes) => uuid::Uuid::from_bytes(bytes).hyphenated().to_string(),
-            Self::Text(t) => t,
-        }
-    }
-}
 
 /// The stored form of a [`ScanEvent`], field for field.
 #[derive(Debug, Serialize, Deserialize)]
@@ -143,7 +120,7 @@ pub fn decode(bytes: &[u8]) -> Result<ScanEvent, StoreError> {
         client_time: r.client_time.map(|t| time(t, Some(at))).transpose()?,
         decision: r.decision,
         reason: r.reason,
-        visit_id: r.visit_id.map(Id::text),
+        visit_id: r.visit_id.as_ref().map(Id::text),
         host: r.host,
         tags: r.tags,
         direction_inferred: r.direction_inferred,

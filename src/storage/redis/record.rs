@@ -21,15 +21,16 @@ use crate::domain::visit::ClosedBy;
 use crate::domain::{Gate, ResidentId, VenueId, Visit};
 use crate::storage::StoreError;
 
-/// A visit id: the 16 bytes of a UUID, or the text of any other id.
+/// A visit's or a scan event's id: the 16 bytes of a UUID, or the text of any other id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-enum Id {
+pub(super) enum Id {
     Uuid([u8; 16]),
     Text(String),
 }
 
 impl Id {
-    fn of(id: &str) -> Self {
+    /// The stored form of `id`.
+    pub(super) fn of(id: &str) -> Self {
         match uuid::Uuid::try_parse(id) {
             // Only the canonical hyphenated lower-case form comes back unchanged.
             Ok(u) if u.hyphenated().to_string() == id => Self::Uuid(u.into_bytes()),
@@ -37,7 +38,8 @@ impl Id {
         }
     }
 
-    fn text(&self) -> String {
+    /// The id as text again.
+    pub(super) fn text(&self) -> String {
         match self {
             Self::Uuid(bytes) => uuid::Uuid::from_bytes(*bytes).hyphenated().to_string(),
             Self::Text(t) => t.clone(),
