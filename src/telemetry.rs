@@ -27,9 +27,11 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 /// The root span of each request's log lines, without what the default one carries that can
-/// hold personal data: the request's target (a query such as `?phone=…`) and user agent. It
-/// keeps the method, the route's pattern (`/api/v1/visitors`, never the values in the path),
-/// the status, the request id and the error, as `tracing-actix-web`'s default does.
+/// hold personal data: the request's target (a query such as `?phone=…`), the user agent, and
+/// the error's message (which may quote what was sent: a phone typed where an id goes, a value
+/// of the wrong type). It keeps the method, the route's pattern (`/api/v1/visitors`, never the
+/// values in the path), the status, the request id and the error's code (`invalid_json`), and
+/// logs one line for a refused or failed request.
 pub struct PrivateRootSpan;
 
 impl tracing_actix_web::RootSpanBuilder for PrivateRootSpan {
@@ -50,8 +52,7 @@ impl tracing_actix_web::RootSpanBuilder for PrivateRootSpan {
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
             request_id = %request_id,
-            exception.message = tracing::field::Empty,
-            exception.details = tracing::field::Empty,
+            error.code = tracing::field::Empty,
         )
     }
 
@@ -59,6 +60,26 @@ impl tracing_actix_web::RootSpanBuilder for PrivateRootSpan {
         span: tracing::Span,
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
-        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+        let (status, error) = match outcome {
+            Ok(response) => (response.status(), response.response().error()),
+            Err(e) => (e.as_response_error().status_code(), Some(e)),
+        };
+        span.record("http.status_code", status.as_u16());
+        let Some(error) = error else {
+            span.record("otel.status_code", "OK");
+            return;
+        };
+        let code = error
+            .as_error::<crate::error::ApiError>()
+            .map_or("other", crate::error::ApiError::code);
+        span.record("error.code", code);
+        span.in_scope(|| {
+            if status.is_server_error() {
+                span.record("otel.status_code", "ERROR");
+                tracing::error!("request failed");
+            } else {
+                tracing::warn!("request refused");
+            }
+        });
     }
 }

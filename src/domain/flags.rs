@@ -2,9 +2,10 @@
 //! a phone passed around. They are flags for an admin to look at, never denials: a scan is
 //! judged by the visit rules alone.
 //!
-//! - **Implausible travel**: two scans of one person in a row at venues with recorded
-//!   locations, farther apart than the person could have gone in the time between (faster
-//!   than [`FlagRules::max_speed_kmh`] in a straight line). Pairs closer than
+//! - **Implausible travel**: two scans of one person in a row among their scans at venues with
+//!   recorded locations (scans elsewhere are passed over), farther apart than the person could
+//!   have gone in the time between (faster than [`FlagRules::max_speed_kmh`] in a straight
+//!   line). Pairs closer than
 //!   [`FlagRules::min_distance_m`] are never flagged: a venue's location is approximate.
 //! - **Off-hours burst**: admitted check-ins at a venue with recorded opening hours, outside
 //!   them, at least [`FlagRules::burst_check_ins`] of them within
@@ -90,8 +91,11 @@ pub fn flags(
 }
 
 fn travel(events: &[ScanEvent], venues: &HashMap<String, Venue>, rules: &FlagRules) -> Vec<Flag> {
+    // Each person's scans at venues with a location, in time order: scans elsewhere neither
+    // make nor break a pair.
+    let here = |e: &ScanEvent| venues.get(e.venue_id.as_str()).and_then(|v| v.location);
     let mut by_person: BTreeMap<&str, Vec<&ScanEvent>> = BTreeMap::new();
-    for e in events {
+    for e in events.iter().filter(|e| here(e).is_some()) {
         by_person.entry(e.resident_id.as_str()).or_default().push(e);
     }
     let mut out = Vec::new();
@@ -102,7 +106,6 @@ fn travel(events: &[ScanEvent], venues: &HashMap<String, Venue>, rules: &FlagRul
             if a.venue_id == b.venue_id {
                 continue;
             }
-            let here = |e: &ScanEvent| venues.get(e.venue_id.as_str()).and_then(|v| v.location);
             let (Some(from), Some(to)) = (here(a), here(b)) else {
                 continue;
             };

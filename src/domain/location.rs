@@ -18,6 +18,7 @@ pub struct Location {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawLocation {
     lat: f64,
     lon: f64,
@@ -78,6 +79,7 @@ pub struct OpeningHours {
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawHours {
     opens: String,
     closes: String,

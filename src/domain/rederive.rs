@@ -14,10 +14,12 @@
 //! gives again keeps its id; one it no longer gives is removed.
 //!
 //! Left as they are: the stored scans' events (their `visit_id` says what the scan was
-//! answered), and visits imported from another system, which no scan made.
+//! answered), and visits imported from another system, which no scan made (a visit counts as
+//! made by a scan when its check-in, or for an inferred start its check-out, is the time of
+//! one of the person's scans).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -81,6 +83,15 @@ pub fn rederive(
     venues: &Venues,
 ) -> Rederived {
     let t = late.scan_time;
+    // Only visits the person's scans made (at one of their scans' times) are derived again;
+    // a visit imported from another system is left as it is.
+    let scanned: HashSet<DateTime<Utc>> = events.iter().map(|e| e.scan_time).collect();
+    let made: Vec<Visit> = stored
+        .iter()
+        .filter(|v| made_at(v).is_some_and(|m| scanned.contains(&m)))
+        .cloned()
+        .collect();
+    let stored = &made[..];
     let before = open_before(stored, t);
     let old: Vec<&Visit> = stored
         .iter()
@@ -440,6 +451,26 @@ mod tests {
         assert_eq!(s.map(|v| v.max_stay_seconds), Some(7_200));
         assert_eq!(s.and_then(|v| v.closed_by), Some(ClosedBy::NextCheckIn));
         assert_eq!(s.and_then(|v| v.check_out), Some(at(70)));
+    }
+
+    #[test]
+    fn a_visit_no_scan_made_is_left_as_it_is() {
+        let venues = town();
+        let mut p = Person::default();
+        p.arrive(&venues, &("S", Some(Direction::In), 100, None));
+        // Imported from another system: no scan of this person at its times.
+        let imported = Visit {
+            id: "imported-1".into(),
+            check_in: Some(at(110)),
+            check_out: Some(at(120)),
+            closed_by: Some(ClosedBy::CheckOut),
+            venue_id: crate::domain::VenueId::parse("T").unwrap_or_else(|e| panic!("{e}")),
+            ..p.visits[0].clone()
+        };
+        p.visits.push(imported.clone());
+        p.arrive(&venues, &("S", Some(Direction::Out), 130, None));
+        p.arrive(&venues, &("T", Some(Direction::In), 90, None));
+        assert!(p.visits.contains(&imported), "{:?}", p.visits);
     }
 
     #[test]

@@ -96,7 +96,6 @@ impl TryFrom<ScanBody> for ScanRequest {
                 .map(|s| parse_time("client_time", s).map(|t| t.fixed_offset()))
                 .transpose()?,
             idempotency_key,
-            direction_inferred: false,
         })
     }
 }

@@ -82,10 +82,24 @@ pub struct VenuePatch {
     pub max_stay_minutes: Option<u32>,
     /// Entry policy.
     pub entry_policy: Option<EntryPolicy>,
-    /// Location (replaces it).
-    pub location: Option<Location>,
-    /// Opening hours (replace them).
-    pub opening_hours: Option<OpeningHours>,
+    /// Location: replaces it; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Location>)]
+    pub location: Option<Option<Location>>,
+    /// Opening hours: replace them; `null` removes them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<OpeningHours>)]
+    pub opening_hours: Option<Option<OpeningHours>>,
+}
+
+/// A field that is present, with a value or `null` (`Some(None)`); an absent one stays `None`
+/// by `serde(default)`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 fn parse_max_stay(m: Option<u32>) -> Result<Option<u32>, ParseError> {
@@ -231,11 +245,11 @@ pub async fn patch(
         if let Some(policy) = p.entry_policy {
             venue.entry_policy = policy;
         }
-        if p.location.is_some() {
-            venue.location = p.location;
+        if let Some(location) = p.location {
+            venue.location = location;
         }
-        if p.opening_hours.is_some() {
-            venue.opening_hours = p.opening_hours;
+        if let Some(hours) = p.opening_hours {
+            venue.opening_hours = hours;
         }
         check_printable(venue)
     })

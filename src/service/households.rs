@@ -57,7 +57,6 @@ pub async fn household_scan(
             temperature: m.temperature,
             // Together: the way the scanner went, at the scanner's time.
             direction: Some(answer.direction),
-            direction_inferred: answer.direction_inferred,
             client_time: Some(answer.scan_time.fixed_offset()),
             // Under the member's own records; a client's key cannot hold this separator.
             idempotency_key: req

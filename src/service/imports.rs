@@ -108,8 +108,8 @@ pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
         code_version: 1,
         revision: 0,
         longest_stay_minutes: None,
-        location: match (col(headers, row, "lat"), col(headers, row, "lon")) {
-            (Ok(lat), Ok(lon)) if !lat.trim().is_empty() || !lon.trim().is_empty() => {
+        location: match (col(headers, row, "lat").ok(), col(headers, row, "lon").ok()) {
+            (Some(lat), Some(lon)) if !lat.trim().is_empty() || !lon.trim().is_empty() => {
                 let degrees = |s: &str| {
                     s.trim()
                         .parse::<f64>()
@@ -117,11 +117,28 @@ pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
                 };
                 Some(Location::parse(degrees(lat)?, degrees(lon)?)?)
             }
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ParseError::new(
+                    "location",
+                    "lat and lon come as columns together",
+                ))
+            }
             _ => None,
         },
-        opening_hours: match (col(headers, row, "opens"), col(headers, row, "closes")) {
-            (Ok(opens), Ok(closes)) if !opens.trim().is_empty() || !closes.trim().is_empty() => {
+        opening_hours: match (
+            col(headers, row, "opens").ok(),
+            col(headers, row, "closes").ok(),
+        ) {
+            (Some(opens), Some(closes))
+                if !opens.trim().is_empty() || !closes.trim().is_empty() =>
+            {
                 Some(OpeningHours::parse(opens, closes)?)
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ParseError::new(
+                    "opening_hours",
+                    "opens and closes come as columns together",
+                ))
             }
             _ => None,
         },

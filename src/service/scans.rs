@@ -33,10 +33,6 @@ pub struct ScanRequest {
     pub idempotency_key: Option<String>,
     /// Household members scanned along (children, the elderly), each with their reading.
     pub members: Vec<MemberScan>,
-    /// True when `direction` is not the client's choice but the one the person's state chose
-    /// for another scan (a household member going the way the scanner's state chose): a late
-    /// scan's re-derivation chooses it again (contract, visit rule 7). False from clients.
-    pub direction_inferred: bool,
 }
 
 /// The most household members one scan may bring along.
@@ -109,9 +105,6 @@ pub struct ScanAnswer {
     /// The household members scanned along, each decided as their own scan; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberAnswer>,
-    /// Whether the person's state chose the direction (not on the wire).
-    #[serde(skip)]
-    pub direction_inferred: bool,
 }
 
 /// Why a scan was not processed.
@@ -313,7 +306,6 @@ pub async fn describe_code(
         client_time: None,
         idempotency_key: None,
         members: Vec::new(),
-        direction_inferred: false,
     };
     let c = check(state, &req, state.clock.now()).await?;
     Ok((c.venue, c.gate, c.direction))
@@ -411,7 +403,6 @@ pub async fn scan_at_gate(
         client_time: None,
         idempotency_key,
         members: Vec::new(),
-        direction_inferred: false,
     };
     let source = Source::Gate(venue, gate);
     process(state, resident, &req, source, received_at).await
@@ -541,7 +532,6 @@ async fn process(
         if let Some(r) = &person.resident {
             outcome.event.tags.clone_from(&r.tags);
         }
-        outcome.event.direction_inferred |= req.direction_inferred;
         let answer = ScanAnswer {
             decision: outcome.event.decision,
             reason: outcome.event.reason,
@@ -555,7 +545,6 @@ async fn process(
             server_time,
             scan_time: t,
             members: Vec::new(),
-            direction_inferred: outcome.event.direction_inferred,
             watch: person
                 .resident
                 .as_ref()

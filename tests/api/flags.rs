@@ -95,6 +95,27 @@ async fn scans_across_town_minutes_apart_and_a_burst_at_a_closed_shop_are_flagge
         assert_eq!(s.body["decision"], "admitted", "{}", s.body);
     }
 
+    // Across town again, by way of a venue with opening hours and no location: still flagged.
+    let always = venue(
+        &app,
+        &admin,
+        json!({"id": "FH", "name": "夜", "kind": "shop",
+        "gates": ["门"], "opening_hours": {"opens": "00:00", "closes": "23:59"}}),
+    )
+    .await;
+    let (runner, _) = app.resident("19900000932").await;
+    for (code, direction, minute) in [(&a, "out", 30), (&always, "in", 31), (&b, "in", 32)] {
+        let s = app
+            .post(
+                "/api/v1/scans",
+                &runner,
+                &json!({"code": code, "direction": direction,
+                "client_time": at(minute)}),
+            )
+            .await;
+        assert_eq!(s.body["decision"], "admitted", "{}", s.body);
+    }
+
     let window = [("from", at(-30)), ("to", night().to_rfc3339())];
     let listed = app
         .send(
@@ -109,7 +130,11 @@ async fn scans_across_town_minutes_apart_and_a_burst_at_a_closed_shop_are_flagge
     let kinds: Vec<&str> = flags.iter().filter_map(|f| f["kind"].as_str()).collect();
     assert_eq!(
         kinds,
-        vec!["implausible_travel", "off_hours_burst"],
+        vec![
+            "implausible_travel",
+            "off_hours_burst",
+            "implausible_travel"
+        ],
         "{flags:?}"
     );
     assert_eq!(flags[0]["from_venue"], "FA");
@@ -132,7 +157,33 @@ async fn scans_across_town_minutes_apart_and_a_burst_at_a_closed_shop_are_flagge
         json!({"opens": "08:00", "closes": "20:00"})
     );
 
-    // An import may record both too; a row with a bad one is refused alone.
+    // Removed with null; a location with a field it does not have is refused.
+    let cleared = app
+        .send(
+            app.client
+                .patch(app.url("/api/v1/venues/FS"))
+                .bearer_auth(&admin)
+                .json(&json!({"opening_hours": null})),
+        )
+        .await;
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    assert!(
+        cleared.body.get("opening_hours").is_none(),
+        "{}",
+        cleared.body
+    );
+    let extra = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"name": "多", "kind": "shop", "gates": ["门"],
+            "location": {"lat": 26.4, "lon": 103.3, "alt": 2000}}),
+        )
+        .await;
+    assert_eq!(extra.status, 400, "{}", extra.body);
+
+    // An import may record both too; a row with a bad one is refused alone, and a file with
+    // one column of a pair refuses every row.
     let csv = "code,name,kind,community,address,gates,households,lat,lon,opens,closes\n\
                FM,夜市,market,,,东门,,26.42,103.30,18:00,02:00\n\
                FX,错,shop,,,东门,,26.42,,,\n";
@@ -152,6 +203,11 @@ async fn scans_across_town_minutes_apart_and_a_burst_at_a_closed_shop_are_flagge
         market.body["opening_hours"],
         json!({"opens": "18:00", "closes": "02:00"})
     );
+    let half = "code,name,kind,community,address,gates,households,lat\n\
+                FY,半,shop,,,东门,,26.42\n";
+    let imported = app.import_csv("/api/v1/venues/import", half).await;
+    let errors = imported.body["errors"].as_array().map(Vec::len);
+    assert_eq!(errors, Some(1), "{}", imported.body);
 }
 
 crate::for_each_backend!(

@@ -90,6 +90,19 @@ async fn phones_and_names_sent_in_any_way_never_reach_the_log() {
             .status
             < 500
     );
+    // Personal data where other values belong: errors that quote what was sent.
+    let wrong_type = json!({"code": compound, "temperature_c": format!("{NAME} {PHONE}")});
+    assert!(refused(
+        app.post("/api/v1/scans", &token, &wrong_type).await.status
+    ));
+    let wrong_variant = json!({"code": compound, "direction": format!("{NAME}{PHONE}")});
+    assert!(refused(
+        app.post("/api/v1/scans", &token, &wrong_variant)
+            .await
+            .status
+    ));
+    let as_id = format!("/api/v1/trace/residents/{PHONE}/contacts");
+    assert!(refused(app.get(&as_id, &admin).await.status));
     drop(service);
 
     let logged = std::fs::read_to_string(&log_path).unwrap_or_else(|e| panic!("log: {e}"));

@@ -115,8 +115,8 @@ local function venue_write(k, a, o)
   local newest = tonumber(redis.call('ZREVRANGE', k[4], 0, 0)[1] or '0')
   local finished = {}
   local pending = {}
-  -- Idle expiries are refreshed on the first write of a day (the day in `k[5]`), and on a key
-  -- this write creates; a purge that empties keys removes the mark.
+  -- Idle expiries of the venue's own keys are refreshed on the first write of a day (the day
+  -- in `k[5]`), and on a key this write creates; a purge that empties keys removes the mark.
   local today = math.floor(tonumber(a[o + 3]) / 86400000)
   for i = 0, tonumber(a[o + 4]) - 1 do
     today = math.max(today, tonumber(a[o + 10 + i * 6]))
@@ -129,7 +129,6 @@ local function venue_write(k, a, o)
     local b = o + 5 + i * 6
     local open, rid, record, id = a[b], a[b + 1], a[b + 2], a[b + 3]
     local day = k[tonumber(a[b + 4])]
-    local created = false
     if open == '1' then
       redis.call('HSET', k[1], rid, record)
       -- Presence empties when the last person leaves, and comes back without an expiry.
@@ -141,7 +140,7 @@ local function venue_write(k, a, o)
         pending[day] = pending[day] or {}
         table.insert(pending[day], record)
       else
-        created = redis.call('APPEND', day, record) == #record
+        redis.call('APPEND', day, record)
       end
       local n = tonumber(a[b + 5])
       if newest > 0 and n > newest then
@@ -155,7 +154,9 @@ local function venue_write(k, a, o)
         redis.call('HDEL', k[1], rid)
       end
     end
-    if idle > 0 and (refresh or created) then
+    -- A day string is refreshed whenever a visit is filed in it: a visit of a long stay is
+    -- filed days after its day began, and its day must outlive it by the retention period.
+    if idle > 0 and open ~= '1' then
       redis.call('PEXPIRE', day, idle)
     end
   end
