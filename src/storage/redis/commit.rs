@@ -221,14 +221,13 @@ impl VenueWrite {
         days
     }
 
-    /// `venue_write`'s keys: `open`, `recent`, `events`, `days`, `xday`, then one per day.
+    /// `venue_write`'s keys: `open`, `recent`, `events`, `days`, then one per day.
     pub fn keys(&self, keys: &super::keys::Keys) -> Vec<String> {
         let mut out = vec![
             keys.venue_open(&self.venue),
             keys.venue_recent(&self.venue),
             keys.venue_events(&self.venue),
             keys.venue_days(&self.venue),
-            keys.venue_expiry_day(&self.venue),
         ];
         out.extend(
             self.days()
@@ -253,7 +252,7 @@ impl VenueWrite {
         ];
         let days = self.days();
         for v in &self.visits {
-            let index = 6 + days.iter().position(|d| *d == v.day).unwrap_or(0);
+            let index = 5 + days.iter().position(|d| *d == v.day).unwrap_or(0);
             args.extend([
                 if v.open { b"1".to_vec() } else { b"0".to_vec() },
                 v.rid.clone().into_bytes(),

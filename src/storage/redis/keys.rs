@@ -11,7 +11,7 @@
 //!
 //! | key | type | contents | written by |
 //! | --- | --- | --- | --- |
-//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty), `last` (the latest scan time, ms), `xday` (the UTC day the person's idle expiries were last refreshed) | `commit_scan` |
+//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty) | `commit_scan` |
 //! | `PREFIX:{p:RID}:visits` | string | the person's closed visits, framed binary records (`record.rs`) appended in the order written; a later record of an id replaces an earlier one | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{p:RID}:events` | list | scan event JSON, in the order recorded (`RPUSH`) | `commit_scan` |
 //! | `PREFIX:{p:RID}:idem:KEY` | string | idempotency record JSON, `EX` = `IDEMPOTENCY_TTL_SECONDS` | `commit_scan` |
@@ -23,7 +23,6 @@
 //! | `PREFIX:venues` | set | every venue id (listing) | `put_venue` |
 //! | `PREFIX:{v:VID}:day:N` | string | a copy of the closed visits at the venue that began on UTC day `N` (days since 1970-01-01), framed records appended | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{v:VID}:days` | sorted set | each `N` with a `day:N` string, scored by `N` | `commit_scan`, `import_visits`, `purge` |
-//! | `PREFIX:{v:VID}:xday` | string | the UTC day (days since 1970-01-01) the venue's idle expiries were last refreshed: the first write of a later day refreshes them (deleted by a purge, which may empty keys) | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{v:VID}:applied` | hash | resident id → the person's version of the last scan step applied here (on a cluster only) | `commit_scan` |
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
 //! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
@@ -217,12 +216,6 @@ impl Keys {
     /// venue applied (a cluster's commits only; see `VENUE_REPLAY_STEP`).
     pub fn venue_applied(&self, id: &VenueId) -> String {
         self.place(id, "applied")
-    }
-
-    /// `PREFIX:{v:VID}:xday`: the UTC day (days since 1970-01-01) the venue's idle expiries
-    /// were last refreshed; the first write of a later day refreshes them.
-    pub fn venue_expiry_day(&self, id: &VenueId) -> String {
-        self.place(id, "xday")
     }
 
     /// `PREFIX:{v:VID}:open`: resident id → the record of their open visit here (presence).

@@ -276,11 +276,6 @@ impl RedisStore {
     async fn purge_venue(&self, vid: &VenueId, cut: i64) -> Result<Option<i64>, StoreError> {
         let k = &self.keys;
         let mut oldest = None;
-        // What this empties comes back without an expiry: the next write refreshes them all.
-        let _: i64 = redis::cmd("DEL")
-            .arg(k.venue_expiry_day(vid))
-            .query_async(&mut self.conn())
-            .await?;
         // Visits that began after the cutoff's day end after the cutoff: only earlier days.
         let days: Vec<i64> = redis::cmd("ZRANGEBYSCORE")
             .arg(k.venue_days(vid))

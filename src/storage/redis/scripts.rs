@@ -47,8 +47,7 @@ pub const RECENT_SLACK: usize = 32;
 ///
 /// `venue_write(k, a, o)`: one venue's part: presence, the closed visits by day, and the scan
 /// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:events`,
-/// 4 `{v}:days`, 5 `{v}:xday` (the UTC day the venue's idle expiries were last refreshed),
-/// then the `{v}:day:N` strings the visits fall in. `a` from `o`: 0 idle expiry
+/// 4 `{v}:days`, then the `{v}:day:N` strings the visits fall in. `a` from `o`: 0 idle expiry
 /// ms, 1 flags: `x` to rewrite day strings at their exact size rather than `APPEND` (an
 /// import, whose days arrive in any order), 2 event JSON or empty, 3 event time ms, 4 number
 /// of visits `n`; then six per visit: `1` if open else `0`, resident id, framed record, the
@@ -72,7 +71,7 @@ local function expire(k, n, idle)
 end
 
 local function person_write(k, a, o)
-  local st = redis.call('HMGET', k[1], 'version', 'last', 'xday')
+  local st = redis.call('HMGET', k[1], 'version', 'last')
   local version = tonumber(st[1] or '0')
   if version ~= tonumber(a[o]) then
     return false
@@ -81,15 +80,10 @@ local function person_write(k, a, o)
   if st[2] and tonumber(st[2]) > tonumber(last) then
     last = st[2]
   end
-  local idle = tonumber(a[o + 5])
-  -- Idle expiries are refreshed on the first write of a day (`xday`), not at every scan.
-  local today = math.floor(tonumber(last) / 86400000)
-  local refresh = idle > 0 and tonumber(st[3] or '-1') < today
   redis.call('HSET', k[1], 'version', string.format('%d', version + 1), 'open', a[o + 1],
-    'last', last, 'xday', refresh and today or (st[3] or '-1'))
-  if redis.call('RPUSH', k[3], a[o + 2]) == 1 and idle > 0 then
-    refresh = true
-  end
+    'last', last)
+  redis.call('RPUSH', k[3], a[o + 2])
+  local idle = tonumber(a[o + 5])
   if a[o + 6] ~= '' then
     -- Rewritten whole rather than APPENDed: a string grown by APPEND keeps up to as much
     -- again in reserve, and a person's string is small. The write sets its expiry too.
@@ -103,9 +97,7 @@ local function person_write(k, a, o)
   if a[o + 3] ~= '' then
     redis.call('SET', k[4], a[o + 3], 'EX', a[o + 4])
   end
-  if refresh then
-    expire({k[1], k[2], k[3]}, 3, idle)
-  end
+  expire({k[1], k[3]}, 2, idle)
   return true
 end
 
@@ -115,26 +107,12 @@ local function venue_write(k, a, o)
   local newest = tonumber(redis.call('ZREVRANGE', k[4], 0, 0)[1] or '0')
   local finished = {}
   local pending = {}
-  -- Idle expiries of the venue's own keys are refreshed on the first write of a day (the day
-  -- in `k[5]`), and on a key this write creates; a purge that empties keys removes the mark.
-  local today = math.floor(tonumber(a[o + 3]) / 86400000)
-  for i = 0, tonumber(a[o + 4]) - 1 do
-    today = math.max(today, tonumber(a[o + 10 + i * 6]))
-  end
-  local refresh = false
-  if idle > 0 then
-    refresh = tonumber(redis.call('GET', k[5]) or '-1') < today
-  end
   for i = 0, tonumber(a[o + 4]) - 1 do
     local b = o + 5 + i * 6
     local open, rid, record, id = a[b], a[b + 1], a[b + 2], a[b + 3]
     local day = k[tonumber(a[b + 4])]
     if open == '1' then
       redis.call('HSET', k[1], rid, record)
-      -- Presence empties when the last person leaves, and comes back without an expiry.
-      if idle > 0 and not refresh then
-        redis.call('PEXPIRE', k[1], idle)
-      end
     else
       if exact then
         pending[day] = pending[day] or {}
@@ -146,17 +124,13 @@ local function venue_write(k, a, o)
       if newest > 0 and n > newest then
         table.insert(finished, newest)
       end
-      if redis.call('ZADD', k[4], n, n) == 1 and idle > 0 and not refresh then
-        redis.call('PEXPIRE', k[4], idle)
-      end
+      redis.call('ZADD', k[4], n, n)
       local present = redis.call('HGET', k[1], rid)
       if present and string.find(present, id, 1, true) then
         redis.call('HDEL', k[1], rid)
       end
     end
-    -- A day string is refreshed whenever a visit is filed in it: a visit of a long stay is
-    -- filed days after its day began, and its day must outlive it by the retention period.
-    if idle > 0 and open ~= '1' then
+    if idle > 0 then
       redis.call('PEXPIRE', day, idle)
     end
   end
@@ -169,19 +143,12 @@ local function venue_write(k, a, o)
   end
   if a[o + 2] ~= '' then
     -- Trimmed once every RECENT_SLACK pushes rather than at each: one command fewer a scan.
-    local length = redis.call('LPUSH', k[2], a[o + 2])
-    if length > RECENT_LAST + RECENT_SLACK then
+    if redis.call('LPUSH', k[2], a[o + 2]) > RECENT_LAST + RECENT_SLACK then
       redis.call('LTRIM', k[2], 0, RECENT_LAST)
     end
     redis.call('ZADD', k[3], a[o + 3], a[o + 2])
-    if length == 1 and idle > 0 and not refresh then
-      expire({k[2], k[3]}, 2, idle)
-    end
   end
-  if refresh then
-    expire(k, 4, idle)
-    redis.call('SET', k[5], today, 'PX', idle)
-  end
+  expire(k, 4, idle)
   return finished
 end
 
