@@ -29,14 +29,14 @@ pub const RAW_LIMIT: usize = 64 * 1024;
 pub fn json(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)
-        .error_handler(|err, _| json_error(err).into())
+        .error_handler(move |err, _| json_error(err, limit).into())
 }
 
-fn json_error(err: JsonPayloadError) -> ApiError {
+fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
     match err {
-        JsonPayloadError::Overflow { limit }
-        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::PayloadTooLarge(limit),
-        JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::PayloadTooLarge(0),
+        JsonPayloadError::Overflow { .. }
+        | JsonPayloadError::OverflowKnownLength { .. }
+        | JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::PayloadTooLarge(limit),
         other => ApiError::InvalidJson(super::redact_values(&other.to_string())),
     }
 }
