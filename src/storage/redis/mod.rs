@@ -611,26 +611,43 @@ impl Store for RedisStore {
         resident: &ResidentId,
         idempotency_key: Option<&str>,
     ) -> Result<PersonState, StoreError> {
-        let mut call = self.scripts.person_state.prepare_invoke();
-        call.key(self.keys.person_state(resident))
-            .key(self.keys.resident(resident));
+        // Plain commands in one pipeline, not a script: the read needs no atomicity (the commit
+        // checks the version it was decided on), and a script's own machinery cost Redis more
+        // than the commands in it (docs/scaling.md).
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET")
+            .arg(self.keys.person_state(resident))
+            .arg("version")
+            .arg("open")
+            .arg("last")
+            .cmd("GET")
+            .arg(self.keys.resident(resident));
         if let Some(k) = idempotency_key {
-            call.key(self.keys.person_idempotency(resident, k));
+            pipe.cmd("GET")
+                .arg(self.keys.person_idempotency(resident, k));
         }
-        let (version, open, idem, registration, latest): (
-            String,
-            Option<Vec<u8>>,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-        ) = read_again_if_dropped(|| {
-            let (call, mut conn) = (&call, self.conn());
-            async move { call.invoke_async(&mut conn).await }
-        })
-        .await?;
-        let version = version
-            .parse::<u64>()
-            .map_err(|e| StoreError::Corrupt(format!("person version {version:?}: {e}")))?;
+        type State = (Option<String>, Option<Vec<u8>>, Option<i64>);
+        let ((version, open, latest), registration, idem) = if idempotency_key.is_some() {
+            let read: (State, Option<String>, Option<String>) = read_again_if_dropped(|| {
+                let (pipe, mut conn) = (&pipe, self.conn());
+                async move { pipe.query_async(&mut conn).await }
+            })
+            .await?;
+            read
+        } else {
+            let (state, registration): (State, Option<String>) = read_again_if_dropped(|| {
+                let (pipe, mut conn) = (&pipe, self.conn());
+                async move { pipe.query_async(&mut conn).await }
+            })
+            .await?;
+            (state, registration, None)
+        };
+        let version = match version {
+            None => 0,
+            Some(v) => v
+                .parse::<u64>()
+                .map_err(|e| StoreError::Corrupt(format!("person version {v:?}: {e}")))?,
+        };
         let mut latest = latest.and_then(DateTime::from_timestamp_millis);
         if latest.is_none() && version > 0 {
             // Stored by a build before `last` existed: its newest event says it, once.

@@ -5,25 +5,6 @@
 
 use redis::Script;
 
-/// Reads a person's state before a scan: version, open visit record, idempotency record and
-/// registration.
-///
-/// `KEYS`: 1 `{p}:state`, 2 `{p}:resident`, 3 `{p}:idem:KEY` (only when a key was asked for).
-/// Returns `{version, open visit's framed record or nil, idempotency JSON or nil, resident
-/// JSON or nil, latest scan time ms or nil}`.
-const PERSON_STATE: &str = r"
-local st = redis.call('HMGET', KEYS[1], 'version', 'open', 'last')
-local open = false
-if st[2] and st[2] ~= '' then
-  open = st[2]
-end
-local idem = false
-if KEYS[3] then
-  idem = redis.call('GET', KEYS[3])
-end
-return {st[1] or '0', open, idem, redis.call('GET', KEYS[2]), st[3] or false}
-";
-
 /// How many of a venue's newest scan events its `recent` list keeps (the guard view).
 pub const RECENT_SCANS_KEPT: usize = 100;
 
@@ -425,8 +406,6 @@ return 0
 
 /// The scripts, hashed once per store.
 pub(super) struct Scripts {
-    /// See [`PERSON_STATE`].
-    pub person_state: Script,
     /// See [`COMMIT_SCAN`].
     pub commit_scan: Script,
     /// See [`PERSON_STEP`].
@@ -479,7 +458,6 @@ impl Scripts {
     /// Hashes the scripts (they are loaded into Redis on first use).
     pub fn new() -> Self {
         Self {
-            person_state: Script::new(PERSON_STATE),
             commit_scan: with_functions(COMMIT_SCAN),
             person_step: with_functions(PERSON_STEP),
             venue_step: with_functions(VENUE_STEP),
