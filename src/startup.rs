@@ -33,13 +33,14 @@ pub enum StartupError {
     #[error("{0}")]
     Settings(String),
     /// The store could not be opened.
-    #[error("store: {0}")]
+    /// (Its cause is the source, printed once by the caller's error chain.)
+    #[error("store")]
     Store(#[from] crate::storage::StoreError),
     /// A key could not be loaded or made.
     #[error("keys: {0}")]
     Keys(String),
     /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: String,
