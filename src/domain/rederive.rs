@@ -44,6 +44,9 @@ pub struct Rederived {
     pub own_changes: Vec<Visit>,
     /// Stored visits the derivation no longer gives.
     pub removed: Vec<Visit>,
+    /// Each stored scan applied again: its event as now judged (its own id and tags kept) and
+    /// the visits it changed, for the alerts it raises now (an alert is kept once per scan).
+    pub replayed: Vec<(ScanEvent, Vec<Visit>)>,
 }
 
 /// Whether a scan at `t` is late: older than the person's latest applied scan.
@@ -110,6 +113,7 @@ pub fn rederive(
 
     let mut derived: Vec<Visit> = state.iter().cloned().collect();
     let mut own: Option<Outcome> = None;
+    let mut replayed = Vec::new();
     let stays: HashMap<&str, i64> = stored
         .iter()
         .map(|v| (v.id.as_str(), v.max_stay_seconds))
@@ -126,6 +130,12 @@ pub fn rederive(
         }
         if let Some(outcome) = again(state.as_ref(), event) {
             note(&outcome, &mut derived);
+            let now_judged = ScanEvent {
+                id: event.id.clone(),
+                tags: event.tags.clone(),
+                ..outcome.event
+            };
+            replayed.push((now_judged, outcome.changed));
             state = outcome.open_after;
         }
     }
@@ -189,6 +199,7 @@ pub fn rederive(
         outcome: own,
         own_changes,
         removed,
+        replayed,
     }
 }
 

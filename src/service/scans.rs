@@ -415,7 +415,7 @@ async fn place_late(
     state: &AppState,
     late: &ScanInput<'_>,
     latest: Option<DateTime<Utc>>,
-) -> Result<Rederived, ScanError> {
+) -> Result<(Rederived, rederive::Venues), ScanError> {
     let t = late.scan_time;
     let to = latest.unwrap_or(t).max(t);
     let (visits, events) = futures::try_join!(
@@ -435,13 +435,27 @@ async fn place_late(
             }
         }
     }
-    Ok(rederive::rederive(
-        late,
-        &state.policy,
-        &visits,
-        &events,
-        &venues,
-    ))
+    let r = rederive::rederive(late, &state.policy, &visits, &events, &venues);
+    Ok((r, venues))
+}
+
+/// The alerts the person's later scans raise as a late scan's re-derivation applied them again
+/// (a check-in that became a fever, a watched person's scan that became leaving home), each
+/// with the tags of its own time. One already raised for a scan is not raised twice (alerts
+/// are kept by the scan's id); one a scan no longer raises stays.
+fn replayed_alerts(
+    r: &Rederived,
+    venues: &rederive::Venues,
+    home: Option<&crate::domain::VenueId>,
+) -> Vec<crate::domain::alert::Alert> {
+    r.replayed
+        .iter()
+        .filter_map(|(event, changed)| {
+            let venue = venues.get(event.venue_id.as_str())?;
+            Some(raised(event, venue, home, &event.tags, changed))
+        })
+        .flatten()
+        .collect()
 }
 
 /// The scan loop shared by scans with a code and scans at a known gate: read the person's
@@ -521,13 +535,15 @@ async fn process(
             parent: c.parent.as_ref(),
             visitor_host: host.as_ref(),
         };
-        let (mut outcome, own_changes, removed) = if rederive::is_late(t, person.latest_scan_time) {
-            let r = place_late(state, &input, person.latest_scan_time).await?;
-            (r.outcome, r.own_changes, r.removed)
+        let late = rederive::is_late(t, person.latest_scan_time);
+        let (mut outcome, own_changes, removed, replayed) = if late {
+            let (r, venues) = place_late(state, &input, person.latest_scan_time).await?;
+            let replayed = replayed_alerts(&r, &venues, input.home);
+            (r.outcome, r.own_changes, r.removed, replayed)
         } else {
             let o = decide(person.open.as_ref(), &input, &state.policy);
             let own = o.changed.clone();
-            (o, own, Vec::new())
+            (o, own, Vec::new(), Vec::new())
         };
         if let Some(r) = &person.resident {
             outcome.event.tags.clone_from(&r.tags);
@@ -562,13 +578,14 @@ async fn process(
             )),
             None => None,
         };
-        let alerts = raised(
+        let mut alerts = raised(
             &outcome.event,
             &c.venue,
             person.resident.as_ref().and_then(|r| r.home.as_ref()),
             person.resident.as_ref().map_or(&[][..], |r| &r.tags[..]),
             &own_changes,
         );
+        alerts.extend(replayed);
         let commit = ScanCommit {
             alerts,
             resident_id: resident.clone(),

@@ -267,7 +267,50 @@ async fn a_member_brought_along_keeps_the_scanners_way_when_their_own_late_scan_
     assert_eq!(app.presence("S1").await["count"], 2);
 }
 
+async fn a_late_scan_raises_the_alert_a_later_scan_raises_once_put_after_it(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let home = app.venue("C1", "residential_compound").await;
+    app.import_residents("RW,付观察,19900000921,C1,1栋,402,H1,key_monitoring\n")
+        .await;
+    let (token, _) = app.resident("19900000921").await;
+    let admin = app.admin().await;
+    let at = |minutes: i64| crate::helpers::ago(minutes).to_rfc3339();
+    let alerts = || async {
+        let a = app.get("/api/v1/alerts", &admin).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        a.body["alerts"].as_array().cloned().unwrap_or_default()
+    };
+    // At home, a scan with no direction 30 minutes ago: not checked in, so in. No alert.
+    let first = app
+        .post(
+            "/api/v1/scans",
+            &token,
+            &json!({"code": home, "client_time": at(30)}),
+        )
+        .await;
+    assert_eq!(first.body["direction"], "in", "{}", first.body);
+    assert!(alerts().await.is_empty());
+
+    // A check-in 40 minutes ago arrives late: the scan at 30 was leaving home.
+    let late = app
+        .post(
+            "/api/v1/scans",
+            &token,
+            &json!({"code": home, "direction": "in",
+            "client_time": at(40)}),
+        )
+        .await;
+
+    assert_eq!(late.status, 200, "{}", late.body);
+    let raised = alerts().await;
+    let kinds: Vec<&str> = raised.iter().filter_map(|a| a["kind"].as_str()).collect();
+    assert_eq!(kinds, vec!["left_home_under_observation"], "{raised:?}");
+    let visits: Vec<String> = app.visits_of("RW").await.iter().map(brief).collect();
+    assert_eq!(visits, vec![r#""C1" "check_out""#.to_owned()]);
+}
+
 crate::for_each_backend!(
     shuffled_scans_sent_in_random_batches_give_the_visits_of_the_in_order_replay,
     a_member_brought_along_keeps_the_scanners_way_when_their_own_late_scan_arrives,
+    a_late_scan_raises_the_alert_a_later_scan_raises_once_put_after_it,
 );
