@@ -194,7 +194,6 @@ fn densest(times: &[DateTime<Utc>], window: Duration) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{Gate, ResidentId, VenueId};
     use crate::domain::location::{Location, OpeningHours};
     use crate::domain::venue::VenueKind;
 
@@ -211,23 +210,7 @@ mod tests {
     /// A scan at `venue` `minutes` after 2020-02-17 00:00 UTC (08:00 in Shanghai).
     fn scan(who: &str, venue: &str, direction: Direction, minutes: i64) -> ScanEvent {
         let at = DateTime::<Utc>::UNIX_EPOCH + Duration::days(18_309) + Duration::minutes(minutes);
-        ScanEvent {
-            id: uuid::Uuid::now_v7().to_string(),
-            resident_id: ResidentId::parse(who).unwrap_or_else(|e| panic!("{e}")),
-            venue_id: VenueId::parse(venue).unwrap_or_else(|e| panic!("{e}")),
-            gate: Gate::parse("北门").unwrap_or_else(|e| panic!("{e}")),
-            direction,
-            temperature_c: None,
-            scan_time: at,
-            server_time: at,
-            client_time: None,
-            decision: Decision::Admitted,
-            reason: None,
-            visit_id: None,
-            host: None,
-            tags: Vec::new(),
-            direction_inferred: false,
-        }
+        crate::domain::scan::fixtures::event(who, venue, direction, Decision::Admitted, at)
     }
 
     fn rules() -> FlagRules {

@@ -246,29 +246,12 @@ impl ReportDay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::Gate;
 
     fn event(who: &str, direction: Direction, decision: Decision) -> ScanEvent {
         let at = DateTime::parse_from_rfc3339("2020-02-16T08:00:00+08:00")
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default();
-        ScanEvent {
-            id: uuid::Uuid::now_v7().to_string(),
-            resident_id: ResidentId::parse(who).unwrap_or_else(|e| panic!("{e}")),
-            venue_id: VenueId::parse("C1").unwrap_or_else(|e| panic!("{e}")),
-            gate: Gate::parse("北门").unwrap_or_else(|e| panic!("{e}")),
-            direction,
-            temperature_c: None,
-            scan_time: at,
-            server_time: at,
-            client_time: None,
-            decision,
-            reason: None,
-            visit_id: None,
-            host: None,
-            tags: Vec::new(),
-            direction_inferred: false,
-        }
+        crate::domain::scan::fixtures::event(who, "C1", direction, decision, at)
     }
 
     #[test]

@@ -116,3 +116,39 @@ pub struct ScanEvent {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub direction_inferred: bool,
 }
+
+/// Scan events for the domain's unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use chrono::{DateTime, Utc};
+
+    use super::{Decision, Direction, ScanEvent};
+    use crate::domain::ids::{ResidentId, VenueId};
+
+    /// A scan event of `who` at `venue`'s one test gate at `at`, with no temperature.
+    pub fn event(
+        who: &str,
+        venue: &str,
+        direction: Direction,
+        decision: Decision,
+        at: DateTime<Utc>,
+    ) -> ScanEvent {
+        ScanEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            resident_id: ResidentId::parse(who).unwrap_or_else(|e| panic!("{e}")),
+            venue_id: VenueId::parse(venue).unwrap_or_else(|e| panic!("{e}")),
+            gate: crate::domain::venue::fixtures::gate(),
+            direction,
+            temperature_c: None,
+            scan_time: at,
+            server_time: at,
+            client_time: None,
+            decision,
+            reason: None,
+            visit_id: None,
+            host: None,
+            tags: Vec::new(),
+            direction_inferred: false,
+        }
+    }
+}
