@@ -128,7 +128,7 @@ async fn start(
     tweak(&mut settings);
     let app = Application::build_with_clock(settings.clone(), clock)
         .await
-        .unwrap_or_else(|e| panic!("build: {e}"));
+        .unwrap_or_else(|e| panic!("build: {e:?}"));
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp::handle(address, backend, dir, prefix, settings, false)
@@ -218,7 +218,7 @@ impl TestApp {
     pub async fn store(&self) -> Arc<dyn Store> {
         checkin::startup::open_store(&self.settings)
             .await
-            .unwrap_or_else(|e| panic!("open store: {e}"))
+            .unwrap_or_else(|e| panic!("open store: {e:?}"))
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -309,8 +309,49 @@ async fn a_late_scan_raises_the_alert_a_later_scan_raises_once_put_after_it(back
     assert_eq!(visits, vec![r#""C1" "check_out""#.to_owned()]);
 }
 
+async fn a_scan_judged_again_keeps_its_first_alert_on_every_store(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let home = app.venue("C1", "residential_compound").await;
+    app.import_residents("RW,付观察,19900000922,C1,1栋,402,H1,key_monitoring\n")
+        .await;
+    let (token, _) = app.resident("19900000922").await;
+    let admin = app.admin().await;
+    let at = |minutes: i64| crate::helpers::ago(minutes).to_rfc3339();
+    // At home with a fever and no direction: taken as in, denied, a fever alert.
+    let fever = app
+        .post(
+            "/api/v1/scans",
+            &token,
+            &json!({"code": home, "client_time": at(30),
+            "temperature_c": 38.6}),
+        )
+        .await;
+    assert_eq!(fever.body["reason"], "fever", "{}", fever.body);
+    // A check-in 40 minutes ago arrives late: the scan at 30 becomes leaving home, which
+    // would be another alert of the same scan.
+    let late = app
+        .post(
+            "/api/v1/scans",
+            &token,
+            &json!({"code": home, "direction": "in",
+            "client_time": at(40)}),
+        )
+        .await;
+    assert_eq!(late.status, 200, "{}", late.body);
+
+    let listed = app.get("/api/v1/alerts", &admin).await;
+    let kinds: Vec<&str> = listed.body["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, vec!["fever"], "{}", listed.body);
+}
+
 crate::for_each_backend!(
     shuffled_scans_sent_in_random_batches_give_the_visits_of_the_in_order_replay,
     a_member_brought_along_keeps_the_scanners_way_when_their_own_late_scan_arrives,
     a_late_scan_raises_the_alert_a_later_scan_raises_once_put_after_it,
+    a_scan_judged_again_keeps_its_first_alert_on_every_store,
 );

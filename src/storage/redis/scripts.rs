@@ -41,7 +41,8 @@ pub const RECENT_SLACK: usize = 32;
 ///
 /// `alerts_write(k, a, o)`: alerts into the log and the delivery queue, due at once. `k`:
 /// 1 `{alerts}:log`, 2 `{alerts}:due`, 3 `{alerts}:delivery`. `a` from `o` to the end: three
-/// per alert: time ms, JSON, id. Safe to run again (`HSETNX`).
+/// per alert: time ms, JSON, id. The first alert of an id is kept and later ones are dropped
+/// (`HSETNX`), so it is safe to run again.
 pub(super) const WRITE_FUNCTIONS: &str = r#"
 local function expire(k, n, idle)
   if idle > 0 then
@@ -135,8 +136,10 @@ end
 
 local function alerts_write(k, a, o)
   for b = o, #a, 3 do
-    redis.call('ZADD', k[1], a[b], a[b + 1])
+    -- Kept once per id, as the embedded store keeps it: a scan judged again later (a late
+    -- scan put before it) may raise another kind, which does not replace the first.
     if redis.call('HSETNX', k[3], a[b + 2] .. ':alert', a[b + 1]) == 1 then
+      redis.call('ZADD', k[1], a[b], a[b + 1])
       redis.call('ZADD', k[2], a[b], a[b + 2])
     end
   end
