@@ -467,3 +467,42 @@ async fn a_venues_recent_list_stays_bounded() {
         );
     });
 }
+
+#[tokio::test]
+async fn a_persons_visits_string_is_kept_at_its_exact_size() {
+    with_redis!(backend, prefix, {
+        let person = resident("R00001", "19900000001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        let key = Keys::new(prefix)
+            .expect("a valid prefix")
+            .person_visits(&person.id);
+        let mut conn = raw_redis().await;
+        let start = t("2020-03-10T08:00:00Z");
+        let mut worst = None;
+        for i in 0..40 {
+            let at = start + chrono::Duration::minutes(10 * i);
+            scan(&*backend, &person.id, &shop, Some(Direction::In), at).await;
+            let out = at + chrono::Duration::minutes(5);
+            scan(&*backend, &person.id, &shop, Some(Direction::Out), out).await;
+            let len: i64 = redis::cmd("STRLEN")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .expect("STRLEN");
+            // The key, its entry and the string's allocation: a string grown by APPEND alone
+            // would hold up to as much again in reserve.
+            let usage: i64 = redis::cmd("MEMORY")
+                .arg("USAGE")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .expect("MEMORY USAGE");
+            // The allocator rounds up to its size class (at most a quarter more); the key and
+            // its entry take under 160 bytes.
+            if usage - len > len / 4 + 160 {
+                worst = Some((len, usage));
+            }
+        }
+        assert_eq!(worst, None, "(records, memory) beyond an exact string");
+    });
+}

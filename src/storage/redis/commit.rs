@@ -221,13 +221,14 @@ impl VenueWrite {
         days
     }
 
-    /// `venue_write`'s keys: `open`, `recent`, `events`, `days`, then one per day.
+    /// `venue_write`'s keys: `open`, `recent`, `events`, `days`, `scratch`, then one per day.
     pub fn keys(&self, keys: &super::keys::Keys) -> Vec<String> {
         let mut out = vec![
             keys.venue_open(&self.venue),
             keys.venue_recent(&self.venue),
             keys.venue_events(&self.venue),
             keys.venue_days(&self.venue),
+            keys.venue_scratch(&self.venue),
         ];
         out.extend(
             self.days()
@@ -252,7 +253,7 @@ impl VenueWrite {
         ];
         let days = self.days();
         for v in &self.visits {
-            let index = 5 + days.iter().position(|d| *d == v.day).unwrap_or(0);
+            let index = 6 + days.iter().position(|d| *d == v.day).unwrap_or(0);
             args.extend([
                 if v.open { b"1".to_vec() } else { b"0".to_vec() },
                 v.rid.clone().into_bytes(),
@@ -277,9 +278,9 @@ impl Followups {
 }
 
 impl RedisStore {
-    /// The four keys of `person_write`: the idempotency key, or the state key again when the
+    /// The five keys of `person_write`: the idempotency key is the state key again when the
     /// scan has none (never written then).
-    fn person_keys(&self, commit: &ScanCommit) -> [String; 4] {
+    fn person_keys(&self, commit: &ScanCommit) -> [String; 5] {
         let rid = &commit.resident_id;
         let k = &self.keys;
         [
@@ -290,6 +291,7 @@ impl RedisStore {
                 Some((key, _)) => k.person_idempotency(rid, key),
                 None => k.person_state(rid),
             },
+            k.person_scratch(rid),
         ]
     }
 
@@ -365,6 +367,7 @@ impl RedisStore {
             .scripts
             .compact_day
             .key(self.keys.venue_day(venue, day))
+            .key(self.keys.venue_scratch(venue))
             .invoke_async(&mut self.conn())
             .await?;
         Ok(())

@@ -88,6 +88,7 @@ impl RedisStore {
                     .scripts
                     .add_records
                     .key(self.keys.person_visits(&rid))
+                    .key(self.keys.person_scratch(&rid))
                     .arg(records)
                     .arg(self.idle_expiry_ms)
                     .invoke_async(&mut self.conn())

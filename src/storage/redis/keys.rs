@@ -160,6 +160,12 @@ impl Keys {
         self.person(id, "visits")
     }
 
+    /// `PREFIX:{p:RID}:scratch`: where a script copies one of the person's strings to leave it
+    /// at its exact size (see `append_exact` in `scripts.rs`); empty between scripts.
+    pub fn person_scratch(&self, id: &ResidentId) -> String {
+        self.person(id, "scratch")
+    }
+
     /// `PREFIX:{p:RID}:events`: the person's scan events in order.
     pub fn person_events(&self, id: &ResidentId) -> String {
         self.person(id, "events")
@@ -194,6 +200,12 @@ impl Keys {
     /// `N` (days since 1970-01-01), framed records appended.
     pub fn venue_day(&self, id: &VenueId, day: i64) -> String {
         self.place(id, &format!("day:{day}"))
+    }
+
+    /// `PREFIX:{v:VID}:scratch`: where a script copies one of the venue's day strings to leave
+    /// it at its exact size (see `append_exact` in `scripts.rs`); empty between scripts.
+    pub fn venue_scratch(&self, id: &VenueId) -> String {
+        self.place(id, "scratch")
     }
 
     /// `PREFIX:{v:VID}:days`: the days `N` for which the venue has a `day:N` string, each
@@ -338,6 +350,7 @@ mod tests {
             k.person_visits(&rid),
             k.person_events(&rid),
             k.person_idempotency(&rid, "abc"),
+            k.person_scratch(&rid),
             k.resident(&rid),
         ] {
             assert!(key.starts_with("checkin:{p:R00001}:"), "{key}");
@@ -358,6 +371,7 @@ mod tests {
             k.venue_day(&vid, 18_331),
             k.venue_days(&vid),
             k.venue_open(&vid),
+            k.venue_scratch(&vid),
         ] {
             assert!(key.starts_with("checkin:{v:GC-C001}:"), "{key}");
         }

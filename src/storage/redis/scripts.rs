@@ -17,9 +17,15 @@ pub const RECENT_SLACK: usize = 32;
 /// slot (`PERSON_STEP`, `VENUE_STEP`, `ALERT_STEP`), the person's first (see `commit.rs`).
 /// Visits are framed binary records (`record.rs`), appended to strings once closed.
 ///
+/// `append_exact(key, scratch, bytes)`: appends to a string and leaves it at its exact size.
+/// `APPEND` grows a string with as much again in reserve; `COPY` makes an exact-size copy in
+/// `scratch` (same slot) and `RENAME` puts it back, expiry and all. The bytes never pass
+/// through Lua, whose string interning reads every byte: reading a person's visits into Lua
+/// and writing them back was a fifth of Redis's time per scan (docs/scaling.md).
+///
 /// `person_write(k, a, o)`: the person's truth, if its version is still the expected one.
 /// `k`: 1 `{p}:state`, 2 `{p}:visits`, 3 `{p}:events`, 4 `{p}:idem:KEY` (only written when an
-/// idempotency record is given). `a` from `o`: 0 expected version, 1 the open visit's record
+/// idempotency record is given), 5 `{p}:scratch`. `a` from `o`: 0 expected version, 1 the open visit's record
 /// after the scan or empty, 2 event JSON, 3 idempotency record JSON or empty, 4 idempotency TTL
 /// seconds, 5 idle expiry ms (`0`: none), 6 the records of the visits the scan closed or
 /// rewrote and the removals of those it removed, concatenated (appended to `{p}:visits`),
@@ -28,7 +34,7 @@ pub const RECENT_SLACK: usize = 32;
 ///
 /// `venue_write(k, a, o)`: one venue's part: presence, the closed visits by day, and the scan
 /// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:events`,
-/// 4 `{v}:days`, then the `{v}:day:N` strings the visits fall in. `a` from `o`: 0 idle expiry
+/// 4 `{v}:days`, 5 `{v}:scratch`, then the `{v}:day:N` strings the visits fall in. `a` from `o`: 0 idle expiry
 /// ms, 1 flags: `x` to rewrite day strings at their exact size rather than `APPEND` (an
 /// import, whose days arrive in any order), 2 event JSON or empty, 3 event time ms, 4 number
 /// of visits `n`; then six per visit: `1` if open else `0`, resident id, framed record, the
@@ -52,6 +58,12 @@ local function expire(k, n, idle)
   end
 end
 
+local function append_exact(key, scratch, bytes)
+  redis.call('APPEND', key, bytes)
+  redis.call('COPY', key, scratch, 'REPLACE')
+  redis.call('RENAME', scratch, key)
+end
+
 local function person_write(k, a, o)
   local st = redis.call('HMGET', k[1], 'version', 'last')
   local version = tonumber(st[1] or '0')
@@ -67,13 +79,9 @@ local function person_write(k, a, o)
   redis.call('RPUSH', k[3], a[o + 2])
   local idle = tonumber(a[o + 5])
   if a[o + 6] ~= '' then
-    -- Rewritten whole rather than APPENDed: a string grown by APPEND keeps up to as much
-    -- again in reserve, and a person's string is small. The write sets its expiry too.
-    local whole = (redis.call('GET', k[2]) or '') .. a[o + 6]
+    append_exact(k[2], k[5], a[o + 6])
     if idle > 0 then
-      redis.call('SET', k[2], whole, 'PX', idle)
-    else
-      redis.call('SET', k[2], whole, 'KEEPTTL')
+      redis.call('PEXPIRE', k[2], idle)
     end
   end
   if a[o + 3] ~= '' then
@@ -117,8 +125,7 @@ local function venue_write(k, a, o)
     end
   end
   for day, records in pairs(pending) do
-    local whole = (redis.call('GET', day) or '') .. table.concat(records)
-    redis.call('SET', day, whole, 'KEEPTTL')
+    append_exact(day, k[5], table.concat(records))
     if idle > 0 then
       redis.call('PEXPIRE', day, idle)
     end
@@ -157,7 +164,7 @@ end
 /// Commits one scan on a single node, atomically: the person's step, each venue's step, the
 /// retention index and the alerts, in one script (functions in [`WRITE_FUNCTIONS`]).
 ///
-/// `KEYS`: the four person keys of `person_write`; then each venue's keys of `venue_write`;
+/// `KEYS`: the five person keys of `person_write`; then each venue's keys of `venue_write`;
 /// then `retention`, `{alerts}:log`, `{alerts}:due`, `{alerts}:delivery`.
 ///
 /// `ARGV`: 1 number of venues `g`, 2 number of person arguments; then `g` counts of each
@@ -173,11 +180,11 @@ end
 const COMMIT_SCAN: &str = r"
 local g, pa = tonumber(ARGV[1]), tonumber(ARGV[2])
 local o = 3 + g * 2
-if not person_write(slice(KEYS, 1, 4), ARGV, o) then
+if not person_write(slice(KEYS, 1, 5), ARGV, o) then
   return {0}
 end
 o = o + pa
-local kk = 5
+local kk = 6
 local out = {1}
 for i = 1, g do
   local nk = tonumber(ARGV[2 + g + i])
@@ -198,7 +205,7 @@ return out
 /// A cluster's first step of a scan, in the person's slot: `person_write`, and the writes that
 /// must follow in other slots kept in the person's outbox until they are done.
 ///
-/// `KEYS`: the four of `person_write`, then 5 `{p}:outbox`. `ARGV`: 1 the followups' JSON
+/// `KEYS`: the five of `person_write`, then 6 `{p}:outbox`. `ARGV`: 1 the followups' JSON
 /// (opaque here), then `person_write`'s arguments.
 ///
 /// Returns `{1, version, …}` when committed, where `…` are the version and followups' JSON of
@@ -210,15 +217,15 @@ if not person_write(KEYS, ARGV, 2) then
 end
 local version = redis.call('HGET', KEYS[1], 'version')
 local out = {1, version}
-local pending = redis.call('HGETALL', KEYS[5])
+local pending = redis.call('HGETALL', KEYS[6])
 for i = 1, #pending, 2 do
   table.insert(out, pending[i])
   table.insert(out, pending[i + 1])
 end
-redis.call('HSET', KEYS[5], version, ARGV[1])
+redis.call('HSET', KEYS[6], version, ARGV[1])
 local idle = tonumber(ARGV[7])
 if idle > 0 then
-  redis.call('PEXPIRE', KEYS[5], idle)
+  redis.call('PEXPIRE', KEYS[6], idle)
 end
 return out
 ";
@@ -251,29 +258,29 @@ end
 return finished
 ";
 
-/// Adds records to a person's closed visits, rewriting the string at its exact size (see
-/// `person_write`).
+/// Adds records to a person's closed visits, leaving the string at its exact size
+/// (`append_exact`).
 ///
-/// `KEYS`: 1 `{p}:visits`. `ARGV`: 1 the framed records, 2 idle expiry ms (`0`: none).
-/// Returns 1.
+/// `KEYS`: 1 `{p}:visits`, 2 `{p}:scratch`. `ARGV`: 1 the framed records, 2 idle expiry ms
+/// (`0`: none). Returns 1.
 const ADD_RECORDS: &str = r"
-redis.call('SET', KEYS[1], (redis.call('GET', KEYS[1]) or '') .. ARGV[1], 'KEEPTTL')
+append_exact(KEYS[1], KEYS[2], ARGV[1])
 if tonumber(ARGV[2]) > 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 1
 ";
 
-/// Rewrites a venue's finished day string at its exact size: a string grown by `APPEND`
-/// keeps up to as much again in reserve, which a day that no longer grows does not need.
+/// Leaves a venue's finished day string at its exact size: a string grown by `APPEND` keeps
+/// up to as much again in reserve, which a day that no longer grows does not need. Copied
+/// and renamed, as in `append_exact`, so the day's bytes never pass through Lua.
 ///
-/// `KEYS`: 1 `{v}:day:N`. Returns 1 when rewritten.
+/// `KEYS`: 1 `{v}:day:N`, 2 `{v}:scratch`. Returns 1 when rewritten.
 const COMPACT_DAY: &str = r"
-local filed = redis.call('GET', KEYS[1])
-if not filed then
+if redis.call('COPY', KEYS[1], KEYS[2], 'REPLACE') == 0 then
   return 0
 end
-redis.call('SET', KEYS[1], filed, 'KEEPTTL')
+redis.call('RENAME', KEYS[2], KEYS[1])
 return 1
 ";
 
@@ -466,7 +473,7 @@ impl Scripts {
             venue_step: with_functions(VENUE_STEP),
             venue_replay_step: with_functions(VENUE_REPLAY_STEP),
             compact_day: Script::new(COMPACT_DAY),
-            add_records: Script::new(ADD_RECORDS),
+            add_records: with_functions(ADD_RECORDS),
             alert_step: with_functions(ALERT_STEP),
             outbox_done: Script::new(OUTBOX_DONE),
             unmark: Script::new(UNMARK),
