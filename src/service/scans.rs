@@ -245,11 +245,20 @@ async fn check(
     server_time: DateTime<Utc>,
 ) -> Result<Checked, ScanError> {
     let claims = state.codes.verify(&req.code)?;
-    let venue = state
-        .store
-        .venue(&claims.v)
-        .await?
-        .ok_or(ScanError::UnknownVenue)?;
+    let venue = state.store.venue(&claims.v).await?;
+    check_claims(state, req, server_time, claims, venue).await
+}
+
+/// [`check`] once the code is verified (`claims`) and its venue read (`venue`, `None` when
+/// there is no such venue).
+async fn check_claims(
+    state: &AppState,
+    req: &ScanRequest,
+    server_time: DateTime<Utc>,
+    claims: CodeClaims,
+    venue: Option<Venue>,
+) -> Result<Checked, ScanError> {
+    let venue = venue.ok_or(ScanError::UnknownVenue)?;
     if claims.n < venue.code_version || !venue.has_gate(&claims.g) {
         return Err(ScanError::CodeRevoked);
     }
@@ -468,7 +477,7 @@ async fn process(
     server_time: DateTime<Utc>,
 ) -> Result<ScanAnswer, ScanError> {
     let fp = fingerprint(req, source);
-    // The code's check (its venue read) runs beside the first read of the person's state, one
+    // The code's check (its venue read) goes with the first read of the person's state, one
     // round trip instead of two; its outcome, an error included, is used only after a retry
     // under an idempotency key has had its first answer.
     let mut early: Option<Result<Checked, ScanError>> = None;
@@ -481,15 +490,25 @@ async fn process(
         } else {
             state.clock.now()
         };
-        let read = state
-            .store
-            .person_state(resident, req.idempotency_key.as_deref());
+        let key = req.idempotency_key.as_deref();
         let person = if attempt == 0 && matches!(source, Source::Code(_)) {
-            let (person, c) = futures::join!(read, check(state, req, server_time));
-            early = Some(c);
-            person?
+            // The code's venue is read with the person's state, in one round trip.
+            match state.codes.verify(&req.code) {
+                Ok(claims) => {
+                    let (person, venue) = state
+                        .store
+                        .person_state_and_venue(resident, key, &claims.v)
+                        .await?;
+                    early = Some(check_claims(state, req, server_time, claims, venue).await);
+                    person
+                }
+                Err(e) => {
+                    early = Some(Err(e.into()));
+                    state.store.person_state(resident, key).await?
+                }
+            }
         } else {
-            read.await?
+            state.store.person_state(resident, key).await?
         };
         if let Source::Code(Some(generation)) = source {
             match &person.resident {

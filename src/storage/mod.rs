@@ -218,6 +218,20 @@ pub trait Store: Send + Sync + 'static {
         resident: &ResidentId,
         idempotency_key: Option<&str>,
     ) -> Result<PersonState, StoreError>;
+    /// [`Store::person_state`] and [`Store::venue`] together, as a scan with a code reads
+    /// them: one round trip where the store can make it one (a single Redis node), both at
+    /// once otherwise.
+    async fn person_state_and_venue(
+        &self,
+        resident: &ResidentId,
+        idempotency_key: Option<&str>,
+        venue: &VenueId,
+    ) -> Result<(PersonState, Option<Venue>), StoreError> {
+        futures::try_join!(
+            self.person_state(resident, idempotency_key),
+            self.venue(venue)
+        )
+    }
     /// Writes a scan's outcome if the person's version is still `expected_version`, and
     /// raises the person's latest scan time to the event's scan time if it is later.
     async fn commit_scan(&self, commit: &ScanCommit) -> Result<CommitResult, StoreError>;

@@ -79,6 +79,7 @@ conformance! {
     a_commit_removes_the_visits_it_names_everywhere_and_never_lowers_the_latest_scan_time,
     concurrent_commits_on_the_same_version_let_exactly_one_through,
     an_idempotency_record_is_read_back_with_the_person_state,
+    a_persons_state_is_read_with_a_venue_as_each_is_read_alone,
     scan_events_are_kept_in_the_order_recorded_denied_ones_included,
     a_venues_newest_scans_are_listed_newest_first,
     a_venues_events_are_read_by_scan_time_for_the_venues_asked,

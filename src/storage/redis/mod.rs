@@ -114,6 +114,12 @@ where
     }
 }
 
+/// One answer of a pipeline as `T`; an answer of another type is [`StoreError::Corrupt`] (a
+/// key holding what this store never writes there).
+fn answer<T: FromRedisValue>(value: redis::Value) -> Result<T, StoreError> {
+    redis::from_redis_value(value).map_err(|e| StoreError::Corrupt(format!("redis: {e}")))
+}
+
 /// Parses stored JSON, a parse failure being [`StoreError::Corrupt`].
 fn parse<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, StoreError> {
     Ok(serde_json::from_str(raw)?)
@@ -250,6 +256,75 @@ impl RedisStore {
     }
 
     /// `SET key json GET`: writes and tells whether a value was there before.
+    /// The person's state before a scan (see [`Store::person_state`]) and, when `venue` is
+    /// given, that venue, in one pipeline: plain commands rather than a script, as the read
+    /// needs no atomicity (the commit checks the version it was decided on) and a script's
+    /// own machinery cost Redis more than the commands in it (docs/scaling.md). The venue's
+    /// key must be on the same node as the person's (not on a cluster).
+    async fn read_person(
+        &self,
+        resident: &ResidentId,
+        idempotency_key: Option<&str>,
+        venue: Option<&VenueId>,
+    ) -> Result<(PersonState, Option<Venue>), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET")
+            .arg(self.keys.person_state(resident))
+            .arg("version")
+            .arg("open")
+            .arg("last")
+            .cmd("GET")
+            .arg(self.keys.resident(resident));
+        if let Some(k) = idempotency_key {
+            pipe.cmd("GET")
+                .arg(self.keys.person_idempotency(resident, k));
+        }
+        if let Some(v) = venue {
+            pipe.cmd("GET").arg(self.keys.venue(v));
+        }
+        let answers: Vec<redis::Value> = read_again_if_dropped(|| {
+            let (pipe, mut conn) = (&pipe, self.conn());
+            async move { pipe.query_async(&mut conn).await }
+        })
+        .await?;
+        let mut answers = answers.into_iter();
+        let mut next = || answers.next().unwrap_or(redis::Value::Nil);
+        type State = (Option<String>, Option<Vec<u8>>, Option<i64>);
+        let (version, open, latest): State = answer(next())?;
+        let registration: Option<String> = answer(next())?;
+        let idem: Option<String> = match idempotency_key {
+            Some(_) => answer(next())?,
+            None => None,
+        };
+        let venue: Option<String> = match venue {
+            Some(_) => answer(next())?,
+            None => None,
+        };
+        let version = match version {
+            None => 0,
+            Some(v) => v
+                .parse::<u64>()
+                .map_err(|e| StoreError::Corrupt(format!("person version {v:?}: {e}")))?,
+        };
+        let mut latest = latest.and_then(DateTime::from_timestamp_millis);
+        if latest.is_none() && version > 0 {
+            // Stored by a build before `last` existed: its newest event says it, once.
+            latest = self.backfill_latest(resident).await?;
+        }
+        let person = PersonState {
+            version,
+            open: open
+                .as_deref()
+                .filter(|bytes| !bytes.is_empty())
+                .map(|bytes| record::unframe(bytes, record::Side::Person(resident)))
+                .transpose()?,
+            idempotent: parse_opt::<IdempotencyRecord>(idem)?,
+            resident: parse_opt(registration)?,
+            latest_scan_time: latest,
+        };
+        Ok((person, parse_opt(venue)?))
+    }
+
     async fn upsert(&self, key: String, json: String) -> Result<Upsert, StoreError> {
         let before: Option<String> = redis::cmd("SET")
             .arg(key)
@@ -611,59 +686,24 @@ impl Store for RedisStore {
         resident: &ResidentId,
         idempotency_key: Option<&str>,
     ) -> Result<PersonState, StoreError> {
-        // Plain commands in one pipeline, not a script: the read needs no atomicity (the commit
-        // checks the version it was decided on), and a script's own machinery cost Redis more
-        // than the commands in it (docs/scaling.md).
-        let mut pipe = redis::pipe();
-        pipe.cmd("HMGET")
-            .arg(self.keys.person_state(resident))
-            .arg("version")
-            .arg("open")
-            .arg("last")
-            .cmd("GET")
-            .arg(self.keys.resident(resident));
-        if let Some(k) = idempotency_key {
-            pipe.cmd("GET")
-                .arg(self.keys.person_idempotency(resident, k));
+        Ok(self.read_person(resident, idempotency_key, None).await?.0)
+    }
+
+    async fn person_state_and_venue(
+        &self,
+        resident: &ResidentId,
+        idempotency_key: Option<&str>,
+        venue: &VenueId,
+    ) -> Result<(PersonState, Option<Venue>), StoreError> {
+        if self.conn.is_cluster() {
+            // The venue's key is in another slot, most likely on another master.
+            return futures::try_join!(
+                self.person_state(resident, idempotency_key),
+                self.venue(venue)
+            );
         }
-        type State = (Option<String>, Option<Vec<u8>>, Option<i64>);
-        let ((version, open, latest), registration, idem) = if idempotency_key.is_some() {
-            let read: (State, Option<String>, Option<String>) = read_again_if_dropped(|| {
-                let (pipe, mut conn) = (&pipe, self.conn());
-                async move { pipe.query_async(&mut conn).await }
-            })
-            .await?;
-            read
-        } else {
-            let (state, registration): (State, Option<String>) = read_again_if_dropped(|| {
-                let (pipe, mut conn) = (&pipe, self.conn());
-                async move { pipe.query_async(&mut conn).await }
-            })
-            .await?;
-            (state, registration, None)
-        };
-        let version = match version {
-            None => 0,
-            Some(v) => v
-                .parse::<u64>()
-                .map_err(|e| StoreError::Corrupt(format!("person version {v:?}: {e}")))?,
-        };
-        let mut latest = latest.and_then(DateTime::from_timestamp_millis);
-        if latest.is_none() && version > 0 {
-            // Stored by a build before `last` existed: its newest event says it, once.
-            latest = self.backfill_latest(resident).await?;
-        }
-        Ok(PersonState {
-            version,
-            open: open
-                .as_deref()
-                .filter(|bytes| !bytes.is_empty())
-                .map(|bytes| record::unframe(bytes, record::Side::Person(resident)))
-                .transpose()?,
-            idempotent: parse_opt::<IdempotencyRecord>(idem)?,
-            resident: parse_opt(registration)?,
-            latest_scan_time: latest,
-        })
+        self.read_person(resident, idempotency_key, Some(venue))
+            .await
     }
 
     async fn commit_scan(&self, commit: &ScanCommit) -> Result<CommitResult, StoreError> {

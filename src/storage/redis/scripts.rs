@@ -94,7 +94,8 @@ end
 local function venue_write(k, a, o)
   local idle = tonumber(a[o])
   local exact = string.find(a[o + 1], 'x', 1, true)
-  local newest = tonumber(redis.call('ZREVRANGE', k[4], 0, 0)[1] or '0')
+  -- The venue's newest day, read at the first closed visit (a check-in has none).
+  local newest = nil
   local finished = {}
   local pending = {}
   for i = 0, tonumber(a[o + 4]) - 1 do
@@ -111,6 +112,7 @@ local function venue_write(k, a, o)
         redis.call('APPEND', day, record)
       end
       local n = tonumber(a[b + 5])
+      newest = newest or tonumber(redis.call('ZREVRANGE', k[4], 0, 0)[1] or '0')
       if newest > 0 and n > newest then
         table.insert(finished, newest)
       end
@@ -119,9 +121,9 @@ local function venue_write(k, a, o)
       if present and string.find(present, id, 1, true) then
         redis.call('HDEL', k[1], rid)
       end
-    end
-    if idle > 0 then
-      redis.call('PEXPIRE', day, idle)
+      if idle > 0 then
+        redis.call('PEXPIRE', day, idle)
+      end
     end
   end
   for day, records in pairs(pending) do

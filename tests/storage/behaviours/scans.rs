@@ -5,7 +5,7 @@ use checkin::domain::{Direction, VenueKind};
 use checkin::storage::{CommitResult, ScanCommit, Store};
 
 use crate::fixtures::{
-    all_time, decided, idempotency_record, plus_minutes, rid, scan, scan_with, t, venue,
+    all_time, decided, idempotency_record, plus_minutes, rid, scan, scan_with, t, venue, vid,
 };
 
 pub async fn a_first_commit_opens_a_visit_and_bumps_the_version(store: &dyn Store) {
@@ -210,6 +210,51 @@ pub async fn an_idempotency_record_is_read_back_with_the_person_state(store: &dy
         .await
         .expect("reads");
     assert!(other_person.idempotent.is_none(), "keys are per person");
+}
+
+pub async fn a_persons_state_is_read_with_a_venue_as_each_is_read_alone(store: &dyn Store) {
+    let person = rid("R00001");
+    let shop = venue("GC-S001", VenueKind::Shop);
+    store.put_venue(&shop).await.expect("put venue");
+    let outcome = decided(None, &person, &shop, None, None, t("2020-03-10T08:00:00Z"));
+    let record = idempotency_record("first");
+    let commit = ScanCommit {
+        resident_id: person.clone(),
+        expected_version: 0,
+        removed: Vec::new(),
+        event: outcome.event,
+        changed: outcome.changed,
+        open_after: outcome.open_after.clone(),
+        idempotency: Some(("key-1".into(), record.clone())),
+        alerts: Vec::new(),
+    };
+    let result = store.commit_scan(&commit).await.expect("the commit runs");
+    assert_eq!(result, CommitResult::Committed);
+
+    for key in [Some("key-1"), Some("key-2"), None] {
+        let (state, read) = store
+            .person_state_and_venue(&person, key, &shop.id)
+            .await
+            .expect("reads");
+        let alone = store.person_state(&person, key).await.expect("reads");
+        assert_eq!(read.as_ref(), Some(&shop));
+        assert_eq!(state.version, 1);
+        assert_eq!(state.open, outcome.open_after);
+        assert_eq!(state.open, alone.open);
+        assert_eq!(state.idempotent, alone.idempotent);
+        assert_eq!(state.latest_scan_time, alone.latest_scan_time);
+    }
+    let (_, with_key) = store
+        .person_state_and_venue(&person, Some("key-1"), &shop.id)
+        .await
+        .expect("reads");
+    assert!(with_key.is_some());
+    let (state, missing) = store
+        .person_state_and_venue(&person, Some("key-1"), &vid("GC-S404"))
+        .await
+        .expect("reads");
+    assert!(missing.is_none(), "a venue never written");
+    assert_eq!(state.idempotent, Some(record));
 }
 
 pub async fn scan_events_are_kept_in_the_order_recorded_denied_ones_included(store: &dyn Store) {
