@@ -12,7 +12,8 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisFuture, Value};
+use redis::io::tcp::TcpSettings;
+use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisFuture, Value};
 
 use super::Timeouts;
 use crate::storage::StoreError;
@@ -38,6 +39,7 @@ impl Conn {
         match cluster_nodes(url)? {
             Some(nodes) => {
                 let client = ClusterClientBuilder::new(nodes)
+                    .tcp_settings(tcp_settings())
                     .connection_timeout(timeouts.connection)
                     .response_timeout(timeouts.response)
                     .retries(1)
@@ -48,7 +50,11 @@ impl Conn {
                 Ok(Self::Cluster(client.get_async_connection().await?))
             }
             None => {
-                let client = redis::Client::open(url).map_err(|e| invalid(&e))?;
+                let info = url
+                    .into_connection_info()
+                    .map_err(|e| invalid(&e))?
+                    .set_tcp_settings(tcp_settings());
+                let client = redis::Client::open(info).map_err(|e| invalid(&e))?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(timeouts.connection))
                     .set_response_timeout(Some(timeouts.response))
@@ -66,6 +72,13 @@ impl Conn {
     pub fn is_cluster(&self) -> bool {
         matches!(self, Self::Cluster(_))
     }
+}
+
+/// `TCP_NODELAY` on: a command is sent at once rather than held back (Nagle's algorithm)
+/// while an earlier one on the same connection waits for its acknowledgement; each service
+/// worker multiplexes its scans' commands over one connection, and Redis sets it on its side.
+fn tcp_settings() -> TcpSettings {
+    TcpSettings::default().set_nodelay(true)
 }
 
 fn invalid(e: &redis::RedisError) -> StoreError {
