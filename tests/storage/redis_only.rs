@@ -414,17 +414,25 @@ async fn a_persons_and_a_venues_visit_keys_expire_when_idle_and_registrations_do
                 (key, ms)
             }
         };
+        // Strings of visits: the idle expiry from this write.
         for key in [
-            keys.person_state(&person.id),
             keys.person_visits(&person.id),
-            keys.person_events(&person.id),
             keys.venue_day(&shop.id, 18_331),
-            keys.venue_days(&shop.id),
-            keys.venue_recent(&shop.id),
-            keys.venue_events(&shop.id),
         ] {
             let (key, ms) = ttl(key).await;
             assert!((3_500_000..=3_600_000).contains(&ms), "{key}: {ms} ms");
+        }
+        // Keys refreshed once a day: one day more.
+        for key in [
+            keys.person_state(&person.id),
+            keys.person_events(&person.id),
+            keys.venue_days(&shop.id),
+            keys.venue_recent(&shop.id),
+            keys.venue_events(&shop.id),
+            keys.venue_expiry_day(&shop.id),
+        ] {
+            let (key, ms) = ttl(key).await;
+            assert!((89_900_000..=90_000_000).contains(&ms), "{key}: {ms} ms");
         }
         for key in [keys.resident(&person.id), keys.venue(&shop.id)] {
             let (key, ms) = ttl(key).await;
@@ -504,5 +512,95 @@ async fn a_persons_visits_string_is_kept_at_its_exact_size() {
             }
         }
         assert_eq!(worst, None, "(records, memory) beyond an exact string");
+    });
+}
+
+#[tokio::test]
+async fn idle_expiries_are_refreshed_on_a_new_day_and_set_on_keys_a_write_creates() {
+    with_redis!(backend, prefix, {
+        let store = RedisStore::connect(&crate::helpers::redis_url(), prefix)
+            .await
+            .expect("connects")
+            .expire_idle_after(chrono::Duration::hours(1));
+        let person = resident("R00001", "19900000001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        store.put_venue(&shop).await.expect("put venue");
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let mut conn = raw_redis().await;
+        let at = t("2020-03-10T08:00:00Z");
+        scan(&store, &person.id, &shop, Some(Direction::In), at).await;
+        let out = at + chrono::Duration::minutes(30);
+        scan(&store, &person.id, &shop, Some(Direction::Out), out).await;
+
+        // As if the day's refresh had been yesterday, and the expiries had run down since.
+        let daily = [
+            keys.person_state(&person.id),
+            keys.person_events(&person.id),
+            keys.venue_days(&shop.id),
+            keys.venue_recent(&shop.id),
+            keys.venue_events(&shop.id),
+        ];
+        let _: () = redis::pipe()
+            .cmd("HSET")
+            .arg(keys.person_state(&person.id))
+            .arg("xday")
+            .arg("1")
+            .cmd("SET")
+            .arg(keys.venue_expiry_day(&shop.id))
+            .arg("1")
+            .query_async(&mut conn)
+            .await
+            .expect("marks set back");
+        for key in &daily {
+            let _: i64 = redis::cmd("PEXPIRE")
+                .arg(key)
+                .arg(60_000)
+                .query_async(&mut conn)
+                .await
+                .expect("PEXPIRE");
+        }
+        let again = out + chrono::Duration::minutes(30);
+        scan(&store, &person.id, &shop, Some(Direction::In), again).await;
+        for key in &daily {
+            let ms: i64 = redis::cmd("PTTL")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .expect("PTTL");
+            assert!(ms > 89_000_000, "{key} not refreshed on a new day: {ms} ms");
+        }
+
+        // The same day: presence emptied by a check-out comes back with an expiry, and so do
+        // a person's events and a venue's guard view and events deleted meanwhile.
+        let later = again + chrono::Duration::minutes(30);
+        scan(&store, &person.id, &shop, Some(Direction::Out), later).await;
+        let exists: i64 = redis::cmd("EXISTS")
+            .arg(keys.venue_open(&shop.id))
+            .query_async(&mut conn)
+            .await
+            .expect("EXISTS");
+        assert_eq!(exists, 0, "presence is empty after the check-out");
+        let _: i64 = redis::cmd("DEL")
+            .arg(keys.person_events(&person.id))
+            .arg(keys.venue_recent(&shop.id))
+            .arg(keys.venue_events(&shop.id))
+            .query_async(&mut conn)
+            .await
+            .expect("DEL");
+        let last = later + chrono::Duration::minutes(30);
+        scan(&store, &person.id, &shop, Some(Direction::In), last).await;
+        for key in [
+            keys.venue_open(&shop.id),
+            keys.person_events(&person.id),
+            keys.venue_recent(&shop.id),
+            keys.venue_events(&shop.id),
+        ] {
+            let ms: i64 = redis::cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .expect("PTTL");
+            assert!(ms > 89_000_000, "{key} created without an expiry: {ms} ms");
+        }
     });
 }

@@ -221,7 +221,8 @@ impl VenueWrite {
         days
     }
 
-    /// `venue_write`'s keys: `open`, `recent`, `events`, `days`, `scratch`, then one per day.
+    /// `venue_write`'s keys: `open`, `recent`, `events`, `days`, `scratch`, `xday`, then one
+    /// per day.
     pub fn keys(&self, keys: &super::keys::Keys) -> Vec<String> {
         let mut out = vec![
             keys.venue_open(&self.venue),
@@ -229,6 +230,7 @@ impl VenueWrite {
             keys.venue_events(&self.venue),
             keys.venue_days(&self.venue),
             keys.venue_scratch(&self.venue),
+            keys.venue_expiry_day(&self.venue),
         ];
         out.extend(
             self.days()
@@ -253,7 +255,7 @@ impl VenueWrite {
         ];
         let days = self.days();
         for v in &self.visits {
-            let index = 6 + days.iter().position(|d| *d == v.day).unwrap_or(0);
+            let index = 7 + days.iter().position(|d| *d == v.day).unwrap_or(0);
             args.extend([
                 if v.open { b"1".to_vec() } else { b"0".to_vec() },
                 v.rid.clone().into_bytes(),

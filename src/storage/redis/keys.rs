@@ -11,7 +11,7 @@
 //!
 //! | key | type | contents | written by |
 //! | --- | --- | --- | --- |
-//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty) | `commit_scan` |
+//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty), `last` (the latest scan time, ms), `xday` (the UTC day its idle expiries were last refreshed, empty without them) | `commit_scan` |
 //! | `PREFIX:{p:RID}:visits` | string | the person's closed visits, framed binary records (`record.rs`) appended in the order written; a later record of an id replaces an earlier one | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{p:RID}:events` | list | scan event JSON, in the order recorded (`RPUSH`) | `commit_scan` |
 //! | `PREFIX:{p:RID}:idem:KEY` | string | idempotency record JSON, `EX` = `IDEMPOTENCY_TTL_SECONDS` | `commit_scan` |
@@ -22,6 +22,7 @@
 //! | `PREFIX:{v:VID}:venue` | string | venue JSON | `put_venue`, `insert_venue`, `replace_venue` |
 //! | `PREFIX:venues` | set | every venue id (listing) | `put_venue` |
 //! | `PREFIX:{v:VID}:day:N` | string | a copy of the closed visits at the venue that began on UTC day `N` (days since 1970-01-01), framed records appended | `commit_scan`, `import_visits`, `purge` |
+//! | `PREFIX:{v:VID}:xday` | string | the UTC day the idle expiries of the venue's keys were last refreshed, by Redis's clock | `commit_scan`, `import_visits` |
 //! | `PREFIX:{v:VID}:days` | sorted set | each `N` with a `day:N` string, scored by `N` | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{v:VID}:applied` | hash | resident id → the person's version of the last scan step applied here (on a cluster only) | `commit_scan` |
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
@@ -51,11 +52,13 @@
 //! (`Store::purge`, run periodically) takes the owners in `retention` scored before the cutoff
 //! and rewrites their visit strings without the visits past it (a venue's days past it go
 //! whole), and removes their events (a venue's `recent` list and `events` included), each only
-//! if still as read. And every scan sets `PEXPIRE` on the person's `state`, `visits` and
-//! `events` keys and on the `open`, `days`, `recent`, `events` and day keys of the venues it
-//! writes, to the retention period plus the longest stay, when the store is opened with an
-//! idle expiry: a person or venue with no new scan for that long is dropped by Redis itself,
-//! whether or not a purge runs.
+//! if still as read. And when the store is opened with an idle expiry (the retention period
+//! plus the longest stay), the keys a scan writes expire that long after their last write: a
+//! person or venue with no new scan for that long is dropped by Redis itself, whether or not a
+//! purge runs. The strings of visits get it at each write; the person's `state` and `events`
+//! and the venue's `open`, `days`, `recent` and `events` at the first write of each UTC day
+//! (one day longer, marked by the person's `xday` field and the venue's `xday` key) and when a
+//! write creates them (see `scripts.rs`).
 //!
 //! Vehicle passes are personal data too and go with visits: the purge removes every pass whose
 //! `at` is before the cutoff, found through `{vpass}:all`, from the hash and its three indexes in
@@ -206,6 +209,12 @@ impl Keys {
     /// it at its exact size (see `append_exact` in `scripts.rs`); empty between scripts.
     pub fn venue_scratch(&self, id: &VenueId) -> String {
         self.place(id, "scratch")
+    }
+
+    /// `PREFIX:{v:VID}:xday`: the UTC day (days since 1970-01-01, by Redis's clock) on which
+    /// the idle expiries of the venue's keys were last refreshed (see `scripts.rs`).
+    pub fn venue_expiry_day(&self, id: &VenueId) -> String {
+        self.place(id, "xday")
     }
 
     /// `PREFIX:{v:VID}:days`: the days `N` for which the venue has a `day:N` string, each
@@ -372,6 +381,7 @@ mod tests {
             k.venue_days(&vid),
             k.venue_open(&vid),
             k.venue_scratch(&vid),
+            k.venue_expiry_day(&vid),
         ] {
             assert!(key.starts_with("checkin:{v:GC-C001}:"), "{key}");
         }
