@@ -499,7 +499,10 @@ async fn process(
                         .store
                         .person_state_and_venue(resident, key, &claims.v)
                         .await?;
-                    early = Some(check_claims(state, req, server_time, claims, venue).await);
+                    early = Some(match venue {
+                        Ok(venue) => check_claims(state, req, server_time, claims, venue).await,
+                        Err(e) => Err(e.into()),
+                    });
                     person
                 }
                 Err(e) => {

@@ -220,17 +220,22 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PersonState, StoreError>;
     /// [`Store::person_state`] and [`Store::venue`] together, as a scan with a code reads
     /// them: one round trip where the store can make it one (a single Redis node), both at
-    /// once otherwise.
+    /// once otherwise. The venue's outcome is its own: a venue that cannot be read leaves the
+    /// person's state, and so a retry's first answer, readable.
+    ///
+    /// # Errors
+    /// The outer error when the person's state cannot be read.
     async fn person_state_and_venue(
         &self,
         resident: &ResidentId,
         idempotency_key: Option<&str>,
         venue: &VenueId,
-    ) -> Result<(PersonState, Option<Venue>), StoreError> {
-        futures::try_join!(
+    ) -> Result<(PersonState, Result<Option<Venue>, StoreError>), StoreError> {
+        let (person, venue) = futures::join!(
             self.person_state(resident, idempotency_key),
             self.venue(venue)
-        )
+        );
+        Ok((person?, venue))
     }
     /// Writes a scan's outcome if the person's version is still `expected_version`, and
     /// raises the person's latest scan time to the event's scan time if it is later.

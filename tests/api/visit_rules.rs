@@ -3,7 +3,7 @@
 use chrono::Duration;
 use serde_json::json;
 
-use crate::helpers::{ago, time, TestApp};
+use crate::helpers::{ago, time, Backend, TestApp};
 
 async fn a_check_in_opens_a_visit_and_shows_in_presence(app: TestApp) {
     let code = app.venue("C1", "residential_compound").await;
@@ -193,6 +193,64 @@ async fn a_retried_scan_with_the_same_idempotency_key_returns_the_first_answer(a
     assert_eq!(app.visits_of(&rid).await.len(), 1);
 }
 
+async fn a_retry_gets_its_first_answer_even_when_the_venue_can_no_longer_be_read(app: TestApp) {
+    let code = app.venue("S1", "shop").await;
+    let (tok, _) = app.resident("19900000001").await;
+    let body = json!({"code": code, "direction": "in", "idempotency_key": "k-1"});
+    let first = app.post("/api/v1/scans", &tok, &body).await;
+    assert_eq!(first.status, 200);
+
+    // The venue's stored record is damaged behind the service's back.
+    let garbage = r#"{"not": "a venue"}"#;
+    match app.backend {
+        Backend::Embedded => {
+            let db = app
+                .data_dir
+                .path()
+                .join(checkin::storage::embedded::DB_FILE);
+            let conn = rusqlite::Connection::open(db).expect("opens the database");
+            conn.execute("UPDATE venues SET json = ?1 WHERE id = 'S1'", [garbage])
+                .expect("updates the venue");
+        }
+        Backend::Redis | Backend::Cluster => {
+            let url = match app.backend {
+                Backend::Cluster => crate::helpers::cluster_url(),
+                _ => crate::helpers::redis_url(),
+            };
+            let keys = checkin::storage::redis::keys::Keys::new(&app.prefix).expect("a prefix");
+            let venue = checkin::domain::VenueId::parse("S1").expect("a venue id");
+            let key = keys.venue(&venue);
+            let nodes = checkin::storage::redis::conn::cluster_nodes(&url)
+                .expect("a valid URL")
+                .unwrap_or_else(|| vec![url.clone()]);
+            // On a cluster only the key's master takes the write; the others refuse it.
+            for node in nodes {
+                let mut con = ::redis::Client::open(node)
+                    .and_then(|c| c.get_connection())
+                    .expect("connects");
+                let _: ::redis::RedisResult<()> =
+                    ::redis::cmd("SET").arg(&key).arg(garbage).query(&mut con);
+            }
+        }
+    }
+    let retry = app.post("/api/v1/scans", &tok, &body).await;
+    let fresh = app
+        .post(
+            "/api/v1/scans",
+            &tok,
+            &json!({"code": code, "direction": "out", "idempotency_key": "k-2"}),
+        )
+        .await;
+
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(first.body, retry.body);
+    assert_eq!(
+        fresh.status, 500,
+        "a new scan cannot be checked: {}",
+        fresh.body
+    );
+}
+
 async fn the_same_idempotency_key_with_another_body_is_refused(app: TestApp) {
     let code = app.venue("S1", "shop").await;
     let (tok, rid) = app.resident("19900000001").await;
@@ -265,6 +323,7 @@ crate::on_both_backends!(
     a_fever_check_in_is_denied_and_changes_no_visit,
     a_checkpoint_scan_is_a_pass_that_closes_no_other_visit,
     a_retried_scan_with_the_same_idempotency_key_returns_the_first_answer,
+    a_retry_gets_its_first_answer_even_when_the_venue_can_no_longer_be_read,
     the_same_idempotency_key_with_another_body_is_refused,
     two_concurrent_check_ins_by_one_person_leave_one_open_visit,
     a_scan_without_a_direction_checks_in_then_out,

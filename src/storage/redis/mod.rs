@@ -255,7 +255,6 @@ impl RedisStore {
         self.conn.clone()
     }
 
-    /// `SET key json GET`: writes and tells whether a value was there before.
     /// The person's state before a scan (see [`Store::person_state`]) and, when `venue` is
     /// given, that venue, in one pipeline: plain commands rather than a script, as the read
     /// needs no atomicity (the commit checks the version it was decided on) and a script's
@@ -266,7 +265,7 @@ impl RedisStore {
         resident: &ResidentId,
         idempotency_key: Option<&str>,
         venue: Option<&VenueId>,
-    ) -> Result<(PersonState, Option<Venue>), StoreError> {
+    ) -> Result<(PersonState, Result<Option<Venue>, StoreError>), StoreError> {
         let mut pipe = redis::pipe();
         pipe.cmd("HMGET")
             .arg(self.keys.person_state(resident))
@@ -296,9 +295,11 @@ impl RedisStore {
             Some(_) => answer(next())?,
             None => None,
         };
-        let venue: Option<String> = match venue {
-            Some(_) => answer(next())?,
-            None => None,
+        // The venue's answer is kept apart: a venue that cannot be read fails the scan's check,
+        // which a retry under an idempotency key never reaches.
+        let venue: Result<Option<Venue>, StoreError> = match venue {
+            Some(_) => answer::<Option<String>>(next()).and_then(parse_opt),
+            None => Ok(None),
         };
         let version = match version {
             None => 0,
@@ -322,9 +323,10 @@ impl RedisStore {
             resident: parse_opt(registration)?,
             latest_scan_time: latest,
         };
-        Ok((person, parse_opt(venue)?))
+        Ok((person, venue))
     }
 
+    /// `SET key json GET`: writes and tells whether a value was there before.
     async fn upsert(&self, key: String, json: String) -> Result<Upsert, StoreError> {
         let before: Option<String> = redis::cmd("SET")
             .arg(key)
@@ -694,13 +696,14 @@ impl Store for RedisStore {
         resident: &ResidentId,
         idempotency_key: Option<&str>,
         venue: &VenueId,
-    ) -> Result<(PersonState, Option<Venue>), StoreError> {
+    ) -> Result<(PersonState, Result<Option<Venue>, StoreError>), StoreError> {
         if self.conn.is_cluster() {
             // The venue's key is in another slot, most likely on another master.
-            return futures::try_join!(
+            let (person, venue) = futures::join!(
                 self.person_state(resident, idempotency_key),
                 self.venue(venue)
             );
+            return Ok((person?, venue));
         }
         self.read_person(resident, idempotency_key, Some(venue))
             .await
