@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
 /// Installs the log subscriber once (`RUST_LOG` filters; default `info`). Later calls do
@@ -15,13 +15,33 @@ pub fn init_logging() {
 
 static METRICS: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// The upper bounds (seconds) of the buckets of `http_request_duration_seconds`, a Prometheus
+/// histogram: buckets add up across instances (a summary's quantiles do not), and they count
+/// every request since the start, so a benchmark can read a run's percentiles from them
+/// (`scripts/bench-scale`). From 0.1 ms, a few steps per tenfold, to 10 s.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01,
+    0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0,
+];
+
+/// The exporter's settings: latency as a histogram with [`LATENCY_BUCKETS`], other
+/// distributions as the exporter's default summaries.
+fn exporter() -> PrometheusBuilder {
+    let latency = Matcher::Full("http_request_duration_seconds".to_owned());
+    match PrometheusBuilder::new().set_buckets_for_metric(latency, LATENCY_BUCKETS) {
+        Ok(builder) => builder,
+        // Only for an empty list of buckets, which the constant is not.
+        Err(_) => PrometheusBuilder::new(),
+    }
+}
+
 /// The process-wide metrics recorder's handle, installed on first use. When another recorder
 /// is already installed (in a test binary), a detached recorder still renders.
 pub fn metrics_handle() -> PrometheusHandle {
     METRICS
-        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+        .get_or_init(|| match exporter().install_recorder() {
             Ok(handle) => handle,
-            Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            Err(_) => exporter().build_recorder().handle(),
         })
         .clone()
 }

@@ -47,6 +47,36 @@ async fn health_readiness_metrics_and_the_spec_answer(app: TestApp) {
     assert!(metrics.contains("http_requests_total"), "{metrics}");
 }
 
+async fn request_latency_is_a_histogram_that_adds_up_across_instances(app: TestApp) {
+    let health = app.send(app.client.get(app.url("/healthz"))).await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+
+    assert_eq!(health.status, 200);
+    let buckets: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("http_request_duration_seconds_bucket{route=\"/healthz\""))
+        .collect();
+    // One per bound of `LATENCY_BUCKETS`, and `+Inf`.
+    assert_eq!(
+        buckets.len(),
+        checkin::telemetry::LATENCY_BUCKETS.len() + 1,
+        "{metrics}"
+    );
+    assert!(
+        buckets.iter().any(|l| l.contains("le=\"+Inf\"")),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("quantile="), "{metrics}");
+}
+
 async fn an_unknown_route_gets_the_contract_error_body(app: TestApp) {
     let a = app
         .send(app.client.get(app.url("/api/v1/nothing-here")))
@@ -59,4 +89,5 @@ async fn an_unknown_route_gets_the_contract_error_body(app: TestApp) {
 crate::on_both_backends!(
     health_readiness_metrics_and_the_spec_answer,
     an_unknown_route_gets_the_contract_error_body,
+    request_latency_is_a_histogram_that_adds_up_across_instances,
 );
