@@ -231,11 +231,7 @@ pub trait Store: Send + Sync + 'static {
         idempotency_key: Option<&str>,
         venue: &VenueId,
     ) -> Result<(PersonState, Result<Option<Venue>, StoreError>), StoreError> {
-        let (person, venue) = futures::join!(
-            self.person_state(resident, idempotency_key),
-            self.venue(venue)
-        );
-        Ok((person?, venue))
+        person_state_beside_venue(self, resident, idempotency_key, venue).await
     }
     /// Writes a scan's outcome if the person's version is still `expected_version`, and
     /// raises the person's latest scan time to the event's scan time if it is later.
@@ -401,4 +397,22 @@ pub fn refuse_open_visits(visits: &[Visit]) -> Result<(), StoreError> {
 /// venue may set (see [`crate::domain::venue::MAX_STAY_CAP_MINUTES`]).
 pub fn lookback() -> chrono::Duration {
     chrono::Duration::minutes(i64::from(crate::domain::venue::MAX_STAY_CAP_MINUTES))
+}
+
+/// [`Store::person_state`] and [`Store::venue`] at once, as two reads: what
+/// [`Store::person_state_and_venue`] does where one round trip is not possible.
+///
+/// # Errors
+/// When the person's state cannot be read; the venue's outcome is returned as it came.
+pub async fn person_state_beside_venue<S: Store + ?Sized>(
+    store: &S,
+    resident: &ResidentId,
+    idempotency_key: Option<&str>,
+    venue: &VenueId,
+) -> Result<(PersonState, Result<Option<Venue>, StoreError>), StoreError> {
+    let (person, venue) = futures::join!(
+        store.person_state(resident, idempotency_key),
+        store.venue(venue)
+    );
+    Ok((person?, venue))
 }

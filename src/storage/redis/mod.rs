@@ -699,11 +699,13 @@ impl Store for RedisStore {
     ) -> Result<(PersonState, Result<Option<Venue>, StoreError>), StoreError> {
         if self.conn.is_cluster() {
             // The venue's key is in another slot, most likely on another master.
-            let (person, venue) = futures::join!(
-                self.person_state(resident, idempotency_key),
-                self.venue(venue)
-            );
-            return Ok((person?, venue));
+            return crate::storage::person_state_beside_venue(
+                self,
+                resident,
+                idempotency_key,
+                venue,
+            )
+            .await;
         }
         self.read_person(resident, idempotency_key, Some(venue))
             .await
