@@ -604,3 +604,81 @@ async fn idle_expiries_are_refreshed_on_a_new_day_and_set_on_keys_a_write_create
         }
     });
 }
+
+#[tokio::test]
+async fn a_store_with_another_idle_expiry_refreshes_again_the_same_day() {
+    with_redis!(backend, prefix, {
+        let open = |idle: Option<chrono::Duration>| async move {
+            let store = RedisStore::connect(&crate::helpers::redis_url(), prefix)
+                .await
+                .expect("connects");
+            match idle {
+                Some(after) => store.expire_idle_after(after),
+                None => store,
+            }
+        };
+        let (short, none, long) = (
+            open(Some(chrono::Duration::hours(1))).await,
+            open(None).await,
+            open(Some(chrono::Duration::hours(48))).await,
+        );
+        let person = resident("R00001", "19900000001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        short.put_venue(&shop).await.expect("put venue");
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let at = t("2020-03-10T08:00:00Z");
+        let minutes = |m| at + chrono::Duration::minutes(m);
+        scan(&short, &person.id, &shop, Some(Direction::In), at).await;
+        // A store without idle expiries creates the venue's days; then, the same day, one with
+        // a longer idle expiry (retention raised, instances restarted one by one).
+        scan(&none, &person.id, &shop, Some(Direction::Out), minutes(10)).await;
+        scan(&long, &person.id, &shop, Some(Direction::In), minutes(20)).await;
+        scan(&long, &person.id, &shop, Some(Direction::Out), minutes(30)).await;
+
+        let mut conn = raw_redis().await;
+        for key in [
+            keys.person_state(&person.id),
+            keys.person_events(&person.id),
+            keys.venue_days(&shop.id),
+            keys.venue_recent(&shop.id),
+            keys.venue_events(&shop.id),
+        ] {
+            let ms: i64 = redis::cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .expect("PTTL");
+            assert!(ms > 48 * 3_600_000, "{key}: {ms} ms");
+        }
+    });
+}
+
+#[tokio::test]
+async fn a_venue_key_of_another_type_is_corrupt_and_leaves_the_person_readable() {
+    with_redis!(backend, prefix, {
+        let person = resident("R00001", "19900000001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        backend.put_venue(&shop).await.expect("put venue");
+        let key = Keys::new(prefix).expect("a valid prefix").venue(&shop.id);
+        let mut conn = raw_redis().await;
+        let _: () = redis::pipe()
+            .cmd("DEL")
+            .arg(&key)
+            .ignore()
+            .cmd("RPUSH")
+            .arg(&key)
+            .arg("not a venue")
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .expect("replaces the venue with a list");
+
+        let (state, venue) = backend
+            .person_state_and_venue(&person.id, Some("k"), &shop.id)
+            .await
+            .expect("the person's state reads");
+
+        assert_eq!(state.version, 0);
+        assert!(matches!(venue, Err(StoreError::Corrupt(_))), "{venue:?}");
+    });
+}

@@ -11,7 +11,7 @@
 //!
 //! | key | type | contents | written by |
 //! | --- | --- | --- | --- |
-//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty), `last` (the latest scan time, ms), `xday` (the UTC day its idle expiries were last refreshed, empty without them) | `commit_scan` |
+//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty), `last` (the latest scan time, ms), `xday` (the UTC day its idle expiries were last refreshed and the idle expiry set, `DAY:MS`; empty without them) | `commit_scan` |
 //! | `PREFIX:{p:RID}:visits` | string | the person's closed visits, framed binary records (`record.rs`) appended in the order written; a later record of an id replaces an earlier one | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{p:RID}:scratch` | string | never holds data between scripts: where a script copies the person's visits string to leave it at its exact size (`append_exact` in `scripts.rs`) | `commit_scan`, `import_visits` |
 //! | `PREFIX:{p:RID}:events` | list | scan event JSON, in the order recorded (`RPUSH`) | `commit_scan` |
@@ -24,7 +24,7 @@
 //! | `PREFIX:venues` | set | every venue id (listing) | `put_venue` |
 //! | `PREFIX:{v:VID}:day:N` | string | a copy of the closed visits at the venue that began on UTC day `N` (days since 1970-01-01), framed records appended | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{v:VID}:scratch` | string | never holds data between scripts: where a script copies a day string to leave it at its exact size | `commit_scan`, `import_visits` |
-//! | `PREFIX:{v:VID}:xday` | string | the UTC day the idle expiries of the venue's keys were last refreshed, by Redis's clock | `commit_scan`, `import_visits` |
+//! | `PREFIX:{v:VID}:xday` | string | `DAY:MS`: the UTC day (by Redis's clock) the idle expiries of the venue's keys were last refreshed, and the idle expiry set | `commit_scan`, `import_visits` |
 //! | `PREFIX:{v:VID}:days` | sorted set | each `N` with a `day:N` string, scored by `N` | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{v:VID}:applied` | hash | resident id → the person's version of the last scan step applied here (on a cluster only) | `commit_scan` |
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
@@ -213,8 +213,9 @@ impl Keys {
         self.place(id, "scratch")
     }
 
-    /// `PREFIX:{v:VID}:xday`: the UTC day (days since 1970-01-01, by Redis's clock) on which
-    /// the idle expiries of the venue's keys were last refreshed (see `scripts.rs`).
+    /// `PREFIX:{v:VID}:xday`: `DAY:MS`, the UTC day (days since 1970-01-01, by Redis's clock)
+    /// on which the idle expiries of the venue's keys were last refreshed, and the idle expiry
+    /// (ms) set then (see `scripts.rs`).
     pub fn venue_expiry_day(&self, id: &VenueId) -> String {
         self.place(id, "xday")
     }

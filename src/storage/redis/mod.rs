@@ -281,6 +281,9 @@ impl RedisStore {
         if let Some(v) = venue {
             pipe.cmd("GET").arg(self.keys.venue(v));
         }
+        // Each answer on its own: a key holding another type is that key's error (`Corrupt`),
+        // not the pipeline's, so a venue that cannot be read leaves the person readable.
+        pipe.ignore_errors();
         let answers: Vec<redis::Value> = read_again_if_dropped(|| {
             let (pipe, mut conn) = (&pipe, self.conn());
             async move { pipe.query_async(&mut conn).await }

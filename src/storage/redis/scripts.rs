@@ -25,8 +25,8 @@ pub const RECENT_SLACK: usize = 32;
 ///
 /// Idle expiries (`idle` ms, `0`: none): the keys a scan writes again and again (a person's
 /// `state` and `events`; a venue's `open`, `recent`, `events` and `days`) are refreshed by the
-/// first write of each UTC day by Redis's clock (`utc_day`; a person's `xday` field, a venue's
-/// `{v}:xday` key), to `idle` plus one day, so that each still expires no sooner than `idle`
+/// first write of each UTC day by Redis's clock with a given `idle` (`refresh_mark`: the day and
+/// `idle`, in a person's `xday` field and a venue's `{v}:xday` key), to `idle` plus one day, so that each still expires no sooner than `idle`
 /// after its last write; and a write that creates one of them (an emptied key comes back)
 /// sets its expiry at once. A venue's `open` hash empties whenever its last person leaves, so
 /// a check-in refreshes it. Strings of closed visits are refreshed at each write, as before.
@@ -70,8 +70,10 @@ end
 
 local DAY_MS = 86400000
 
-local function utc_day()
-  return tostring(math.floor(tonumber(redis.call('TIME')[1]) / 86400))
+-- The mark of a day's refresh: the UTC day by Redis's clock and the idle expiry it set, so
+-- that a store opened with another idle expiry that day refreshes again.
+local function refresh_mark(idle)
+  return tostring(math.floor(tonumber(redis.call('TIME')[1]) / 86400)) .. ':' .. idle
 end
 
 local function append_exact(key, scratch, bytes)
@@ -93,7 +95,7 @@ local function person_write(k, a, o)
   local idle = tonumber(a[o + 5])
   local today = ''
   if idle > 0 then
-    today = utc_day()
+    today = refresh_mark(idle)
   end
   redis.call('HSET', k[1], 'version', string.format('%d', version + 1), 'open', a[o + 1],
     'last', last, 'xday', today)
@@ -120,8 +122,11 @@ local function venue_write(k, a, o)
   local exact = string.find(a[o + 1], 'x', 1, true)
   local today, refresh = '', false
   if idle > 0 then
-    today = utc_day()
+    today = refresh_mark(idle)
     refresh = redis.call('GET', k[6]) ~= today
+  else
+    -- Keys this write creates get no expiry: the next write with one must refresh them.
+    redis.call('DEL', k[6])
   end
   -- Set on a key this write creates, when the day's refresh (at the end) does not run.
   local keep = (idle > 0 and not refresh) and idle + DAY_MS or 0
