@@ -2,19 +2,23 @@
 
 use crate::helpers::TestApp;
 
-async fn health_readiness_metrics_and_the_spec_answer(app: TestApp) {
-    let health = app.send(app.client.get(app.url("/healthz"))).await;
-    let ready = app.send(app.client.get(app.url("/readyz"))).await;
-    let spec = app.send(app.client.get(app.url("/openapi.json"))).await;
-    let metrics = app
-        .client
+/// `GET /metrics`, as text.
+async fn metrics_text(app: &TestApp) -> String {
+    app.client
         .get(app.url("/metrics"))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .text()
         .await
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+async fn health_readiness_metrics_and_the_spec_answer(app: TestApp) {
+    let health = app.send(app.client.get(app.url("/healthz"))).await;
+    let ready = app.send(app.client.get(app.url("/readyz"))).await;
+    let spec = app.send(app.client.get(app.url("/openapi.json"))).await;
+    let metrics = metrics_text(&app).await;
 
     assert_eq!(health.status, 200);
     assert_eq!(ready.status, 200);
@@ -49,15 +53,7 @@ async fn health_readiness_metrics_and_the_spec_answer(app: TestApp) {
 
 async fn request_latency_is_a_histogram_that_adds_up_across_instances(app: TestApp) {
     let health = app.send(app.client.get(app.url("/healthz"))).await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let metrics = metrics_text(&app).await;
 
     assert_eq!(health.status, 200);
     let buckets: Vec<&str> = metrics

@@ -11,6 +11,18 @@ use checkin::storage::{ScanCommit, Store, StoreError, IDEMPOTENCY_TTL_SECONDS};
 use crate::fixtures::{decided, idempotency_record, phone, resident, rid, scan, t, venue};
 use crate::helpers::{catch, keys_under, raw_redis, Backend};
 
+/// A second store on the test Redis under `prefix`, with idle expiries after `idle` (none
+/// when `None`).
+async fn store_expiring_after(prefix: &str, idle: Option<chrono::Duration>) -> RedisStore {
+    let store = RedisStore::connect(&crate::helpers::redis_url(), prefix)
+        .await
+        .expect("connects");
+    match idle {
+        Some(after) => store.expire_idle_after(after),
+        None => store,
+    }
+}
+
 #[tokio::test]
 async fn connecting_to_a_dead_redis_fails_fast_as_unavailable() {
     let started = Instant::now();
@@ -383,10 +395,7 @@ async fn shorter_timeouts_are_honoured() {
 #[tokio::test]
 async fn a_persons_and_a_venues_visit_keys_expire_when_idle_and_registrations_do_not() {
     with_redis!(backend, prefix, {
-        let store = RedisStore::connect(&crate::helpers::redis_url(), prefix)
-            .await
-            .expect("connects")
-            .expire_idle_after(chrono::Duration::hours(1));
+        let store = store_expiring_after(prefix, Some(chrono::Duration::hours(1))).await;
         let person = resident("R00001", "19900000001");
         let shop = venue("GC-S001", VenueKind::Shop);
         store.put_venue(&shop).await.expect("put venue");
@@ -518,10 +527,7 @@ async fn a_persons_visits_string_is_kept_at_its_exact_size() {
 #[tokio::test]
 async fn idle_expiries_are_refreshed_on_a_new_day_and_set_on_keys_a_write_creates() {
     with_redis!(backend, prefix, {
-        let store = RedisStore::connect(&crate::helpers::redis_url(), prefix)
-            .await
-            .expect("connects")
-            .expire_idle_after(chrono::Duration::hours(1));
+        let store = store_expiring_after(prefix, Some(chrono::Duration::hours(1))).await;
         let person = resident("R00001", "19900000001");
         let shop = venue("GC-S001", VenueKind::Shop);
         store.put_venue(&shop).await.expect("put venue");
@@ -608,19 +614,10 @@ async fn idle_expiries_are_refreshed_on_a_new_day_and_set_on_keys_a_write_create
 #[tokio::test]
 async fn a_store_with_another_idle_expiry_refreshes_again_the_same_day() {
     with_redis!(backend, prefix, {
-        let open = |idle: Option<chrono::Duration>| async move {
-            let store = RedisStore::connect(&crate::helpers::redis_url(), prefix)
-                .await
-                .expect("connects");
-            match idle {
-                Some(after) => store.expire_idle_after(after),
-                None => store,
-            }
-        };
         let (short, none, long) = (
-            open(Some(chrono::Duration::hours(1))).await,
-            open(None).await,
-            open(Some(chrono::Duration::hours(48))).await,
+            store_expiring_after(prefix, Some(chrono::Duration::hours(1))).await,
+            store_expiring_after(prefix, None).await,
+            store_expiring_after(prefix, Some(chrono::Duration::hours(48))).await,
         );
         let person = resident("R00001", "19900000001");
         let shop = venue("GC-S001", VenueKind::Shop);
