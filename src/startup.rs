@@ -19,6 +19,7 @@ use crate::codes::keys::CodeKey;
 use crate::codes::{CodeSigner, PublicBaseUrl};
 use crate::config::Settings;
 use crate::limits::Limits;
+use crate::service::person_turns::PersonTurns;
 use crate::service::{accounts, alert_webhook, retention};
 use crate::state::AppState;
 use crate::storage::embedded::EmbeddedStore;
@@ -150,6 +151,7 @@ pub fn build_state(
         metrics: telemetry::metrics_handle(),
         clock,
         limits: Arc::new(Limits::new(settings_limits)),
+        turns: Arc::new(PersonTurns::default()),
     })
 }
 

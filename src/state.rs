@@ -11,6 +11,7 @@ use crate::codes::CodeSigner;
 use crate::config::Settings;
 use crate::domain::rules::ScanPolicy;
 use crate::limits::Limits;
+use crate::service::person_turns::PersonTurns;
 use crate::storage::Store;
 
 /// Shared application state, held in `web::Data`. Cheap to clone: a clone shares the keys, the
@@ -36,6 +37,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Rate limits.
     pub limits: Arc<Limits>,
+    /// One person's scans on this instance take turns ([`PersonTurns`]).
+    pub turns: Arc<PersonTurns>,
 }
 
 impl AppState {

@@ -9,6 +9,7 @@ pub mod export;
 pub mod flags;
 pub mod households;
 pub mod imports;
+pub mod person_turns;
 pub mod posters;
 pub mod repair;
 pub mod report_export;

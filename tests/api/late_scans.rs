@@ -349,9 +349,53 @@ async fn a_scan_judged_again_keeps_its_first_alert_on_every_store(backend: Backe
     assert_eq!(kinds, vec!["fever"], "{}", listed.body);
 }
 
+async fn late_scans_of_one_person_sent_all_at_once_are_all_answered(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let shop = app.venue("S1", "shop").await;
+    let (token, _) = app.resident("19900000931").await;
+    let scan = |round: i64, i: i64| {
+        // Times spread over the last 20 hours, in no order.
+        let minutes = 1_200 - 120 * round - 2 * ((i * 17) % 40);
+        json!({"code": shop, "client_time": crate::helpers::ago(minutes).to_rfc3339(),
+               "idempotency_key": format!("r{round}-{i}")})
+    };
+    // Rounds of forty scans at once, in six batches of four and sixteen singles: each
+    // conflicts with the others and is decided again.
+    for round in 0..4_i64 {
+        let batches = (0..6_i64).map(|b| {
+            let body = json!({"scans": (0..4).map(|i| scan(round, b * 4 + i)).collect::<Vec<_>>()});
+            let (app, token) = (&app, &token);
+            async move { app.post("/api/v1/scans/batch", token, &body).await }
+        });
+        let singles = (24..40_i64).map(|i| {
+            let body = scan(round, i);
+            let (app, token) = (&app, &token);
+            async move { app.post("/api/v1/scans", token, &body).await }
+        });
+        let (batches, singles) = futures::join!(
+            futures::future::join_all(batches),
+            futures::future::join_all(singles)
+        );
+        for answer in singles {
+            assert_eq!(answer.status, 200, "round {round}: {}", answer.body);
+        }
+        for answer in batches {
+            assert_eq!(answer.status, 200, "round {round}: {}", answer.body);
+            for result in answer.body["results"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                assert!(result.get("error").is_none(), "round {round}: {result}");
+            }
+        }
+    }
+}
+
 crate::for_each_backend!(
     shuffled_scans_sent_in_random_batches_give_the_visits_of_the_in_order_replay,
     a_member_brought_along_keeps_the_scanners_way_when_their_own_late_scan_arrives,
     a_late_scan_raises_the_alert_a_later_scan_raises_once_put_after_it,
     a_scan_judged_again_keeps_its_first_alert_on_every_store,
+    late_scans_of_one_person_sent_all_at_once_are_all_answered,
 );
