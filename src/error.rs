@@ -66,6 +66,9 @@ pub enum ApiError {
     /// The body is larger than the route takes (the limit in bytes; `http::body`).
     #[error("the body is larger than the {0} bytes this route takes")]
     PayloadTooLarge(usize),
+    /// The path exists but does not take this method (its methods are in `Allow`).
+    #[error("this path does not take {0}; see the Allow header")]
+    MethodNotAllowed(String),
     /// Too many requests from one address, phone, account or resident; retry after the
     /// given seconds.
     #[error("too many requests; retry in {0} s")]
@@ -101,6 +104,7 @@ impl ApiError {
             ApiError::NotAllowed(_) => "not_allowed",
             ApiError::StoreUnavailable => "store_unavailable",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Internal => "internal",
         }
@@ -143,6 +147,7 @@ impl ResponseError for ApiError {
             ApiError::IdempotencyKeyReused | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -227,6 +227,7 @@ impl Application {
                     async move { Ok::<_, std::convert::Infallible>(shared.for_this_thread().await) }
                 })
                 // Answers carry personal data: no cache keeps them unless a route says so.
+                .wrap(http::method_not_allowed::middleware())
                 .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))
                 .wrap(http::metrics::RequestMetrics)
                 .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())

@@ -10,6 +10,7 @@ pub mod console;
 pub mod flags;
 pub mod guard;
 pub mod me;
+pub mod method_not_allowed;
 pub mod metrics;
 pub mod negotiate;
 pub mod occupancy;

@@ -73,6 +73,27 @@ async fn request_latency_is_a_histogram_that_adds_up_across_instances(app: TestA
     assert!(!metrics.contains("quantile="), "{metrics}");
 }
 
+async fn a_method_a_path_does_not_take_gets_the_contract_error_body_and_allow(app: TestApp) {
+    let res = app
+        .client
+        .get(app.url("/api/v1/scans"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = res.status().as_u16();
+    let allow = res
+        .headers()
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body: serde_json::Value = res.json().await.unwrap_or_default();
+
+    assert_eq!(status, 405);
+    assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
+    assert!(allow.contains("POST"), "Allow: {allow:?}");
+}
+
 async fn an_unknown_route_gets_the_contract_error_body(app: TestApp) {
     let a = app
         .send(app.client.get(app.url("/api/v1/nothing-here")))
@@ -86,4 +107,5 @@ crate::on_both_backends!(
     health_readiness_metrics_and_the_spec_answer,
     an_unknown_route_gets_the_contract_error_body,
     request_latency_is_a_histogram_that_adds_up_across_instances,
+    a_method_a_path_does_not_take_gets_the_contract_error_body_and_allow,
 );
