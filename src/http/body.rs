@@ -37,6 +37,9 @@ fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
         JsonPayloadError::Overflow { .. }
         | JsonPayloadError::OverflowKnownLength { .. }
         | JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::PayloadTooLarge(limit),
+        JsonPayloadError::ContentType => ApiError::InvalidJson(
+            "the body must be JSON sent with Content-Type: application/json".into(),
+        ),
         other => ApiError::InvalidJson(super::redact_values(&other.to_string())),
     }
 }

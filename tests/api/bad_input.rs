@@ -232,6 +232,28 @@ async fn bad_query_parameters_get_400(app: TestApp) {
     }
 }
 
+async fn a_scan_sent_as_another_content_type_is_told_to_send_json(app: TestApp) {
+    let code = app.venue("S1", "shop").await;
+    let (tok, _) = app.resident("19900000951").await;
+    let body = json!({"code": code}).to_string();
+    for content_type in [Some("text/plain"), None] {
+        let mut req = app
+            .client
+            .post(app.url("/api/v1/scans"))
+            .bearer_auth(&tok)
+            .body(body.clone());
+        if let Some(t) = content_type {
+            req = req.header("content-type", t);
+        }
+        let answer = app.send(req).await;
+
+        assert_eq!(answer.status, 400, "{content_type:?}");
+        assert_eq!(answer.body["error"]["code"], "invalid_json");
+        let message = answer.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("application/json"), "{message}");
+    }
+}
+
 crate::on_both_backends!(
     malformed_json_and_wrong_types_get_400_and_change_nothing,
     an_unknown_or_tampered_code_is_refused_with_its_own_error,
@@ -240,4 +262,5 @@ crate::on_both_backends!(
     a_residents_csv_with_broken_rows_keeps_the_good_ones,
     a_venue_with_bad_fields_is_refused_with_400,
     bad_query_parameters_get_400,
+    a_scan_sent_as_another_content_type_is_told_to_send_json,
 );
