@@ -11,6 +11,15 @@ use checkin::storage::{ScanCommit, Store, StoreError, IDEMPOTENCY_TTL_SECONDS};
 use crate::fixtures::{decided, idempotency_record, phone, resident, rid, scan, t, venue};
 use crate::helpers::{catch, keys_under, raw_redis, Backend};
 
+/// A key's time to live, ms (`-1`: none, `-2`: no such key).
+async fn pttl_ms(conn: &mut redis::aio::MultiplexedConnection, key: &str) -> i64 {
+    redis::cmd("PTTL")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("PTTL")
+}
+
 /// A second store on the test Redis under `prefix`, with idle expiries after `idle` (none
 /// when `None`).
 async fn store_expiring_after(prefix: &str, idle: Option<chrono::Duration>) -> RedisStore {
@@ -568,11 +577,7 @@ async fn idle_expiries_are_refreshed_on_a_new_day_and_set_on_keys_a_write_create
         let again = out + chrono::Duration::minutes(30);
         scan(&store, &person.id, &shop, Some(Direction::In), again).await;
         for key in &daily {
-            let ms: i64 = redis::cmd("PTTL")
-                .arg(key)
-                .query_async(&mut conn)
-                .await
-                .expect("PTTL");
+            let ms = pttl_ms(&mut conn, key).await;
             assert!(ms > 89_000_000, "{key} not refreshed on a new day: {ms} ms");
         }
 
@@ -601,11 +606,7 @@ async fn idle_expiries_are_refreshed_on_a_new_day_and_set_on_keys_a_write_create
             keys.venue_recent(&shop.id),
             keys.venue_events(&shop.id),
         ] {
-            let ms: i64 = redis::cmd("PTTL")
-                .arg(&key)
-                .query_async(&mut conn)
-                .await
-                .expect("PTTL");
+            let ms = pttl_ms(&mut conn, &key).await;
             assert!(ms > 89_000_000, "{key} created without an expiry: {ms} ms");
         }
     });
@@ -640,11 +641,7 @@ async fn a_store_with_another_idle_expiry_refreshes_again_the_same_day() {
             keys.venue_recent(&shop.id),
             keys.venue_events(&shop.id),
         ] {
-            let ms: i64 = redis::cmd("PTTL")
-                .arg(&key)
-                .query_async(&mut conn)
-                .await
-                .expect("PTTL");
+            let ms = pttl_ms(&mut conn, &key).await;
             assert!(ms > 48 * 3_600_000, "{key}: {ms} ms");
         }
     });

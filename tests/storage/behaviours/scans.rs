@@ -8,6 +8,24 @@ use crate::fixtures::{
     all_time, decided, idempotency_record, plus_minutes, rid, scan, scan_with, t, venue, vid,
 };
 
+/// A person's first commit (version 0) of `outcome`, with an idempotency record under a key.
+fn first_commit(
+    person: &checkin::domain::ResidentId,
+    outcome: checkin::domain::rules::Outcome,
+    idempotency: Option<(&str, &checkin::storage::IdempotencyRecord)>,
+) -> ScanCommit {
+    ScanCommit {
+        resident_id: person.clone(),
+        expected_version: 0,
+        removed: Vec::new(),
+        event: outcome.event,
+        changed: outcome.changed,
+        open_after: outcome.open_after,
+        idempotency: idempotency.map(|(k, r)| (k.to_owned(), r.clone())),
+        alerts: Vec::new(),
+    }
+}
+
 pub async fn a_first_commit_opens_a_visit_and_bumps_the_version(store: &dyn Store) {
     let person = rid("R00001");
     let compound = venue("GC-C001", VenueKind::ResidentialCompound);
@@ -177,16 +195,11 @@ pub async fn an_idempotency_record_is_read_back_with_the_person_state(store: &dy
     let record = idempotency_record("first");
 
     let result = store
-        .commit_scan(&ScanCommit {
-            resident_id: person.clone(),
-            expected_version: 0,
-            removed: Vec::new(),
-            event: outcome.event,
-            changed: outcome.changed,
-            open_after: outcome.open_after.clone(),
-            idempotency: Some(("key-1".into(), record.clone())),
-            alerts: Vec::new(),
-        })
+        .commit_scan(&first_commit(
+            &person,
+            outcome.clone(),
+            Some(("key-1", &record)),
+        ))
         .await
         .expect("the commit runs");
 
@@ -218,17 +231,14 @@ pub async fn a_persons_state_is_read_with_a_venue_as_each_is_read_alone(store: &
     store.put_venue(&shop).await.expect("put venue");
     let outcome = decided(None, &person, &shop, None, None, t("2020-03-10T08:00:00Z"));
     let record = idempotency_record("first");
-    let commit = ScanCommit {
-        resident_id: person.clone(),
-        expected_version: 0,
-        removed: Vec::new(),
-        event: outcome.event,
-        changed: outcome.changed,
-        open_after: outcome.open_after.clone(),
-        idempotency: Some(("key-1".into(), record.clone())),
-        alerts: Vec::new(),
-    };
-    let result = store.commit_scan(&commit).await.expect("the commit runs");
+    let result = store
+        .commit_scan(&first_commit(
+            &person,
+            outcome.clone(),
+            Some(("key-1", &record)),
+        ))
+        .await
+        .expect("the commit runs");
     assert_eq!(result, CommitResult::Committed);
 
     for key in [Some("key-1"), Some("key-2"), None] {
