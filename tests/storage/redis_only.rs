@@ -127,42 +127,123 @@ async fn every_key_a_scan_writes_is_under_the_prefix_and_a_hash_tag() {
     });
 }
 
+/// Commits a check-in of `person` at `shop` at `at` under idempotency key `key`.
+async fn check_in_under_key(
+    store: &dyn Store,
+    person: &checkin::domain::ResidentId,
+    shop: &checkin::domain::Venue,
+    at: chrono::DateTime<chrono::Utc>,
+    key: &str,
+) {
+    let o = decided(None, person, shop, Some(Direction::In), None, at);
+    store
+        .commit_scan(&ScanCommit {
+            resident_id: person.clone(),
+            expected_version: 0,
+            removed: Vec::new(),
+            event: o.event,
+            changed: o.changed,
+            open_after: o.open_after,
+            idempotency: Some((key.into(), idempotency_record(key))),
+            alerts: Vec::new(),
+        })
+        .await
+        .expect("the commit runs");
+}
+
 #[tokio::test]
-async fn an_idempotency_record_expires_after_48_hours() {
+async fn an_idempotency_record_is_kept_48_hours_in_the_persons_hash() {
     with_redis!(backend, prefix, {
         let person = rid("R00001");
         let shop = venue("GC-S001", VenueKind::Shop);
-        let o = decided(
-            None,
-            &person,
-            &shop,
-            Some(Direction::In),
-            None,
-            t("2020-03-10T08:00:00Z"),
-        );
-        backend
-            .commit_scan(&ScanCommit {
-                resident_id: person.clone(),
-                expected_version: 0,
-                removed: Vec::new(),
-                event: o.event,
-                changed: o.changed,
-                open_after: o.open_after,
-                idempotency: Some(("k".into(), idempotency_record("k"))),
-                alerts: Vec::new(),
-            })
-            .await
-            .expect("the commit runs");
+        let before = chrono::Utc::now().timestamp_millis();
+        check_in_under_key(&*backend, &person, &shop, t("2020-03-10T08:00:00Z"), "k").await;
 
         let keys = Keys::new(prefix).expect("a valid prefix");
-        let ttl: i64 = redis::cmd("TTL")
-            .arg(keys.person_idempotency(&person, "k"))
+        let mut conn = raw_redis().await;
+        let full_ms = i64::try_from(IDEMPOTENCY_TTL_SECONDS).expect("fits") * 1000;
+        let ttl = pttl_ms(&mut conn, &keys.person_idempotency(&person)).await;
+        assert!((full_ms - 60_000..=full_ms).contains(&ttl), "pttl {ttl}");
+        let value: String = redis::cmd("HGET")
+            .arg(keys.person_idempotency(&person))
+            .arg("k")
+            .query_async(&mut conn)
+            .await
+            .expect("HGET");
+        let (expires, json) = value.split_once(':').expect("EXPIRES:JSON");
+        let expires: i64 = expires.parse().expect("ms");
+        assert!(
+            (before + full_ms..=before + full_ms + 60_000).contains(&expires),
+            "expires {expires}, written after {before}"
+        );
+        let record: checkin::storage::IdempotencyRecord =
+            serde_json::from_str(json).expect("the record's JSON");
+        assert_eq!(record, idempotency_record("k"));
+    });
+}
+
+#[tokio::test]
+async fn an_expired_idempotency_record_is_not_read_and_the_days_first_scan_removes_it() {
+    with_redis!(backend, prefix, {
+        let person = rid("R00001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let mut conn = raw_redis().await;
+        let json = serde_json::to_string(&idempotency_record("old")).expect("JSON");
+        // Expired at 1970-01-01T00:00:01Z; the other one a minute from now.
+        let soon = chrono::Utc::now().timestamp_millis() + 60_000;
+        let _: () = redis::cmd("HSET")
+            .arg(keys.person_idempotency(&person))
+            .arg("old")
+            .arg(format!("1000:{json}"))
+            .arg("soon")
+            .arg(format!("{soon}:{json}"))
+            .query_async(&mut conn)
+            .await
+            .expect("HSET");
+
+        let state = backend
+            .person_state(&person, Some("old"))
+            .await
+            .expect("reads");
+        assert_eq!(state.idempotent, None, "an expired record is not an answer");
+        let state = backend
+            .person_state(&person, Some("soon"))
+            .await
+            .expect("reads");
+        assert_eq!(state.idempotent, Some(idempotency_record("old")));
+
+        check_in_under_key(&*backend, &person, &shop, t("2020-03-10T08:00:00Z"), "k").await;
+        let mut fields: Vec<String> = redis::cmd("HKEYS")
+            .arg(keys.person_idempotency(&person))
+            .query_async(&mut conn)
+            .await
+            .expect("HKEYS");
+        fields.sort();
+        assert_eq!(fields, ["k", "soon"], "the expired record is removed");
+    });
+}
+
+#[tokio::test]
+async fn an_idempotency_record_written_by_an_earlier_build_is_still_answered() {
+    with_redis!(backend, prefix, {
+        let person = rid("R00001");
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let json = serde_json::to_string(&idempotency_record("k")).expect("JSON");
+        let _: () = redis::cmd("SET")
+            .arg(keys.legacy_person_idempotency(&person, "k"))
+            .arg(json)
+            .arg("EX")
+            .arg(IDEMPOTENCY_TTL_SECONDS)
             .query_async(&mut raw_redis().await)
             .await
-            .expect("TTL works");
+            .expect("SET");
 
-        let full = i64::try_from(IDEMPOTENCY_TTL_SECONDS).expect("fits");
-        assert!((full - 60..=full).contains(&ttl), "ttl {ttl}");
+        let state = backend
+            .person_state(&person, Some("k"))
+            .await
+            .expect("reads");
+        assert_eq!(state.idempotent, Some(idempotency_record("k")));
     });
 }
 

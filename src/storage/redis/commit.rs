@@ -35,7 +35,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{record, RedisStore};
 use crate::domain::{VenueId, Visit};
-use crate::storage::{CommitResult, ScanCommit, StoreError, IDEMPOTENCY_TTL_SECONDS};
+use crate::storage::{
+    CommitResult, IdempotencyRecord, ScanCommit, StoreError, IDEMPOTENCY_TTL_SECONDS,
+};
 
 /// How many marked persons one repair pass takes at a time.
 const REPAIR_BATCH: usize = 128;
@@ -119,6 +121,43 @@ pub(super) fn day_of(ms: i64) -> i64 {
     ms.div_euclid(86_400_000)
 }
 
+/// How an idempotency record is kept in a person's `idem` hash (see [`super::keys`]):
+/// `EXPIRES:JSON`, where `EXPIRES` is `now` plus [`IDEMPOTENCY_TTL_SECONDS`], in ms since 1970.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when the record does not serialise.
+pub(super) fn idempotency_value(
+    record: &IdempotencyRecord,
+    now: DateTime<Utc>,
+) -> Result<Vec<u8>, StoreError> {
+    let ttl = chrono::Duration::seconds(i64::try_from(IDEMPOTENCY_TTL_SECONDS).unwrap_or(i64::MAX));
+    let expires = (now + ttl).timestamp_millis();
+    let mut value = format!("{expires}:").into_bytes();
+    serde_json::to_writer(&mut value, record)?;
+    Ok(value)
+}
+
+/// The idempotency record of a value of a person's `idem` hash, or `None` when it expired by
+/// `now` (see [`idempotency_value`]).
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when the value is not `EXPIRES:JSON`.
+pub(super) fn idempotency_record(
+    value: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<IdempotencyRecord>, StoreError> {
+    let corrupt = || StoreError::Corrupt("an idempotency record is not EXPIRES:JSON".into());
+    let colon = value.iter().position(|b| *b == b':').ok_or_else(corrupt)?;
+    let expires: i64 = std::str::from_utf8(&value[..colon])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(corrupt)?;
+    if expires <= now.timestamp_millis() {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::from_slice(&value[colon + 1..])?))
+}
+
 /// A scan ready to write: the person's arguments and the followups.
 struct Prepared {
     person_args: Vec<Vec<u8>>,
@@ -129,9 +168,9 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
     let rid = commit.resident_id.as_str().to_owned();
     let event_bytes = super::event_record::encode(&commit.event)?;
     let event_ms = commit.event.scan_time.timestamp_millis();
-    let idem_json = match &commit.idempotency {
-        Some((_, rec)) => serde_json::to_string(rec)?,
-        None => String::new(),
+    let (idem_key, idem_value) = match &commit.idempotency {
+        Some((key, rec)) => (key.as_str(), idempotency_value(rec, Utc::now())?),
+        None => ("", Vec::new()),
     };
     let person_side = record::Side::Person(&commit.resident_id);
     let open_record = match &commit.open_after {
@@ -170,11 +209,12 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
         commit.expected_version.to_string().into_bytes(),
         open_record,
         event_bytes,
-        idem_json.into_bytes(),
-        IDEMPOTENCY_TTL_SECONDS.to_string().into_bytes(),
+        idem_value,
+        idem_key.as_bytes().to_vec(),
         idle_ms.to_string().into_bytes(),
         filed,
         event_ms.to_string().into_bytes(),
+        (IDEMPOTENCY_TTL_SECONDS * 1000).to_string().into_bytes(),
     ];
     let alerts = commit
         .alerts
@@ -280,8 +320,7 @@ impl Followups {
 }
 
 impl RedisStore {
-    /// The five keys of `person_write`: the idempotency key is the state key again when the
-    /// scan has none (never written then).
+    /// The five keys of `person_write`.
     fn person_keys(&self, commit: &ScanCommit) -> [String; 5] {
         let rid = &commit.resident_id;
         let k = &self.keys;
@@ -289,10 +328,7 @@ impl RedisStore {
             k.person_state(rid),
             k.person_visits(rid),
             k.person_events(rid),
-            match &commit.idempotency {
-                Some((key, _)) => k.person_idempotency(rid, key),
-                None => k.person_state(rid),
-            },
+            k.person_idempotency(rid),
             k.person_scratch(rid),
         ]
     }

@@ -11,11 +11,12 @@
 //!
 //! | key | type | contents | written by |
 //! | --- | --- | --- | --- |
-//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty), `last` (the latest scan time, ms), `xday` (the UTC day its idle expiries were last refreshed and the idle expiry set, `DAY:MS`; empty without them) | `commit_scan` |
+//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty), `last` (the latest scan time, ms), `xday` (`DAY:MS`: the UTC day, by Redis's clock, of the person's first scan of the day, when idle expiries are refreshed (with an idle expiry of `MS` ms; `0`: none) and expired idempotency records removed) | `commit_scan` |
 //! | `PREFIX:{p:RID}:visits` | string | the person's closed visits, framed binary records (`record.rs`) appended in the order written; a later record of an id replaces an earlier one | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{p:RID}:scratch` | string | never holds data between scripts: where a script copies the person's visits string to leave it at its exact size (`append_exact` in `scripts.rs`) | `commit_scan`, `import_visits` |
 //! | `PREFIX:{p:RID}:events` | list | scan event JSON, in the order recorded (`RPUSH`) | `commit_scan` |
-//! | `PREFIX:{p:RID}:idem:KEY` | string | idempotency record JSON, `EX` = `IDEMPOTENCY_TTL_SECONDS` | `commit_scan` |
+//! | `PREFIX:{p:RID}:idem` | hash | idempotency key → `EXPIRES:JSON`: when the record expires (ms since 1970, the writer's clock: `IDEMPOTENCY_TTL_SECONDS` after the scan was committed) and the idempotency record JSON; a reader ignores an expired one; the day's first scan of the person removes them (`person_write`); the hash expires `IDEMPOTENCY_TTL_SECONDS` after its last record was written | `commit_scan` |
+//! | `PREFIX:{p:RID}:idem:KEY` | string | read only: the idempotency record JSON as builds before the `idem` hash wrote it, `EX` = `IDEMPOTENCY_TTL_SECONDS` | (earlier builds) |
 //! | `PREFIX:{p:RID}:outbox` | hash | cluster only: person version → JSON of the scan's writes in other slots still owed (see `commit.rs`) | `commit_scan`, `repair` |
 //! | `PREFIX:{repair}:pending` | sorted set | cluster only: resident ids whose outbox may hold entries, scored by when marked (ms) | `commit_scan`, `repair` |
 //! | `PREFIX:{p:RID}:resident` | string | resident JSON | `put_resident` |
@@ -176,8 +177,15 @@ impl Keys {
         self.person(id, "events")
     }
 
-    /// `PREFIX:{p:RID}:idem:KEY`: the answer kept under an idempotency key.
-    pub fn person_idempotency(&self, id: &ResidentId, key: &str) -> String {
+    /// `PREFIX:{p:RID}:idem`: the answers kept under the person's idempotency keys.
+    pub fn person_idempotency(&self, id: &ResidentId) -> String {
+        self.person(id, "idem")
+    }
+
+    /// `PREFIX:{p:RID}:idem:KEY`: one answer kept under an idempotency key, as builds before
+    /// the `idem` hash wrote it (read only, until the last one expires 48 hours after such a
+    /// build's last scan).
+    pub fn legacy_person_idempotency(&self, id: &ResidentId, key: &str) -> String {
         self.person(id, &format!("idem:{key}"))
     }
 
@@ -361,15 +369,17 @@ mod tests {
             k.person_state(&rid),
             k.person_visits(&rid),
             k.person_events(&rid),
-            k.person_idempotency(&rid, "abc"),
+            k.person_idempotency(&rid),
+            k.legacy_person_idempotency(&rid, "abc"),
             k.person_scratch(&rid),
             k.resident(&rid),
         ] {
             assert!(key.starts_with("checkin:{p:R00001}:"), "{key}");
         }
         assert_eq!(k.person_state(&rid), "checkin:{p:R00001}:state");
+        assert_eq!(k.person_idempotency(&rid), "checkin:{p:R00001}:idem");
         assert_eq!(
-            k.person_idempotency(&rid, "abc"),
+            k.legacy_person_idempotency(&rid, "abc"),
             "checkin:{p:R00001}:idem:abc"
         );
     }

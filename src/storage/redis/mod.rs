@@ -275,8 +275,11 @@ impl RedisStore {
             .cmd("GET")
             .arg(self.keys.resident(resident));
         if let Some(k) = idempotency_key {
-            pipe.cmd("GET")
-                .arg(self.keys.person_idempotency(resident, k));
+            pipe.cmd("HGET")
+                .arg(self.keys.person_idempotency(resident))
+                .arg(k)
+                .cmd("GET")
+                .arg(self.keys.legacy_person_idempotency(resident, k));
         }
         if let Some(v) = venue {
             pipe.cmd("GET").arg(self.keys.venue(v));
@@ -294,8 +297,15 @@ impl RedisStore {
         type State = (Option<String>, Option<Vec<u8>>, Option<i64>);
         let (version, open, latest): State = answer(next())?;
         let registration: Option<String> = answer(next())?;
-        let idem: Option<String> = match idempotency_key {
-            Some(_) => answer(next())?,
+        let idempotent = match idempotency_key {
+            Some(_) => {
+                let kept: Option<Vec<u8>> = answer(next())?;
+                let legacy: Option<String> = answer(next())?;
+                match kept {
+                    Some(value) => commit::idempotency_record(&value, Utc::now())?,
+                    None => parse_opt::<IdempotencyRecord>(legacy)?,
+                }
+            }
             None => None,
         };
         // The venue's answer is kept apart: a venue that cannot be read fails the scan's check,
@@ -322,7 +332,7 @@ impl RedisStore {
                 .filter(|bytes| !bytes.is_empty())
                 .map(|bytes| record::unframe(bytes, record::Side::Person(resident)))
                 .transpose()?,
-            idempotent: parse_opt::<IdempotencyRecord>(idem)?,
+            idempotent,
             resident: parse_opt(registration)?,
             latest_scan_time: latest,
         };

@@ -25,21 +25,27 @@ pub const RECENT_SLACK: usize = 32;
 ///
 /// Idle expiries (`idle` ms, `0`: none): the keys a scan writes again and again (a person's
 /// `state` and `events`; a venue's `open`, `recent`, `events` and `days`) are refreshed by the
-/// first write of each UTC day by Redis's clock with a given `idle` (`refresh_mark`: the day and
-/// `idle`, in a person's `xday` field and a venue's `{v}:xday` key), to `idle` plus one day, so that each still expires no sooner than `idle`
-/// after its last write; and a write that creates one of them (an emptied key comes back)
+/// first write of each UTC day by Redis's clock with a given `idle` (`refresh_mark`: the day
+/// and `idle`, in a person's `xday` field and a venue's `{v}:xday` key), to `idle` plus one
+/// day, so that each still expires no sooner than `idle` after its last write; and a write that creates one of them (an emptied key comes back)
 /// sets its expiry at once. A venue's `open` hash empties whenever its last person leaves, so
 /// a check-in refreshes it. Strings of closed visits are refreshed at each write, as before.
 /// This saves four to five `PEXPIRE`s a scan, about a tenth of Redis's time (docs/scaling.md).
 ///
 /// `person_write(k, a, o)`: the person's truth, if its version is still the expected one.
-/// `k`: 1 `{p}:state`, 2 `{p}:visits`, 3 `{p}:events`, 4 `{p}:idem:KEY` (only written when an
-/// idempotency record is given), 5 `{p}:scratch`. `a` from `o`: 0 expected version, 1 the open visit's record
-/// after the scan or empty, 2 event JSON, 3 idempotency record JSON or empty, 4 idempotency TTL
-/// seconds, 5 idle expiry ms (`0`: none), 6 the records of the visits the scan closed or
-/// rewrote and the removals of those it removed, concatenated (appended to `{p}:visits`),
-/// 7 the scan's time ms (`last`, the person's latest scan time, is raised to it). Returns
-/// false (nothing written) when the version moved.
+/// `k`: 1 `{p}:state`, 2 `{p}:visits`, 3 `{p}:events`, 4 `{p}:idem`, 5 `{p}:scratch`. `a`
+/// from `o`: 0 expected version, 1 the open visit's record after the scan or empty, 2 event
+/// JSON, 3 idempotency record as `EXPIRES:JSON` or empty, 4 its idempotency key, 5 idle expiry
+/// ms (`0`: none), 6 the records of the visits the scan closed or rewrote and the removals of
+/// those it removed, concatenated (appended to `{p}:visits`), 7 the scan's time ms (`last`,
+/// the person's latest scan time, is raised to it), 8 how long the `idem` hash is kept after
+/// a record is written, ms. Returns false (nothing written) when the version moved.
+///
+/// Idempotency records live in one small hash per person rather than a key each: a key of
+/// its own per scan made Redis's keyspace as large as two days of scans, and its lookups and
+/// growth cost Redis about a fifth of its time per scan (docs/scaling.md). Redis 7.0 cannot
+/// expire a field, so a record carries its expiry, readers ignore an expired one, and the
+/// person's first scan of each UTC day (a new `xday`) removes the expired ones.
 ///
 /// `venue_write(k, a, o)`: one venue's part: presence, the closed visits by day, and the scan
 /// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:events`,
@@ -76,6 +82,19 @@ local function refresh_mark(idle)
   return tostring(math.floor(tonumber(redis.call('TIME')[1]) / 86400)) .. ':' .. idle
 end
 
+-- Removes the idempotency records (`EXPIRES:JSON`) that expired by Redis's clock.
+local function prune_idempotency(key)
+  local now = redis.call('TIME')
+  local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local all = redis.call('HGETALL', key)
+  for i = 1, #all, 2 do
+    local expires = tonumber(string.match(all[i + 1], '^(%d+):'))
+    if not expires or expires <= now_ms then
+      redis.call('HDEL', key, all[i])
+    end
+  end
+end
+
 local function append_exact(key, scratch, bytes)
   redis.call('APPEND', key, bytes)
   redis.call('COPY', key, scratch, 'REPLACE')
@@ -93,17 +112,18 @@ local function person_write(k, a, o)
     last = st[2]
   end
   local idle = tonumber(a[o + 5])
-  local today = ''
-  if idle > 0 then
-    today = refresh_mark(idle)
-  end
+  local today = refresh_mark(idle)
+  local first_today = st[3] ~= today
   redis.call('HSET', k[1], 'version', string.format('%d', version + 1), 'open', a[o + 1],
     'last', last, 'xday', today)
   local created = redis.call('RPUSH', k[3], a[o + 2]) == 1
-  if idle > 0 and st[3] ~= today then
+  if idle > 0 and first_today then
     expire({k[1], k[3]}, 2, idle + DAY_MS)
   elseif idle > 0 and created then
     redis.call('PEXPIRE', k[3], idle + DAY_MS)
+  end
+  if first_today then
+    prune_idempotency(k[4])
   end
   if a[o + 6] ~= '' then
     append_exact(k[2], k[5], a[o + 6])
@@ -112,7 +132,8 @@ local function person_write(k, a, o)
     end
   end
   if a[o + 3] ~= '' then
-    redis.call('SET', k[4], a[o + 3], 'EX', a[o + 4])
+    redis.call('HSET', k[4], a[o + 4], a[o + 3])
+    redis.call('PEXPIRE', k[4], a[o + 8])
   end
   return true
 end
