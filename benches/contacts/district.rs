@@ -150,6 +150,7 @@ fn venue(id: String, kind: VenueKind, community: usize, gates: &[&str]) -> Venue
         revision: 0,
         parent: None,
         longest_stay_minutes: Some(kind.default_max_stay_minutes()),
+        retired_gates: Vec::new(),
         location: None,
         opening_hours: None,
     }

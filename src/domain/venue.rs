@@ -159,6 +159,10 @@ pub struct Venue {
     /// When the venue is open, if an admin recorded it (off-hours flags).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opening_hours: Option<OpeningHours>,
+    /// Gates removed since the venue's codes were last rotated. Their posters carry the
+    /// current code version, so adding one of them back rotates the codes ([`Venue::set_gates`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired_gates: Vec<Gate>,
 }
 
 impl Venue {
@@ -203,6 +207,39 @@ impl Venue {
     pub fn has_gate(&self, gate: &Gate) -> bool {
         self.gates.iter().any(|g| g == gate)
     }
+
+    /// Replaces every poster of the venue: bumps its code version, so codes of older versions
+    /// answer `code_revoked`, and forgets the retired gates (their posters are older now).
+    pub fn rotate_codes(&mut self) {
+        self.code_version = self.code_version.saturating_add(1);
+        self.retired_gates.clear();
+    }
+
+    /// Sets the venue's gates. A gate taken away is remembered as retired: its posters answer
+    /// `code_revoked` while it is gone. Adding a retired gate back rotates the venue's codes
+    /// ([`Venue::rotate_codes`]): its old posters, perhaps taken down for a reason, would
+    /// otherwise work again, and a code names a gate and a version, not which poster it was,
+    /// so the only way to refuse them is a new version (every gate's posters are printed
+    /// again). Returns whether the codes were rotated.
+    pub fn set_gates(&mut self, gates: Vec<Gate>) -> bool {
+        let revived = gates.iter().any(|g| self.retired_gates.contains(g));
+        let removed: Vec<Gate> = self
+            .gates
+            .iter()
+            .filter(|g| !gates.contains(g))
+            .cloned()
+            .collect();
+        if revived {
+            self.rotate_codes();
+        }
+        for gate in removed {
+            if !self.retired_gates.contains(&gate) {
+                self.retired_gates.push(gate);
+            }
+        }
+        self.gates = gates;
+        revived
+    }
 }
 
 /// Venues and gates for the domain's unit tests.
@@ -234,9 +271,54 @@ pub(crate) mod fixtures {
             revision: 0,
             parent: None,
             longest_stay_minutes: None,
+            retired_gates: Vec::new(),
             location: None,
             opening_hours: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{gate, venue};
+    use super::VenueKind;
+    use crate::domain::ids::Gate;
+
+    fn g(name: &str) -> Gate {
+        Gate::parse(name).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn taking_a_gate_away_retires_it_without_rotating() {
+        let mut v = venue("S1", VenueKind::Shop);
+        v.set_gates(vec![gate(), g("南门")]);
+        assert!(!v.set_gates(vec![g("南门")]));
+        assert_eq!(v.code_version, 1);
+        assert_eq!(v.retired_gates, [gate()]);
+    }
+
+    #[test]
+    fn adding_a_retired_gate_back_rotates_and_keeps_what_the_same_change_retires() {
+        let mut v = venue("S1", VenueKind::Shop);
+        v.set_gates(vec![g("南门")]);
+        assert!(v.set_gates(vec![gate(), g("东门")]));
+        assert_eq!(v.code_version, 2);
+        assert_eq!(v.retired_gates, [g("南门")], "南门 went in the same change");
+        assert!(
+            !v.set_gates(vec![gate(), g("东门"), g("西门")]),
+            "a new gate"
+        );
+        assert_eq!(v.code_version, 2);
+    }
+
+    #[test]
+    fn a_rotation_forgets_the_retired_gates() {
+        let mut v = venue("S1", VenueKind::Shop);
+        v.set_gates(vec![g("南门")]);
+        v.rotate_codes();
+        assert_eq!(v.code_version, 2);
+        assert!(v.retired_gates.is_empty());
+        assert!(!v.set_gates(vec![gate()]), "its posters carry version 1");
     }
 }

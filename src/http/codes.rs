@@ -71,7 +71,7 @@ pub async fn rotate_version(
 ) -> Result<HttpResponse, ApiError> {
     let id = VenueId::parse(&id)?;
     let venue = update_venue(state.store.as_ref(), &id, |venue| {
-        venue.code_version = venue.code_version.saturating_add(1);
+        venue.rotate_codes();
         Ok(())
     })
     .await?;

@@ -161,6 +161,7 @@ pub async fn create(
         revision: 0,
         parent: b.parent.as_deref().map(parse_parent).transpose()?,
         longest_stay_minutes: None,
+        retired_gates: Vec::new(),
         location: b.location,
         opening_hours: b.opening_hours,
         created_at: state.clock.now(),
@@ -237,7 +238,7 @@ pub async fn patch(
             venue.address = parse_optional("address", p.address.as_deref(), 200)?;
         }
         if let Some(gates) = &p.gates {
-            venue.gates = parse_gates(gates)?;
+            venue.set_gates(parse_gates(gates)?);
         }
         if p.max_stay_minutes.is_some() {
             venue.max_stay_minutes = parse_max_stay(p.max_stay_minutes)?;

@@ -108,6 +108,7 @@ pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
         code_version: 1,
         revision: 0,
         longest_stay_minutes: None,
+        retired_gates: Vec::new(),
         location: match (col(headers, row, "lat").ok(), col(headers, row, "lon").ok()) {
             (Some(lat), Some(lon)) if !lat.trim().is_empty() || !lon.trim().is_empty() => {
                 let degrees = |s: &str| {
@@ -243,14 +244,15 @@ fn take_description(venue: &mut Venue, row: &Venue) {
     venue.kind = row.kind;
     venue.community.clone_from(&row.community);
     venue.address.clone_from(&row.address);
-    venue.gates.clone_from(&row.gates);
+    venue.set_gates(row.gates.clone());
     venue.households = row.households;
     venue.location = row.location.or(venue.location);
     venue.opening_hours = row.opening_hours.or(venue.opening_hours);
 }
 
 /// Imports venues. An existing venue keeps its code version, registration time, stay override
-/// and entry policy, so re-importing a file does not revoke posters or undo an admin's changes.
+/// and entry policy, so re-importing a file does not revoke posters (unless it brings back a gate
+/// taken away since the last rotation: see [`Venue::set_gates`]) or undo an admin's changes.
 /// In [`Mode::DryRun`], the venues earlier rows would have written are kept in memory, so a
 /// sub-location whose parent comes earlier in the file is checked as the write would check it.
 ///

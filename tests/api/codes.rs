@@ -37,6 +37,58 @@ async fn rotating_a_venues_codes_revokes_its_old_posters(app: TestApp) {
     assert_eq!(scan(&app, &tok, &new).await.status, 200);
 }
 
+async fn a_gate_taken_away_and_added_back_does_not_bring_its_old_posters_back(app: TestApp) {
+    // The venue's gates are 北门 and 南门; the helper answers 北门's code.
+    let north = app.venue("S1", "shop").await;
+    let admin = app.admin().await;
+    let (tok, _) = app.resident("19900000001").await;
+    let set_gates = |gates: Value| {
+        app.send(
+            app.client
+                .patch(app.url("/api/v1/venues/S1"))
+                .bearer_auth(&admin)
+                .json(&json!({ "gates": gates })),
+        )
+    };
+
+    let removed = set_gates(json!(["南门"])).await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert_eq!(
+        removed.body["code_version"], 1,
+        "taking a gate away revokes only its posters"
+    );
+    let while_gone = scan(&app, &tok, &north).await;
+    assert_eq!(
+        while_gone.body["error"]["code"], "code_revoked",
+        "{}",
+        while_gone.body
+    );
+
+    let back = set_gates(json!(["南门", "北门"])).await;
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert_eq!(
+        back.body["code_version"], 2,
+        "adding it back rotates the codes"
+    );
+    let old = scan(&app, &tok, &north).await;
+    assert_eq!(old.status, 422);
+    assert_eq!(old.body["error"]["code"], "code_revoked", "{}", old.body);
+    let new = back.body["codes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["gate"] == "北门")
+        .and_then(|c| c["code"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(new, north);
+    assert_eq!(scan(&app, &tok, &new).await.status, 200);
+
+    // A change that keeps the gates rotates nothing.
+    let again = set_gates(json!(["南门", "北门"])).await;
+    assert_eq!(again.body["code_version"], 2, "{}", again.body);
+}
+
 async fn event_code(app: &TestApp, from: i64, until: i64) -> Value {
     let admin = app.admin().await;
     let a = app
@@ -252,6 +304,7 @@ crate::on_both_backends!(
     concurrent_rotations_and_changes_are_all_kept,
     a_one_way_code_fixes_the_direction_and_refuses_the_other,
     rotating_a_venues_codes_revokes_its_old_posters,
+    a_gate_taken_away_and_added_back_does_not_bring_its_old_posters_back,
     an_event_code_is_accepted_only_within_its_window,
     a_rotated_signing_key_keeps_old_posters_until_it_is_retired,
     a_code_verifies_offline_with_the_published_keys,

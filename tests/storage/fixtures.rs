@@ -54,6 +54,7 @@ pub fn venue(id: &str, kind: VenueKind) -> Venue {
         revision: 0,
         parent: None,
         longest_stay_minutes: None,
+        retired_gates: Vec::new(),
         location: None,
         opening_hours: None,
         created_at: t("2020-02-01T08:00:00.123456789Z"),
