@@ -161,7 +161,8 @@ async fn earlier(
 /// gate at the pass's time: a pass visit when admitted, a `fever` denial (and its alert) at or
 /// above the fever threshold, whatever the officer decided (a vehicle turned back was at the
 /// checkpoint too, and its passengers are traced like the others). The passengers' scans carry
-/// idempotency keys derived from the request's key (else the pass id) and their index, so a
+/// idempotency keys derived from the request's key and plate (else the pass id) and their
+/// index, so a
 /// retry with the same key records no visit twice and gets the first pass back.
 ///
 /// # Errors
@@ -193,9 +194,13 @@ pub async fn register(
     for (i, p) in new.details.passengers.iter().enumerate() {
         let Some(phone) = &p.phone else { continue };
         let resident_id = person_with(state, phone, p.name.as_ref(), now).await?;
-        // Under the passenger's own records; a client's key cannot hold the separator.
+        // Under the passenger's own records; a client's key cannot hold the separator. The
+        // plate is part of it, as of the pass's: the same key with another plate is a new pass.
         let key = match &new.idempotency_key {
-            Some(k) => format!("vehicle\u{1f}{}\u{1f}{k}\u{1f}{i}", officer.username),
+            Some(k) => format!(
+                "vehicle\u{1f}{}\u{1f}{}\u{1f}{k}\u{1f}{i}",
+                officer.username, new.details.plate
+            ),
             None => format!("vehicle\u{1f}{id}\u{1f}{i}"),
         };
         let a = scan_at_gate(

@@ -353,6 +353,45 @@ async fn a_retry_with_the_same_idempotency_key_records_no_visit_twice(app: TestA
     assert_eq!(app.visits_of(rid).await.len(), 1);
 }
 
+async fn the_same_idempotency_key_with_another_plate_is_a_new_pass_with_visits_of_its_own(
+    app: TestApp,
+) {
+    app.venue("K1", "checkpoint").await;
+    let guard = app.staff("guard1", "guard").await;
+    let one = json!([{"name": "付秀英", "phone": "19900000801", "temperature_c": 36.5}]);
+    let mut body = pass_body(one);
+    body["passenger_count"] = json!(1);
+    body["idempotency_key"] = json!("shift-1");
+
+    let first = app
+        .post("/api/v1/venues/K1/vehicle-passes", &guard, &body)
+        .await;
+    body["plate"] = json!("云D54321");
+    let second = app
+        .post("/api/v1/venues/K1/vehicle-passes", &guard, &body)
+        .await;
+    body["plate"] = json!("云D99999");
+    body["passengers"][0]["temperature_c"] = json!(36.8);
+    let third = app
+        .post("/api/v1/venues/K1/vehicle-passes", &guard, &body)
+        .await;
+
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(second.status, 201, "{}", second.body);
+    assert_eq!(third.status, 201, "{}", third.body);
+    let visit = |a: &crate::helpers::Answer| a.body["passenger_visits"][0]["visit_id"].clone();
+    assert_ne!(
+        visit(&first),
+        visit(&second),
+        "each vehicle's pass visit is its own"
+    );
+    assert_ne!(visit(&second), visit(&third));
+    let rid = first.body["passenger_visits"][0]["resident_id"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(app.visits_of(rid).await.len(), 3);
+}
+
 async fn the_daily_report_counts_a_checkpoints_vehicles_people_out_of_province_and_turned_back(
     app: TestApp,
 ) {
@@ -412,6 +451,7 @@ async fn the_daily_report_counts_a_checkpoints_vehicles_people_out_of_province_a
 }
 
 crate::on_both_backends!(
+    the_same_idempotency_key_with_another_plate_is_a_new_pass_with_visits_of_its_own,
     the_daily_report_counts_a_checkpoints_vehicles_people_out_of_province_and_turned_back,
     a_pass_with_three_passengers_gives_the_two_with_phones_visits_that_tracers_find,
     a_turned_back_vehicle_needs_a_reason,
