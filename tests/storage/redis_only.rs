@@ -127,7 +127,8 @@ async fn every_key_a_scan_writes_is_under_the_prefix_and_a_hash_tag() {
     });
 }
 
-/// Commits a check-in of `person` at `shop` at `at` under idempotency key `key`.
+/// Commits a scan of `person` at `shop` at `at` under idempotency key `key` (a check-in, or
+/// the check-out of the person's open visit).
 async fn check_in_under_key(
     store: &dyn Store,
     person: &checkin::domain::ResidentId,
@@ -135,11 +136,12 @@ async fn check_in_under_key(
     at: chrono::DateTime<chrono::Utc>,
     key: &str,
 ) {
-    let o = decided(None, person, shop, Some(Direction::In), None, at);
+    let state = store.person_state(person, None).await.expect("reads");
+    let o = decided(state.open.as_ref(), person, shop, None, None, at);
     store
         .commit_scan(&ScanCommit {
             resident_id: person.clone(),
-            expected_version: 0,
+            expected_version: state.version,
             removed: Vec::new(),
             event: o.event,
             changed: o.changed,
@@ -162,8 +164,13 @@ async fn an_idempotency_record_is_kept_48_hours_in_the_persons_hash() {
         let keys = Keys::new(prefix).expect("a valid prefix");
         let mut conn = raw_redis().await;
         let full_ms = i64::try_from(IDEMPOTENCY_TTL_SECONDS).expect("fits") * 1000;
+        // The hash outlives every record of the day: 48 hours and a day.
+        let day_ms = 86_400_000;
         let ttl = pttl_ms(&mut conn, &keys.person_idempotency(&person)).await;
-        assert!((full_ms - 60_000..=full_ms).contains(&ttl), "pttl {ttl}");
+        assert!(
+            (full_ms + day_ms - 60_000..=full_ms + day_ms).contains(&ttl),
+            "pttl {ttl}"
+        );
         let value: String = redis::cmd("HGET")
             .arg(keys.person_idempotency(&person))
             .arg("k")
@@ -179,6 +186,50 @@ async fn an_idempotency_record_is_kept_48_hours_in_the_persons_hash() {
         let record: checkin::storage::IdempotencyRecord =
             serde_json::from_str(json).expect("the record's JSON");
         assert_eq!(record, idempotency_record("k"));
+    });
+}
+
+#[tokio::test]
+async fn the_idempotency_hash_gets_its_expiry_from_the_days_first_record() {
+    with_redis!(backend, prefix, {
+        let person = rid("R00001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let idem = keys.person_idempotency(&person);
+        let mut conn = raw_redis().await;
+        let at = t("2020-03-10T08:00:00Z");
+        // The day's first scan has no key: the hash is made by the second one.
+        scan(&*backend, &person, &shop, Some(Direction::In), at).await;
+        let minute = chrono::Duration::minutes(1);
+        check_in_under_key(&*backend, &person, &shop, at + minute, "a").await;
+        let first = pttl_ms(&mut conn, &idem).await;
+        assert!(
+            first > 0,
+            "the hash made by a later scan has an expiry: {first}"
+        );
+
+        // Later the same day: no new expiry.
+        let _: i64 = redis::cmd("PEXPIRE")
+            .arg(&idem)
+            .arg(600_000)
+            .query_async(&mut conn)
+            .await
+            .expect("PEXPIRE");
+        check_in_under_key(&*backend, &person, &shop, at + minute * 2, "b").await;
+        let same_day = pttl_ms(&mut conn, &idem).await;
+        assert!(same_day <= 600_000, "{same_day}");
+
+        // As if the last record had been yesterday: the day's first record sets it again.
+        let _: () = redis::cmd("HSET")
+            .arg(keys.person_state(&person))
+            .arg("iday")
+            .arg("1")
+            .query_async(&mut conn)
+            .await
+            .expect("HSET");
+        check_in_under_key(&*backend, &person, &shop, at + minute * 3, "c").await;
+        let next_day = pttl_ms(&mut conn, &idem).await;
+        assert!(next_day > first - 60_000, "{next_day} against {first}");
     });
 }
 
@@ -221,6 +272,33 @@ async fn an_expired_idempotency_record_is_not_read_and_the_days_first_scan_remov
             .expect("HKEYS");
         fields.sort();
         assert_eq!(fields, ["k", "soon"], "the expired record is removed");
+    });
+}
+
+#[tokio::test]
+async fn a_persons_idempotency_hash_too_large_to_read_is_dropped_whole_at_the_days_first_scan() {
+    with_redis!(backend, prefix, {
+        let person = rid("R00001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let mut conn = raw_redis().await;
+        let json = serde_json::to_string(&idempotency_record("x")).expect("JSON");
+        let later = chrono::Utc::now().timestamp_millis() + 3_600_000;
+        let mut fill = redis::cmd("HSET");
+        fill.arg(keys.person_idempotency(&person));
+        for i in 0..=checkin::storage::redis::IDEMPOTENCY_RECORDS_READ {
+            fill.arg(format!("k{i}")).arg(format!("{later}:{json}"));
+        }
+        let _: () = fill.query_async(&mut conn).await.expect("HSET");
+
+        check_in_under_key(&*backend, &person, &shop, t("2020-03-10T08:00:00Z"), "new").await;
+
+        let fields: Vec<String> = redis::cmd("HKEYS")
+            .arg(keys.person_idempotency(&person))
+            .query_async(&mut conn)
+            .await
+            .expect("HKEYS");
+        assert_eq!(fields, ["new"], "only the scan's own record is left");
     });
 }
 

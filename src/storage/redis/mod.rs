@@ -33,6 +33,7 @@ pub use self::commit::Faults;
 use self::conn::Conn;
 use self::keys::Keys;
 use self::scripts::Scripts;
+pub use self::scripts::IDEMPOTENCY_RECORDS_READ;
 use super::{
     lookback, refuse_open_visits, CommitResult, IdempotencyRecord, OtpRecord, PersonState,
     PurgeReport, ScanCommit, Store, StoreError, Upsert,

@@ -12,6 +12,14 @@ pub const RECENT_SCANS_KEPT: usize = 100;
 /// trimmed back (trimming at every scan cost one more command a scan).
 pub const RECENT_SLACK: usize = 32;
 
+/// How many idempotency records a person's `idem` hash may hold for the day's first scan to
+/// read them one by one and remove the expired ones. A larger hash is removed whole: reading it
+/// would hold Redis up (43,000 records, what one resident can send in a day within the rate
+/// limits, took 134 ms), and only a misbehaving client makes one (a resident scanning every
+/// ten minutes of sixteen waking hours keeps about 300 for the 48 hours and a day the hash
+/// covers). A retry of a scan whose record went that way is recorded again.
+pub const IDEMPOTENCY_RECORDS_READ: usize = 512;
+
 /// The Lua functions that write a scan, one per slot it touches. On one node `COMMIT_SCAN`
 /// calls them all in one atomic script; on a cluster each runs as its own script in its own
 /// slot (`PERSON_STEP`, `VENUE_STEP`, `ALERT_STEP`), the person's first (see `commit.rs`).
@@ -38,8 +46,10 @@ pub const RECENT_SLACK: usize = 32;
 /// JSON, 3 idempotency record as `EXPIRES:JSON` or empty, 4 its idempotency key, 5 idle expiry
 /// ms (`0`: none), 6 the records of the visits the scan closed or rewrote and the removals of
 /// those it removed, concatenated (appended to `{p}:visits`), 7 the scan's time ms (`last`,
-/// the person's latest scan time, is raised to it), 8 how long the `idem` hash is kept after
-/// a record is written, ms. Returns false (nothing written) when the version moved.
+/// the person's latest scan time, is raised to it), 8 how long an idempotency record is kept,
+/// ms. The `idem` hash expires that long plus a day after the day's first record (the state's
+/// `iday` field marks the day), so it outlives every record of the day. Returns false (nothing
+/// written) when the version moved.
 ///
 /// Idempotency records live in one small hash per person rather than a key each: a key of
 /// its own per scan made Redis's keyspace as large as two days of scans, and its lookups and
@@ -78,13 +88,29 @@ local DAY_MS = 86400000
 
 -- The mark of a day's refresh: the UTC day by Redis's clock and the idle expiry it set, so
 -- that a store opened with another idle expiry that day refreshes again.
-local function refresh_mark(idle)
-  return tostring(math.floor(tonumber(redis.call('TIME')[1]) / 86400)) .. ':' .. idle
+-- Redis's clock, read once a script: a scan's person and venue writes share it.
+local clock = nil
+local function redis_time()
+  clock = clock or redis.call('TIME')
+  return clock
 end
 
--- Removes the idempotency records (`EXPIRES:JSON`) that expired by Redis's clock.
+local function refresh_mark(idle)
+  return tostring(math.floor(tonumber(redis_time()[1]) / 86400)) .. ':' .. idle
+end
+
+-- Removes the idempotency records (`EXPIRES:JSON`) that expired by Redis's clock, or the whole
+-- hash when it holds more than can be read in a script without holding Redis up.
 local function prune_idempotency(key)
-  local now = redis.call('TIME')
+  local n = redis.call('HLEN', key)
+  if n == 0 then
+    return
+  end
+  if n > IDEMPOTENCY_RECORDS_READ then
+    redis.call('UNLINK', key)
+    return
+  end
+  local now = redis_time()
   local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
   local all = redis.call('HGETALL', key)
   for i = 1, #all, 2 do
@@ -102,7 +128,7 @@ local function append_exact(key, scratch, bytes)
 end
 
 local function person_write(k, a, o)
-  local st = redis.call('HMGET', k[1], 'version', 'last', 'xday')
+  local st = redis.call('HMGET', k[1], 'version', 'last', 'xday', 'iday')
   local version = tonumber(st[1] or '0')
   if version ~= tonumber(a[o]) then
     return false
@@ -114,8 +140,11 @@ local function person_write(k, a, o)
   local idle = tonumber(a[o + 5])
   local today = refresh_mark(idle)
   local first_today = st[3] ~= today
+  -- The idempotency hash gets its expiry from the first record written each day.
+  local idem_expiry = a[o + 3] ~= '' and st[4] ~= today
+  local iday = idem_expiry and today or (st[4] or '')
   redis.call('HSET', k[1], 'version', string.format('%d', version + 1), 'open', a[o + 1],
-    'last', last, 'xday', today)
+    'last', last, 'xday', today, 'iday', iday)
   local created = redis.call('RPUSH', k[3], a[o + 2]) == 1
   if idle > 0 and first_today then
     expire({k[1], k[3]}, 2, idle + DAY_MS)
@@ -133,7 +162,9 @@ local function person_write(k, a, o)
   end
   if a[o + 3] ~= '' then
     redis.call('HSET', k[4], a[o + 4], a[o + 3])
-    redis.call('PEXPIRE', k[4], a[o + 8])
+    if idem_expiry then
+      redis.call('PEXPIRE', k[4], tonumber(a[o + 8]) + DAY_MS)
+    end
   end
   return true
 end
@@ -533,7 +564,11 @@ pub(super) struct Scripts {
 fn with_functions(body: &str) -> Script {
     let functions = WRITE_FUNCTIONS
         .replace("RECENT_LAST", &(RECENT_SCANS_KEPT - 1).to_string())
-        .replace("RECENT_SLACK", &RECENT_SLACK.to_string());
+        .replace("RECENT_SLACK", &RECENT_SLACK.to_string())
+        .replace(
+            "IDEMPOTENCY_RECORDS_READ",
+            &IDEMPOTENCY_RECORDS_READ.to_string(),
+        );
     Script::new(&format!("{functions}{body}"))
 }
 
