@@ -262,6 +262,12 @@ async function runImport(dryRun) {
   const r = a.data;
   summary.textContent = (dryRun ? "预览（未写入）Preview, nothing written：将新建 " : "已导入 Imported：新建 ") +
     r.created + "，" + (dryRun ? "将更新 " : "更新 ") + r.updated + "，有问题 " + r.errors.length + " 行";
+  const rotated = r.codes_rotated || [];
+  if (rotated.length) {
+    summary.textContent += "。" + (dryRun ? "将作废" : "已作废") + "这些场所的全部旧码（撤下的出入口又加回），需重新打印 " +
+      (dryRun ? "Would revoke" : "Revoked") + " every poster of (a gate taken away came back; print anew): " +
+      rotated.join(", ");
+  }
   fill($("import-errors").tBodies[0], r.errors, (e) => [e.line, e.message]);
   $("import-errors").hidden = r.errors.length === 0;
 }

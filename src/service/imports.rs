@@ -36,6 +36,12 @@ pub struct ImportReport {
     pub updated: u64,
     /// Rows refused.
     pub errors: Vec<RowError>,
+    /// Venues imports only: the ids of the venues whose codes the import rotated (in a dry
+    /// run, would rotate), because a gate taken away since their last rotation came back:
+    /// every poster of theirs answers `code_revoked` and must be printed anew. Absent when
+    /// there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub codes_rotated: Vec<String>,
 }
 
 type Row = csv::StringRecord;
@@ -239,15 +245,18 @@ pub enum Mode {
 
 /// The file's description of a venue, which an import writes over an existing one; what admins
 /// set through the API (code version, stay override, entry policy) and the parent stay.
-fn take_description(venue: &mut Venue, row: &Venue) {
+/// Gives `venue` the description in `row`; whether that rotated its codes (a gate taken away
+/// came back, see [`Venue::set_gates`]).
+fn take_description(venue: &mut Venue, row: &Venue) -> bool {
     venue.name.clone_from(&row.name);
     venue.kind = row.kind;
     venue.community.clone_from(&row.community);
     venue.address.clone_from(&row.address);
-    venue.set_gates(row.gates.clone());
+    let rotated = venue.set_gates(row.gates.clone());
     venue.households = row.households;
     venue.location = row.location.or(venue.location);
     venue.opening_hours = row.opening_hours.or(venue.opening_hours);
+    rotated
 }
 
 /// Imports venues. An existing venue keeps its code version, registration time, stay override
@@ -265,7 +274,8 @@ pub async fn import_venues(
 ) -> Result<ImportReport, StoreError> {
     // What the rows before would have written (dry run only; a write reads the store).
     let mut scratch: HashMap<VenueId, Venue> = HashMap::new();
-    import_rows(body, venue_from_row, async |row: Venue| {
+    let mut rotated: Vec<String> = Vec::new();
+    let mut report = import_rows(body, venue_from_row, async |row: Venue| {
         let existing = match scratch.get(&row.id) {
             Some(v) => Some(v.clone()),
             None => store.venue(&row.id).await?,
@@ -294,7 +304,9 @@ pub async fn import_venues(
         if mode == Mode::DryRun {
             let (venue, outcome) = match existing {
                 Some(mut v) => {
-                    take_description(&mut v, &row);
+                    if take_description(&mut v, &row) {
+                        rotated.push(v.id.to_string());
+                    }
                     (v, Upsert::Updated)
                 }
                 None => (row, Upsert::Created),
@@ -307,18 +319,28 @@ pub async fn import_venues(
         }
         // An existing venue takes the file's description, through the same compare-and-set
         // as every other change.
+        let mut rotates = false;
         let updated = update_venue(store, &row.id, |venue| {
-            take_description(venue, &row);
+            rotates = take_description(venue, &row);
             Ok(())
         })
         .await;
         match updated {
-            Ok(_) => Ok(Ok(Upsert::Updated)),
+            Ok(venue) => {
+                if rotates {
+                    rotated.push(venue.id.to_string());
+                }
+                Ok(Ok(Upsert::Updated))
+            }
             Err(UpdateError::Store(e)) => Err(e),
             Err(other) => Ok(Err(other.to_string())),
         }
     })
-    .await
+    .await?;
+    rotated.sort();
+    rotated.dedup();
+    report.codes_rotated = rotated;
+    Ok(report)
 }
 
 /// The residents and phones earlier rows of a dry run would have written.

@@ -42,6 +42,39 @@ async fn a_dry_run_of_venues_reports_what_the_import_would_and_writes_nothing(ap
     assert_eq!(again.body, again_dry.body);
 }
 
+async fn an_import_that_brings_a_gate_back_says_it_rotates_the_venues_codes(app: TestApp) {
+    let header = "code,name,kind,community,address,gates,households\n";
+    let both = format!("{header}S1,东门药店,shop,东门社区,,东门;西门,\n");
+    let east = format!("{header}S1,东门药店,shop,东门社区,,东门,\n");
+    let admin = app.admin().await;
+    let first = app.import_csv("/api/v1/venues/import", both.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+
+    let taken_away = app.import_csv("/api/v1/venues/import", east).await;
+    let dry = app
+        .import_csv("/api/v1/venues/import?dry_run=true", both.clone())
+        .await;
+    let after_dry = app.get("/api/v1/venues/S1", &admin).await;
+    let back = app.import_csv("/api/v1/venues/import", both).await;
+    let after = app.get("/api/v1/venues/S1", &admin).await;
+
+    assert!(
+        taken_away.body.get("codes_rotated").is_none(),
+        "{}",
+        taken_away.body
+    );
+    assert_eq!(dry.body["codes_rotated"], json!(["S1"]), "{}", dry.body);
+    assert_eq!(
+        after_dry.body["code_version"], 1,
+        "a dry run rotates nothing"
+    );
+    assert_eq!(
+        back.body, dry.body,
+        "the import reports what the dry run did"
+    );
+    assert_eq!(after.body["code_version"], 2, "{}", after.body);
+}
+
 async fn a_dry_run_of_residents_reports_what_the_import_would_and_writes_nothing(app: TestApp) {
     app.import_csv("/api/v1/venues/import", VENUES).await;
     let residents = "resident_id,name,phone,home,building,room,household,tags\n\
@@ -82,4 +115,5 @@ async fn a_dry_run_of_residents_reports_what_the_import_would_and_writes_nothing
 crate::on_both_backends!(
     a_dry_run_of_venues_reports_what_the_import_would_and_writes_nothing,
     a_dry_run_of_residents_reports_what_the_import_would_and_writes_nothing,
+    an_import_that_brings_a_gate_back_says_it_rotates_the_venues_codes,
 );

@@ -158,7 +158,12 @@ impl TestApp {
     ) -> Self {
         Self {
             address,
-            client: reqwest::Client::new(),
+            // Idle connections are dropped well before the service's keep-alive (5 s) closes
+            // them: a request sent on a connection the service is closing fails to send.
+            client: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
+                .build()
+                .unwrap_or_else(|e| panic!("test client: {e}")),
             backend,
             data_dir,
             prefix,
