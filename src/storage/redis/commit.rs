@@ -456,12 +456,11 @@ impl RedisStore {
         }
         owed.sort_by_key(|(v, _)| *v);
         owed.push((version, prepared.followups));
-        let mut left = 0;
         for (v, followups) in &owed {
             self.run_followups(rid, *v, followups).await?;
-            left = self.outbox_done(rid, *v).await?;
         }
-        if left == 0 {
+        let done: Vec<u64> = owed.iter().map(|(v, _)| *v).collect();
+        if self.outbox_done(rid, &done).await? == 0 {
             self.unmark(rid.as_str(), mark).await?;
         }
         Ok(CommitResult::Committed)
@@ -515,19 +514,26 @@ impl RedisStore {
         Ok(())
     }
 
-    /// Removes a done entry from a person's outbox; answers how many are left.
+    /// Removes done entries (by version) from a person's outbox; answers how many are left.
+    /// Plain commands rather than a script (a script's own machinery cost more than the two
+    /// commands): an entry another scan adds between them is counted, which only keeps the
+    /// person marked for the repair a while longer.
     async fn outbox_done(
         &self,
         rid: &crate::domain::ResidentId,
-        version: u64,
+        versions: &[u64],
     ) -> Result<u64, StoreError> {
-        Ok(self
-            .scripts
-            .outbox_done
-            .key(self.keys.person_outbox(rid))
-            .arg(version)
-            .invoke_async(&mut self.conn())
-            .await?)
+        let key = self.keys.person_outbox(rid);
+        let mut pipe = redis::pipe();
+        if !versions.is_empty() {
+            pipe.cmd("HDEL").arg(&key).arg(versions).ignore();
+        }
+        let (left,): (u64,) = pipe
+            .cmd("HLEN")
+            .arg(&key)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(left)
     }
 
     async fn unmark(&self, rid: &str, mark: i64) -> Result<(), StoreError> {
@@ -591,13 +597,12 @@ impl RedisStore {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 owed.sort_by_key(|(v, _)| *v);
-                let mut left = 0;
                 for (v, followups) in &owed {
                     self.run_followups(&rid, *v, followups).await?;
-                    left = self.outbox_done(&rid, *v).await?;
                     finished += 1;
                 }
-                if left == 0 {
+                let done: Vec<u64> = owed.iter().map(|(v, _)| *v).collect();
+                if self.outbox_done(&rid, &done).await? == 0 {
                     self.unmark(&raw, mark).await?;
                 }
             }

@@ -394,14 +394,6 @@ alerts_write(KEYS, ARGV, 1)
 return 1
 ";
 
-/// Marks an outbox entry done, in the person's slot.
-///
-/// `KEYS`: 1 `{p}:outbox`. `ARGV`: 1 the entry's version. Returns how many entries are left.
-const OUTBOX_DONE: &str = r"
-redis.call('HDEL', KEYS[1], ARGV[1])
-return redis.call('HLEN', KEYS[1])
-";
-
 /// Takes a person out of the repair index if the mark is still the one this caller set.
 ///
 /// `KEYS`: 1 `{repair}:pending`. `ARGV`: 1 resident id, 2 the mark's score as set.
@@ -534,8 +526,6 @@ pub(super) struct Scripts {
     pub add_records: Script,
     /// See [`ALERT_STEP`].
     pub alert_step: Script,
-    /// See [`OUTBOX_DONE`].
-    pub outbox_done: Script,
     /// See [`UNMARK`].
     pub unmark: Script,
     /// See [`SET_IF`].
@@ -583,7 +573,6 @@ impl Scripts {
             compact_day: Script::new(COMPACT_DAY),
             add_records: with_functions(ADD_RECORDS),
             alert_step: with_functions(ALERT_STEP),
-            outbox_done: Script::new(OUTBOX_DONE),
             unmark: Script::new(UNMARK),
             set_if: Script::new(SET_IF),
             del_if: Script::new(DEL_IF),
