@@ -158,18 +158,32 @@ pub(super) fn idempotency_record(
     Ok(Some(serde_json::from_slice(&value[colon + 1..])?))
 }
 
+/// The UTC day (days since 1970-01-01) whose hash of idempotency records holds a record
+/// written at `at` (`PREFIX:{p:RID}:idems:N`).
+pub(super) fn idempotency_day(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(86_400)
+}
+
 /// A scan ready to write: the person's arguments and the followups.
 struct Prepared {
+    /// When the scan was prepared, by this writer's clock (the idempotency record's day).
+    written: DateTime<Utc>,
     person_args: Vec<Vec<u8>>,
     followups: Followups,
 }
 
-fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
+/// `written`: now by this writer's clock; its UTC day is the day of the scan's idempotency
+/// record (see [`idempotency_day`]).
+fn prepare(
+    commit: &ScanCommit,
+    idle_ms: u64,
+    written: DateTime<Utc>,
+) -> Result<Prepared, StoreError> {
     let rid = commit.resident_id.as_str().to_owned();
     let event_bytes = super::event_record::encode(&commit.event)?;
     let event_ms = commit.event.scan_time.timestamp_millis();
     let (idem_key, idem_value) = match &commit.idempotency {
-        Some((key, rec)) => (key.as_str(), idempotency_value(rec, Utc::now())?),
+        Some((key, rec)) => (key.as_str(), idempotency_value(rec, written)?),
         None => ("", Vec::new()),
     };
     let person_side = record::Side::Person(&commit.resident_id);
@@ -214,7 +228,10 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
         idle_ms.to_string().into_bytes(),
         filed,
         event_ms.to_string().into_bytes(),
-        (IDEMPOTENCY_TTL_SECONDS * 1000).to_string().into_bytes(),
+        ((IDEMPOTENCY_TTL_SECONDS + 86_400) * 1000)
+            .to_string()
+            .into_bytes(),
+        idempotency_day(written).to_string().into_bytes(),
     ];
     let alerts = commit
         .alerts
@@ -228,6 +245,7 @@ fn prepare(commit: &ScanCommit, idle_ms: u64) -> Result<Prepared, StoreError> {
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(Prepared {
+        written,
         person_args,
         followups: Followups {
             venues,
@@ -320,22 +338,23 @@ impl Followups {
 }
 
 impl RedisStore {
-    /// The five keys of `person_write`.
-    fn person_keys(&self, commit: &ScanCommit) -> [String; 5] {
+    /// The five keys of `person_write`; the idempotency records' hash is that of the day of
+    /// `written`.
+    fn person_keys(&self, commit: &ScanCommit, written: DateTime<Utc>) -> [String; 5] {
         let rid = &commit.resident_id;
         let k = &self.keys;
         [
             k.person_state(rid),
             k.person_visits(rid),
             k.person_events(rid),
-            k.person_idempotency(rid),
+            k.person_idempotency(rid, idempotency_day(written)),
             k.person_scratch(rid),
         ]
     }
 
     /// See [`crate::storage::Store::commit_scan`]: one script on a node, steps on a cluster.
     pub(super) async fn commit(&self, commit: &ScanCommit) -> Result<CommitResult, StoreError> {
-        let prepared = prepare(commit, self.idle_expiry_ms)?;
+        let prepared = prepare(commit, self.idle_expiry_ms, Utc::now())?;
         if self.conn.is_cluster() {
             self.commit_in_steps(commit, prepared).await
         } else {
@@ -356,7 +375,7 @@ impl RedisStore {
             .map(|w| w.args(self.idle_expiry_ms, ""))
             .collect();
         let mut call = self.scripts.commit_scan.prepare_invoke();
-        for key in self.person_keys(commit) {
+        for key in self.person_keys(commit, prepared.written) {
             call.key(key);
         }
         for keys in &venue_keys {
@@ -425,7 +444,7 @@ impl RedisStore {
             .query_async(&mut self.conn())
             .await?;
         let mut call = self.scripts.person_step.prepare_invoke();
-        for key in self.person_keys(commit) {
+        for key in self.person_keys(commit, prepared.written) {
             call.key(key);
         }
         call.key(self.keys.person_outbox(rid))

@@ -11,12 +11,12 @@
 //!
 //! | key | type | contents | written by |
 //! | --- | --- | --- | --- |
-//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty), `last` (the latest scan time, ms), `xday` (`DAY:MS`: the UTC day, by Redis's clock, of the person's first scan of the day, when idle expiries are refreshed (with an idle expiry of `MS` ms; `0`: none) and expired idempotency records removed), `iday` (`DAY:MS` as `xday`: the day the `idem` hash was last given its expiry, by the day's first idempotency record) | `commit_scan` |
+//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty), `last` (the latest scan time, ms), `xday` (`DAY:MS`: the UTC day, by Redis's clock, of the person's first scan of the day, when idle expiries are refreshed, with an idle expiry of `MS` ms; `0`: none), `iday` (`N`: the day whose `idems:N` hash was last given its expiry) | `commit_scan` |
 //! | `PREFIX:{p:RID}:visits` | string | the person's closed visits, framed binary records (`record.rs`) appended in the order written; a later record of an id replaces an earlier one | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{p:RID}:scratch` | string | never holds data between scripts: where a script copies the person's visits string to leave it at its exact size (`append_exact` in `scripts.rs`) | `commit_scan`, `import_visits` |
 //! | `PREFIX:{p:RID}:events` | list | scan event JSON, in the order recorded (`RPUSH`) | `commit_scan` |
-//! | `PREFIX:{p:RID}:idem` | hash | idempotency key → `EXPIRES:JSON`: when the record expires (ms since 1970, the writer's clock: `IDEMPOTENCY_TTL_SECONDS` after the scan was committed) and the idempotency record JSON; a reader ignores an expired one; the day's first scan of the person removes them (`person_write`); the hash expires `IDEMPOTENCY_TTL_SECONDS` plus a day after the day's first record was written (`iday`), so after every record of that day | `commit_scan` |
-//! | `PREFIX:{p:RID}:idem:KEY` | string | read only: the idempotency record JSON as builds before the `idem` hash wrote it, `EX` = `IDEMPOTENCY_TTL_SECONDS` | (earlier builds) |
+//! | `PREFIX:{p:RID}:idems:N` | hash | the idempotency records written on UTC day `N` (days since 1970-01-01, the writer's clock): idempotency key → `EXPIRES:JSON`, when the record expires (ms since 1970, the writer's clock: `IDEMPOTENCY_TTL_SECONDS` after the scan was committed) and the idempotency record JSON; a reader looks in the days `N` of the last 48 hours and ignores an expired record; the hash expires `IDEMPOTENCY_TTL_SECONDS` plus a day after its first record was written (`iday`), so after every record of its day, and nothing else removes records | `commit_scan` |
+//! | `PREFIX:{p:RID}:idem:KEY` | string | read only: the idempotency record JSON as builds before the `idems:N` hashes wrote it, `EX` = `IDEMPOTENCY_TTL_SECONDS` | (earlier builds) |
 //! | `PREFIX:{p:RID}:outbox` | hash | cluster only: person version → JSON of the scan's writes in other slots still owed (see `commit.rs`) | `commit_scan`, `repair` |
 //! | `PREFIX:{repair}:pending` | sorted set | cluster only: resident ids whose outbox may hold entries, scored by when marked (ms) | `commit_scan`, `repair` |
 //! | `PREFIX:{p:RID}:resident` | string | resident JSON | `put_resident` |
@@ -177,13 +177,14 @@ impl Keys {
         self.person(id, "events")
     }
 
-    /// `PREFIX:{p:RID}:idem`: the answers kept under the person's idempotency keys.
-    pub fn person_idempotency(&self, id: &ResidentId) -> String {
-        self.person(id, "idem")
+    /// `PREFIX:{p:RID}:idems:N`: the answers kept under the person's idempotency keys on
+    /// UTC day `day` (days since 1970-01-01).
+    pub fn person_idempotency(&self, id: &ResidentId, day: i64) -> String {
+        self.person(id, &format!("idems:{day}"))
     }
 
     /// `PREFIX:{p:RID}:idem:KEY`: one answer kept under an idempotency key, as builds before
-    /// the `idem` hash wrote it (read only, until the last one expires 48 hours after such a
+    /// the `idems:N` hashes wrote it (read only, until the last one expires 48 hours after such a
     /// build's last scan).
     pub fn legacy_person_idempotency(&self, id: &ResidentId, key: &str) -> String {
         self.person(id, &format!("idem:{key}"))
@@ -369,7 +370,7 @@ mod tests {
             k.person_state(&rid),
             k.person_visits(&rid),
             k.person_events(&rid),
-            k.person_idempotency(&rid),
+            k.person_idempotency(&rid, 20_000),
             k.legacy_person_idempotency(&rid, "abc"),
             k.person_scratch(&rid),
             k.resident(&rid),
@@ -377,7 +378,10 @@ mod tests {
             assert!(key.starts_with("checkin:{p:R00001}:"), "{key}");
         }
         assert_eq!(k.person_state(&rid), "checkin:{p:R00001}:state");
-        assert_eq!(k.person_idempotency(&rid), "checkin:{p:R00001}:idem");
+        assert_eq!(
+            k.person_idempotency(&rid, 20_000),
+            "checkin:{p:R00001}:idems:20000"
+        );
         assert_eq!(
             k.legacy_person_idempotency(&rid, "abc"),
             "checkin:{p:R00001}:idem:abc"

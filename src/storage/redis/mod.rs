@@ -33,7 +33,6 @@ pub use self::commit::Faults;
 use self::conn::Conn;
 use self::keys::Keys;
 use self::scripts::Scripts;
-pub use self::scripts::IDEMPOTENCY_RECORDS_READ;
 use super::{
     lookback, refuse_open_visits, CommitResult, IdempotencyRecord, OtpRecord, PersonState,
     PurgeReport, ScanCommit, Store, StoreError, Upsert,
@@ -275,11 +274,17 @@ impl RedisStore {
             .arg("last")
             .cmd("GET")
             .arg(self.keys.resident(resident));
+        // A record lives 48 hours: it was written today, yesterday or the day before.
+        let now = Utc::now();
+        let today = commit::idempotency_day(now);
+        let idem_days = [today, today - 1, today - 2];
         if let Some(k) = idempotency_key {
-            pipe.cmd("HGET")
-                .arg(self.keys.person_idempotency(resident))
-                .arg(k)
-                .cmd("GET")
+            for day in idem_days {
+                pipe.cmd("HGET")
+                    .arg(self.keys.person_idempotency(resident, day))
+                    .arg(k);
+            }
+            pipe.cmd("GET")
                 .arg(self.keys.legacy_person_idempotency(resident, k));
         }
         if let Some(v) = venue {
@@ -300,10 +305,16 @@ impl RedisStore {
         let registration: Option<String> = answer(next())?;
         let idempotent = match idempotency_key {
             Some(_) => {
-                let kept: Option<Vec<u8>> = answer(next())?;
+                let mut found = None;
+                for _ in idem_days {
+                    let kept: Option<Vec<u8>> = answer(next())?;
+                    if let (None, Some(value)) = (&found, kept) {
+                        found = commit::idempotency_record(&value, now)?;
+                    }
+                }
                 let legacy: Option<String> = answer(next())?;
-                match kept {
-                    Some(value) => commit::idempotency_record(&value, Utc::now())?,
+                match found {
+                    Some(record) => Some(record),
                     None => parse_opt::<IdempotencyRecord>(legacy)?,
                 }
             }

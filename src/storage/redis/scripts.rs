@@ -12,14 +12,6 @@ pub const RECENT_SCANS_KEPT: usize = 100;
 /// trimmed back (trimming at every scan cost one more command a scan).
 pub const RECENT_SLACK: usize = 32;
 
-/// How many idempotency records a person's `idem` hash may hold for the day's first scan to
-/// read them one by one and remove the expired ones. A larger hash is removed whole: reading it
-/// would hold Redis up (43,000 records, what one resident can send in a day within the rate
-/// limits, took 134 ms), and only a misbehaving client makes one (a resident scanning every
-/// ten minutes of sixteen waking hours keeps about 300 for the 48 hours and a day the hash
-/// covers). A retry of a scan whose record went that way is recorded again.
-pub const IDEMPOTENCY_RECORDS_READ: usize = 512;
-
 /// The Lua functions that write a scan, one per slot it touches. On one node `COMMIT_SCAN`
 /// calls them all in one atomic script; on a cluster each runs as its own script in its own
 /// slot (`PERSON_STEP`, `VENUE_STEP`, `ALERT_STEP`), the person's first (see `commit.rs`).
@@ -41,21 +33,23 @@ pub const IDEMPOTENCY_RECORDS_READ: usize = 512;
 /// This saves four to five `PEXPIRE`s a scan, about a tenth of Redis's time (docs/scaling.md).
 ///
 /// `person_write(k, a, o)`: the person's truth, if its version is still the expected one.
-/// `k`: 1 `{p}:state`, 2 `{p}:visits`, 3 `{p}:events`, 4 `{p}:idem`, 5 `{p}:scratch`. `a`
-/// from `o`: 0 expected version, 1 the open visit's record after the scan or empty, 2 event
-/// JSON, 3 idempotency record as `EXPIRES:JSON` or empty, 4 its idempotency key, 5 idle expiry
-/// ms (`0`: none), 6 the records of the visits the scan closed or rewrote and the removals of
-/// those it removed, concatenated (appended to `{p}:visits`), 7 the scan's time ms (`last`,
-/// the person's latest scan time, is raised to it), 8 how long an idempotency record is kept,
-/// ms. The `idem` hash expires that long plus a day after the day's first record (the state's
-/// `iday` field marks the day), so it outlives every record of the day. Returns false (nothing
-/// written) when the version moved.
+/// `k`: 1 `{p}:state`, 2 `{p}:visits`, 3 `{p}:events`, 4 `{p}:idems:N` (today's, by the
+/// writer's clock), 5 `{p}:scratch`. `a` from `o`: 0 expected version, 1 the open visit's
+/// record after the scan or empty, 2 event JSON, 3 idempotency record as `EXPIRES:JSON` or
+/// empty, 4 its idempotency key, 5 idle expiry ms (`0`: none), 6 the records of the visits the
+/// scan closed or rewrote and the removals of those it removed, concatenated (appended to
+/// `{p}:visits`), 7 the scan's time ms (`last`, the person's latest scan time, is raised to
+/// it), 8 how long a day's hash of idempotency records is kept after its first record, ms
+/// (the records' own time plus a day), 9 the day `N`. The state's `iday` field names the day
+/// whose hash last got its expiry. Returns false (nothing written) when the version moved.
 ///
-/// Idempotency records live in one small hash per person rather than a key each: a key of
-/// its own per scan made Redis's keyspace as large as two days of scans, and its lookups and
-/// growth cost Redis about a fifth of its time per scan (docs/scaling.md). Redis 7.0 cannot
-/// expire a field, so a record carries its expiry, readers ignore an expired one, and the
-/// person's first scan of each UTC day (a new `xday`) removes the expired ones.
+/// Idempotency records live in one small hash per person and UTC day rather than a key each:
+/// a key of its own per scan made Redis's keyspace as large as two days of scans, and its
+/// lookups and growth cost Redis about a fifth of its time per scan (docs/scaling.md). Redis
+/// 7.0 cannot expire a field, so a record carries its expiry and readers ignore an expired
+/// one; a day's hash goes whole when its last record has expired, so no script ever reads
+/// records to remove them (an earlier version did, once a day, and one person's 43,000
+/// records held Redis for 134 ms).
 ///
 /// `venue_write(k, a, o)`: one venue's part: presence, the closed visits by day, and the scan
 /// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:events`,
@@ -99,28 +93,6 @@ local function refresh_mark(idle)
   return tostring(math.floor(tonumber(redis_time()[1]) / 86400)) .. ':' .. idle
 end
 
--- Removes the idempotency records (`EXPIRES:JSON`) that expired by Redis's clock, or the whole
--- hash when it holds more than can be read in a script without holding Redis up.
-local function prune_idempotency(key)
-  local n = redis.call('HLEN', key)
-  if n == 0 then
-    return
-  end
-  if n > IDEMPOTENCY_RECORDS_READ then
-    redis.call('UNLINK', key)
-    return
-  end
-  local now = redis_time()
-  local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-  local all = redis.call('HGETALL', key)
-  for i = 1, #all, 2 do
-    local expires = tonumber(string.match(all[i + 1], '^(%d+):'))
-    if not expires or expires <= now_ms then
-      redis.call('HDEL', key, all[i])
-    end
-  end
-end
-
 local function append_exact(key, scratch, bytes)
   redis.call('APPEND', key, bytes)
   redis.call('COPY', key, scratch, 'REPLACE')
@@ -140,9 +112,9 @@ local function person_write(k, a, o)
   local idle = tonumber(a[o + 5])
   local today = refresh_mark(idle)
   local first_today = st[3] ~= today
-  -- The idempotency hash gets its expiry from the first record written each day.
-  local idem_expiry = a[o + 3] ~= '' and st[4] ~= today
-  local iday = idem_expiry and today or (st[4] or '')
+  -- A day's hash of idempotency records gets its expiry from its first record.
+  local idem_expiry = a[o + 3] ~= '' and st[4] ~= a[o + 9]
+  local iday = idem_expiry and a[o + 9] or (st[4] or '')
   redis.call('HSET', k[1], 'version', string.format('%d', version + 1), 'open', a[o + 1],
     'last', last, 'xday', today, 'iday', iday)
   local created = redis.call('RPUSH', k[3], a[o + 2]) == 1
@@ -150,9 +122,6 @@ local function person_write(k, a, o)
     expire({k[1], k[3]}, 2, idle + DAY_MS)
   elseif idle > 0 and created then
     redis.call('PEXPIRE', k[3], idle + DAY_MS)
-  end
-  if first_today then
-    prune_idempotency(k[4])
   end
   if a[o + 6] ~= '' then
     append_exact(k[2], k[5], a[o + 6])
@@ -163,7 +132,7 @@ local function person_write(k, a, o)
   if a[o + 3] ~= '' then
     redis.call('HSET', k[4], a[o + 4], a[o + 3])
     if idem_expiry then
-      redis.call('PEXPIRE', k[4], tonumber(a[o + 8]) + DAY_MS)
+      redis.call('PEXPIRE', k[4], a[o + 8])
     end
   end
   return true
@@ -554,11 +523,7 @@ pub(super) struct Scripts {
 fn with_functions(body: &str) -> Script {
     let functions = WRITE_FUNCTIONS
         .replace("RECENT_LAST", &(RECENT_SCANS_KEPT - 1).to_string())
-        .replace("RECENT_SLACK", &RECENT_SLACK.to_string())
-        .replace(
-            "IDEMPOTENCY_RECORDS_READ",
-            &IDEMPOTENCY_RECORDS_READ.to_string(),
-        );
+        .replace("RECENT_SLACK", &RECENT_SLACK.to_string());
     Script::new(&format!("{functions}{body}"))
 }
 
