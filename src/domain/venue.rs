@@ -14,6 +14,10 @@ pub const MAX_STAY_CAP_MINUTES: u32 = 7 * 24 * 60;
 /// The most gates a venue may have (each gets a poster).
 pub const MAX_GATES: usize = 16;
 
+/// The most gates a venue remembers as retired (see [`Venue::set_gates`]): its record is read
+/// at every scan there, so the list is kept short. Four times [`MAX_GATES`].
+pub const MAX_RETIRED_GATES: usize = 4 * MAX_GATES;
+
 /// Parses a venue's gates: 1 to [`MAX_GATES`], each a [`Gate`], no two alike.
 pub fn parse_gates<S: AsRef<str>>(
     raw: impl IntoIterator<Item = S>,
@@ -159,8 +163,9 @@ pub struct Venue {
     /// When the venue is open, if an admin recorded it (off-hours flags).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opening_hours: Option<OpeningHours>,
-    /// Gates removed since the venue's codes were last rotated. Their posters carry the
-    /// current code version, so adding one of them back rotates the codes ([`Venue::set_gates`]).
+    /// Gates removed since the venue's codes were last rotated, at most [`MAX_RETIRED_GATES`].
+    /// Their posters carry the current code version, so adding one of them back rotates the
+    /// codes ([`Venue::set_gates`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retired_gates: Vec<Gate>,
 }
@@ -220,7 +225,9 @@ impl Venue {
     /// ([`Venue::rotate_codes`]): its old posters, perhaps taken down for a reason, would
     /// otherwise work again, and a code names a gate and a version, not which poster it was,
     /// so the only way to refuse them is a new version (every gate's posters are printed
-    /// again). Returns whether the codes were rotated.
+    /// again). A change that would leave more than [`MAX_RETIRED_GATES`] retired rotates the
+    /// codes too, which retires nothing (every older poster is refused anyway). Returns whether
+    /// the codes were rotated.
     pub fn set_gates(&mut self, gates: Vec<Gate>) -> bool {
         let revived = gates.iter().any(|g| self.retired_gates.contains(g));
         let removed: Vec<Gate> = self
@@ -238,6 +245,10 @@ impl Venue {
             }
         }
         self.gates = gates;
+        if self.retired_gates.len() > MAX_RETIRED_GATES {
+            self.rotate_codes();
+            return true;
+        }
         revived
     }
 }
@@ -310,6 +321,18 @@ mod tests {
             "a new gate"
         );
         assert_eq!(v.code_version, 2);
+    }
+
+    #[test]
+    fn a_venue_that_would_retire_too_many_gates_rotates_instead() {
+        let mut v = venue("S1", VenueKind::Shop);
+        for i in 0..super::MAX_RETIRED_GATES {
+            assert!(!v.set_gates(vec![g(&format!("门{i}"))]));
+        }
+        assert_eq!(v.retired_gates.len(), super::MAX_RETIRED_GATES);
+        assert!(v.set_gates(vec![g("最后")]));
+        assert_eq!(v.code_version, 2);
+        assert!(v.retired_gates.is_empty());
     }
 
     #[test]

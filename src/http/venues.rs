@@ -220,7 +220,9 @@ pub async fn patch(
 ) -> Result<HttpResponse, ApiError> {
     let id = VenueId::parse(&id)?;
     let p = body.into_inner();
+    let mut rotated = false;
     let venue = update_venue(state.store.as_ref(), &id, |venue| {
+        rotated = false;
         if let Some(name) = &p.name {
             venue.name = parse_name("name", name, 100)?;
         }
@@ -238,7 +240,7 @@ pub async fn patch(
             venue.address = parse_optional("address", p.address.as_deref(), 200)?;
         }
         if let Some(gates) = &p.gates {
-            venue.set_gates(parse_gates(gates)?);
+            rotated = venue.set_gates(parse_gates(gates)?);
         }
         if p.max_stay_minutes.is_some() {
             venue.max_stay_minutes = parse_max_stay(p.max_stay_minutes)?;
@@ -255,6 +257,10 @@ pub async fn patch(
         check_printable(venue)
     })
     .await?;
+    if rotated {
+        tracing::info!(venue = %venue.id, version = venue.code_version,
+            "venue codes rotated: a gate taken away came back");
+    }
     Ok(HttpResponse::Ok().json(VenueView::of(&venue, &state.codes)))
 }
 

@@ -37,9 +37,10 @@ pub struct ImportReport {
     /// Rows refused.
     pub errors: Vec<RowError>,
     /// Venues imports only: the ids of the venues whose codes the import rotated (in a dry
-    /// run, would rotate), because a gate taken away since their last rotation came back:
-    /// every poster of theirs answers `code_revoked` and must be printed anew. Absent when
-    /// there are none.
+    /// run, would rotate), because a gate taken away since their last rotation came back (or
+    /// too many had been taken away, see [`Venue::set_gates`]): every poster and special code
+    /// of theirs answers `code_revoked`, and posters must be printed anew. Absent when there
+    /// are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub codes_rotated: Vec<String>,
 }
@@ -328,6 +329,8 @@ pub async fn import_venues(
         match updated {
             Ok(venue) => {
                 if rotates {
+                    tracing::info!(venue = %venue.id, version = venue.code_version,
+                        "venue codes rotated by an import: a gate taken away came back");
                     rotated.push(venue.id.to_string());
                 }
                 Ok(Ok(Upsert::Updated))
