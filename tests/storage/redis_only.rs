@@ -127,6 +127,19 @@ async fn every_key_a_scan_writes_is_under_the_prefix_and_a_hash_tag() {
     });
 }
 
+/// The record a retry under `key` by `person` finds.
+async fn kept_under(
+    store: &dyn Store,
+    person: &checkin::domain::ResidentId,
+    key: &str,
+) -> Option<checkin::storage::IdempotencyRecord> {
+    store
+        .person_state(person, Some(key))
+        .await
+        .expect("reads")
+        .idempotent
+}
+
 /// Today's UTC day, days since 1970-01-01: the day of the idempotency records written now.
 fn today() -> i64 {
     chrono::Utc::now().timestamp().div_euclid(86_400)
@@ -257,16 +270,15 @@ async fn a_record_of_the_day_before_yesterday_is_read_and_an_expired_one_is_not(
             .await
             .expect("HSET");
 
-        let state = backend
-            .person_state(&person, Some("old"))
-            .await
-            .expect("reads");
-        assert_eq!(state.idempotent, None, "an expired record is not an answer");
-        let state = backend
-            .person_state(&person, Some("soon"))
-            .await
-            .expect("reads");
-        assert_eq!(state.idempotent, Some(idempotency_record("old")));
+        assert_eq!(
+            kept_under(&*backend, &person, "old").await,
+            None,
+            "an expired record is not an answer"
+        );
+        assert_eq!(
+            kept_under(&*backend, &person, "soon").await,
+            Some(idempotency_record("old"))
+        );
     });
 }
 
@@ -290,11 +302,10 @@ async fn a_persons_many_records_are_all_kept_through_the_days_first_scan() {
         check_in_under_key(&*backend, &person, &shop, t("2020-03-10T08:00:00Z"), "new").await;
 
         for key in ["k0", "k1999", "new"] {
-            let state = backend
-                .person_state(&person, Some(key))
-                .await
-                .expect("reads");
-            assert!(state.idempotent.is_some(), "{key} is still answered");
+            assert!(
+                kept_under(&*backend, &person, key).await.is_some(),
+                "{key} is still answered"
+            );
         }
     });
 }
@@ -314,11 +325,10 @@ async fn an_idempotency_record_written_by_an_earlier_build_is_still_answered() {
             .await
             .expect("SET");
 
-        let state = backend
-            .person_state(&person, Some("k"))
-            .await
-            .expect("reads");
-        assert_eq!(state.idempotent, Some(idempotency_record("k")));
+        assert_eq!(
+            kept_under(&*backend, &person, "k").await,
+            Some(idempotency_record("k"))
+        );
     });
 }
 
