@@ -259,7 +259,7 @@ pub async fn patch(
     .await?;
     if rotated {
         tracing::info!(venue = %venue.id, version = venue.code_version,
-            "venue codes rotated: a gate taken away came back");
+            "venue codes rotated: a gate taken away came back, or too many were taken away");
     }
     Ok(HttpResponse::Ok().json(VenueView::of(&venue, &state.codes)))
 }

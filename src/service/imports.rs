@@ -330,7 +330,7 @@ pub async fn import_venues(
             Ok(venue) => {
                 if rotates {
                     tracing::info!(venue = %venue.id, version = venue.code_version,
-                        "venue codes rotated by an import: a gate taken away came back");
+                        "venue codes rotated by an import: a gate taken away came back, or too many were taken away");
                     rotated.push(venue.id.to_string());
                 }
                 Ok(Ok(Upsert::Updated))

@@ -252,7 +252,7 @@ async fn the_idempotency_hash_gets_its_expiry_from_the_days_first_record() {
 }
 
 #[tokio::test]
-async fn a_record_of_the_day_before_yesterday_is_read_and_an_expired_one_is_not() {
+async fn records_from_the_day_before_yesterday_to_tomorrow_are_read_and_expired_ones_not() {
     with_redis!(backend, prefix, {
         let person = rid("R00001");
         let keys = Keys::new(prefix).expect("a valid prefix");
@@ -277,6 +277,19 @@ async fn a_record_of_the_day_before_yesterday_is_read_and_an_expired_one_is_not(
         );
         assert_eq!(
             kept_under(&*backend, &person, "soon").await,
+            Some(idempotency_record("old"))
+        );
+
+        // Written just after midnight by an instance whose clock is ahead of this one's.
+        let _: () = redis::cmd("HSET")
+            .arg(keys.person_idempotency(&person, today() + 1))
+            .arg("ahead")
+            .arg(format!("{soon}:{json}"))
+            .query_async(&mut conn)
+            .await
+            .expect("HSET");
+        assert_eq!(
+            kept_under(&*backend, &person, "ahead").await,
             Some(idempotency_record("old"))
         );
     });
