@@ -308,3 +308,46 @@ async fn a_check_ins_venue_step_held_until_after_its_check_out_leaves_no_one_pre
     .await;
     backend.finish(outcome).await;
 }
+
+#[tokio::test]
+async fn a_person_whose_state_expired_is_seen_again_at_a_venue_that_kept_their_old_version() {
+    let backend = Backend::cluster().await;
+    let outcome = catch(async {
+        let store: &dyn Store = backend.arg();
+        let person = rid("R00001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        let at = t("2020-03-10T08:00:00Z");
+        for (i, direction) in [Direction::In, Direction::Out, Direction::In, Direction::Out]
+            .into_iter()
+            .enumerate()
+        {
+            let minutes = i64::try_from(i).expect("small") * 10;
+            crate::fixtures::scan(
+                store,
+                &person,
+                &shop,
+                Some(direction),
+                plus_minutes(at, minutes),
+            )
+            .await;
+        }
+        // As when the person's state expires after a long idle time: versions start again,
+        // while the venue still holds the old one (4) for them.
+        let keys = Keys::new(backend.prefix()).expect("a valid prefix");
+        let _: i64 = redis::cmd("DEL")
+            .arg(keys.person_state(&person))
+            .query_async(&mut raw_cluster().await)
+            .await
+            .expect("DEL");
+
+        let later = plus_minutes(at, 60);
+        crate::fixtures::scan(store, &person, &shop, Some(Direction::In), later).await;
+
+        let present = store.open_visits(&shop.id).await.expect("reads");
+        assert_eq!(present.len(), 1, "the new check-in is the venue's presence");
+        let recent = store.recent_scans(&shop.id, 10).await.expect("reads");
+        assert_eq!(recent.len(), 5, "the venue has the new scan event");
+    })
+    .await;
+    backend.finish(outcome).await;
+}

@@ -456,6 +456,7 @@ impl RedisStore {
             return Ok(CommitResult::Conflict);
         }
         let version: u64 = parse_version(answer.next())?;
+        let epoch = answer.next().unwrap_or_default();
         if self.faults.stop_after_person_step {
             return Err(StoreError::Unavailable(
                 "stopped after the person's step (a fault injected by a test)".into(),
@@ -476,7 +477,7 @@ impl RedisStore {
         owed.sort_by_key(|(v, _)| *v);
         owed.push((version, prepared.followups));
         for (v, followups) in &owed {
-            self.run_followups(rid, *v, followups).await?;
+            self.run_followups(rid, *v, &epoch, followups).await?;
         }
         let done: Vec<u64> = owed.iter().map(|(v, _)| *v).collect();
         if self.outbox_done(rid, &done).await? == 0 {
@@ -492,6 +493,7 @@ impl RedisStore {
         &self,
         rid: &crate::domain::ResidentId,
         version: u64,
+        epoch: &str,
         f: &Followups,
     ) -> Result<(), StoreError> {
         try_join_all(f.venues.iter().map(|w| {
@@ -502,6 +504,7 @@ impl RedisStore {
             call.key(self.keys.venue_applied(&w.venue))
                 .arg(rid.as_str())
                 .arg(version)
+                .arg(epoch)
                 .arg(w.args(self.idle_expiry_ms, ""));
             async move {
                 let mut finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
@@ -616,8 +619,14 @@ impl RedisStore {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 owed.sort_by_key(|(v, _)| *v);
+                let epoch: Option<String> = redis::cmd("HGET")
+                    .arg(self.keys.person_state(&rid))
+                    .arg("epoch")
+                    .query_async(&mut self.conn())
+                    .await?;
+                let epoch = epoch.unwrap_or_default();
                 for (v, followups) in &owed {
-                    self.run_followups(&rid, *v, followups).await?;
+                    self.run_followups(&rid, *v, &epoch, followups).await?;
                     finished += 1;
                 }
                 let done: Vec<u64> = owed.iter().map(|(v, _)| *v).collect();

@@ -11,7 +11,7 @@
 //!
 //! | key | type | contents | written by |
 //! | --- | --- | --- | --- |
-//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty), `last` (the latest scan time, ms), `xday` (`DAY:MS`: the UTC day, by Redis's clock, of the person's first scan of the day, when idle expiries are refreshed, with an idle expiry of `MS` ms; `0`: none), `iday` (`N`: the day whose `idems:N` hash was last given its expiry) | `commit_scan` |
+//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty), `last` (the latest scan time, ms), `xday` (`DAY:MS`: the UTC day, by Redis's clock, of the person's first scan of the day, when idle expiries are refreshed, with an idle expiry of `MS` ms; `0`: none), `iday` (`N`: the day whose `idems:N` hash was last given its expiry), `epoch` (Redis's time when the state was made, `SECONDS.MICROS`; empty for a state made before epochs: a state made again after it expired counts versions from 1 in a new epoch) | `commit_scan` |
 //! | `PREFIX:{p:RID}:visits` | string | the person's closed visits, framed binary records (`record.rs`) appended in the order written; a later record of an id replaces an earlier one | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{p:RID}:scratch` | string | never holds data between scripts: where a script copies the person's visits string to leave it at its exact size (`append_exact` in `scripts.rs`) | `commit_scan`, `import_visits` |
 //! | `PREFIX:{p:RID}:events` | list | scan event JSON, in the order recorded (`RPUSH`) | `commit_scan` |
@@ -27,7 +27,7 @@
 //! | `PREFIX:{v:VID}:scratch` | string | never holds data between scripts: where a script copies a day string to leave it at its exact size | `commit_scan`, `import_visits` |
 //! | `PREFIX:{v:VID}:xday` | string | `DAY:MS`: the UTC day (by Redis's clock) the idle expiries of the venue's keys were last refreshed, and the idle expiry set | `commit_scan`, `import_visits` |
 //! | `PREFIX:{v:VID}:days` | sorted set | each `N` with a `day:N` string, scored by `N` | `commit_scan`, `import_visits`, `purge` |
-//! | `PREFIX:{v:VID}:applied` | hash | resident id → the person's version of the last scan step applied here (on a cluster only) | `commit_scan` |
+//! | `PREFIX:{v:VID}:applied` | hash | resident id → `EPOCH:VERSION`, the person's state epoch and version of the last scan step applied here (a bare version as written before epochs; on a cluster only) | `commit_scan` |
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
 //! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
 //! | `PREFIX:{v:VID}:events` | sorted set | every scan event JSON at the venue, scored by scan time (ms) (the daily report) | `commit_scan`, `purge` |

@@ -41,7 +41,9 @@ pub const RECENT_SLACK: usize = 32;
 /// `{p}:visits`), 7 the scan's time ms (`last`, the person's latest scan time, is raised to
 /// it), 8 how long a day's hash of idempotency records is kept after its first record, ms
 /// (the records' own time plus a day), 9 the day `N`. The state's `iday` field names the day
-/// whose hash last got its expiry. Returns false (nothing written) when the version moved.
+/// whose hash last got its expiry. Returns the state's epoch (set when the state is made, ''
+/// for a state made before epochs) when written, false (nothing written) when the version
+/// moved.
 ///
 /// Idempotency records live in one small hash per person and UTC day rather than a key each:
 /// a key of its own per scan made Redis's keyspace as large as two days of scans, and its
@@ -100,10 +102,21 @@ local function append_exact(key, scratch, bytes)
 end
 
 local function person_write(k, a, o)
-  local st = redis.call('HMGET', k[1], 'version', 'last', 'xday', 'iday')
+  local st = redis.call('HMGET', k[1], 'version', 'last', 'xday', 'iday', 'epoch')
   local version = tonumber(st[1] or '0')
   if version ~= tonumber(a[o]) then
     return false
+  end
+  -- Which life of the person's state this is: set when the state is made, so that versions
+  -- counted again after it expired are not taken for old ones ('' for a state made before).
+  local epoch = st[5]
+  if not epoch then
+    if version == 0 then
+      local now = redis_time()
+      epoch = now[1] .. '.' .. now[2]
+    else
+      epoch = ''
+    end
   end
   local last = a[o + 7]
   if st[2] and tonumber(st[2]) > tonumber(last) then
@@ -116,7 +129,7 @@ local function person_write(k, a, o)
   local idem_expiry = a[o + 3] ~= '' and st[4] ~= a[o + 9]
   local iday = idem_expiry and a[o + 9] or (st[4] or '')
   redis.call('HSET', k[1], 'version', string.format('%d', version + 1), 'open', a[o + 1],
-    'last', last, 'xday', today, 'iday', iday)
+    'last', last, 'xday', today, 'iday', iday, 'epoch', epoch)
   local created = redis.call('RPUSH', k[3], a[o + 2]) == 1
   if idle > 0 and first_today then
     expire({k[1], k[3]}, 2, idle + DAY_MS)
@@ -135,7 +148,7 @@ local function person_write(k, a, o)
       redis.call('PEXPIRE', k[4], a[o + 8])
     end
   end
-  return true
+  return epoch
 end
 
 local function venue_write(k, a, o)
@@ -281,15 +294,17 @@ return out
 /// `KEYS`: the five of `person_write`, then 6 `{p}:outbox`. `ARGV`: 1 the followups' JSON
 /// (opaque here), then `person_write`'s arguments.
 ///
-/// Returns `{1, version, …}` when committed, where `…` are the version and followups' JSON of
-/// each other entry still in the outbox (older scans whose followups are not known to be done),
-/// or `{0}` when the version moved (nothing written).
+/// Returns `{1, version, epoch, …}` when committed, where `epoch` is the state's (see
+/// `person_write`) and `…` are the version and followups' JSON of each other entry still in
+/// the outbox (older scans whose followups are not known to be done), or `{0}` when the
+/// version moved (nothing written).
 const PERSON_STEP: &str = r"
-if not person_write(KEYS, ARGV, 2) then
+local epoch = person_write(KEYS, ARGV, 2)
+if not epoch then
   return {0}
 end
 local version = redis.call('HGET', KEYS[1], 'version')
-local out = {1, version}
+local out = {1, version, epoch}
 local pending = redis.call('HGETALL', KEYS[6])
 for i = 1, #pending, 2 do
   table.insert(out, pending[i])
@@ -311,22 +326,32 @@ return venue_write(KEYS, ARGV, 1)
 
 /// A cluster's step of a scan in one venue's slot: `venue_write`, unless a step of the same
 /// person with this version or a later one was already applied at this venue. Each venue keeps
-/// the person's version of the last step it applied (`{v}:applied`, resident id → version), so
-/// a step run twice (by the scan and by the person's next scan or the repair) or late (after
-/// a newer scan's step, from a paused instance) changes nothing. A person's steps reach a
-/// venue in version order: whoever runs a newer step has run the older ones first.
+/// the person's epoch and version of the last step it applied (`{v}:applied`, resident id →
+/// `EPOCH:VERSION`, or a bare version as written before epochs), so a step run twice (by the
+/// scan and by the person's next scan or the repair) or late (after a newer scan's step, from
+/// a paused instance) changes nothing. A person's steps reach a venue in version order:
+/// whoever runs a newer step has run the older ones first. A step of another epoch is applied:
+/// the person's state expired and was made again, counting versions from 1.
 ///
 /// `KEYS`: `venue_write`'s, then `{v}:applied`. `ARGV`: 1 resident id, 2 the person's version
-/// after the scan, then `venue_write`'s arguments. Returns the days it finished.
+/// after the scan, 3 the state's epoch, then `venue_write`'s arguments. Returns the days it
+/// finished.
 const VENUE_REPLAY_STEP: &str = r"
 local applied = KEYS[#KEYS]
-if tonumber(redis.call('HGET', applied, ARGV[1]) or '0') >= tonumber(ARGV[2]) then
-  return {}
+local before = redis.call('HGET', applied, ARGV[1])
+if before then
+  local epoch, version = string.match(before, '^(.*):(%d+)$')
+  if not epoch then
+    epoch, version = '', before
+  end
+  if epoch == ARGV[3] and tonumber(version) >= tonumber(ARGV[2]) then
+    return {}
+  end
 end
-local finished = venue_write(KEYS, ARGV, 3)
-redis.call('HSET', applied, ARGV[1], ARGV[2])
-if tonumber(ARGV[3]) > 0 then
-  redis.call('PEXPIRE', applied, ARGV[3])
+local finished = venue_write(KEYS, ARGV, 4)
+redis.call('HSET', applied, ARGV[1], ARGV[3] .. ':' .. ARGV[2])
+if tonumber(ARGV[4]) > 0 then
+  redis.call('PEXPIRE', applied, ARGV[4])
 end
 return finished
 ";
