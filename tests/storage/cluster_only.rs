@@ -347,6 +347,14 @@ async fn a_person_whose_state_expired_is_seen_again_at_a_venue_that_kept_their_o
         assert_eq!(present.len(), 1, "the new check-in is the venue's presence");
         let recent = store.recent_scans(&shop.id, 10).await.expect("reads");
         assert_eq!(recent.len(), 5, "the venue has the new scan event");
+        // The version stays a bare number, as earlier builds read it.
+        let applied: String = redis::cmd("HGET")
+            .arg(keys.venue_applied(&shop.id))
+            .arg(person.as_str())
+            .query_async(&mut raw_cluster().await)
+            .await
+            .expect("HGET");
+        assert_eq!(applied, "1");
     })
     .await;
     backend.finish(outcome).await;

@@ -619,6 +619,9 @@ impl RedisStore {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 owed.sort_by_key(|(v, _)| *v);
+                // The state's epoch is the entries' own: an outbox expires before its state
+                // (idle, from its last write, against idle and a day from the state's first
+                // write of the day), so no entry outlives the state that wrote it.
                 let epoch: Option<String> = redis::cmd("HGET")
                     .arg(self.keys.person_state(&rid))
                     .arg("epoch")

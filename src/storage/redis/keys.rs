@@ -27,7 +27,7 @@
 //! | `PREFIX:{v:VID}:scratch` | string | never holds data between scripts: where a script copies a day string to leave it at its exact size | `commit_scan`, `import_visits` |
 //! | `PREFIX:{v:VID}:xday` | string | `DAY:MS`: the UTC day (by Redis's clock) the idle expiries of the venue's keys were last refreshed, and the idle expiry set | `commit_scan`, `import_visits` |
 //! | `PREFIX:{v:VID}:days` | sorted set | each `N` with a `day:N` string, scored by `N` | `commit_scan`, `import_visits`, `purge` |
-//! | `PREFIX:{v:VID}:applied` | hash | resident id → `EPOCH:VERSION`, the person's state epoch and version of the last scan step applied here (a bare version as written before epochs; on a cluster only) | `commit_scan` |
+//! | `PREFIX:{v:VID}:applied` | hash | resident id → the person's version of the last scan step applied here, and `RID:e` → the epoch of the person's state then (missing: ''); on a cluster only | `commit_scan` |
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
 //! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
 //! | `PREFIX:{v:VID}:events` | sorted set | every scan event JSON at the venue, scored by scan time (ms) (the daily report) | `commit_scan`, `purge` |

@@ -326,8 +326,9 @@ return venue_write(KEYS, ARGV, 1)
 
 /// A cluster's step of a scan in one venue's slot: `venue_write`, unless a step of the same
 /// person with this version or a later one was already applied at this venue. Each venue keeps
-/// the person's epoch and version of the last step it applied (`{v}:applied`, resident id →
-/// `EPOCH:VERSION`, or a bare version as written before epochs), so a step run twice (by the
+/// the person's version and epoch of the last step it applied (`{v}:applied`: resident id →
+/// version, as before epochs, so that an earlier build still reads it; `RID:e` → epoch,
+/// missing for ''), so a step run twice (by the
 /// scan and by the person's next scan or the repair) or late (after a newer scan's step, from
 /// a paused instance) changes nothing. A person's steps reach a venue in version order:
 /// whoever runs a newer step has run the older ones first. A step of another epoch is applied:
@@ -338,18 +339,12 @@ return venue_write(KEYS, ARGV, 1)
 /// finished.
 const VENUE_REPLAY_STEP: &str = r"
 local applied = KEYS[#KEYS]
-local before = redis.call('HGET', applied, ARGV[1])
-if before then
-  local epoch, version = string.match(before, '^(.*):(%d+)$')
-  if not epoch then
-    epoch, version = '', before
-  end
-  if epoch == ARGV[3] and tonumber(version) >= tonumber(ARGV[2]) then
-    return {}
-  end
+local before = redis.call('HMGET', applied, ARGV[1], ARGV[1] .. ':e')
+if before[1] and (before[2] or '') == ARGV[3] and tonumber(before[1]) >= tonumber(ARGV[2]) then
+  return {}
 end
 local finished = venue_write(KEYS, ARGV, 4)
-redis.call('HSET', applied, ARGV[1], ARGV[3] .. ':' .. ARGV[2])
+redis.call('HSET', applied, ARGV[1], ARGV[2], ARGV[1] .. ':e', ARGV[3])
 if tonumber(ARGV[4]) > 0 then
   redis.call('PEXPIRE', applied, ARGV[4])
 end
