@@ -622,11 +622,15 @@ impl RedisStore {
                 // The state's epoch is the entries' own: an outbox expires before its state
                 // (idle, from its last write, against idle and a day from the state's first
                 // write of the day), so no entry outlives the state that wrote it.
-                let epoch: Option<String> = redis::cmd("HGET")
-                    .arg(self.keys.person_state(&rid))
-                    .arg("epoch")
-                    .query_async(&mut self.conn())
-                    .await?;
+                let epoch: Option<String> = if owed.is_empty() {
+                    None
+                } else {
+                    redis::cmd("HGET")
+                        .arg(self.keys.person_state(&rid))
+                        .arg("epoch")
+                        .query_async(&mut self.conn())
+                        .await?
+                };
                 let epoch = epoch.unwrap_or_default();
                 for (v, followups) in &owed {
                     self.run_followups(&rid, *v, &epoch, followups).await?;

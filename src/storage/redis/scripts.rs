@@ -123,7 +123,10 @@ local function person_write(k, a, o)
     last = st[2]
   end
   local idle = tonumber(a[o + 5])
-  local today = refresh_mark(idle)
+  local today = ''
+  if idle > 0 then
+    today = refresh_mark(idle)
+  end
   local first_today = st[3] ~= today
   -- A day's hash of idempotency records gets its expiry from its first record.
   local idem_expiry = a[o + 3] ~= '' and st[4] ~= a[o + 9]
