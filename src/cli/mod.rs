@@ -1,12 +1,14 @@
 //! The `checkin` command line: `serve` runs the service, `posters` prints a batch of posters,
 //! `trace` runs a tracer's contact query, `report` makes the daily report, `replay` plays a day of scans through a running
 //! service's HTTP API, `load` measures a running service under load (`fill-visits`, hidden,
-//! fills a store for the storage-cost figures of `scripts/bench-scale`).
+//! fills a store for the storage-cost figures of `scripts/bench-scale`; `redis-replay`, hidden,
+//! replays captured scans' Redis commands for its Redis-alone figure).
 
 pub mod api;
 pub mod fill;
 pub mod load;
 pub mod posters;
+pub mod redis_replay;
 pub mod replay;
 pub mod report;
 pub mod serve;
@@ -41,6 +43,9 @@ pub enum Command {
     /// Write N generated closed visits straight into a store (for scripts/bench-scale).
     #[command(hide = true)]
     FillVisits(fill::FillArgs),
+    /// Replay captured scans' Redis commands for fresh people (for scripts/bench-scale).
+    #[command(hide = true)]
+    RedisReplay(redis_replay::RedisReplayArgs),
 }
 
 /// Parses the command line and runs it. Returns the process exit code.
@@ -54,6 +59,7 @@ pub async fn run() -> i32 {
         Command::Report(args) => report::run(args).await,
         Command::Load(args) => load::run(args).await,
         Command::FillVisits(args) => fill::run(args).await,
+        Command::RedisReplay(args) => redis_replay::run(args).await,
     };
     match result {
         Ok(()) => 0,
