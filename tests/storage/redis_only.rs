@@ -115,11 +115,13 @@ async fn every_key_a_scan_writes_is_under_the_prefix_and_a_hash_tag() {
             // 2020-03-10 is day 18,331 since 1970-01-01.
             p("{v:GC-C001}:day:18331"),
             p("{v:GC-C001}:days"),
-            p("{v:GC-C001}:events"),
+            p("{v:GC-C001}:eday:18331"),
+            p("{v:GC-C001}:edays"),
             p("{v:GC-C001}:recent"),
             p("{v:GC-C001}:residents"),
             p("{v:GC-C001}:venue"),
-            p("{v:GC-M001}:events"),
+            p("{v:GC-M001}:eday:18331"),
+            p("{v:GC-M001}:edays"),
             p("{v:GC-M001}:open"),
             p("{v:GC-M001}:recent"),
         ];
@@ -619,13 +621,15 @@ async fn a_persons_and_a_venues_visit_keys_expire_when_idle_and_registrations_do
             let (key, ms) = ttl(key).await;
             assert!((3_500_000..=3_600_000).contains(&ms), "{key}: {ms} ms");
         }
-        // Keys refreshed once a day: one day more.
+        // Keys refreshed once a day, and a day's events (written that day, and later only by
+        // late scans, which refresh it): one day more.
         for key in [
             keys.person_state(&person.id),
             keys.person_events(&person.id),
             keys.venue_days(&shop.id),
             keys.venue_recent(&shop.id),
-            keys.venue_events(&shop.id),
+            keys.venue_event_days(&shop.id),
+            keys.venue_event_day(&shop.id, 18_331),
             keys.venue_expiry_day(&shop.id),
         ] {
             let (key, ms) = ttl(key).await;
@@ -732,7 +736,7 @@ async fn idle_expiries_are_refreshed_on_a_new_day_and_set_on_keys_a_write_create
             keys.person_events(&person.id),
             keys.venue_days(&shop.id),
             keys.venue_recent(&shop.id),
-            keys.venue_events(&shop.id),
+            keys.venue_event_days(&shop.id),
         ];
         let _: () = redis::pipe()
             .cmd("HSET")
@@ -761,7 +765,8 @@ async fn idle_expiries_are_refreshed_on_a_new_day_and_set_on_keys_a_write_create
         }
 
         // The same day: presence emptied by a check-out comes back with an expiry, and so do
-        // a person's events and a venue's guard view and events deleted meanwhile.
+        // a person's events and a venue's guard view and events deleted meanwhile (a day's
+        // events and their index go together, as the purge takes them).
         let later = again + chrono::Duration::minutes(30);
         scan(&store, &person.id, &shop, Some(Direction::Out), later).await;
         let exists: i64 = redis::cmd("EXISTS")
@@ -773,7 +778,8 @@ async fn idle_expiries_are_refreshed_on_a_new_day_and_set_on_keys_a_write_create
         let _: i64 = redis::cmd("DEL")
             .arg(keys.person_events(&person.id))
             .arg(keys.venue_recent(&shop.id))
-            .arg(keys.venue_events(&shop.id))
+            .arg(keys.venue_event_days(&shop.id))
+            .arg(keys.venue_event_day(&shop.id, 18_331))
             .query_async(&mut conn)
             .await
             .expect("DEL");
@@ -783,7 +789,8 @@ async fn idle_expiries_are_refreshed_on_a_new_day_and_set_on_keys_a_write_create
             keys.venue_open(&shop.id),
             keys.person_events(&person.id),
             keys.venue_recent(&shop.id),
-            keys.venue_events(&shop.id),
+            keys.venue_event_days(&shop.id),
+            keys.venue_event_day(&shop.id, 18_331),
         ] {
             let ms = pttl_ms(&mut conn, &key).await;
             assert!(ms > 89_000_000, "{key} created without an expiry: {ms} ms");
@@ -818,7 +825,8 @@ async fn a_store_with_another_idle_expiry_refreshes_again_the_same_day() {
             keys.person_events(&person.id),
             keys.venue_days(&shop.id),
             keys.venue_recent(&shop.id),
-            keys.venue_events(&shop.id),
+            keys.venue_event_days(&shop.id),
+            keys.venue_event_day(&shop.id, 18_331),
         ] {
             let ms = pttl_ms(&mut conn, &key).await;
             assert!(ms > 48 * 3_600_000, "{key}: {ms} ms");
@@ -853,5 +861,139 @@ async fn a_venue_key_of_another_type_is_corrupt_and_leaves_the_person_readable()
 
         assert_eq!(state.version, 0);
         assert!(matches!(venue, Err(StoreError::Corrupt(_))), "{venue:?}");
+    });
+}
+
+/// `MEMORY USAGE` of a key, and its string's length.
+async fn usage_and_length(conn: &mut redis::aio::MultiplexedConnection, key: &str) -> (i64, i64) {
+    let (usage, len): (i64, i64) = redis::pipe()
+        .cmd("MEMORY")
+        .arg("USAGE")
+        .arg(key)
+        .cmd("STRLEN")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("MEMORY USAGE and STRLEN");
+    (usage, len)
+}
+
+#[tokio::test]
+async fn a_venues_events_go_once_into_day_strings_left_at_their_exact_size_when_the_day_is_over() {
+    with_redis!(backend, prefix, {
+        let shop = venue("GC-S001", VenueKind::Shop);
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let mut conn = raw_redis().await;
+        // Tomorrow and the day after (UTC): days that are not over, as a live day is.
+        let today = chrono::Utc::now().date_naive();
+        let day = |n: u64| {
+            let date = today + chrono::Days::new(n);
+            date.and_hms_opt(8, 0, 0).expect("a time").and_utc()
+        };
+        let (first, second) = (day(1), day(2));
+        let first_key = keys.venue_event_day(&shop.id, first.timestamp().div_euclid(86_400));
+        let people: Vec<_> = (1..=90).map(|n| rid(&format!("R{n:05}"))).collect();
+        for (i, person) in people.iter().enumerate() {
+            let at = first + chrono::Duration::seconds(i64::try_from(i).expect("small") * 30);
+            scan(&*backend, person, &shop, Some(Direction::In), at).await;
+        }
+        let (usage, len) = usage_and_length(&mut conn, &first_key).await;
+        assert!(len > 90 * 60, "90 events in {len} bytes");
+        // The next day's first event: the day before no longer grows.
+        scan(&*backend, &people[0], &shop, Some(Direction::Out), second).await;
+        let (usage_after, len_after) = usage_and_length(&mut conn, &first_key).await;
+        assert_eq!(len_after, len, "the day's events are unchanged");
+        // The allocator rounds up to its size class (at most a quarter more); the key and its
+        // entry take under 160 bytes. Grown by APPEND alone it could hold as much again.
+        assert!(
+            usage_after - len <= len / 4 + 160,
+            "{len} bytes of events take {usage_after} (took {usage} while the day grew)"
+        );
+        // Every event once, in time order, across the days.
+        let events = backend
+            .venue_events(std::slice::from_ref(&shop.id), first, second)
+            .await
+            .expect("reads");
+        assert_eq!(events.len(), 91);
+        assert!(events.windows(2).all(|w| w[0].scan_time <= w[1].scan_time));
+
+        // Late scans (offline phones sending yesterday's scans today) are appended to their
+        // day at its exact size: that day no longer grows.
+        let yesterday = day(0) - chrono::Duration::days(1);
+        let late_key = keys.venue_event_day(&shop.id, yesterday.timestamp().div_euclid(86_400));
+        for (i, person) in people.iter().enumerate().skip(2).take(40) {
+            let at = yesterday + chrono::Duration::seconds(i64::try_from(i).expect("small"));
+            scan(&*backend, person, &shop, Some(Direction::In), at).await;
+        }
+        let (usage_late, len_late) = usage_and_length(&mut conn, &late_key).await;
+        assert!(len_late > 40 * 60, "40 late events in {len_late} bytes");
+        assert!(
+            usage_late - len_late <= len_late / 4 + 160,
+            "{len_late} bytes of late events take {usage_late}"
+        );
+        let kinds: i64 = redis::cmd("EXISTS")
+            .arg(keys.venue_events(&shop.id))
+            .query_async(&mut conn)
+            .await
+            .expect("EXISTS");
+        assert_eq!(kinds, 0, "no sorted set of events is written any more");
+    });
+}
+
+#[tokio::test]
+async fn events_an_earlier_build_kept_in_a_sorted_set_are_still_read_and_purged() {
+    with_redis!(backend, prefix, {
+        let person = resident("R00001", "19900000001");
+        let shop = venue("GC-S001", VenueKind::Shop);
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let mut conn = raw_redis().await;
+        let at = t("2020-03-10T08:00:00Z");
+        scan(&*backend, &person.id, &shop, Some(Direction::In), at).await;
+        // Move the event from this build's day string to a sorted set, as earlier builds kept
+        // it: the record without its one-byte length, scored by its time.
+        let day_key = keys.venue_event_day(&shop.id, 18_331);
+        let framed: Vec<u8> = redis::cmd("GET")
+            .arg(&day_key)
+            .query_async(&mut conn)
+            .await
+            .expect("GET");
+        assert_eq!(
+            usize::from(framed[0]) + 1,
+            framed.len(),
+            "one framed record"
+        );
+        let _: () = redis::pipe()
+            .cmd("DEL")
+            .arg(&day_key)
+            .arg(keys.venue_event_days(&shop.id))
+            .ignore()
+            .cmd("ZADD")
+            .arg(keys.venue_events(&shop.id))
+            .arg(at.timestamp_millis())
+            .arg(&framed[1..])
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .expect("moved");
+        let (from, to) = (
+            at - chrono::Duration::hours(1),
+            at + chrono::Duration::hours(1),
+        );
+        let found = backend
+            .venue_events(std::slice::from_ref(&shop.id), from, to)
+            .await
+            .expect("reads");
+        assert_eq!(found.len(), 1, "the sorted set's event is read");
+        assert_eq!(found[0].scan_time, at);
+
+        backend
+            .purge(at + chrono::Duration::minutes(1), t("2020-01-01T00:00:00Z"))
+            .await
+            .expect("purges");
+        let left = backend
+            .venue_events(std::slice::from_ref(&shop.id), from, to)
+            .await
+            .expect("reads");
+        assert!(left.is_empty(), "and purged: {left:?}");
     });
 }

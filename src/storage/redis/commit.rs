@@ -279,9 +279,15 @@ impl VenueWrite {
         days
     }
 
-    /// `venue_write`'s keys: `open`, `recent`, `events`, `days`, `scratch`, `xday`, then one
-    /// per day.
+    /// The UTC day of the scan event (days since 1970-01-01; 0 without an event).
+    fn event_day(&self) -> i64 {
+        self.event.as_ref().map_or(0, |(_, at)| day_of(*at))
+    }
+
+    /// `venue_write`'s keys: `open`, `recent`, `events`, `days`, `scratch`, `xday`, `edays`,
+    /// the event's day string and the one of the day before, then one per day of the visits.
     pub fn keys(&self, keys: &super::keys::Keys) -> Vec<String> {
+        let day = self.event_day();
         let mut out = vec![
             keys.venue_open(&self.venue),
             keys.venue_recent(&self.venue),
@@ -289,6 +295,9 @@ impl VenueWrite {
             keys.venue_days(&self.venue),
             keys.venue_scratch(&self.venue),
             keys.venue_expiry_day(&self.venue),
+            keys.venue_event_days(&self.venue),
+            keys.venue_event_day(&self.venue, day),
+            keys.venue_event_day(&self.venue, day - 1),
         ];
         out.extend(
             self.days()
@@ -298,22 +307,29 @@ impl VenueWrite {
         out
     }
 
-    /// `venue_write`'s arguments (see `scripts.rs`) with its flags (`x` exact).
+    /// `venue_write`'s arguments (see `scripts.rs`) with its flags (`x` exact). An event of a
+    /// day before today (by this writer's clock) is flagged late (`l`): its day string is no
+    /// longer growing, and is appended to at its exact size.
     pub fn args(&self, idle_ms: u64, flags: &str) -> Vec<Vec<u8>> {
-        let (event, at) = self
+        let day = self.event_day();
+        let event = self
             .event
             .as_ref()
-            .map_or((Vec::new(), 0), |(bytes, at)| (bytes.clone(), *at));
+            .map_or(Vec::new(), |(bytes, _)| bytes.clone());
+        let mut flags = flags.to_owned();
+        if self.event.is_some() && day < day_of(Utc::now().timestamp_millis()) {
+            flags.push('l');
+        }
         let mut args = vec![
             idle_ms.to_string().into_bytes(),
-            flags.as_bytes().to_vec(),
+            flags.into_bytes(),
             event,
-            at.to_string().into_bytes(),
+            day.to_string().into_bytes(),
             self.visits.len().to_string().into_bytes(),
         ];
         let days = self.days();
         for v in &self.visits {
-            let index = 7 + days.iter().position(|d| *d == v.day).unwrap_or(0);
+            let index = 10 + days.iter().position(|d| *d == v.day).unwrap_or(0);
             args.extend([
                 if v.open { b"1".to_vec() } else { b"0".to_vec() },
                 v.rid.clone().into_bytes(),

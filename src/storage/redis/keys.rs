@@ -30,7 +30,9 @@
 //! | `PREFIX:{v:VID}:applied` | hash | resident id → the person's version of the last scan step applied here, and `RID:e` → the epoch of the person's state then (missing: ''); on a cluster only | `commit_scan` |
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
 //! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
-//! | `PREFIX:{v:VID}:events` | sorted set | every scan event JSON at the venue, scored by scan time (ms) (the daily report) | `commit_scan`, `purge` |
+//! | `PREFIX:{v:VID}:eday:N` | string | the scan events at the venue whose scan time falls on UTC day `N` (days since 1970-01-01), framed binary records (`event_record.rs`) appended in the order written (the daily report, flags); left at its exact size once the next day's string is made, and a late scan's event for an earlier day is appended at its exact size | `commit_scan`, `purge` |
+//! | `PREFIX:{v:VID}:edays` | sorted set | each `N` with an `eday:N` string, scored by `N` (added when the string is made) | `commit_scan`, `purge` |
+//! | `PREFIX:{v:VID}:events` | sorted set | read and purged only: the scan events as builds before the `eday:N` strings kept them, scored by scan time (ms); goes by retention | (earlier builds), `purge` |
 //! | `PREFIX:{v:VID}:recent` | list | the venue's newest scan event JSONs, newest first, at most `RECENT_SCANS_KEPT` + `RECENT_SLACK` (the guard view reads the first `RECENT_SCANS_KEPT`) | `commit_scan`, `purge` |
 //! | `PREFIX:{v:VID}:open` | hash | `RID` → framed record of that person's open visit here (presence) | `commit_scan`; `import_visits` only removes the entry of a visit it writes closed |
 //! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff` |
@@ -54,14 +56,15 @@
 //! Redis 7.0 cannot expire one field of a hash, so retention works at two levels. The purge
 //! (`Store::purge`, run periodically) takes the owners in `retention` scored before the cutoff
 //! and rewrites their visit strings without the visits past it (a venue's days past it go
-//! whole), and removes their events (a venue's `recent` list and `events` included), each only
-//! if still as read. And when the store is opened with an idle expiry (the retention period
+//! whole), and removes their events (a venue's `recent` list and event days included), each
+//! only if still as read. And when the store is opened with an idle expiry (the retention period
 //! plus the longest stay), the keys a scan writes expire that long after their last write: a
 //! person or venue with no new scan for that long is dropped by Redis itself, whether or not a
 //! purge runs. The strings of visits get it at each write; the person's `state` and `events`
-//! and the venue's `open`, `days`, `recent` and `events` at the first write of each UTC day
-//! (one day longer, marked by the person's `xday` field and the venue's `xday` key) and when a
-//! write creates them (see `scripts.rs`).
+//! and the venue's `open`, `days`, `recent`, `events` and `edays` at the first write of each UTC
+//! day (one day longer, marked by the person's `xday` field and the venue's `xday` key) and
+//! when a write creates them; a venue's `eday:N` string when it is made and at each late
+//! write, one day longer (see `scripts.rs`).
 //!
 //! Vehicle passes are personal data too and go with visits: the purge removes every pass whose
 //! `at` is before the cutoff, found through `{vpass}:all`, from the hash and its three indexes in
@@ -240,9 +243,22 @@ impl Keys {
         self.place(id, "recent")
     }
 
-    /// `PREFIX:{v:VID}:events`: the venue's scan events by scan time.
+    /// `PREFIX:{v:VID}:events`: the venue's scan events by scan time, as builds before the
+    /// `eday:N` strings kept them (read and purged only).
     pub fn venue_events(&self, id: &VenueId) -> String {
         self.place(id, "events")
+    }
+
+    /// `PREFIX:{v:VID}:eday:N`: the venue's scan events of UTC day `N` (days since
+    /// 1970-01-01), framed records appended.
+    pub fn venue_event_day(&self, id: &VenueId, day: i64) -> String {
+        self.place(id, &format!("eday:{day}"))
+    }
+
+    /// `PREFIX:{v:VID}:edays`: the days `N` for which the venue has an `eday:N` string, each
+    /// scored by itself.
+    pub fn venue_event_days(&self, id: &VenueId) -> String {
+        self.place(id, "edays")
     }
 
     /// `PREFIX:{v:VID}:applied`: resident id → the person's version of the last scan step this
@@ -399,9 +415,15 @@ mod tests {
             k.venue_open(&vid),
             k.venue_scratch(&vid),
             k.venue_expiry_day(&vid),
+            k.venue_event_day(&vid, 18_331),
+            k.venue_event_days(&vid),
         ] {
             assert!(key.starts_with("checkin:{v:GC-C001}:"), "{key}");
         }
+        assert_eq!(
+            k.venue_event_day(&vid, 18_331),
+            "checkin:{v:GC-C001}:eday:18331"
+        );
     }
 
     #[test]

@@ -767,21 +767,56 @@ impl Store for RedisStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<ScanEvent>, StoreError> {
+        let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
         let mut events = Vec::new();
         for chunk in venues.chunks(100) {
+            // Each venue's days with events in the window, and its events as earlier builds
+            // kept them (a sorted set by time).
             let ranges = chunk
                 .iter()
-                .map(|v| {
-                    redis::cmd("ZRANGEBYSCORE")
-                        .arg(self.keys.venue_events(v))
-                        .arg(from.timestamp_millis())
-                        .arg(to.timestamp_millis())
-                        .clone()
+                .flat_map(|v| {
+                    [
+                        redis::cmd("ZRANGEBYSCORE")
+                            .arg(self.keys.venue_event_days(v))
+                            .arg(commit::day_of(from_ms))
+                            .arg(commit::day_of(to_ms))
+                            .clone(),
+                        redis::cmd("ZRANGEBYSCORE")
+                            .arg(self.keys.venue_events(v))
+                            .arg(from_ms)
+                            .arg(to_ms)
+                            .clone(),
+                    ]
                 })
                 .collect();
-            let raws: Vec<Vec<Vec<u8>>> = self.each(ranges).await?;
-            for raw in raws.iter().flatten() {
-                events.push(event_record::decode(raw)?);
+            let answers: Vec<Vec<Vec<u8>>> = self.each(ranges).await?;
+            let mut gets = Vec::new();
+            for (v, pair) in chunk.iter().zip(answers.chunks(2)) {
+                let [days, legacy] = pair else { continue };
+                for raw in legacy {
+                    events.push(event_record::decode(raw)?);
+                }
+                for day in days {
+                    let day: i64 = std::str::from_utf8(day)
+                        .ok()
+                        .and_then(|d| d.parse().ok())
+                        .ok_or_else(|| StoreError::Corrupt(format!("venue {v}: an event day")))?;
+                    gets.push(
+                        redis::cmd("GET")
+                            .arg(self.keys.venue_event_day(v, day))
+                            .clone(),
+                    );
+                }
+            }
+            let strings: Vec<Option<Vec<u8>>> = self.each(gets).await?;
+            for bytes in strings.iter().flatten() {
+                for body in record::frames(bytes)? {
+                    let e = event_record::decode(body)?;
+                    let at = e.scan_time.timestamp_millis();
+                    if (from_ms..=to_ms).contains(&at) {
+                        events.push(e);
+                    }
+                }
             }
         }
         events.sort_by(|a, b| (a.scan_time, &a.id).cmp(&(b.scan_time, &b.id)));

@@ -164,8 +164,9 @@ pub fn frame_removal(id: &str) -> Result<Vec<u8>, StoreError> {
     Ok(framed(&body))
 }
 
-/// `body` behind its LEB128 length.
-fn framed(body: &[u8]) -> Vec<u8> {
+/// `body` behind its LEB128 length (as `venue_write` in `scripts.rs` also frames a venue's scan
+/// events).
+pub(super) fn framed(body: &[u8]) -> Vec<u8> {
     let mut framed = Vec::with_capacity(body.len() + 2);
     let mut n = body.len();
     loop {
@@ -202,15 +203,33 @@ pub fn id_bytes(id: &str) -> Vec<u8> {
 ///
 /// # Errors
 /// [`StoreError::Corrupt`] for a truncated or undecodable record.
-pub fn unframe_all(mut bytes: &[u8], side: Side<'_>) -> Result<Vec<Filed>, StoreError> {
-    let mut visits = Vec::new();
+pub fn unframe_all(bytes: &[u8], side: Side<'_>) -> Result<Vec<Filed>, StoreError> {
+    frames(bytes)?
+        .into_iter()
+        .map(|body| match body.split_first() {
+            Some((&REMOVED, id)) => Ok(Filed::Removed(
+                postcard::from_bytes::<Id>(id)
+                    .map_err(|e| StoreError::Corrupt(format!("a removal does not decode: {e}")))?
+                    .text(),
+            )),
+            _ => Ok(Filed::Visit(decode(body, side)?)),
+        })
+        .collect()
+}
+
+/// The bodies of a string of framed records (see [`framed`]), in the order written.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when a length or a body is cut short.
+pub(super) fn frames(mut bytes: &[u8]) -> Result<Vec<&[u8]>, StoreError> {
+    let mut bodies = Vec::new();
     while !bytes.is_empty() {
         let mut len = 0usize;
         let mut shift = 0;
         let mut used = 0;
         loop {
             let Some(&b) = bytes.get(used) else {
-                return Err(StoreError::Corrupt("a visit record's length is cut".into()));
+                return Err(StoreError::Corrupt("a record's length is cut".into()));
             };
             used += 1;
             len |= usize::from(b & 0x7f) << shift;
@@ -220,19 +239,12 @@ pub fn unframe_all(mut bytes: &[u8], side: Side<'_>) -> Result<Vec<Filed>, Store
             }
         }
         let Some(body) = bytes.get(used..used + len) else {
-            return Err(StoreError::Corrupt("a visit record is cut".into()));
+            return Err(StoreError::Corrupt("a record is cut".into()));
         };
-        visits.push(match body.split_first() {
-            Some((&REMOVED, id)) => Filed::Removed(
-                postcard::from_bytes::<Id>(id)
-                    .map_err(|e| StoreError::Corrupt(format!("a removal does not decode: {e}")))?
-                    .text(),
-            ),
-            _ => Filed::Visit(decode(body, side)?),
-        });
+        bodies.push(body);
         bytes = &bytes[used + len..];
     }
-    Ok(visits)
+    Ok(bodies)
 }
 
 /// The one visit of a framed record (the open visit a hash field holds).

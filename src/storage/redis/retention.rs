@@ -367,6 +367,8 @@ impl RedisStore {
                 }
             }
         }
+        self.purge_venue_event_days(vid, cut, &mut oldest).await?;
+        // Events as earlier builds kept them: a sorted set by time.
         let by_time = k.venue_events(vid);
         let (_, first): (i64, Vec<(Bytes, f64)>) = redis::pipe()
             .cmd("ZREMRANGEBYSCORE")
@@ -385,6 +387,85 @@ impl RedisStore {
             keep(&mut oldest, *at as i64);
         }
         Ok(oldest)
+    }
+}
+
+impl RedisStore {
+    /// A venue's event day strings: days before the cutoff's day go whole, the cutoff's day is
+    /// rewritten without its events before `cut` (ms); each only if still as read. Lowers
+    /// `oldest` to the earliest event kept.
+    async fn purge_venue_event_days(
+        &self,
+        vid: &VenueId,
+        cut: i64,
+        oldest: &mut Option<i64>,
+    ) -> Result<(), StoreError> {
+        let k = &self.keys;
+        let days: Vec<i64> = redis::cmd("ZRANGEBYSCORE")
+            .arg(k.venue_event_days(vid))
+            .arg("-inf")
+            .arg(day_of(cut))
+            .query_async(&mut self.conn())
+            .await?;
+        for day in days {
+            let key = k.venue_event_day(vid, day);
+            let filed: Option<Bytes> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut self.conn())
+                .await?;
+            let filed = filed.unwrap_or_default();
+            let (mut kept, mut first_kept, mut first_dropped, mut dropped) =
+                (Vec::new(), None, None, 0);
+            for body in record::frames(&filed)? {
+                let at = super::event_record::decode(body)?
+                    .scan_time
+                    .timestamp_millis();
+                if at < cut {
+                    dropped += 1;
+                    keep(&mut first_dropped, at);
+                } else {
+                    kept.extend(record::framed(body));
+                    keep(&mut first_kept, at);
+                }
+            }
+            if let Some(at) = first_kept {
+                keep(oldest, at);
+            }
+            let rewritten: i64 = if dropped > 0 || filed.is_empty() {
+                self.scripts
+                    .purge_day
+                    .key(&key)
+                    .key(k.venue_event_days(vid))
+                    .arg(&filed)
+                    .arg(&kept)
+                    .arg(day)
+                    .invoke_async(&mut self.conn())
+                    .await?
+            } else {
+                0
+            };
+            if rewritten == 0 {
+                // Written meanwhile: what was past the cutoff is still there.
+                if let Some(at) = first_dropped {
+                    keep(oldest, at);
+                }
+            }
+        }
+        let later: Vec<(String, f64)> = redis::cmd("ZRANGEBYSCORE")
+            .arg(k.venue_event_days(vid))
+            .arg(format!("({}", day_of(cut)))
+            .arg("+inf")
+            .arg("WITHSCORES")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(1)
+            .query_async(&mut self.conn())
+            .await?;
+        if let Some((_, day)) = later.first() {
+            #[allow(clippy::cast_possible_truncation)]
+            keep(oldest, (*day as i64) * 86_400_000);
+        }
+        Ok(())
     }
 }
 

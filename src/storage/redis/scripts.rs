@@ -54,13 +54,20 @@ pub const RECENT_SLACK: usize = 32;
 /// records held Redis for 134 ms).
 ///
 /// `venue_write(k, a, o)`: one venue's part: presence, the closed visits by day, and the scan
-/// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:events`,
-/// 4 `{v}:days`, 5 `{v}:scratch`, 6 `{v}:xday`, then the `{v}:day:N` strings the visits fall
-/// in. `a` from `o`: 0 idle expiry
-/// ms, 1 flags: `x` to rewrite day strings at their exact size rather than `APPEND` (an
-/// import, whose days arrive in any order), 2 event JSON or empty, 3 event time ms, 4 number
-/// of visits `n`; then six per visit: `1` if open else `0`, resident id, framed record, the
-/// id's bytes, the index in `k` of its day's string, the day. An open visit becomes the
+/// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:events`
+/// (kept by earlier builds; refreshed only), 4 `{v}:days`, 5 `{v}:scratch`, 6 `{v}:xday`,
+/// 7 `{v}:edays`, 8 `{v}:eday:D` (the event's day), 9 `{v}:eday:D-1`, then the `{v}:day:N`
+/// strings the visits fall in. `a` from `o`: 0 idle expiry ms, 1 flags: `x` to rewrite day
+/// strings at their exact size rather than `APPEND` (an import, whose days arrive in any
+/// order), `l` when the event's day is before today (a late scan's: its string no longer
+/// grows), 2 the event's record or empty, 3 the event's day `D`, 4 number of visits `n`;
+/// then six per visit: `1` if open else `0`, resident id, framed record, the id's bytes, the
+/// index in `k` of its day's string, the day. The event goes, framed (a LEB128 length, as
+/// `record.rs` frames visits), into its day's string: appended to today's, which grows all
+/// day (a string grown by `APPEND` keeps reserve), at its exact size to an earlier day's; the
+/// write that makes a day's string adds the day to `edays` and leaves the day before at its
+/// exact size. Kept so rather than in a sorted set, an event takes its own bytes and one
+/// length byte where a sorted-set member took about a hundred more (docs/scaling.md). An open visit becomes the
 /// person's presence entry; a closed one is appended to its day and ends the presence entry
 /// if that was this visit. Returns the days this write finished: the venue's newest day
 /// before it, when a visit of a later day arrived (the caller compacts it with
@@ -96,9 +103,20 @@ local function refresh_mark(idle)
 end
 
 local function append_exact(key, scratch, bytes)
-  redis.call('APPEND', key, bytes)
+  local length = redis.call('APPEND', key, bytes)
   redis.call('COPY', key, scratch, 'REPLACE')
   redis.call('RENAME', scratch, key)
+  return length
+end
+
+-- `body` behind its LEB128 length (`record.rs` frames visits the same way).
+local function framed(body)
+  local n, prefix = #body, ''
+  while n >= 128 do
+    prefix = prefix .. string.char(n % 128 + 128)
+    n = math.floor(n / 128)
+  end
+  return prefix .. string.char(n) .. body
 end
 
 local function person_write(k, a, o)
@@ -216,15 +234,34 @@ local function venue_write(k, a, o)
     if length > RECENT_LAST + RECENT_SLACK then
       redis.call('LTRIM', k[2], 0, RECENT_LAST)
     end
-    redis.call('ZADD', k[3], a[o + 3], a[o + 2])
-    -- The guard view's list and the events by time empty together (a purge removes the
-    -- same events from both; the list holds the newest), so they are created together.
     if length == 1 and keep > 0 then
-      expire({k[2], k[3]}, 2, keep)
+      redis.call('PEXPIRE', k[2], keep)
+    end
+    local event = framed(a[o + 2])
+    local late = string.find(a[o + 1], 'l', 1, true)
+    local size
+    if late then
+      size = append_exact(k[8], k[5], event)
+    else
+      size = redis.call('APPEND', k[8], event)
+    end
+    if size == #event then
+      -- The day's string was made: index it; the day before no longer grows.
+      if redis.call('ZADD', k[7], a[o + 3], a[o + 3]) == 1 and keep > 0 then
+        redis.call('PEXPIRE', k[7], keep)
+      end
+      if not late and redis.call('COPY', k[9], k[5], 'REPLACE') == 1 then
+        redis.call('RENAME', k[5], k[9])
+      end
+    end
+    -- Written during its day, and after it only by late scans, which refresh it.
+    if idle > 0 and (size == #event or late) then
+      redis.call('PEXPIRE', k[8], idle + DAY_MS)
     end
   end
   if refresh then
     expire(k, 4, idle + DAY_MS)
+    redis.call('PEXPIRE', k[7], idle + DAY_MS)
     redis.call('SET', k[6], today, 'PX', idle + DAY_MS)
   end
   return finished
