@@ -69,9 +69,9 @@ pub const RECENT_SLACK: usize = 32;
 /// exact size. Kept so rather than in a sorted set, an event takes its own bytes and one
 /// length byte where a sorted-set member took about a hundred more (docs/scaling.md). An open visit becomes the
 /// person's presence entry; a closed one is appended to its day and ends the presence entry
-/// if that was this visit. Returns the days this write finished: the venue's newest day
-/// before it, when a visit of a later day arrived (the caller compacts it with
-/// `COMPACT_DAY`). Not safe to run twice by itself: a cluster runs it through
+/// if that was this visit. Returns the days this write finished: when a visit's day is new
+/// to `days` and the newest, the newest day before it (the caller compacts it with
+/// `COMPACT_DAY`; `days` is read only then). Not safe to run twice by itself: a cluster runs it through
 /// `VENUE_REPLAY_STEP`, which is.
 ///
 /// `alerts_write(k, a, o)`: alerts into the log and the delivery queue, due at once. `k`:
@@ -185,8 +185,6 @@ local function venue_write(k, a, o)
   end
   -- Set on a key this write creates, when the day's refresh (at the end) does not run.
   local keep = (idle > 0 and not refresh) and idle + DAY_MS or 0
-  -- The venue's newest day, read at the first closed visit (a check-in has none).
-  local newest = nil
   local finished = {}
   local pending = {}
   for i = 0, tonumber(a[o + 4]) - 1 do
@@ -206,12 +204,15 @@ local function venue_write(k, a, o)
         redis.call('APPEND', day, record)
       end
       local n = tonumber(a[b + 5])
-      newest = newest or tonumber(redis.call('ZREVRANGE', k[4], 0, 0)[1] or '0')
-      if newest > 0 and n > newest then
-        table.insert(finished, newest)
-      end
-      if redis.call('ZADD', k[4], n, n) == 1 and keep > 0 then
-        redis.call('PEXPIRE', k[4], keep)
+      if redis.call('ZADD', k[4], n, n) == 1 then
+        if keep > 0 then
+          redis.call('PEXPIRE', k[4], keep)
+        end
+        -- A new day, read only then: if it is the newest, the one before no longer grows.
+        local top = redis.call('ZREVRANGE', k[4], 0, 1)
+        if tonumber(top[1]) == n and top[2] then
+          table.insert(finished, tonumber(top[2]))
+        end
       end
       local present = redis.call('HGET', k[1], rid)
       if present and string.find(present, id, 1, true) then
@@ -321,8 +322,10 @@ for i = 1, g do
   o = o + tonumber(ARGV[2 + i])
   kk = kk + nk
 end
-for i = 0, tonumber(ARGV[o]) - 1 do
-  redis.call('ZADD', KEYS[kk], 'LT', ARGV[o + 1 + i * 2], ARGV[o + 2 + i * 2])
+-- One ZADD for every entry (one call fewer a scan than a ZADD each).
+local r = tonumber(ARGV[o])
+if r > 0 then
+  redis.call('ZADD', KEYS[kk], 'LT', unpack(slice(ARGV, o + 1, r * 2)))
 end
 alerts_write(slice(KEYS, kk + 1, 3), ARGV, o + 1 + tonumber(ARGV[o]) * 2)
 return out
