@@ -613,17 +613,11 @@ async fn a_persons_and_a_venues_visit_keys_expire_when_idle_and_registrations_do
                 (key, ms)
             }
         };
-        // Strings of visits: the idle expiry from this write.
+        // Keys refreshed once a day, and a day's visits and events (written that day, and
+        // later only by late scans and visits closed later, which refresh them): one day more.
         for key in [
             keys.person_visits(&person.id),
             keys.venue_day(&shop.id, 18_331),
-        ] {
-            let (key, ms) = ttl(key).await;
-            assert!((3_500_000..=3_600_000).contains(&ms), "{key}: {ms} ms");
-        }
-        // Keys refreshed once a day, and a day's events (written that day, and later only by
-        // late scans, which refresh it): one day more.
-        for key in [
             keys.person_state(&person.id),
             keys.person_events(&person.id),
             keys.venue_days(&shop.id),
@@ -734,6 +728,7 @@ async fn idle_expiries_are_refreshed_on_a_new_day_and_set_on_keys_a_write_create
         let daily = [
             keys.person_state(&person.id),
             keys.person_events(&person.id),
+            keys.person_visits(&person.id),
             keys.venue_days(&shop.id),
             keys.venue_recent(&shop.id),
             keys.venue_event_days(&shop.id),
@@ -757,8 +752,11 @@ async fn idle_expiries_are_refreshed_on_a_new_day_and_set_on_keys_a_write_create
                 .await
                 .expect("PEXPIRE");
         }
+        // The next day's scan, through an instance that has not written here "today" (an
+        // instance remembers the venues it wrote to on its own day, and skips their marks).
+        let next_day = store_expiring_after(prefix, Some(chrono::Duration::hours(1))).await;
         let again = out + chrono::Duration::minutes(30);
-        scan(&store, &person.id, &shop, Some(Direction::In), again).await;
+        scan(&next_day, &person.id, &shop, Some(Direction::In), again).await;
         for key in &daily {
             let ms = pttl_ms(&mut conn, key).await;
             assert!(ms > 89_000_000, "{key} not refreshed on a new day: {ms} ms");

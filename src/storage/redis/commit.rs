@@ -384,11 +384,12 @@ impl RedisStore {
         prepared: &Prepared,
     ) -> Result<CommitResult, StoreError> {
         let f = &prepared.followups;
+        let today = day_of(prepared.written.timestamp_millis());
         let venue_keys: Vec<Vec<String>> = f.venues.iter().map(|w| w.keys(&self.keys)).collect();
         let venue_args: Vec<Vec<Vec<u8>>> = f
             .venues
             .iter()
-            .map(|w| w.args(self.idle_expiry_ms, ""))
+            .map(|w| w.args(self.idle_expiry_ms, self.refresh_flag(&w.venue, today)))
             .collect();
         let mut call = self.scripts.commit_scan.prepare_invoke();
         for key in self.person_keys(commit, prepared.written) {
@@ -423,6 +424,7 @@ impl RedisStore {
         if answer.first() != Some(&1) {
             return Ok(CommitResult::Conflict);
         }
+        self.remember_refreshed(&f.venues, today);
         for pair in answer[1..].chunks(2) {
             if let [venue, day] = pair {
                 let index = usize::try_from(*venue - 1).unwrap_or(usize::MAX);
@@ -432,6 +434,25 @@ impl RedisStore {
             }
         }
         Ok(CommitResult::Committed)
+    }
+
+    /// `venue_write`'s flag `s` (skip the day's refresh check) for a venue this instance wrote
+    /// to earlier on `today` (see `refreshed.rs`), else none.
+    fn refresh_flag(&self, venue: &VenueId, today: i64) -> &'static str {
+        if self.idle_expiry_ms > 0 && self.refreshed.on(venue, today) {
+            "s"
+        } else {
+            ""
+        }
+    }
+
+    /// Remembers the venues of a commit that was written: their day's refresh has run.
+    fn remember_refreshed(&self, venues: &[VenueWrite], today: i64) {
+        if self.idle_expiry_ms > 0 {
+            for w in venues {
+                self.refreshed.remember(&w.venue, today);
+            }
+        }
     }
 
     /// Rewrites a venue's finished day at its exact size (`COMPACT_DAY`).
@@ -512,6 +533,7 @@ impl RedisStore {
         epoch: &str,
         f: &Followups,
     ) -> Result<(), StoreError> {
+        let today = day_of(Utc::now().timestamp_millis());
         try_join_all(f.venues.iter().map(|w| {
             let mut call = self.scripts.venue_replay_step.prepare_invoke();
             for key in w.keys(&self.keys) {
@@ -521,7 +543,7 @@ impl RedisStore {
                 .arg(rid.as_str())
                 .arg(version)
                 .arg(epoch)
-                .arg(w.args(self.idle_expiry_ms, ""));
+                .arg(w.args(self.idle_expiry_ms, self.refresh_flag(&w.venue, today)));
             async move {
                 let mut finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
                 finished.dedup();
@@ -532,6 +554,7 @@ impl RedisStore {
             }
         }))
         .await?;
+        self.remember_refreshed(&f.venues, today);
         let mut zadd = redis::cmd("ZADD");
         zadd.arg(self.keys.retention()).arg("LT");
         for (owner, at) in &f.retention {

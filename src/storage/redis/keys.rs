@@ -60,11 +60,11 @@
 //! only if still as read. And when the store is opened with an idle expiry (the retention period
 //! plus the longest stay), the keys a scan writes expire that long after their last write: a
 //! person or venue with no new scan for that long is dropped by Redis itself, whether or not a
-//! purge runs. The strings of visits get it at each write; the person's `state` and `events`
-//! and the venue's `open`, `days`, `recent`, `events` and `edays` at the first write of each UTC
-//! day (one day longer, marked by the person's `xday` field and the venue's `xday` key) and
-//! when a write creates them; a venue's `eday:N` string when it is made and at each late
-//! write, one day longer (see `scripts.rs`).
+//! purge runs. The person's `state`, `events` and `visits` and the venue's `open`, `days`,
+//! `recent`, `events` and `edays` get it at the first write of each UTC day (one day longer,
+//! marked by the person's `xday` field and the venue's `xday` key) and when a write creates
+//! them; a venue's `day:N` and `eday:N` strings when they are made and at each write after
+//! their day, one day longer (see `scripts.rs`). Imports set the expiry of what they write.
 //!
 //! Vehicle passes are personal data too and go with visits: the purge removes every pass whose
 //! `at` is before the cutoff, found through `{vpass}:all`, from the hash and its three indexes in

@@ -17,6 +17,7 @@ mod event_record;
 mod import;
 pub mod keys;
 mod record;
+mod refreshed;
 mod residents;
 mod retention;
 mod scripts;
@@ -79,6 +80,8 @@ pub struct RedisStore {
     scripts: Arc<Scripts>,
     /// `PEXPIRE` set on a person's and a venue's visit keys at each write, ms; 0: none.
     idle_expiry_ms: u64,
+    /// Venues whose idle expiries this instance knows to be refreshed today (a hint).
+    refreshed: Arc<refreshed::Refreshed>,
     /// Faults injected by tests; none otherwise.
     faults: Faults,
 }
@@ -220,6 +223,7 @@ impl RedisStore {
             keys: Arc::new(keys),
             scripts: Arc::new(Scripts::new()),
             idle_expiry_ms: 0,
+            refreshed: Arc::new(refreshed::Refreshed::new()),
             faults: Faults::default(),
         })
     }
@@ -243,6 +247,7 @@ impl RedisStore {
     #[must_use]
     pub fn expire_idle_after(mut self, after: chrono::Duration) -> Self {
         self.idle_expiry_ms = u64::try_from(after.num_milliseconds()).unwrap_or(0);
+        self.refreshed = Arc::new(refreshed::Refreshed::new());
         self
     }
 

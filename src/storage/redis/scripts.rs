@@ -29,8 +29,11 @@ pub const RECENT_SLACK: usize = 32;
 /// and `idle`, in a person's `xday` field and a venue's `{v}:xday` key), to `idle` plus one
 /// day, so that each still expires no sooner than `idle` after its last write; and a write that creates one of them (an emptied key comes back)
 /// sets its expiry at once. A venue's `open` hash empties whenever its last person leaves, so
-/// a check-in refreshes it. Strings of closed visits are refreshed at each write, as before.
-/// This saves four to five `PEXPIRE`s a scan, about a tenth of Redis's time (docs/scaling.md).
+/// a check-in refreshes it. A person's string of closed visits goes with the person's daily
+/// refresh. A venue's day strings (visits, events) get `idle` plus one day when made, and
+/// again at each write after their day (late scans, visits closed the next day): written
+/// during their day, they are then not touched again until then. This saves five to six
+/// `PEXPIRE`s a scan, about a tenth of Redis's time (docs/scaling.md).
 ///
 /// `person_write(k, a, o)`: the person's truth, if its version is still the expected one.
 /// `k`: 1 `{p}:state`, 2 `{p}:visits`, 3 `{p}:events`, 4 `{p}:idems:N` (today's, by the
@@ -60,7 +63,8 @@ pub const RECENT_SLACK: usize = 32;
 /// strings the visits fall in. `a` from `o`: 0 idle expiry ms, 1 flags: `x` to rewrite day
 /// strings at their exact size rather than `APPEND` (an import, whose days arrive in any
 /// order), `l` when the event's day is before today (a late scan's: its string no longer
-/// grows), 2 the event's record or empty, 3 the event's day `D`, 4 number of visits `n`;
+/// grows), `s` to skip reading `xday` (the caller's instance wrote here earlier today, so the
+/// day's refresh has run; `refreshed.rs`), 2 the event's record or empty, 3 the event's day `D`, 4 number of visits `n`;
 /// then six per visit: `1` if open else `0`, resident id, framed record, the id's bytes, the
 /// index in `k` of its day's string, the day. The event goes, framed (a LEB128 length, as
 /// `record.rs` frames visits), into its day's string: appended to today's, which grows all
@@ -153,14 +157,15 @@ local function person_write(k, a, o)
     'last', last, 'xday', today, 'iday', iday, 'epoch', epoch)
   local created = redis.call('RPUSH', k[3], a[o + 2]) == 1
   if idle > 0 and first_today then
-    expire({k[1], k[3]}, 2, idle + DAY_MS)
+    expire({k[1], k[3], k[2]}, 3, idle + DAY_MS)
   elseif idle > 0 and created then
     redis.call('PEXPIRE', k[3], idle + DAY_MS)
   end
   if a[o + 6] ~= '' then
-    append_exact(k[2], k[5], a[o + 6])
-    if idle > 0 then
-      redis.call('PEXPIRE', k[2], idle)
+    -- Refreshed with the day's refresh above (the copy and rename keep its expiry); a string
+    -- this write makes gets its expiry now.
+    if append_exact(k[2], k[5], a[o + 6]) == #a[o + 6] and idle > 0 then
+      redis.call('PEXPIRE', k[2], idle + DAY_MS)
     end
   end
   if a[o + 3] ~= '' then
@@ -178,7 +183,8 @@ local function venue_write(k, a, o)
   local today, refresh = '', false
   if idle > 0 then
     today = refresh_mark(idle)
-    refresh = redis.call('GET', k[6]) ~= today
+    -- `s`: the caller wrote here earlier today, so the mark is today's (refreshed.rs).
+    refresh = not string.find(a[o + 1], 's', 1, true) and redis.call('GET', k[6]) ~= today
   else
     -- Keys this write creates get no expiry: the next write with one must refresh them.
     redis.call('DEL', k[6])
@@ -197,13 +203,18 @@ local function venue_write(k, a, o)
         redis.call('PEXPIRE', k[1], keep)
       end
     else
+      local n = tonumber(a[b + 5])
       if exact then
         pending[day] = pending[day] or {}
         table.insert(pending[day], record)
       else
-        redis.call('APPEND', day, record)
+        local size = redis.call('APPEND', day, record)
+        -- A day's string is written during its day, and after it only by visits that began
+        -- then and closed later: its expiry is set when it is made and by those later writes.
+        if idle > 0 and (size == #record or n < math.floor(tonumber(redis_time()[1]) / 86400)) then
+          redis.call('PEXPIRE', day, idle + DAY_MS)
+        end
       end
-      local n = tonumber(a[b + 5])
       if redis.call('ZADD', k[4], n, n) == 1 then
         if keep > 0 then
           redis.call('PEXPIRE', k[4], keep)
@@ -217,9 +228,6 @@ local function venue_write(k, a, o)
       local present = redis.call('HGET', k[1], rid)
       if present and string.find(present, id, 1, true) then
         redis.call('HDEL', k[1], rid)
-      end
-      if idle > 0 then
-        redis.call('PEXPIRE', day, idle)
       end
     end
   end
