@@ -27,7 +27,8 @@ use redis::Value;
 /// Flags of `checkin redis-replay`.
 #[derive(Debug, Args)]
 pub struct RedisReplayArgs {
-    /// The Redis node to replay against (one node: the captured keys are not routed).
+    /// The Redis node to replay against: the one the capture was made on (one node: keys are
+    /// not routed; and the scripts the commands call by SHA must be loaded there).
     #[arg(long)]
     pub redis_url: String,
     /// Captured commands, one file per command named `SCAN-INDEX` (both numbers, sorted as
@@ -211,12 +212,16 @@ fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A resident id as long as `like`: its first byte, then `n` in decimal, zero-padded.
+/// A resident id as long as `like`: its first byte, then the last `like.len() - 1` decimal
+/// digits of `n`, zero-padded.
 fn fresh_id(like: &[u8], n: u64) -> Vec<u8> {
     let width = like.len() - 1;
+    let n = u32::try_from(width)
+        .ok()
+        .and_then(|w| 10u64.checked_pow(w))
+        .map_or(n, |limit| n % limit);
     let mut id = like[..1].to_vec();
     id.extend_from_slice(format!("{n:0width$}").as_bytes());
-    id.truncate(like.len());
     id
 }
 
@@ -324,6 +329,12 @@ mod tests {
     #[test]
     fn a_fresh_id_keeps_the_length_and_first_byte_of_the_captured_one() {
         assert_eq!(fresh_id(b"U0123456789ab", 42), b"U000000000042".to_vec());
+        // Serials past the width keep their low digits, so clients still differ.
+        assert_eq!(fresh_id(b"R0000001", 123_450_000_001), b"R0000001".to_vec());
+        assert_ne!(
+            fresh_id(b"R0000001", 123_450_000_001),
+            fresh_id(b"R0000001", 123_450_000_002)
+        );
         assert_eq!(fresh_id(b"U0123456789ab", 7), fresh_id(b"U0123456789ab", 7));
         assert_ne!(fresh_id(b"U0123456789ab", 7), fresh_id(b"U0123456789ab", 8));
     }

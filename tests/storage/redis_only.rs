@@ -882,53 +882,55 @@ async fn a_venues_events_go_once_into_day_strings_left_at_their_exact_size_when_
         let shop = venue("GC-S001", VenueKind::Shop);
         let keys = Keys::new(prefix).expect("a valid prefix");
         let mut conn = raw_redis().await;
-        // Tomorrow and the day after (UTC): days that are not over, as a live day is.
-        let today = chrono::Utc::now().date_naive();
-        let day = |n: u64| {
-            let date = today + chrono::Days::new(n);
-            date.and_hms_opt(8, 0, 0).expect("a time").and_utc()
+        let today = chrono::Utc::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc();
+        let day_key = |at: chrono::DateTime<chrono::Utc>| {
+            keys.venue_event_day(&shop.id, at.timestamp().div_euclid(86_400))
         };
-        let (first, second) = (day(1), day(2));
-        let first_key = keys.venue_event_day(&shop.id, first.timestamp().div_euclid(86_400));
         let people: Vec<_> = (1..=90).map(|n| rid(&format!("R{n:05}"))).collect();
-        for (i, person) in people.iter().enumerate() {
-            let at = first + chrono::Duration::seconds(i64::try_from(i).expect("small") * 30);
-            scan(&*backend, person, &shop, Some(Direction::In), at).await;
+        // Scans of the two days before today, sent late (offline phones): appended, with the
+        // reserve APPEND keeps.
+        let mut days = Vec::new();
+        for (back, count) in [(2, 40), (1, 90)] {
+            let day = today - chrono::Duration::days(back);
+            for (i, person) in people.iter().take(count).enumerate() {
+                let at = day + chrono::Duration::seconds(i64::try_from(i).expect("small") * 30);
+                scan(&*backend, person, &shop, Some(Direction::In), at).await;
+            }
+            let (usage, len) = usage_and_length(&mut conn, &day_key(day)).await;
+            assert!(
+                len > i64::try_from(count).expect("small") * 60,
+                "{count} events in {len} bytes"
+            );
+            days.push((day, len, usage));
         }
-        let (usage, len) = usage_and_length(&mut conn, &first_key).await;
-        assert!(len > 90 * 60, "90 events in {len} bytes");
-        // The next day's first event: the day before no longer grows.
-        scan(&*backend, &people[0], &shop, Some(Direction::Out), second).await;
-        let (usage_after, len_after) = usage_and_length(&mut conn, &first_key).await;
-        assert_eq!(len_after, len, "the day's events are unchanged");
-        // The allocator rounds up to its size class (at most a quarter more); the key and its
-        // entry take under 160 bytes. Grown by APPEND alone it could hold as much again.
-        assert!(
-            usage_after - len <= len / 4 + 160,
-            "{len} bytes of events take {usage_after} (took {usage} while the day grew)"
-        );
+        // Today's first event makes today's string: the two days before are over.
+        let now = chrono::Utc::now();
+        scan(&*backend, &people[0], &shop, Some(Direction::Out), now).await;
+        for (day, len, usage) in days {
+            let (usage_after, len_after) = usage_and_length(&mut conn, &day_key(day)).await;
+            assert_eq!(len_after, len, "the day's events are unchanged");
+            // The allocator rounds up to its size class (at most a quarter more); the key and
+            // its entry take under 160 bytes. Grown by APPEND alone it could hold as much again.
+            assert!(
+                usage_after - len <= len / 4 + 160,
+                "{day}: {len} bytes of events take {usage_after} (took {usage} before)"
+            );
+        }
         // Every event once, in time order, across the days.
         let events = backend
-            .venue_events(std::slice::from_ref(&shop.id), first, second)
+            .venue_events(
+                std::slice::from_ref(&shop.id),
+                today - chrono::Duration::days(2),
+                now,
+            )
             .await
             .expect("reads");
-        assert_eq!(events.len(), 91);
+        assert_eq!(events.len(), 131);
         assert!(events.windows(2).all(|w| w[0].scan_time <= w[1].scan_time));
-
-        // Late scans (offline phones sending yesterday's scans today) are appended to their
-        // day at its exact size: that day no longer grows.
-        let yesterday = day(0) - chrono::Duration::days(1);
-        let late_key = keys.venue_event_day(&shop.id, yesterday.timestamp().div_euclid(86_400));
-        for (i, person) in people.iter().enumerate().skip(2).take(40) {
-            let at = yesterday + chrono::Duration::seconds(i64::try_from(i).expect("small"));
-            scan(&*backend, person, &shop, Some(Direction::In), at).await;
-        }
-        let (usage_late, len_late) = usage_and_length(&mut conn, &late_key).await;
-        assert!(len_late > 40 * 60, "40 late events in {len_late} bytes");
-        assert!(
-            usage_late - len_late <= len_late / 4 + 160,
-            "{len_late} bytes of late events take {usage_late}"
-        );
         let kinds: i64 = redis::cmd("EXISTS")
             .arg(keys.venue_events(&shop.id))
             .query_async(&mut conn)
@@ -993,5 +995,112 @@ async fn events_an_earlier_build_kept_in_a_sorted_set_are_still_read_and_purged(
             .await
             .expect("reads");
         assert!(left.is_empty(), "and purged: {left:?}");
+    });
+}
+
+#[tokio::test]
+async fn a_venues_day_of_visits_is_left_at_its_exact_size_after_its_overnight_visits_close() {
+    with_redis!(backend, prefix, {
+        let compound = venue("GC-C001", VenueKind::ResidentialCompound);
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let mut conn = raw_redis().await;
+        let today = chrono::Utc::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc();
+        let (first, second) = (
+            today - chrono::Duration::days(2),
+            today - chrono::Duration::days(1),
+        );
+        let minutes = |at: chrono::DateTime<chrono::Utc>, m: usize| {
+            at + chrono::Duration::minutes(i64::try_from(m).expect("small"))
+        };
+        let key = keys.venue_day(&compound.id, first.timestamp().div_euclid(86_400));
+        let day_people: Vec<_> = (1..=60).map(|n| rid(&format!("R{n:05}"))).collect();
+        // Few enough that the string, grown again by APPEND, ends far from full.
+        let overnight: Vec<_> = (61..=70).map(|n| rid(&format!("R{n:05}"))).collect();
+        for (i, person) in day_people.iter().enumerate() {
+            scan(
+                &*backend,
+                person,
+                &compound,
+                Some(Direction::In),
+                minutes(first, 480 + i),
+            )
+            .await;
+            scan(
+                &*backend,
+                person,
+                &compound,
+                Some(Direction::Out),
+                minutes(first, 600 + i),
+            )
+            .await;
+        }
+        for (i, person) in overnight.iter().enumerate() {
+            scan(
+                &*backend,
+                person,
+                &compound,
+                Some(Direction::In),
+                minutes(first, 1200 + i),
+            )
+            .await;
+        }
+        // The first visit of the next day closes: the first day is over, and left exact.
+        let early = rid("R00200");
+        scan(
+            &*backend,
+            &early,
+            &compound,
+            Some(Direction::In),
+            minutes(second, 300),
+        )
+        .await;
+        scan(
+            &*backend,
+            &early,
+            &compound,
+            Some(Direction::Out),
+            minutes(second, 310),
+        )
+        .await;
+        // The overnight visits close the next morning: appended to the first day again.
+        for (i, person) in overnight.iter().enumerate() {
+            scan(
+                &*backend,
+                person,
+                &compound,
+                Some(Direction::Out),
+                minutes(second, 420 + i),
+            )
+            .await;
+        }
+        // The first visit of today closes: the two days before are left at their exact size.
+        let late = rid("R00201");
+        scan(
+            &*backend,
+            &late,
+            &compound,
+            Some(Direction::In),
+            minutes(today, 1),
+        )
+        .await;
+        scan(
+            &*backend,
+            &late,
+            &compound,
+            Some(Direction::Out),
+            minutes(today, 2),
+        )
+        .await;
+        let (usage, len) = usage_and_length(&mut conn, &key).await;
+        assert!(len > 70 * 40, "70 visits in {len} bytes");
+        // As in the events' test: a size class and under 160 bytes of key and entry.
+        assert!(
+            usage - len <= len / 4 + 160,
+            "{len} bytes of visits take {usage}"
+        );
     });
 }

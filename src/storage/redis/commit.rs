@@ -285,7 +285,8 @@ impl VenueWrite {
     }
 
     /// `venue_write`'s keys: `open`, `recent`, `events`, `days`, `scratch`, `xday`, `edays`,
-    /// the event's day string and the one of the day before, then one per day of the visits.
+    /// the event's day string and those of the two days before, then one per day of the
+    /// visits.
     pub fn keys(&self, keys: &super::keys::Keys) -> Vec<String> {
         let day = self.event_day();
         let mut out = vec![
@@ -298,6 +299,7 @@ impl VenueWrite {
             keys.venue_event_days(&self.venue),
             keys.venue_event_day(&self.venue, day),
             keys.venue_event_day(&self.venue, day - 1),
+            keys.venue_event_day(&self.venue, day - 2),
         ];
         out.extend(
             self.days()
@@ -307,9 +309,9 @@ impl VenueWrite {
         out
     }
 
-    /// `venue_write`'s arguments (see `scripts.rs`) with its flags (`x` exact). An event of a
-    /// day before today (by this writer's clock) is flagged late (`l`): its day string is no
-    /// longer growing, and is appended to at its exact size.
+    /// `venue_write`'s arguments (see `scripts.rs`) with its flags (`x` exact, `s` skip the
+    /// refresh check). An event of today (by this writer's clock) is flagged `t`, one of an
+    /// earlier day late (`l`).
     pub fn args(&self, idle_ms: u64, flags: &str) -> Vec<Vec<u8>> {
         let day = self.event_day();
         let event = self
@@ -317,8 +319,13 @@ impl VenueWrite {
             .as_ref()
             .map_or(Vec::new(), |(bytes, _)| bytes.clone());
         let mut flags = flags.to_owned();
-        if self.event.is_some() && day < day_of(Utc::now().timestamp_millis()) {
-            flags.push('l');
+        if self.event.is_some() {
+            let today = day_of(Utc::now().timestamp_millis());
+            flags.push(match day.cmp(&today) {
+                std::cmp::Ordering::Less => 'l',
+                std::cmp::Ordering::Equal => 't',
+                std::cmp::Ordering::Greater => '-',
+            });
         }
         let mut args = vec![
             idle_ms.to_string().into_bytes(),
@@ -329,7 +336,7 @@ impl VenueWrite {
         ];
         let days = self.days();
         for v in &self.visits {
-            let index = 10 + days.iter().position(|d| *d == v.day).unwrap_or(0);
+            let index = 11 + days.iter().position(|d| *d == v.day).unwrap_or(0);
             args.extend([
                 if v.open { b"1".to_vec() } else { b"0".to_vec() },
                 v.rid.clone().into_bytes(),
@@ -386,10 +393,16 @@ impl RedisStore {
         let f = &prepared.followups;
         let today = day_of(prepared.written.timestamp_millis());
         let venue_keys: Vec<Vec<String>> = f.venues.iter().map(|w| w.keys(&self.keys)).collect();
+        let flags: Vec<&str> = f
+            .venues
+            .iter()
+            .map(|w| self.refresh_flag(&w.venue, today))
+            .collect();
         let venue_args: Vec<Vec<Vec<u8>>> = f
             .venues
             .iter()
-            .map(|w| w.args(self.idle_expiry_ms, self.refresh_flag(&w.venue, today)))
+            .zip(&flags)
+            .map(|(w, flag)| w.args(self.idle_expiry_ms, flag))
             .collect();
         let mut call = self.scripts.commit_scan.prepare_invoke();
         for key in self.person_keys(commit, prepared.written) {
@@ -424,8 +437,16 @@ impl RedisStore {
         if answer.first() != Some(&1) {
             return Ok(CommitResult::Conflict);
         }
-        self.remember_refreshed(&f.venues, today);
-        for pair in answer[1..].chunks(2) {
+        if let Some(&redis_day) = answer.get(1) {
+            // Only the venues whose mark the script read (and refreshed if it was old).
+            let checked = f
+                .venues
+                .iter()
+                .zip(&flags)
+                .filter(|(_, flag)| flag.is_empty());
+            self.remember_refreshed(checked.map(|(w, _)| w), redis_day);
+        }
+        for pair in answer.get(2..).unwrap_or_default().chunks(2) {
             if let [venue, day] = pair {
                 let index = usize::try_from(*venue - 1).unwrap_or(usize::MAX);
                 if let Some(w) = f.venues.get(index) {
@@ -436,8 +457,9 @@ impl RedisStore {
         Ok(CommitResult::Committed)
     }
 
-    /// `venue_write`'s flag `s` (skip the day's refresh check) for a venue this instance wrote
-    /// to earlier on `today` (see `refreshed.rs`), else none.
+    /// `venue_write`'s flag `s` (skip the day's refresh check) for a venue that a commit of
+    /// this instance saw refreshed on `today` (this instance's UTC day; see `refreshed.rs`),
+    /// else none.
     fn refresh_flag(&self, venue: &VenueId, today: i64) -> &'static str {
         if self.idle_expiry_ms > 0 && self.refreshed.on(venue, today) {
             "s"
@@ -446,11 +468,14 @@ impl RedisStore {
         }
     }
 
-    /// Remembers the venues of a commit that was written: their day's refresh has run.
-    fn remember_refreshed(&self, venues: &[VenueWrite], today: i64) {
-        if self.idle_expiry_ms > 0 {
+    /// Remembers the venues of a single node's commit, which ran their writes with idle
+    /// expiries: their refresh of `redis_day` (Redis's UTC day, -1 when the script did not read
+    /// Redis's clock) has run. A cluster's venue steps are not remembered: a step may be
+    /// skipped as already applied, and then refreshes nothing.
+    fn remember_refreshed<'a>(&self, venues: impl Iterator<Item = &'a VenueWrite>, redis_day: i64) {
+        if self.idle_expiry_ms > 0 && redis_day >= 0 {
             for w in venues {
-                self.refreshed.remember(&w.venue, today);
+                self.refreshed.remember(&w.venue, redis_day);
             }
         }
     }
@@ -533,7 +558,6 @@ impl RedisStore {
         epoch: &str,
         f: &Followups,
     ) -> Result<(), StoreError> {
-        let today = day_of(Utc::now().timestamp_millis());
         try_join_all(f.venues.iter().map(|w| {
             let mut call = self.scripts.venue_replay_step.prepare_invoke();
             for key in w.keys(&self.keys) {
@@ -543,7 +567,7 @@ impl RedisStore {
                 .arg(rid.as_str())
                 .arg(version)
                 .arg(epoch)
-                .arg(w.args(self.idle_expiry_ms, self.refresh_flag(&w.venue, today)));
+                .arg(w.args(self.idle_expiry_ms, ""));
             async move {
                 let mut finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
                 finished.dedup();
@@ -554,7 +578,6 @@ impl RedisStore {
             }
         }))
         .await?;
-        self.remember_refreshed(&f.venues, today);
         let mut zadd = redis::cmd("ZADD");
         zadd.arg(self.keys.retention()).arg("LT");
         for (owner, at) in &f.retention {

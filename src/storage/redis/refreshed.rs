@@ -1,12 +1,16 @@
-//! The venues whose idle expiries this instance knows to be refreshed today, so that a scan's
-//! commit can skip reading the venue's `xday` mark: one `redis.call` fewer a scan (see
-//! `venue_write` in `scripts.rs`).
+//! The venues whose idle expiries this instance saw refreshed today, so that a scan's commit
+//! can skip reading the venue's `xday` mark: one `redis.call` fewer a scan (see `venue_write`
+//! in `scripts.rs`).
 //!
-//! A hint, kept in memory and never shared: a venue not remembered is read as before, and one
-//! remembered wrongly (its keys deleted or its mark changed meanwhile) loses nothing, as a key a
-//! write creates gets its expiry at once and the refresh only lengthens expiries that have a
-//! day in hand. Days are UTC days of this instance's clock; Redis's clock, which marks the
-//! refresh, may differ by a few seconds at midnight.
+//! A hint, kept in memory and never shared. A venue is remembered with Redis's UTC day after a
+//! single node's commit whose script read its mark (and refreshed it if it was older), and
+//! the mark is skipped only while this instance's own UTC day is that day: around midnight,
+//! when the two clocks disagree, the mark is read. A venue not remembered is read as before.
+//! What the hint cannot see: another instance with another idle expiry (or none) writing to
+//! the venue the same day, during a rollout of a changed retention. Keys that instance makes
+//! then keep its expiry until this instance's next day's refresh (a day at most, against an
+//! idle expiry of the retention plus the longest stay); a key a write creates gets its expiry
+//! at once either way.
 
 use quick_cache::sync::Cache;
 
@@ -15,8 +19,8 @@ use crate::domain::VenueId;
 /// How many venues are remembered; past that, the least used are forgotten (and read again).
 const VENUES_KEPT: usize = 65_536;
 
-/// Venue id → the last UTC day (days since 1970-01-01) on which a commit of this instance
-/// wrote to the venue with idle expiries on: the day's refresh had then run, or ran.
+/// Venue id → the last UTC day by Redis's clock (days since 1970-01-01) on which a commit of
+/// this instance read the venue's refresh mark: the day's refresh had then run, or ran.
 pub(super) struct Refreshed {
     days: Cache<VenueId, i64>,
 }
@@ -28,12 +32,12 @@ impl Refreshed {
         }
     }
 
-    /// Whether a commit of this instance wrote to `venue` on `day`.
+    /// Whether a commit of this instance saw `venue` refreshed on `day`.
     pub(super) fn on(&self, venue: &VenueId, day: i64) -> bool {
         self.days.get(venue) == Some(day)
     }
 
-    /// Remembers that a commit wrote to `venue` on `day`.
+    /// Remembers that a commit saw `venue` refreshed on `day`.
     pub(super) fn remember(&self, venue: &VenueId, day: i64) {
         self.days.insert(venue.clone(), day);
     }

@@ -59,18 +59,21 @@ pub const RECENT_SLACK: usize = 32;
 /// `venue_write(k, a, o)`: one venue's part: presence, the closed visits by day, and the scan
 /// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:events`
 /// (kept by earlier builds; refreshed only), 4 `{v}:days`, 5 `{v}:scratch`, 6 `{v}:xday`,
-/// 7 `{v}:edays`, 8 `{v}:eday:D` (the event's day), 9 `{v}:eday:D-1`, then the `{v}:day:N`
-/// strings the visits fall in. `a` from `o`: 0 idle expiry ms, 1 flags: `x` to rewrite day
-/// strings at their exact size rather than `APPEND` (an import, whose days arrive in any
-/// order), `l` when the event's day is before today (a late scan's: its string no longer
-/// grows), `s` to skip reading `xday` (the caller's instance wrote here earlier today, so the
-/// day's refresh has run; `refreshed.rs`), 2 the event's record or empty, 3 the event's day `D`, 4 number of visits `n`;
+/// 7 `{v}:edays`, 8 `{v}:eday:D` (the event's day), 9 `{v}:eday:D-1`, 10 `{v}:eday:D-2`,
+/// then the `{v}:day:N` strings the visits fall in. `a` from `o`: 0 idle expiry ms, 1 flags:
+/// `x` to rewrite day strings at their exact size rather than `APPEND` (an import, whose days
+/// arrive in any order), `t` when the event's day is today by the writer's clock, `l` when
+/// it is before (a late scan's), `s` to skip reading `xday` (the caller's instance saw this
+/// venue refreshed today; `refreshed.rs`), 2 the event's record or empty, 3 the event's day `D`, 4 number of visits `n`;
 /// then six per visit: `1` if open else `0`, resident id, framed record, the id's bytes, the
 /// index in `k` of its day's string, the day. The event goes, framed (a LEB128 length, as
-/// `record.rs` frames visits), into its day's string: appended to today's, which grows all
-/// day (a string grown by `APPEND` keeps reserve), at its exact size to an earlier day's; the
-/// write that makes a day's string adds the day to `edays` and leaves the day before at its
-/// exact size. Kept so rather than in a sorted set, an event takes its own bytes and one
+/// `record.rs` frames visits), into its day's string by `APPEND` (which keeps reserve, up to
+/// as much again); the write that makes a day's string adds the day to `edays`, and, on that
+/// day, leaves the two days before at their exact size: the day before no longer grows, and
+/// the one before that has had a day more for late scans (offline phones). A late scan for
+/// an older day, or a day after which the venue had no scans for two days, keeps its reserve
+/// until it expires: copying a day's string at each late scan would hold Redis for as long as
+/// the string is large. Kept so rather than in a sorted set, an event takes its own bytes and one
 /// length byte where a sorted-set member took about a hundred more (docs/scaling.md). An open visit becomes the
 /// person's presence entry; a closed one is appended to its day and ends the presence entry
 /// if that was this visit. Returns the days this write finished: when a visit's day is new
@@ -102,8 +105,15 @@ local function redis_time()
   return clock
 end
 
+-- The UTC day by Redis's clock (days since 1970-01-01).
+local function redis_day()
+  return math.floor(tonumber(redis_time()[1]) / 86400)
+end
+
+-- `:2`: marks of builds that set the idle expiry of strings of visits at every write (and so
+-- did not refresh them daily) do not count, so the first write of this build refreshes.
 local function refresh_mark(idle)
-  return tostring(math.floor(tonumber(redis_time()[1]) / 86400)) .. ':' .. idle
+  return tostring(redis_day()) .. ':' .. idle .. ':2'
 end
 
 local function append_exact(key, scratch, bytes)
@@ -219,10 +229,14 @@ local function venue_write(k, a, o)
         if keep > 0 then
           redis.call('PEXPIRE', k[4], keep)
         end
-        -- A new day, read only then: if it is the newest, the one before no longer grows.
-        local top = redis.call('ZREVRANGE', k[4], 0, 1)
-        if tonumber(top[1]) == n and top[2] then
-          table.insert(finished, tonumber(top[2]))
+        -- A new day, read only then: if it is the newest, the two before it are left at their
+        -- exact size (the one before no longer grows; the one before that has had a day more
+        -- for the visits that began on it and closed the next day).
+        local top = redis.call('ZREVRANGE', k[4], 0, 2)
+        if tonumber(top[1]) == n then
+          for j = 2, #top do
+            table.insert(finished, tonumber(top[j]))
+          end
         end
       end
       local present = redis.call('HGET', k[1], rid)
@@ -234,7 +248,7 @@ local function venue_write(k, a, o)
   for day, records in pairs(pending) do
     append_exact(day, k[5], table.concat(records))
     if idle > 0 then
-      redis.call('PEXPIRE', day, idle)
+      redis.call('PEXPIRE', day, idle + DAY_MS)
     end
   end
   if a[o + 2] ~= '' then
@@ -248,19 +262,20 @@ local function venue_write(k, a, o)
     end
     local event = framed(a[o + 2])
     local late = string.find(a[o + 1], 'l', 1, true)
-    local size
-    if late then
-      size = append_exact(k[8], k[5], event)
-    else
-      size = redis.call('APPEND', k[8], event)
-    end
+    local size = redis.call('APPEND', k[8], event)
     if size == #event then
-      -- The day's string was made: index it; the day before no longer grows.
+      -- The day's string was made: index it. Made on its own day (not by a scan dated a
+      -- little ahead), the two days before it are left at their exact size: the one before
+      -- no longer grows, and the one before that has had a day more for late scans.
       if redis.call('ZADD', k[7], a[o + 3], a[o + 3]) == 1 and keep > 0 then
         redis.call('PEXPIRE', k[7], keep)
       end
-      if not late and redis.call('COPY', k[9], k[5], 'REPLACE') == 1 then
-        redis.call('RENAME', k[5], k[9])
+      if string.find(a[o + 1], 't', 1, true) then
+        for _, before in ipairs({k[9], k[10]}) do
+          if redis.call('COPY', before, k[5], 'REPLACE') == 1 then
+            redis.call('RENAME', k[5], before)
+          end
+        end
       end
     end
     -- Written during its day, and after it only by late scans, which refresh it.
@@ -309,9 +324,10 @@ end
 /// retention: `ZADD LT` keeps the lowest), then the alerts' arguments of `alerts_write` to the
 /// end.
 ///
-/// Returns `{1, …}` when committed, where `…` are two per finished day (see `venue_write`):
-/// the venue's place among the venues (1-based) and the day; `{0}` when the version moved
-/// (nothing written).
+/// Returns `{1, DAY, …}` when committed, where `DAY` is the UTC day by Redis's clock when the
+/// script read it (idle expiries on), else -1, and `…` are two per finished day (see
+/// `venue_write`): the venue's place among the venues (1-based) and the day; `{0}` when the
+/// version moved (nothing written).
 const COMMIT_SCAN: &str = r"
 local g, pa = tonumber(ARGV[1]), tonumber(ARGV[2])
 local o = 3 + g * 2
@@ -320,7 +336,9 @@ if not person_write(slice(KEYS, 1, 5), ARGV, o) then
 end
 o = o + pa
 local kk = 6
-local out = {1}
+-- Redis's day, when a write read Redis's clock (for idle expiries): the caller remembers the
+-- venues refreshed on it (refreshed.rs).
+local out = {1, clock and redis_day() or -1}
 for i = 1, g do
   local nk = tonumber(ARGV[2 + g + i])
   for _, day in ipairs(venue_write(slice(KEYS, kk, nk), ARGV, o)) do
@@ -410,7 +428,7 @@ return finished
 const ADD_RECORDS: &str = r"
 append_exact(KEYS[1], KEYS[2], ARGV[1])
 if tonumber(ARGV[2]) > 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + DAY_MS)
 end
 return 1
 ";
