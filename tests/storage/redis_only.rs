@@ -998,6 +998,20 @@ async fn events_an_earlier_build_kept_in_a_sorted_set_are_still_read_and_purged(
     });
 }
 
+/// `person` checks in at `venue` at `at`, and out at `out` when given.
+async fn stay(
+    store: &dyn Store,
+    person: &checkin::domain::ResidentId,
+    venue: &checkin::domain::Venue,
+    at: chrono::DateTime<chrono::Utc>,
+    out: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    scan(store, person, venue, Some(Direction::In), at).await;
+    if let Some(out) = out {
+        scan(store, person, venue, Some(Direction::Out), out).await;
+    }
+}
+
 #[tokio::test]
 async fn a_venues_day_of_visits_is_left_at_its_exact_size_after_its_overnight_visits_close() {
     with_redis!(backend, prefix, {
@@ -1021,51 +1035,15 @@ async fn a_venues_day_of_visits_is_left_at_its_exact_size_after_its_overnight_vi
         // Few enough that the string, grown again by APPEND, ends far from full.
         let overnight: Vec<_> = (61..=70).map(|n| rid(&format!("R{n:05}"))).collect();
         for (i, person) in day_people.iter().enumerate() {
-            scan(
-                &*backend,
-                person,
-                &compound,
-                Some(Direction::In),
-                minutes(first, 480 + i),
-            )
-            .await;
-            scan(
-                &*backend,
-                person,
-                &compound,
-                Some(Direction::Out),
-                minutes(first, 600 + i),
-            )
-            .await;
+            let (at, out) = (minutes(first, 480 + i), minutes(first, 600 + i));
+            stay(&*backend, person, &compound, at, Some(out)).await;
         }
         for (i, person) in overnight.iter().enumerate() {
-            scan(
-                &*backend,
-                person,
-                &compound,
-                Some(Direction::In),
-                minutes(first, 1200 + i),
-            )
-            .await;
+            stay(&*backend, person, &compound, minutes(first, 1200 + i), None).await;
         }
         // The first visit of the next day closes: the first day is over, and left exact.
-        let early = rid("R00200");
-        scan(
-            &*backend,
-            &early,
-            &compound,
-            Some(Direction::In),
-            minutes(second, 300),
-        )
-        .await;
-        scan(
-            &*backend,
-            &early,
-            &compound,
-            Some(Direction::Out),
-            minutes(second, 310),
-        )
-        .await;
+        let (at, out) = (minutes(second, 300), minutes(second, 310));
+        stay(&*backend, &rid("R00200"), &compound, at, Some(out)).await;
         // The overnight visits close the next morning: appended to the first day again.
         for (i, person) in overnight.iter().enumerate() {
             scan(
@@ -1078,23 +1056,8 @@ async fn a_venues_day_of_visits_is_left_at_its_exact_size_after_its_overnight_vi
             .await;
         }
         // The first visit of today closes: the two days before are left at their exact size.
-        let late = rid("R00201");
-        scan(
-            &*backend,
-            &late,
-            &compound,
-            Some(Direction::In),
-            minutes(today, 1),
-        )
-        .await;
-        scan(
-            &*backend,
-            &late,
-            &compound,
-            Some(Direction::Out),
-            minutes(today, 2),
-        )
-        .await;
+        let (at, out) = (minutes(today, 1), minutes(today, 2));
+        stay(&*backend, &rid("R00201"), &compound, at, Some(out)).await;
         let (usage, len) = usage_and_length(&mut conn, &key).await;
         assert!(len > 70 * 40, "70 visits in {len} bytes");
         // As in the events' test: a size class and under 160 bytes of key and entry.

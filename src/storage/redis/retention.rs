@@ -313,19 +313,8 @@ impl RedisStore {
                 }
             }
         }
-        let later: Vec<(String, f64)> = redis::cmd("ZRANGEBYSCORE")
-            .arg(k.venue_days(vid))
-            .arg(format!("({}", day_of(cut)))
-            .arg("+inf")
-            .arg("WITHSCORES")
-            .arg("LIMIT")
-            .arg(0)
-            .arg(1)
-            .query_async(&mut self.conn())
-            .await?;
-        if let Some((_, day)) = later.first() {
-            #[allow(clippy::cast_possible_truncation)]
-            keep(&mut oldest, (*day as i64) * 86_400_000);
+        if let Some(day) = self.first_day_after(&k.venue_days(vid), cut).await? {
+            keep(&mut oldest, day * 86_400_000);
         }
         let present: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
             .arg(k.venue_open(vid))
@@ -451,8 +440,16 @@ impl RedisStore {
                 }
             }
         }
+        if let Some(day) = self.first_day_after(&k.venue_event_days(vid), cut).await? {
+            keep(oldest, day * 86_400_000);
+        }
+        Ok(())
+    }
+
+    /// The first day in a venue's index of days (`days` or `edays`) after the day of `cut` (ms).
+    async fn first_day_after(&self, index: &str, cut: i64) -> Result<Option<i64>, StoreError> {
         let later: Vec<(String, f64)> = redis::cmd("ZRANGEBYSCORE")
-            .arg(k.venue_event_days(vid))
+            .arg(index)
             .arg(format!("({}", day_of(cut)))
             .arg("+inf")
             .arg("WITHSCORES")
@@ -461,11 +458,8 @@ impl RedisStore {
             .arg(1)
             .query_async(&mut self.conn())
             .await?;
-        if let Some((_, day)) = later.first() {
-            #[allow(clippy::cast_possible_truncation)]
-            keep(oldest, (*day as i64) * 86_400_000);
-        }
-        Ok(())
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(later.first().map(|(_, day)| *day as i64))
     }
 }
 
