@@ -147,6 +147,15 @@ fn today() -> i64 {
     chrono::Utc::now().timestamp().div_euclid(86_400)
 }
 
+/// The start of today (UTC).
+fn midnight_today() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+}
+
 /// Commits a scan of `person` at `shop` at `at` under idempotency key `key` (a check-in, or
 /// the check-out of the person's open visit).
 async fn check_in_under_key(
@@ -882,11 +891,7 @@ async fn a_venues_events_go_once_into_day_strings_left_at_their_exact_size_when_
         let shop = venue("GC-S001", VenueKind::Shop);
         let keys = Keys::new(prefix).expect("a valid prefix");
         let mut conn = raw_redis().await;
-        let today = chrono::Utc::now()
-            .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc();
+        let today = midnight_today();
         let day_key = |at: chrono::DateTime<chrono::Utc>| {
             keys.venue_event_day(&shop.id, at.timestamp().div_euclid(86_400))
         };
@@ -1018,11 +1023,7 @@ async fn a_venues_day_of_visits_is_left_at_its_exact_size_after_its_overnight_vi
         let compound = venue("GC-C001", VenueKind::ResidentialCompound);
         let keys = Keys::new(prefix).expect("a valid prefix");
         let mut conn = raw_redis().await;
-        let today = chrono::Utc::now()
-            .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc();
+        let today = midnight_today();
         let (first, second) = (
             today - chrono::Duration::days(2),
             today - chrono::Duration::days(1),
