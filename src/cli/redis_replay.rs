@@ -37,8 +37,9 @@ pub struct RedisReplayArgs {
     /// those of one person, the first creating the person's state.
     #[arg(long)]
     pub commands: PathBuf,
-    /// The resident id in the captured commands (at least 8 bytes; its first byte is kept and
-    /// the rest becomes a decimal serial number).
+    /// The resident id in the captured commands (at least 13 bytes, as the service's `U` and
+    /// 12 hex digits; its first byte is kept and the rest becomes a decimal serial number
+    /// that starts from the clock, so runs do not meet each other's people).
     #[arg(long)]
     pub resident: String,
     /// Concurrent clients, each on its own connection.
@@ -78,7 +79,7 @@ pub async fn run(args: RedisReplayArgs) -> anyhow::Result<()> {
         "--duration must be positive"
     );
     let resident = args.resident.as_bytes().to_vec();
-    ensure!(resident.len() >= 8, "--resident must be at least 8 bytes");
+    ensure!(resident.len() >= 13, "--resident must be at least 13 bytes");
     let scans = Arc::new(read_scans(&args.commands, &resident)?);
     let commands: usize = scans.iter().flatten().map(Trip::commands).sum();
     let trips: usize = scans.iter().map(Vec::len).sum();
@@ -144,6 +145,9 @@ async fn client_loop(
     let mut counted = 0;
     loop {
         let fresh = fresh_id(resident, serial.fetch_add(1, Ordering::Relaxed));
+        if fresh == resident {
+            continue; // the captured person, whose state is there already
+        }
         for trips in scans {
             if Instant::now() >= ends {
                 return Ok(counted);
@@ -330,10 +334,13 @@ mod tests {
     fn a_fresh_id_keeps_the_length_and_first_byte_of_the_captured_one() {
         assert_eq!(fresh_id(b"U0123456789ab", 42), b"U000000000042".to_vec());
         // Serials past the width keep their low digits, so clients still differ.
-        assert_eq!(fresh_id(b"R0000001", 123_450_000_001), b"R0000001".to_vec());
+        assert_eq!(
+            fresh_id(b"U0123456789ab", 7_123_450_000_001),
+            b"U123450000001".to_vec()
+        );
         assert_ne!(
-            fresh_id(b"R0000001", 123_450_000_001),
-            fresh_id(b"R0000001", 123_450_000_002)
+            fresh_id(b"U0123456789ab", 7_123_450_000_001),
+            fresh_id(b"U0123456789ab", 7_123_450_000_002)
         );
         assert_eq!(fresh_id(b"U0123456789ab", 7), fresh_id(b"U0123456789ab", 7));
         assert_ne!(fresh_id(b"U0123456789ab", 7), fresh_id(b"U0123456789ab", 8));

@@ -310,8 +310,8 @@ impl VenueWrite {
     }
 
     /// `venue_write`'s arguments (see `scripts.rs`) with its flags (`x` exact, `s` skip the
-    /// refresh check). An event of today (by this writer's clock) is flagged `t`, one of an
-    /// earlier day late (`l`).
+    /// refresh check). An event of a day before today (by this writer's clock) is flagged late
+    /// (`l`).
     pub fn args(&self, idle_ms: u64, flags: &str) -> Vec<Vec<u8>> {
         let day = self.event_day();
         let event = self
@@ -319,13 +319,8 @@ impl VenueWrite {
             .as_ref()
             .map_or(Vec::new(), |(bytes, _)| bytes.clone());
         let mut flags = flags.to_owned();
-        if self.event.is_some() {
-            let today = day_of(Utc::now().timestamp_millis());
-            flags.push(match day.cmp(&today) {
-                std::cmp::Ordering::Less => 'l',
-                std::cmp::Ordering::Equal => 't',
-                std::cmp::Ordering::Greater => '-',
-            });
+        if self.event.is_some() && day < day_of(Utc::now().timestamp_millis()) {
+            flags.push('l');
         }
         let mut args = vec![
             idle_ms.to_string().into_bytes(),
@@ -446,13 +441,17 @@ impl RedisStore {
                 .filter(|(_, flag)| flag.is_empty());
             self.remember_refreshed(checked.map(|(w, _)| w), redis_day);
         }
-        for pair in answer.get(2..).unwrap_or_default().chunks(2) {
-            if let [venue, day] = pair {
-                let index = usize::try_from(*venue - 1).unwrap_or(usize::MAX);
-                if let Some(w) = f.venues.get(index) {
-                    self.compact_day(&w.venue, *day).await?;
-                }
-            }
+        for (index, w) in f.venues.iter().enumerate() {
+            let days = answer
+                .get(2..)
+                .unwrap_or_default()
+                .chunks(2)
+                .filter_map(|pair| match pair {
+                    [venue, day] if usize::try_from(*venue - 1).ok() == Some(index) => Some(*day),
+                    _ => None,
+                })
+                .collect();
+            self.compact_days(&w.venue, days).await;
         }
         Ok(CommitResult::Committed)
     }
@@ -480,16 +479,24 @@ impl RedisStore {
         }
     }
 
-    /// Rewrites a venue's finished day at its exact size (`COMPACT_DAY`).
-    pub(super) async fn compact_day(&self, venue: &VenueId, day: i64) -> Result<(), StoreError> {
-        let _: i64 = self
-            .scripts
-            .compact_day
-            .key(self.keys.venue_day(venue, day))
-            .key(self.keys.venue_scratch(venue))
-            .invoke_async(&mut self.conn())
-            .await?;
-        Ok(())
+    /// Rewrites a venue's finished days at their exact size (`COMPACT_DAY`), each once. Only
+    /// memory depends on it, and the write it follows is done: a failure is logged, not
+    /// answered (a scan answered 503 after its commit would be sent again).
+    pub(super) async fn compact_days(&self, venue: &VenueId, mut days: Vec<i64>) {
+        days.sort_unstable();
+        days.dedup();
+        for day in days {
+            let done: Result<i64, _> = self
+                .scripts
+                .compact_day
+                .key(self.keys.venue_day(venue, day))
+                .key(self.keys.venue_scratch(venue))
+                .invoke_async(&mut self.conn())
+                .await;
+            if let Err(e) = done {
+                tracing::warn!(venue = %venue, day, error = %e, "a finished day was not compacted");
+            }
+        }
     }
 
     async fn commit_in_steps(
@@ -569,11 +576,8 @@ impl RedisStore {
                 .arg(epoch)
                 .arg(w.args(self.idle_expiry_ms, ""));
             async move {
-                let mut finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
-                finished.dedup();
-                for day in finished {
-                    self.compact_day(&w.venue, day).await?;
-                }
+                let finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
+                self.compact_days(&w.venue, finished).await;
                 Ok::<_, StoreError>(())
             }
         }))

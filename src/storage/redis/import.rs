@@ -102,11 +102,8 @@ impl RedisStore {
                 // Exact: an import's days come in any order. Not a replay: run the import again
                 // and the same records are added again, which readers fold into one.
                 call.arg(write.args(self.idle_expiry_ms, "x"));
-                let mut finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
-                finished.dedup();
-                for day in finished {
-                    self.compact_day(&write.venue, day).await?;
-                }
+                let finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
+                self.compact_days(&write.venue, finished).await;
             }
             Call::Retention(owners) => {
                 let mut zadd = redis::cmd("ZADD");

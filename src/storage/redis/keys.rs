@@ -11,7 +11,7 @@
 //!
 //! | key | type | contents | written by |
 //! | --- | --- | --- | --- |
-//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty), `last` (the latest scan time, ms), `xday` (`DAY:MS`: the UTC day, by Redis's clock, the person's idle expiries were last refreshed, with an idle expiry of `MS` ms; empty without them), `iday` (`N`: the day whose `idems:N` hash was last given its expiry), `epoch` (Redis's time when the state was made, `SECONDS.MICROS`; empty for a state made before epochs: a state made again after it expired counts versions from 1 in a new epoch) | `commit_scan` |
+//! | `PREFIX:{p:RID}:state` | hash | `version` (decimal, scans committed so far; missing = 0), `open` (framed record of the open visit, or empty), `last` (the latest scan time, ms), `xday` (`DAY:MS:2`: the UTC day, by Redis's clock, the person's idle expiries were last refreshed, with an idle expiry of `MS` ms; empty without them), `iday` (`N`: the day whose `idems:N` hash was last given its expiry), `epoch` (Redis's time when the state was made, `SECONDS.MICROS`; empty for a state made before epochs: a state made again after it expired counts versions from 1 in a new epoch) | `commit_scan` |
 //! | `PREFIX:{p:RID}:visits` | string | the person's closed visits, framed binary records (`record.rs`) appended in the order written; a later record of an id replaces an earlier one | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{p:RID}:scratch` | string | never holds data between scripts: where a script copies the person's visits string to leave it at its exact size (`append_exact` in `scripts.rs`) | `commit_scan`, `import_visits` |
 //! | `PREFIX:{p:RID}:events` | list | scan event JSON, in the order recorded (`RPUSH`) | `commit_scan` |
@@ -25,12 +25,12 @@
 //! | `PREFIX:venues` | set | every venue id (listing) | `put_venue` |
 //! | `PREFIX:{v:VID}:day:N` | string | a copy of the closed visits at the venue that began on UTC day `N` (days since 1970-01-01), framed records appended | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{v:VID}:scratch` | string | never holds data between scripts: where a script copies a day string to leave it at its exact size | `commit_scan`, `import_visits` |
-//! | `PREFIX:{v:VID}:xday` | string | `DAY:MS`: the UTC day (by Redis's clock) the idle expiries of the venue's keys were last refreshed, and the idle expiry set | `commit_scan`, `import_visits` |
+//! | `PREFIX:{v:VID}:xday` | string | `DAY:MS:2`: the UTC day (by Redis's clock) the idle expiries of the venue's keys were last refreshed, and the idle expiry set | `commit_scan`, `import_visits` |
 //! | `PREFIX:{v:VID}:days` | sorted set | each `N` with a `day:N` string, scored by `N` | `commit_scan`, `import_visits`, `purge` |
 //! | `PREFIX:{v:VID}:applied` | hash | resident id → the person's version of the last scan step applied here, and `RID:e` → the epoch of the person's state then (missing: ''); on a cluster only | `commit_scan` |
 //! | `PREFIX:{v:VID}:children` | set | ids of the venues registered as its sub-locations (their `parent` is VID; a parent never changes) | `put_venue`, `insert_venue` |
 //! | `PREFIX:{v:VID}:residents` | set | ids of the residents registered with this venue as home | `put_resident` |
-//! | `PREFIX:{v:VID}:eday:N` | string | the scan events at the venue whose scan time falls on UTC day `N` (days since 1970-01-01), framed binary records (`event_record.rs`) appended in the order written (the daily report, flags); left at its exact size when the first event of each of the next two days is written on its day (see `venue_write`) | `commit_scan`, `purge` |
+//! | `PREFIX:{v:VID}:eday:N` | string | the scan events at the venue whose scan time falls on UTC day `N` (days since 1970-01-01), framed binary records (`event_record.rs`) appended in the order written (the daily report, flags); left at its exact size when the first event of each of the next two days is written, unless that event is a late one (see `venue_write`) | `commit_scan`, `purge` |
 //! | `PREFIX:{v:VID}:edays` | sorted set | each `N` with an `eday:N` string, scored by `N` (added when the string is made) | `commit_scan`, `purge` |
 //! | `PREFIX:{v:VID}:events` | sorted set | read and purged only: the scan events as builds before the `eday:N` strings kept them, scored by scan time (ms); goes by retention | (earlier builds), `purge` |
 //! | `PREFIX:{v:VID}:recent` | list | the venue's newest scan event JSONs, newest first, at most `RECENT_SCANS_KEPT` + `RECENT_SLACK` (the guard view reads the first `RECENT_SCANS_KEPT`) | `commit_scan`, `purge` |
@@ -225,7 +225,7 @@ impl Keys {
         self.place(id, "scratch")
     }
 
-    /// `PREFIX:{v:VID}:xday`: `DAY:MS`, the UTC day (days since 1970-01-01, by Redis's clock)
+    /// `PREFIX:{v:VID}:xday`: `DAY:MS:2`, the UTC day (days since 1970-01-01, by Redis's clock)
     /// on which the idle expiries of the venue's keys were last refreshed, and the idle expiry
     /// (ms) set then (see `scripts.rs`).
     pub fn venue_expiry_day(&self, id: &VenueId) -> String {

@@ -62,14 +62,14 @@ pub const RECENT_SLACK: usize = 32;
 /// 7 `{v}:edays`, 8 `{v}:eday:D` (the event's day), 9 `{v}:eday:D-1`, 10 `{v}:eday:D-2`,
 /// then the `{v}:day:N` strings the visits fall in. `a` from `o`: 0 idle expiry ms, 1 flags:
 /// `x` to rewrite day strings at their exact size rather than `APPEND` (an import, whose days
-/// arrive in any order), `t` when the event's day is today by the writer's clock, `l` when
-/// it is before (a late scan's), `s` to skip reading `xday` (the caller's instance saw this
-/// venue refreshed today; `refreshed.rs`), 2 the event's record or empty, 3 the event's day `D`, 4 number of visits `n`;
+/// arrive in any order), `l` when the event's day is before today by the writer's clock (a
+/// late scan's), `s` to skip reading `xday` (the caller's instance saw this venue's mark
+/// read on Redis's day that is its own today; `refreshed.rs`), 2 the event's record or empty, 3 the event's day `D`, 4 number of visits `n`;
 /// then six per visit: `1` if open else `0`, resident id, framed record, the id's bytes, the
 /// index in `k` of its day's string, the day. The event goes, framed (a LEB128 length, as
 /// `record.rs` frames visits), into its day's string by `APPEND` (which keeps reserve, up to
-/// as much again); the write that makes a day's string adds the day to `edays`, and, on that
-/// day, leaves the two days before at their exact size: the day before no longer grows, and
+/// as much again); the write that makes a day's string adds the day to `edays`, and, unless
+/// late, leaves the two days before at their exact size: the day before no longer grows, and
 /// the one before that has had a day more for late scans (offline phones). A late scan for
 /// an older day, or a day after which the venue had no scans for two days, keeps its reserve
 /// until it expires: copying a day's string at each late scan would hold Redis for as long as
@@ -77,8 +77,8 @@ pub const RECENT_SLACK: usize = 32;
 /// length byte where a sorted-set member took about a hundred more (docs/scaling.md). An open visit becomes the
 /// person's presence entry; a closed one is appended to its day and ends the presence entry
 /// if that was this visit. Returns the days this write finished: when a visit's day is new
-/// to `days` and the newest, the newest day before it (the caller compacts it with
-/// `COMPACT_DAY`; `days` is read only then). Not safe to run twice by itself: a cluster runs it through
+/// to `days` and the newest, the two newest days before it (the caller compacts them with
+/// `COMPACT_DAY`; `days` is read only then; none for an import, which writes exact). Not safe to run twice by itself: a cluster runs it through
 /// `VENUE_REPLAY_STEP`, which is.
 ///
 /// `alerts_write(k, a, o)`: alerts into the log and the delivery queue, due at once. `k`:
@@ -193,7 +193,7 @@ local function venue_write(k, a, o)
   local today, refresh = '', false
   if idle > 0 then
     today = refresh_mark(idle)
-    -- `s`: the caller wrote here earlier today, so the mark is today's (refreshed.rs).
+    -- `s`: the caller's instance saw this mark read today (refreshed.rs): it is today's.
     refresh = not string.find(a[o + 1], 's', 1, true) and redis.call('GET', k[6]) ~= today
   else
     -- Keys this write creates get no expiry: the next write with one must refresh them.
@@ -225,7 +225,8 @@ local function venue_write(k, a, o)
           redis.call('PEXPIRE', day, idle + DAY_MS)
         end
       end
-      if redis.call('ZADD', k[4], n, n) == 1 then
+      -- An import writes its days at their exact size (below): nothing to finish.
+      if redis.call('ZADD', k[4], n, n) == 1 and not exact then
         if keep > 0 then
           redis.call('PEXPIRE', k[4], keep)
         end
@@ -264,13 +265,14 @@ local function venue_write(k, a, o)
     local late = string.find(a[o + 1], 'l', 1, true)
     local size = redis.call('APPEND', k[8], event)
     if size == #event then
-      -- The day's string was made: index it. Made on its own day (not by a scan dated a
-      -- little ahead), the two days before it are left at their exact size: the one before
-      -- no longer grows, and the one before that has had a day more for late scans.
+      -- The day's string was made: index it. Made by a scan of its day (or one dated a little
+      -- ahead, as a phone's clock may be), the two days before it are left at their exact
+      -- size: the one before no longer grows, and the one before that has had a day more for
+      -- late scans and for a day compacted early by a scan dated ahead.
       if redis.call('ZADD', k[7], a[o + 3], a[o + 3]) == 1 and keep > 0 then
         redis.call('PEXPIRE', k[7], keep)
       end
-      if string.find(a[o + 1], 't', 1, true) then
+      if not late then
         for _, before in ipairs({k[9], k[10]}) do
           if redis.call('COPY', before, k[5], 'REPLACE') == 1 then
             redis.call('RENAME', k[5], before)
