@@ -221,7 +221,7 @@ local function venue_write(k, a, o)
         local size = redis.call('APPEND', day, record)
         -- A day's string is written during its day, and after it only by visits that began
         -- then and closed later: its expiry is set when it is made and by those later writes.
-        if idle > 0 and (size == #record or n < math.floor(tonumber(redis_time()[1]) / 86400)) then
+        if idle > 0 and (size == #record or n < redis_day()) then
           redis.call('PEXPIRE', day, idle + DAY_MS)
         end
       end
