@@ -1068,3 +1068,30 @@ async fn a_venues_day_of_visits_is_left_at_its_exact_size_after_its_overnight_vi
         );
     });
 }
+
+#[tokio::test]
+async fn a_day_made_by_a_scan_dated_a_little_ahead_still_leaves_the_days_before_exact() {
+    with_redis!(backend, prefix, {
+        let shop = venue("GC-S002", VenueKind::Shop);
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let mut conn = raw_redis().await;
+        let yesterday = midnight_today() - chrono::Duration::days(1);
+        let key = keys.venue_event_day(&shop.id, yesterday.timestamp().div_euclid(86_400));
+        let people: Vec<_> = (1..=40).map(|n| rid(&format!("R{n:05}"))).collect();
+        for (i, person) in people.iter().enumerate() {
+            let at = yesterday + chrono::Duration::seconds(i64::try_from(i).expect("small") * 30);
+            scan(&*backend, person, &shop, Some(Direction::In), at).await;
+        }
+        // A phone whose clock runs ahead sends the first scan dated tomorrow (at UTC midnight
+        // that is a matter of seconds): it makes tomorrow's string, and the two days before
+        // that (today, not begun here, and yesterday) are over.
+        let ahead = midnight_today() + chrono::Duration::days(1) + chrono::Duration::seconds(30);
+        scan(&*backend, &people[0], &shop, Some(Direction::Out), ahead).await;
+        let (usage, len) = usage_and_length(&mut conn, &key).await;
+        assert!(len > 40 * 60, "40 events in {len} bytes");
+        assert!(
+            usage - len <= len / 4 + 160,
+            "{len} bytes of events take {usage}"
+        );
+    });
+}
