@@ -192,23 +192,39 @@ pub fn reader(body: &[u8]) -> csv::Reader<&[u8]> {
 
 /// The import loop shared by every CSV: parse each row with `parse`, hand good rows to `save`
 /// (which may refuse one with a message), and report refused rows by line.
+/// A file without a header naming each of `required` (an empty body, JSON, binary) is one
+/// error on line 1, not an import of nothing.
 async fn import_rows<T>(
     body: &[u8],
+    required: &[&str],
     parse: impl Fn(&Row, &Row) -> Result<T, ParseError>,
     mut save: impl AsyncFnMut(T) -> Result<Result<Upsert, String>, StoreError>,
 ) -> Result<ImportReport, StoreError> {
     let mut report = ImportReport::default();
     let mut rdr = reader(body);
+    let header_error = |message: String| RowError {
+        line: 1,
+        message: format!("header: {message}"),
+    };
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            report.errors.push(RowError {
-                line: 1,
-                message: format!("header: {e}"),
-            });
+            report.errors.push(header_error(e.to_string()));
             return Ok(report);
         }
     };
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|name| !headers.iter().any(|h| h.trim() == *name))
+        .collect();
+    if !missing.is_empty() {
+        report.errors.push(header_error(format!(
+            "no column {} (a CSV file whose first line names its columns)",
+            missing.join(", ")
+        )));
+        return Ok(report);
+    }
     for rec in rdr.records() {
         let (line, parsed) = match rec {
             Ok(row) => (
@@ -276,7 +292,7 @@ pub async fn import_venues(
     // What the rows before would have written (dry run only; a write reads the store).
     let mut scratch: HashMap<VenueId, Venue> = HashMap::new();
     let mut rotated: Vec<String> = Vec::new();
-    let mut report = import_rows(body, venue_from_row, async |row: Venue| {
+    let mut report = import_rows(body, &["code", "name", "kind"], venue_from_row, async |row: Venue| {
         let existing = match scratch.get(&row.id) {
             Some(v) => Some(v.clone()),
             None => store.venue(&row.id).await?,
@@ -392,53 +408,58 @@ pub async fn import_residents(
     mode: Mode,
 ) -> Result<ImportReport, StoreError> {
     let mut scratch = ResidentScratch::default();
-    import_rows(body, resident_from_row, async |mut resident: Resident| {
-        // A home is a registered compound, not one of its buildings nor another kind of
-        // venue (the entry rules, visitor passes and alerts all work at the compound).
-        if let Some(home) = &resident.home {
-            let problem = match store.venue(home).await? {
-                None => Some(format!("home: no venue {home}; import the venues first")),
-                Some(v) if v.kind != VenueKind::ResidentialCompound => Some(format!(
-                    "home: {home} is a {}, not a residential compound",
-                    v.kind.as_str()
-                )),
-                Some(v) => v.parent.map(|parent| {
-                    format!("home: {home} is a part of {parent}; give the compound {parent}")
-                }),
-            };
-            if let Some(problem) = problem {
-                return Ok(Err(problem));
+    import_rows(
+        body,
+        &["resident_id", "name", "phone"],
+        resident_from_row,
+        async |mut resident: Resident| {
+            // A home is a registered compound, not one of its buildings nor another kind of
+            // venue (the entry rules, visitor passes and alerts all work at the compound).
+            if let Some(home) = &resident.home {
+                let problem = match store.venue(home).await? {
+                    None => Some(format!("home: no venue {home}; import the venues first")),
+                    Some(v) if v.kind != VenueKind::ResidentialCompound => Some(format!(
+                        "home: {home} is a {}, not a residential compound",
+                        v.kind.as_str()
+                    )),
+                    Some(v) => v.parent.map(|parent| {
+                        format!("home: {home} is a part of {parent}; give the compound {parent}")
+                    }),
+                };
+                if let Some(problem) = problem {
+                    return Ok(Err(problem));
+                }
             }
-        }
-        let old = match scratch.by_id.get(&resident.id) {
-            Some(r) => Some(r.clone()),
-            None => store.resident(&resident.id).await?,
-        };
-        if let Some(old) = &old {
-            resident.created_at = old.created_at;
-            // A re-import must not bring a revoked phone's tokens back.
-            resident.token_generation = old.token_generation;
-        }
-        if mode == Mode::DryRun {
-            if scratch
-                .phone_taken(store, &resident.id, &resident.phone)
-                .await?
-            {
-                return Ok(Err(format!("phone: {PHONE_TAKEN}")));
-            }
-            let outcome = if old.is_some() {
-                Upsert::Updated
-            } else {
-                Upsert::Created
+            let old = match scratch.by_id.get(&resident.id) {
+                Some(r) => Some(r.clone()),
+                None => store.resident(&resident.id).await?,
             };
-            scratch.put(old.as_ref(), resident);
-            return Ok(Ok(outcome));
-        }
-        match store.put_resident(&resident).await {
-            Ok(u) => Ok(Ok(u)),
-            Err(StoreError::Conflict(m)) => Ok(Err(format!("phone: {m}"))),
-            Err(e) => Err(e),
-        }
-    })
+            if let Some(old) = &old {
+                resident.created_at = old.created_at;
+                // A re-import must not bring a revoked phone's tokens back.
+                resident.token_generation = old.token_generation;
+            }
+            if mode == Mode::DryRun {
+                if scratch
+                    .phone_taken(store, &resident.id, &resident.phone)
+                    .await?
+                {
+                    return Ok(Err(format!("phone: {PHONE_TAKEN}")));
+                }
+                let outcome = if old.is_some() {
+                    Upsert::Updated
+                } else {
+                    Upsert::Created
+                };
+                scratch.put(old.as_ref(), resident);
+                return Ok(Ok(outcome));
+            }
+            match store.put_resident(&resident).await {
+                Ok(u) => Ok(Ok(u)),
+                Err(StoreError::Conflict(m)) => Ok(Err(format!("phone: {m}"))),
+                Err(e) => Err(e),
+            }
+        },
+    )
     .await
 }

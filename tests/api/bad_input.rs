@@ -148,6 +148,22 @@ async fn a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest(app: T
     assert_eq!(app.get("/api/v1/venues/GC-X002", &admin).await.status, 404);
 }
 
+async fn a_file_that_is_not_a_csv_of_the_import_is_reported_on_its_header_line(app: TestApp) {
+    for path in ["/api/v1/venues/import", "/api/v1/residents/import"] {
+        for body in ["", "{\"a\":1}", "garbage\n\u{0}\u{fffd}\n"] {
+            let a = app.import_csv(path, body).await;
+
+            assert_eq!(a.status, 200, "{path} {body:?}: {}", a.body);
+            assert_eq!(a.body["created"], 0);
+            let errors = a.body["errors"].as_array().cloned().unwrap_or_default();
+            assert_eq!(errors.len(), 1, "{path} {body:?}: {}", a.body);
+            assert_eq!(errors[0]["line"], 1);
+            let message = errors[0]["message"].as_str().unwrap_or_default();
+            assert!(message.starts_with("header: no column"), "{message}");
+        }
+    }
+}
+
 async fn a_residents_csv_with_broken_rows_keeps_the_good_ones(app: TestApp) {
     for home in ["GC-C084", "GC-C086", "GC-C121"] {
         app.venue(home, "residential_compound").await;
@@ -260,6 +276,7 @@ crate::on_both_backends!(
     a_client_time_outside_the_skew_is_refused_and_changes_nothing,
     a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest,
     a_residents_csv_with_broken_rows_keeps_the_good_ones,
+    a_file_that_is_not_a_csv_of_the_import_is_reported_on_its_header_line,
     a_venue_with_bad_fields_is_refused_with_400,
     bad_query_parameters_get_400,
     a_scan_sent_as_another_content_type_is_told_to_send_json,
