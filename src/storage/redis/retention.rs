@@ -277,45 +277,15 @@ impl RedisStore {
         let k = &self.keys;
         let mut oldest = None;
         // Visits that began after the cutoff's day end after the cutoff: only earlier days.
-        let days: Vec<i64> = redis::cmd("ZRANGEBYSCORE")
-            .arg(k.venue_days(vid))
-            .arg("-inf")
-            .arg(day_of(cut))
-            .query_async(&mut self.conn())
-            .await?;
-        for day in days {
-            let key = k.venue_day(vid, day);
-            let filed: Option<Vec<u8>> = redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut self.conn())
-                .await?;
-            let filed = filed.unwrap_or_default();
-            let sorted = Sorted::of(&filed, record::Side::Venue(vid), cut)?;
-            if let Some(end) = sorted.oldest_kept {
-                keep(&mut oldest, end);
-            }
-            let rewritten: i64 = if sorted.dropped > 0 {
-                self.scripts
-                    .purge_day
-                    .key(&key)
-                    .key(k.venue_days(vid))
-                    .arg(&filed)
-                    .arg(&sorted.kept)
-                    .arg(day)
-                    .invoke_async(&mut self.conn())
-                    .await?
-            } else {
-                0
-            };
-            if rewritten == 0 {
-                if let Some(end) = sorted.oldest_dropped {
-                    keep(&mut oldest, end);
-                }
-            }
-        }
-        if let Some(day) = self.first_day_after(&k.venue_days(vid), cut).await? {
-            keep(&mut oldest, day * 86_400_000);
-        }
+        let side = record::Side::Venue(vid);
+        self.purge_day_strings(
+            &k.venue_days(vid),
+            |day| k.venue_day(vid, day),
+            |filed| Sorted::of(filed, side, cut),
+            cut,
+            &mut oldest,
+        )
+        .await?;
         let present: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
             .arg(k.venue_open(vid))
             .query_async(&mut self.conn())
@@ -356,7 +326,14 @@ impl RedisStore {
                 }
             }
         }
-        self.purge_venue_event_days(vid, cut, &mut oldest).await?;
+        self.purge_day_strings(
+            &k.venue_event_days(vid),
+            |day| k.venue_event_day(vid, day),
+            |filed| Sorted::of_events(filed, cut),
+            cut,
+            &mut oldest,
+        )
+        .await?;
         // Events as earlier builds kept them: a sorted set by time.
         let by_time = k.venue_events(vid);
         let (_, first): (i64, Vec<(Bytes, f64)>) = redis::pipe()
@@ -380,53 +357,42 @@ impl RedisStore {
 }
 
 impl RedisStore {
-    /// A venue's event day strings: days before the cutoff's day go whole, the cutoff's day is
-    /// rewritten without its events before `cut` (ms); each only if still as read. Lowers
-    /// `oldest` to the earliest event kept.
-    async fn purge_venue_event_days(
+    /// A venue's day strings of one kind (visits or events), listed in `index`: each day up to
+    /// the cutoff's is rewritten with what `sort` keeps of it (a day left empty goes, with its
+    /// entry in `index`), each only if still as read. Lowers `oldest` to the earliest time of
+    /// what is kept, and of what should have gone but was written meanwhile.
+    async fn purge_day_strings(
         &self,
-        vid: &VenueId,
+        index: &str,
+        key_of: impl Fn(i64) -> String,
+        sort: impl Fn(&[u8]) -> Result<Sorted, StoreError>,
         cut: i64,
         oldest: &mut Option<i64>,
     ) -> Result<(), StoreError> {
-        let k = &self.keys;
         let days: Vec<i64> = redis::cmd("ZRANGEBYSCORE")
-            .arg(k.venue_event_days(vid))
+            .arg(index)
             .arg("-inf")
             .arg(day_of(cut))
             .query_async(&mut self.conn())
             .await?;
         for day in days {
-            let key = k.venue_event_day(vid, day);
+            let key = key_of(day);
             let filed: Option<Bytes> = redis::cmd("GET")
                 .arg(&key)
                 .query_async(&mut self.conn())
                 .await?;
             let filed = filed.unwrap_or_default();
-            let (mut kept, mut first_kept, mut first_dropped, mut dropped) =
-                (Vec::new(), None, None, 0);
-            for body in record::frames(&filed)? {
-                let at = super::event_record::decode(body)?
-                    .scan_time
-                    .timestamp_millis();
-                if at < cut {
-                    dropped += 1;
-                    keep(&mut first_dropped, at);
-                } else {
-                    kept.extend(record::framed(body));
-                    keep(&mut first_kept, at);
-                }
-            }
-            if let Some(at) = first_kept {
+            let sorted = sort(&filed)?;
+            if let Some(at) = sorted.oldest_kept {
                 keep(oldest, at);
             }
-            let rewritten: i64 = if dropped > 0 || filed.is_empty() {
+            let rewritten: i64 = if sorted.dropped > 0 || filed.is_empty() {
                 self.scripts
                     .purge_day
                     .key(&key)
-                    .key(k.venue_event_days(vid))
+                    .key(index)
                     .arg(&filed)
-                    .arg(&kept)
+                    .arg(&sorted.kept)
                     .arg(day)
                     .invoke_async(&mut self.conn())
                     .await?
@@ -435,12 +401,12 @@ impl RedisStore {
             };
             if rewritten == 0 {
                 // Written meanwhile: what was past the cutoff is still there.
-                if let Some(at) = first_dropped {
+                if let Some(at) = sorted.oldest_dropped {
                     keep(oldest, at);
                 }
             }
         }
-        if let Some(day) = self.first_day_after(&k.venue_event_days(vid), cut).await? {
+        if let Some(day) = self.first_day_after(index, cut).await? {
             keep(oldest, day * 86_400_000);
         }
         Ok(())
@@ -470,6 +436,7 @@ fn keep(oldest: &mut Option<i64>, at: i64) {
 
 /// A string of visit records sorted by a cutoff: the latest record of each visit id is kept
 /// when its latest end is at or after the cutoff, and every record of the id goes otherwise.
+/// Scan events are sorted the same way by their scan time ([`Sorted::of_events`]).
 struct Sorted {
     /// The kept records, framed again, one per visit id.
     kept: Vec<u8>,
@@ -482,13 +449,36 @@ struct Sorted {
 }
 
 impl Sorted {
-    fn of(filed: &[u8], side: record::Side<'_>, cut: i64) -> Result<Self, StoreError> {
-        let mut sorted = Self {
+    fn empty() -> Self {
+        Self {
             kept: Vec::new(),
             dropped: 0,
             oldest_kept: None,
             oldest_dropped: None,
-        };
+        }
+    }
+
+    /// A string of framed scan events sorted by the cutoff: an event goes when its scan time
+    /// is before it.
+    fn of_events(filed: &[u8], cut: i64) -> Result<Self, StoreError> {
+        let mut sorted = Self::empty();
+        for body in record::frames(filed)? {
+            let at = super::event_record::decode(body)?
+                .scan_time
+                .timestamp_millis();
+            if at < cut {
+                sorted.dropped += 1;
+                keep(&mut sorted.oldest_dropped, at);
+            } else {
+                sorted.kept.extend(record::framed(body));
+                keep(&mut sorted.oldest_kept, at);
+            }
+        }
+        Ok(sorted)
+    }
+
+    fn of(filed: &[u8], side: record::Side<'_>, cut: i64) -> Result<Self, StoreError> {
+        let mut sorted = Self::empty();
         for v in record::latest(record::unframe_all(filed, side)?, []) {
             let end = v.latest_end().timestamp_millis();
             if end < cut {
