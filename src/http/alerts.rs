@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/alerts", web::get().to(list));
+    cfg.service(web::resource("/alerts").route(web::get().to(list)));
 }
 
 /// One alert.

@@ -14,7 +14,7 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit", web::get().to(list));
+    cfg.service(web::resource("/audit").route(web::get().to(list)));
 }
 
 /// Audit records.

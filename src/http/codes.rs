@@ -18,17 +18,17 @@ use crate::state::AppState;
 
 /// Registers the routes of this module under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/venues/{id}/codes/rotate", web::post().to(rotate_version))
-        .route("/venues/{id}/codes", web::post().to(special_code))
-        .route("/venues/{id}/live-code", web::get().to(live_code))
-        .route("/keys", web::get().to(list_keys))
-        .route("/keys/rotate", web::post().to(rotate_key))
-        .route("/keys/{kid}/retire", web::post().to(retire_key));
+    cfg.service(web::resource("/venues/{id}/codes/rotate").route(web::post().to(rotate_version)))
+        .service(web::resource("/venues/{id}/codes").route(web::post().to(special_code)))
+        .service(web::resource("/venues/{id}/live-code").route(web::get().to(live_code)))
+        .service(web::resource("/keys").route(web::get().to(list_keys)))
+        .service(web::resource("/keys/rotate").route(web::post().to(rotate_key)))
+        .service(web::resource("/keys/{kid}/retire").route(web::post().to(retire_key)));
 }
 
 /// Registers `/.well-known/jwks.json` at the root.
 pub fn configure_root(cfg: &mut web::ServiceConfig) {
-    cfg.route("/.well-known/jwks.json", web::get().to(jwks));
+    cfg.service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks)));
 }
 
 impl From<CodeError> for ApiError {

@@ -18,7 +18,7 @@ pub const OCCUPANCY_POLL_SECONDS: u32 = 3;
 
 /// Registers the routes of this module (at the root, beside `/api/v1`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin", web::get().to(console));
+    cfg.service(web::resource("/admin").route(web::get().to(console)));
 }
 
 /// What the console's script is told by the server.

@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/flags", web::get().to(list));
+    cfg.service(web::resource("/flags").route(web::get().to(list)));
 }
 
 /// The flags of a window.

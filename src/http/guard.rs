@@ -20,7 +20,7 @@ pub const MAX_RECENT: usize = 100;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/venues/{id}/recent-scans", web::get().to(recent));
+    cfg.service(web::resource("/venues/{id}/recent-scans").route(web::get().to(recent)));
 }
 
 /// Parameters of the guard view.

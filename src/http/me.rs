@@ -14,12 +14,11 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/me", web::get().to(me))
-        .route(
-            "/me/sign-out-everywhere",
-            web::post().to(sign_out_everywhere),
+    cfg.service(web::resource("/me").route(web::get().to(me)))
+        .service(
+            web::resource("/me/sign-out-everywhere").route(web::post().to(sign_out_everywhere)),
         )
-        .route("/me/visits", web::get().to(my_visits));
+        .service(web::resource("/me/visits").route(web::get().to(my_visits)));
 }
 
 /// The caller's own visits in a window (default: the last 14 days).

@@ -45,13 +45,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .error_handler(|err, _| ApiError::InvalidInput(err.to_string()).into()),
         )
         .app_data(web::PayloadConfig::default().limit(body::RAW_LIMIT))
-        .configure(ops::configure)
-        .configure(openapi::configure)
-        .configure(codes::configure_root)
-        .configure(pages::configure)
-        .configure(console::configure)
+        // actix tries routes in the order registered, and a path with a `{param}` costs a
+        // regex match: the API comes first and scans first in it, as most requests are scans.
         .service(
             web::scope("/api/v1")
+                .configure(scans::configure)
+                .configure(scan_batch::configure)
                 .configure(accounts::configure)
                 .configure(alerts::configure)
                 .configure(flags::configure)
@@ -63,13 +62,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(posters::configure)
                 .configure(reports::configure)
                 .configure(residents::configure)
-                .configure(scans::configure)
-                .configure(scan_batch::configure)
                 .configure(me::configure)
                 .configure(visitors::configure)
                 .configure(trace::configure)
                 .configure(vehicles::configure),
         )
+        .configure(ops::configure)
+        .configure(openapi::configure)
+        .configure(codes::configure_root)
+        .configure(pages::configure)
+        .configure(console::configure)
         .default_service(web::to(not_found));
 }
 
@@ -86,6 +88,7 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 /// (a phone or a password sent as a number would otherwise reach the answer and the log);
 /// field names, which it quotes the same way elsewhere, stay.
 fn redact_values(message: &str) -> String {
+    let message = &objects_named(message);
     let Some(at) = message
         .find("invalid type: ")
         .or_else(|| message.find("invalid value: "))
@@ -101,9 +104,40 @@ fn redact_values(message: &str) -> String {
     }
 }
 
+/// serde's words for an array or a value where an object belongs name our Rust types ("invalid
+/// length 0, expected struct BatchBody with 1 element" for a body of `[]`): says "a JSON object"
+/// instead, and "an array" for the length.
+fn objects_named(message: &str) -> String {
+    let Some(at) = message.find("expected struct ") else {
+        return message.to_owned();
+    };
+    let (head, tail) = message.split_at(at);
+    // The struct's name and any " with N element(s)" after it, up to " at line" or the end.
+    let end = tail.find(" at line").unwrap_or(tail.len());
+    let head = match head.rfind("invalid length ") {
+        Some(l) if head[l..].trim_end().ends_with(',') => {
+            format!("{}invalid type: array, ", &head[..l])
+        }
+        _ => head.to_owned(),
+    };
+    format!("{head}expected a JSON object{}", &tail[end..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::redact_values;
+
+    #[test]
+    fn an_array_where_an_object_belongs_is_named_without_our_types() {
+        assert_eq!(
+            redact_values("Json deserialize error: invalid length 0, expected struct BatchBody with 1 element at line 1 column 2"),
+            "Json deserialize error: invalid type: array, expected a JSON object at line 1 column 2"
+        );
+        assert_eq!(
+            redact_values("invalid type: string \"x\", expected struct ScanBody"),
+            "invalid type: string \"x\", expected a JSON object"
+        );
+    }
 
     #[test]
     fn a_value_in_a_type_error_is_dropped_and_field_names_stay() {

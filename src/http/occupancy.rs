@@ -12,7 +12,7 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/occupancy", web::get().to(occupancy));
+    cfg.service(web::resource("/occupancy").route(web::get().to(occupancy)));
 }
 
 /// One venue's count.

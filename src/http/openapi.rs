@@ -53,7 +53,7 @@ impl Modify for BearerAuth {
 
 /// Registers `/openapi.json`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/openapi.json", web::get().to(openapi));
+    cfg.service(web::resource("/openapi.json").route(web::get().to(openapi)));
 }
 
 /// The OpenAPI 3.1 document of this service.

@@ -48,8 +48,8 @@ const ASSETS: [(&str, &str, &str); 4] = [
 
 /// Registers the routes of this module (at the root, beside `/api/v1`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/s/{token}", web::get().to(scan_page))
-        .route("/assets/{name}", web::get().to(asset));
+    cfg.service(web::resource("/s/{token}").route(web::get().to(scan_page)))
+        .service(web::resource("/assets/{name}").route(web::get().to(asset)));
 }
 
 /// What the check-in page needs to know about the scanned code.

@@ -15,10 +15,10 @@ use crate::state::AppState;
 
 /// Registers the routes of this module under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/venues/{id}/poster.png", web::get().to(poster_png))
-        .route("/venues/{id}/poster.svg", web::get().to(poster_svg))
-        .route("/venues/{id}/poster.pdf", web::get().to(poster_pdf))
-        .route("/posters.pdf", web::get().to(batch_pdf));
+    cfg.service(web::resource("/venues/{id}/poster.png").route(web::get().to(poster_png)))
+        .service(web::resource("/venues/{id}/poster.svg").route(web::get().to(poster_svg)))
+        .service(web::resource("/venues/{id}/poster.pdf").route(web::get().to(poster_pdf)))
+        .service(web::resource("/posters.pdf").route(web::get().to(batch_pdf)));
 }
 
 impl From<PosterError> for ApiError {

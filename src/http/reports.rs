@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/reports/daily", web::get().to(daily));
+    cfg.service(web::resource("/reports/daily").route(web::get().to(daily)));
 }
 
 /// Parameters of the daily report.

@@ -17,9 +17,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(super::body::csv())
             .route(web::post().to(import)),
     )
-    .route(
-        "/residents/{id}/revoke-sign-ins",
-        web::post().to(revoke_sign_ins),
+    .service(
+        web::resource("/residents/{id}/revoke-sign-ins").route(web::post().to(revoke_sign_ins)),
     );
 }
 

@@ -21,13 +21,12 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/trace/residents/{id}/visits",
-        web::get().to(resident_visits),
+    cfg.service(
+        web::resource("/trace/residents/{id}/visits").route(web::get().to(resident_visits)),
     )
-    .route("/trace/venues/{id}/visits", web::get().to(venue_visits))
-    .route("/trace/residents/{id}/contacts", web::get().to(contacts))
-    .route("/trace/venues/{id}/exposure", web::get().to(venue_exposure));
+    .service(web::resource("/trace/venues/{id}/visits").route(web::get().to(venue_visits)))
+    .service(web::resource("/trace/residents/{id}/contacts").route(web::get().to(contacts)))
+    .service(web::resource("/trace/venues/{id}/exposure").route(web::get().to(venue_exposure)));
 }
 
 /// The id of a registered or logged-in person, else 404: an empty answer for a typo would read

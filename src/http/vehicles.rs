@@ -22,9 +22,12 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/venues/{id}/vehicle-passes", web::post().to(register))
-        .route("/venues/{id}/vehicle-passes", web::get().to(at_checkpoint))
-        .route("/trace/vehicles/{plate}/passes", web::get().to(by_plate));
+    cfg.service(
+        web::resource("/venues/{id}/vehicle-passes")
+            .route(web::post().to(register))
+            .route(web::get().to(at_checkpoint)),
+    )
+    .service(web::resource("/trace/vehicles/{plate}/passes").route(web::get().to(by_plate)));
 }
 
 impl From<VehicleError> for ApiError {

@@ -21,16 +21,22 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/venues", web::post().to(create))
-        .route("/venues", web::get().to(list))
-        .service(
-            web::resource("/venues/import")
-                .app_data(super::body::csv())
-                .route(web::post().to(import)),
-        )
-        .route("/venues/{id}", web::get().to(get))
-        .route("/venues/{id}", web::patch().to(patch))
-        .route("/venues/{id}/presence", web::get().to(presence));
+    cfg.service(
+        web::resource("/venues")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(
+        web::resource("/venues/import")
+            .app_data(super::body::csv())
+            .route(web::post().to(import)),
+    )
+    .service(
+        web::resource("/venues/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(patch)),
+    )
+    .service(web::resource("/venues/{id}/presence").route(web::get().to(presence)));
 }
 
 /// A venue to register.

@@ -17,9 +17,12 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/visitors", web::post().to(register))
-        .route("/visitors", web::get().to(list))
-        .route("/visitors/{id}", web::delete().to(revoke));
+    cfg.service(
+        web::resource("/visitors")
+            .route(web::post().to(register))
+            .route(web::get().to(list)),
+    )
+    .service(web::resource("/visitors/{id}").route(web::delete().to(revoke)));
 }
 
 /// A visitor to register.

@@ -94,6 +94,34 @@ async fn a_method_a_path_does_not_take_gets_the_contract_error_body_and_allow(ap
     assert!(allow.contains("POST"), "Allow: {allow:?}");
 }
 
+async fn a_path_with_two_methods_names_both_when_asked_with_a_third(app: TestApp) {
+    let admin = app.admin().await;
+    app.venue("S1", "shop").await;
+    let res = app
+        .client
+        .delete(app.url("/api/v1/venues/S1"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = res.status().as_u16();
+    let allow = res
+        .headers()
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body: serde_json::Value = res.json().await.unwrap_or_default();
+
+    assert_eq!(status, 405, "{body}");
+    assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
+    assert!(
+        allow.contains("GET") && allow.contains("PATCH"),
+        "Allow: {allow:?}"
+    );
+    assert_eq!(app.get("/api/v1/venues/S1", &admin).await.status, 200);
+}
+
 async fn an_unknown_route_gets_the_contract_error_body(app: TestApp) {
     let a = app
         .send(app.client.get(app.url("/api/v1/nothing-here")))
@@ -108,4 +136,5 @@ crate::on_both_backends!(
     an_unknown_route_gets_the_contract_error_body,
     request_latency_is_a_histogram_that_adds_up_across_instances,
     a_method_a_path_does_not_take_gets_the_contract_error_body_and_allow,
+    a_path_with_two_methods_names_both_when_asked_with_a_third,
 );
