@@ -196,10 +196,7 @@ fn fingerprint(req: &ScanRequest, source: Source<'_>) -> String {
     if let (false, Some(parts)) = (members.is_empty(), canonical.as_array_mut()) {
         parts.push(serde_json::json!(members));
     }
-    Sha256::digest(canonical.to_string().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()))
 }
 
 /// The scan's time: an accepted `client_time`, else `now` (contract, "Time"), to the
@@ -643,4 +640,27 @@ async fn process(
         tokio::time::sleep(std::time::Duration::from_micros(pause)).await;
     }
     Err(ScanError::Contended)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fingerprint_is_the_sha256_in_lowercase_hex_as_stored_records_have_it() {
+        let req = ScanRequest {
+            code: " https://x/s/abc ".into(),
+            direction: Some(Direction::In),
+            temperature: None,
+            client_time: None,
+            idempotency_key: Some("k".into()),
+            members: Vec::new(),
+        };
+        let canonical = r#"["https://x/s/abc","in",null,null]"#;
+        let by_byte: String = Sha256::digest(canonical.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(fingerprint(&req, Source::Code(None)), by_byte);
+    }
 }
