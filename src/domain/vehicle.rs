@@ -7,6 +7,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 use utoipa::ToSchema;
 
 use super::ids::{parse_name, parse_optional, Gate, Phone, ResidentId, VenueId};
@@ -39,13 +40,14 @@ pub const MAX_NAME_CHARS: usize = 50;
 pub struct Plate(String);
 
 impl Plate {
-    /// Parses and normalises a plate.
+    /// Parses and normalises a plate. Fullwidth letters, digits and hyphens, which Chinese
+    /// input methods type (`云Ｄ１２３４５`), are read as their ASCII forms (Unicode NFKC).
     ///
     /// # Errors
     /// A [`ParseError`] on `plate` saying what shape is expected.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let s: String = raw
-            .chars()
+            .nfkc()
             .filter(|c| !c.is_whitespace() && !matches!(c, '·' | '•' | '-' | '\u{30FB}'))
             .map(|c| c.to_ascii_uppercase())
             .collect();
@@ -344,6 +346,13 @@ mod tests {
     fn a_new_energy_plate_is_normalised_without_its_dot_and_spaces() {
         assert_eq!(plate("鄂a·d12345").as_str(), "鄂AD12345");
         assert_eq!(plate(" 鄂A D1234-5 ").as_str(), "鄂AD12345");
+    }
+
+    #[test]
+    fn a_plate_typed_in_fullwidth_characters_is_read_as_ascii() {
+        assert_eq!(plate("云Ｄ１２３４５").as_str(), "云D12345");
+        assert_eq!(plate("鄂ａ－Ｄ１２３４５").as_str(), "鄂AD12345");
+        assert_eq!(plate("云Ａ１２３４警").as_str(), "云A1234警");
     }
 
     #[test]

@@ -76,6 +76,7 @@ macro_rules! with_redis {
 
 #[tokio::test]
 async fn every_key_a_scan_writes_is_under_the_prefix_and_a_hash_tag() {
+    let _ = now_clear_of_midnight();
     with_redis!(backend, prefix, {
         let person = resident("R00001", "19900000001");
         let home = venue("GC-C001", VenueKind::ResidentialCompound);
@@ -142,14 +143,34 @@ async fn kept_under(
         .idempotent
 }
 
+/// This test binary's "now" for naming days, taken once, clear of the end of a UTC day: in
+/// a day's last two minutes it first sleeps into the next day. The tests that name keys by
+/// "today" compare them with what the store wrote by its own clock, so a run across midnight
+/// would mix two days: each calls this before it writes anything, and the binary runs for
+/// seconds, well within the two minutes.
+fn now_clear_of_midnight() -> chrono::DateTime<chrono::Utc> {
+    static START: std::sync::OnceLock<chrono::DateTime<chrono::Utc>> = std::sync::OnceLock::new();
+    *START.get_or_init(|| {
+        let now = chrono::Utc::now();
+        let left_ms = 86_400_000 - now.timestamp_millis().rem_euclid(86_400_000);
+        if left_ms > 120_000 {
+            return now;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(
+            u64::try_from(left_ms).unwrap_or(0) + 1_000,
+        ));
+        chrono::Utc::now()
+    })
+}
+
 /// Today's UTC day, days since 1970-01-01: the day of the idempotency records written now.
 fn today() -> i64 {
-    chrono::Utc::now().timestamp().div_euclid(86_400)
+    now_clear_of_midnight().timestamp().div_euclid(86_400)
 }
 
 /// The start of today (UTC).
 fn midnight_today() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
+    now_clear_of_midnight()
         .date_naive()
         .and_hms_opt(0, 0, 0)
         .expect("midnight")
@@ -184,6 +205,7 @@ async fn check_in_under_key(
 
 #[tokio::test]
 async fn an_idempotency_record_is_kept_48_hours_in_the_persons_hash() {
+    let _ = now_clear_of_midnight();
     with_redis!(backend, prefix, {
         let person = rid("R00001");
         let shop = venue("GC-S001", VenueKind::Shop);
@@ -220,6 +242,7 @@ async fn an_idempotency_record_is_kept_48_hours_in_the_persons_hash() {
 
 #[tokio::test]
 async fn the_idempotency_hash_gets_its_expiry_from_the_days_first_record() {
+    let _ = now_clear_of_midnight();
     with_redis!(backend, prefix, {
         let person = rid("R00001");
         let shop = venue("GC-S001", VenueKind::Shop);
@@ -264,6 +287,7 @@ async fn the_idempotency_hash_gets_its_expiry_from_the_days_first_record() {
 
 #[tokio::test]
 async fn records_from_the_day_before_yesterday_to_tomorrow_are_read_and_expired_ones_not() {
+    let _ = now_clear_of_midnight();
     with_redis!(backend, prefix, {
         let person = rid("R00001");
         let keys = Keys::new(prefix).expect("a valid prefix");
@@ -308,6 +332,7 @@ async fn records_from_the_day_before_yesterday_to_tomorrow_are_read_and_expired_
 
 #[tokio::test]
 async fn a_persons_many_records_are_all_kept_through_the_days_first_scan() {
+    let _ = now_clear_of_midnight();
     with_redis!(backend, prefix, {
         let person = rid("R00001");
         let shop = venue("GC-S001", VenueKind::Shop);
@@ -887,6 +912,7 @@ async fn usage_and_length(conn: &mut redis::aio::MultiplexedConnection, key: &st
 
 #[tokio::test]
 async fn a_venues_events_go_once_into_day_strings_left_at_their_exact_size_when_the_day_is_over() {
+    let _ = now_clear_of_midnight();
     with_redis!(backend, prefix, {
         let shop = venue("GC-S001", VenueKind::Shop);
         let keys = Keys::new(prefix).expect("a valid prefix");
@@ -1019,6 +1045,7 @@ async fn stay(
 
 #[tokio::test]
 async fn a_venues_day_of_visits_is_left_at_its_exact_size_after_its_overnight_visits_close() {
+    let _ = now_clear_of_midnight();
     with_redis!(backend, prefix, {
         let compound = venue("GC-C001", VenueKind::ResidentialCompound);
         let keys = Keys::new(prefix).expect("a valid prefix");
@@ -1071,6 +1098,7 @@ async fn a_venues_day_of_visits_is_left_at_its_exact_size_after_its_overnight_vi
 
 #[tokio::test]
 async fn a_day_made_by_a_scan_dated_a_little_ahead_still_leaves_the_days_before_exact() {
+    let _ = now_clear_of_midnight();
     with_redis!(backend, prefix, {
         let shop = venue("GC-S002", VenueKind::Shop);
         let keys = Keys::new(prefix).expect("a valid prefix");
