@@ -176,13 +176,6 @@ pub fn apply(open: Option<&Visit>, scan: &ScanInput<'_>, judged: Judgement) -> O
         None
     } else {
         let id = if venue.kind == VenueKind::Checkpoint {
-            // A visit still open here began before the venue became a checkpoint (an admin
-            // changed its kind): the person is leaving, so this pass ends it, and their
-            // presence with it. It is this venue's own visit, not another (rule 4).
-            if let Some(v) = still_open.filter(|v| v.venue_id == venue.id) {
-                open_after = None;
-                changed.push(close(v, t, Some(scan.gate.clone()), ClosedBy::CheckOut));
-            }
             // Rule 4: a pass opens and closes at once and closes no other visit.
             let pass = new_visit(scan, Some(t), Some(t), Some(ClosedBy::Pass), false);
             let id = pass.id.clone();
@@ -399,24 +392,6 @@ mod tests {
         assert_eq!(next.changed[0].check_out, Some(at(30)));
         assert_eq!(next.changed[0].closed_by, Some(ClosedBy::NextCheckIn));
         assert_eq!(next.open_after.map(|v| v.venue_id), Some(b.id));
-    }
-
-    #[test]
-    fn a_pass_ends_a_visit_begun_at_the_same_venue_before_it_became_a_checkpoint() {
-        let p = person();
-        let compound = venue("C1", VenueKind::ResidentialCompound);
-        let first = scan(&p, &compound, Some(Direction::In), 0, None);
-        let checkpoint = Venue {
-            kind: VenueKind::Checkpoint,
-            ..compound
-        };
-        let pass = then(&first, &p, &checkpoint, Direction::Out, 30);
-        assert_eq!(pass.changed.len(), 2, "{:?}", pass.changed);
-        assert_eq!(pass.changed[0].check_out, Some(at(30)));
-        assert_eq!(pass.changed[0].closed_by, Some(ClosedBy::CheckOut));
-        assert_eq!(pass.changed[1].closed_by, Some(ClosedBy::Pass));
-        assert_eq!(pass.event.visit_id.as_ref(), Some(&pass.changed[1].id));
-        assert!(pass.open_after.is_none());
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub async fn rotate_version(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = VenueId::parse(&id)?;
-    let venue = update_venue(state.store.as_ref(), &id, |venue| {
+    let venue = update_venue(state.store.as_ref(), &id, state.clock.now(), |venue| {
         venue.rotate_codes();
         Ok(())
     })

@@ -123,6 +123,7 @@ impl From<UpdateError> for ApiError {
         match e {
             UpdateError::NotFound(_) => ApiError::NotFound(e.to_string()),
             UpdateError::Invalid(p) => p.into(),
+            UpdateError::Occupied(_) => ApiError::Conflict(e.to_string()),
             UpdateError::Store(s) => s.into(),
         }
     }
@@ -227,7 +228,7 @@ pub async fn patch(
     let id = VenueId::parse(&id)?;
     let p = body.into_inner();
     let mut rotated = false;
-    let venue = update_venue(state.store.as_ref(), &id, |venue| {
+    let venue = update_venue(state.store.as_ref(), &id, state.clock.now(), |venue| {
         rotated = false;
         if let Some(name) = &p.name {
             venue.name = parse_name("name", name, 100)?;
@@ -282,7 +283,8 @@ pub async fn import(
     body: super::body::CsvBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let report = imports::import_venues(state.store.as_ref(), &body, q.mode()).await?;
+    let report =
+        imports::import_venues(state.store.as_ref(), &body, q.mode(), state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -15,7 +15,9 @@ use crate::domain::{
     EntryPolicy, ParseError, Phone, Resident, ResidentId, Venue, VenueId, VenueKind,
 };
 use crate::service::posters::check_printable;
-use crate::service::venues::{check_parent_is, parse_parent, update_venue, UpdateError};
+use crate::service::venues::{
+    check_kind_change, check_parent_is, parse_parent, update_venue, UpdateError,
+};
 use crate::storage::{Store, StoreError, Upsert, PHONE_TAKEN};
 
 /// One refused row.
@@ -288,6 +290,7 @@ pub async fn import_venues(
     store: &dyn Store,
     body: &[u8],
     mode: Mode,
+    now: DateTime<Utc>,
 ) -> Result<ImportReport, StoreError> {
     // What the rows before would have written (dry run only; a write reads the store).
     let mut scratch: HashMap<VenueId, Venue> = HashMap::new();
@@ -304,7 +307,12 @@ pub async fn import_venues(
                     "parent: a venue's parent cannot change; register a new venue".into(),
                 ))
             }
-            Some(_) => {}
+            // A change of kind is checked as a write would check it (a dry run too).
+            Some(v) => match check_kind_change(store, v.kind, &Venue { parent: v.parent.clone(), ..row.clone() }, now).await {
+                Ok(()) => {}
+                Err(UpdateError::Store(e)) => return Err(e),
+                Err(problem) => return Ok(Err(problem.to_string())),
+            },
             None => {
                 let parent = match &row.parent {
                     Some(p) => match scratch.get(p) {
@@ -337,7 +345,7 @@ pub async fn import_venues(
         // An existing venue takes the file's description, through the same compare-and-set
         // as every other change.
         let mut rotates = false;
-        let updated = update_venue(store, &row.id, |venue| {
+        let updated = update_venue(store, &row.id, now, |venue| {
             rotates = take_description(venue, &row);
             Ok(())
         })

@@ -2,7 +2,10 @@
 //! a change is read, applied and written back only if nobody wrote in between (compare and set
 //! on the venue's revision), else tried again.
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::{ParseError, Venue, VenueId, VenueKind};
+use crate::service::trace;
 use crate::storage::{Store, StoreError};
 
 /// How often a change is tried again when other changes keep coming first.
@@ -17,19 +20,24 @@ pub enum UpdateError {
     /// The change is not valid.
     #[error(transparent)]
     Invalid(#[from] ParseError),
+    /// The change would leave people inside a venue that cannot hold them (a checkpoint).
+    #[error("{0}")]
+    Occupied(String),
     /// The store failed, or other changes kept coming first.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// Applies `change` to the stored venue `id` and writes it, atomically with respect to other
-/// changes: a change made meanwhile is read and `change` applied on top of it.
+/// changes: a change made meanwhile is read and `change` applied on top of it. A change of
+/// kind is checked by [`check_kind_change`] as of `now`.
 ///
 /// # Errors
 /// [`UpdateError`]; `change`'s own error leaves the venue as it was.
 pub async fn update_venue(
     store: &dyn Store,
     id: &VenueId,
+    now: DateTime<Utc>,
     mut change: impl FnMut(&mut Venue) -> Result<(), ParseError>,
 ) -> Result<Venue, UpdateError> {
     for _ in 0..MAX_ATTEMPTS {
@@ -38,7 +46,9 @@ pub async fn update_venue(
             .await?
             .ok_or_else(|| UpdateError::NotFound(id.clone()))?;
         let expected = venue.revision;
+        let was = venue.kind;
         change(&mut venue)?;
+        check_kind_change(store, was, &venue, now).await?;
         venue.keep_stay_record();
         venue.revision = expected + 1;
         if store.replace_venue(&venue, expected).await? {
@@ -46,6 +56,48 @@ pub async fn update_venue(
         }
     }
     Err(StoreError::Unavailable("too many concurrent changes of one venue".into()).into())
+}
+
+/// Checks that `venue`, stored until now as a `was`, may take its new kind. Only becoming a
+/// checkpoint is checked: a checkpoint scan is a pass that opens and closes a visit at once
+/// and closes no other (contract, visit rule 4), so visits begun there before would stay open
+/// with nothing to end them but their maximum stay. A venue becomes a checkpoint only when
+/// nobody is inside by `now`, and, as at registration, when it is not a sub-location and has
+/// none.
+///
+/// # Errors
+/// [`UpdateError::Invalid`] on `kind` for a sub-location or a venue with sub-locations,
+/// [`UpdateError::Occupied`] while anyone is inside, [`UpdateError::Store`].
+pub async fn check_kind_change(
+    store: &dyn Store,
+    was: VenueKind,
+    venue: &Venue,
+    now: DateTime<Utc>,
+) -> Result<(), UpdateError> {
+    if venue.kind != VenueKind::Checkpoint || was == VenueKind::Checkpoint {
+        return Ok(());
+    }
+    let invalid = |m: &str| UpdateError::Invalid(ParseError::new("kind", m));
+    if venue.parent.is_some() {
+        return Err(invalid(
+            "a sub-location cannot become a checkpoint: its passes last no time",
+        ));
+    }
+    let venues = store.venues().await?;
+    if venues.iter().any(|v| v.parent.as_ref() == Some(&venue.id)) {
+        return Err(invalid(
+            "a venue with sub-locations cannot become a checkpoint, which has none",
+        ));
+    }
+    let inside = trace::presence(store, &venue.id, now).await?.len();
+    if inside > 0 {
+        return Err(UpdateError::Occupied(format!(
+            "{inside} people are inside {}: a venue becomes a checkpoint only when nobody is \
+             inside (their visits end as they check out, or at their maximum stay)",
+            venue.id
+        )));
+    }
+    Ok(())
 }
 
 /// A parent's id, with errors that name the `parent` field.

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{ago, TestApp};
 
 async fn a_venue_is_created_listed_read_and_changed(app: TestApp) {
     let admin = app.admin().await;
@@ -313,6 +313,70 @@ async fn a_re_import_updates_the_description_and_keeps_the_code_version(app: Tes
     );
 }
 
+async fn patch_kind(app: &TestApp, id: &str, kind: &str) -> crate::helpers::Answer {
+    let admin = app.admin().await;
+    app.send(
+        app.client
+            .patch(app.url(&format!("/api/v1/venues/{id}")))
+            .bearer_auth(&admin)
+            .json(&json!({ "kind": kind })),
+    )
+    .await
+}
+
+async fn a_venue_becomes_a_checkpoint_only_when_nobody_is_inside(app: TestApp) {
+    let admin = app.admin().await;
+    let code = app.venue("C1", "residential_compound").await;
+    let (tok, _) = app.resident("19900000001").await;
+    app.scan_at(&tok, &code, "in", ago(60)).await;
+
+    let refused = patch_kind(&app, "C1", "checkpoint").await;
+    let csv =
+        "code,name,kind,community,address,gates,households\nC1,测试C1,checkpoint,,,北门;南门,\n";
+    let imported = app.import_csv("/api/v1/venues/import", csv).await;
+
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "conflict");
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    assert_eq!(imported.body["updated"], 0, "{}", imported.body);
+    let errors = imported.body["errors"].to_string();
+    assert!(errors.contains("inside"), "{errors}");
+    let venue = app.get("/api/v1/venues/C1", &admin).await.body;
+    assert_eq!(venue["kind"], "residential_compound");
+    assert_eq!(app.presence("C1").await["count"], 1);
+
+    // Once the last person is out, it may.
+    app.scan_at(&tok, &code, "out", ago(30)).await;
+    let allowed = patch_kind(&app, "C1", "checkpoint").await;
+    assert_eq!(allowed.status, 200, "{}", allowed.body);
+    assert_eq!(allowed.body["kind"], "checkpoint");
+}
+
+async fn a_compound_with_buildings_or_a_building_cannot_become_a_checkpoint(app: TestApp) {
+    let admin = app.admin().await;
+    app.venue("C1", "residential_compound").await;
+    let building = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": "B1", "name": "一栋", "kind": "residential_compound",
+                    "gates": ["单元门"], "parent": "C1", "entry_policy": "open"}),
+        )
+        .await;
+    assert_eq!(building.status, 201, "{}", building.body);
+
+    for id in ["C1", "B1"] {
+        let refused = patch_kind(&app, id, "checkpoint").await;
+        assert_eq!(refused.status, 400, "{id}: {}", refused.body);
+        let message = refused.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.starts_with("kind"), "{id}: {message}");
+        let venue = app.get(&format!("/api/v1/venues/{id}"), &admin).await.body;
+        assert_eq!(venue["kind"], "residential_compound");
+    }
+}
+
 async fn names_and_gates_are_stored_in_nfc_with_odd_spaces_folded(app: TestApp) {
     let admin = app.admin().await;
     // A decomposed "é" (e + U+0301), an ideographic space, a no-break space and a thin space.
@@ -372,4 +436,6 @@ crate::on_both_backends!(
     a_poster_decodes_back_to_the_gates_code,
     a_poster_is_also_served_as_svg,
     an_exit_only_poster_carries_a_one_way_code,
+    a_venue_becomes_a_checkpoint_only_when_nobody_is_inside,
+    a_compound_with_buildings_or_a_building_cannot_become_a_checkpoint,
 );
