@@ -7,7 +7,6 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
 use utoipa::ToSchema;
 
 use super::ids::{parse_name, parse_optional, Gate, Phone, ResidentId, VenueId};
@@ -40,14 +39,17 @@ pub const MAX_NAME_CHARS: usize = 50;
 pub struct Plate(String);
 
 impl Plate {
-    /// Parses and normalises a plate. Fullwidth letters, digits and hyphens, which Chinese
-    /// input methods type (`云Ｄ１２３４５`), are read as their ASCII forms (Unicode NFKC).
+    /// Parses and normalises a plate. Fullwidth forms, which Chinese input methods type
+    /// (`云Ｄ１２３４５`), are read as their ASCII letters, digits and signs (U+FF01 to U+FF5E,
+    /// and the ideographic space); no other character is folded, so a lookalike such as `⑫`
+    /// is refused rather than read as `12`.
     ///
     /// # Errors
     /// A [`ParseError`] on `plate` saying what shape is expected.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let s: String = raw
-            .nfkc()
+            .chars()
+            .map(halfwidth)
             .filter(|c| !c.is_whitespace() && !matches!(c, '·' | '•' | '-' | '\u{30FB}'))
             .map(|c| c.to_ascii_uppercase())
             .collect();
@@ -89,6 +91,16 @@ impl Plate {
     /// The normalised plate, e.g. `云D12345`.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// The ASCII form of a fullwidth character (U+FF01 to U+FF5E sit 0xFEE0 above U+0021 to
+/// U+007E; U+3000 is the ideographic space); any other character as it is.
+fn halfwidth(c: char) -> char {
+    match u32::from(c) {
+        0xFF01..=0xFF5E => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+        0x3000 => ' ',
+        _ => c,
     }
 }
 
@@ -353,6 +365,7 @@ mod tests {
         assert_eq!(plate("云Ｄ１２３４５").as_str(), "云D12345");
         assert_eq!(plate("鄂ａ－Ｄ１２３４５").as_str(), "鄂AD12345");
         assert_eq!(plate("云Ａ１２３４警").as_str(), "云A1234警");
+        assert!(Plate::parse("云A⑫⑬4").is_err(), "a lookalike is not folded");
     }
 
     #[test]

@@ -106,21 +106,39 @@ fn redact_values(message: &str) -> String {
 
 /// serde's words for an array or a value where an object belongs name our Rust types ("invalid
 /// length 0, expected struct BatchBody with 1 element" for a body of `[]`): says "a JSON object"
-/// instead, and "an array" for the length.
+/// instead, and "an array" for the length. Only serde's own ending of the message is read
+/// (`, expected struct NAME[ with N element(s)][ at line L column C]`), so text a client sent,
+/// quoted earlier in the message, is never taken for it.
 fn objects_named(message: &str) -> String {
-    let Some(at) = message.find("expected struct ") else {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    // " at line L column C", if the message ends with it.
+    let position = message.rfind(" at line ").filter(|&at| {
+        let rest = &message[at + " at line ".len()..];
+        rest.split_once(" column ")
+            .is_some_and(|(l, c)| digits(l) && digits(c))
+    });
+    let (body, position) = message.split_at(position.unwrap_or(message.len()));
+    let Some(at) = body.rfind(", expected struct ") else {
         return message.to_owned();
     };
-    let (head, tail) = message.split_at(at);
-    // The struct's name and any " with N element(s)" after it, up to " at line" or the end.
-    let end = tail.find(" at line").unwrap_or(tail.len());
+    let (head, tail) = body.split_at(at);
+    let tail = &tail[", expected struct ".len()..];
+    let (name, with) = tail.split_once(' ').unwrap_or((tail, ""));
+    let elements = with.strip_prefix("with ").and_then(|w| {
+        w.strip_suffix(" elements")
+            .or_else(|| w.strip_suffix(" element"))
+    });
+    let named = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !named || !(with.is_empty() || elements.is_some_and(digits)) {
+        return message.to_owned();
+    }
     let head = match head.rfind("invalid length ") {
-        Some(l) if head[l..].trim_end().ends_with(',') => {
-            format!("{}invalid type: array, ", &head[..l])
+        Some(l) if digits(&head[l + "invalid length ".len()..]) => {
+            format!("{}invalid type: array", &head[..l])
         }
         _ => head.to_owned(),
     };
-    format!("{head}expected a JSON object{}", &tail[end..])
+    format!("{head}, expected a JSON object{position}")
 }
 
 #[cfg(test)]
@@ -137,6 +155,14 @@ mod tests {
             redact_values("invalid type: string \"x\", expected struct ScanBody"),
             "invalid type: string \"x\", expected a JSON object"
         );
+    }
+
+    #[test]
+    fn text_a_client_sent_is_not_taken_for_serdes_words() {
+        let unknown = "unknown field `expected struct `, expected one of `code`, `direction` at line 1 column 30";
+        assert_eq!(redact_values(unknown), unknown);
+        let odd = "invalid length 3, expected struct Thing with many elements";
+        assert_eq!(redact_values(odd), odd);
     }
 
     #[test]

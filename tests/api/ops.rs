@@ -59,6 +59,8 @@ async fn request_latency_is_a_histogram_that_adds_up_across_instances(app: TestA
     let buckets: Vec<&str> = metrics
         .lines()
         .filter(|l| l.starts_with("http_request_duration_seconds_bucket{route=\"/healthz\""))
+        // One series of buckets per method and status (other tests send HEAD here too).
+        .filter(|l| l.contains("method=\"GET\"") && l.contains("status=\"200\""))
         .collect();
     // One per bound of `LATENCY_BUCKETS`, and `+Inf`.
     assert_eq!(
@@ -73,13 +75,9 @@ async fn request_latency_is_a_histogram_that_adds_up_across_instances(app: TestA
     assert!(!metrics.contains("quantile="), "{metrics}");
 }
 
-async fn a_method_a_path_does_not_take_gets_the_contract_error_body_and_allow(app: TestApp) {
-    let res = app
-        .client
-        .get(app.url("/api/v1/scans"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+/// Sends `req` and returns the status, the `Allow` header (empty when absent) and the body.
+async fn with_allow(req: reqwest::RequestBuilder) -> (u16, String, serde_json::Value) {
+    let res = req.send().await.unwrap_or_else(|e| panic!("{e}"));
     let status = res.status().as_u16();
     let allow = res
         .headers()
@@ -87,7 +85,11 @@ async fn a_method_a_path_does_not_take_gets_the_contract_error_body_and_allow(ap
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let body: serde_json::Value = res.json().await.unwrap_or_default();
+    (status, allow, res.json().await.unwrap_or_default())
+}
+
+async fn a_method_a_path_does_not_take_gets_the_contract_error_body_and_allow(app: TestApp) {
+    let (status, allow, body) = with_allow(app.client.get(app.url("/api/v1/scans"))).await;
 
     assert_eq!(status, 405);
     assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
@@ -97,21 +99,11 @@ async fn a_method_a_path_does_not_take_gets_the_contract_error_body_and_allow(ap
 async fn a_path_with_two_methods_names_both_when_asked_with_a_third(app: TestApp) {
     let admin = app.admin().await;
     app.venue("S1", "shop").await;
-    let res = app
+    let delete = app
         .client
         .delete(app.url("/api/v1/venues/S1"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = res.status().as_u16();
-    let allow = res
-        .headers()
-        .get("allow")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body: serde_json::Value = res.json().await.unwrap_or_default();
+        .bearer_auth(&admin);
+    let (status, allow, body) = with_allow(delete).await;
 
     assert_eq!(status, 405, "{body}");
     assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
@@ -120,6 +112,18 @@ async fn a_path_with_two_methods_names_both_when_asked_with_a_third(app: TestApp
         "Allow: {allow:?}"
     );
     assert_eq!(app.get("/api/v1/venues/S1", &admin).await.status, 200);
+}
+
+async fn the_probes_answer_head_as_load_balancers_send_it(app: TestApp) {
+    for path in ["/healthz", "/readyz"] {
+        let res = app
+            .client
+            .head(app.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.status().as_u16(), 200, "HEAD {path}");
+    }
 }
 
 async fn an_unknown_route_gets_the_contract_error_body(app: TestApp) {
@@ -137,4 +141,5 @@ crate::on_both_backends!(
     request_latency_is_a_histogram_that_adds_up_across_instances,
     a_method_a_path_does_not_take_gets_the_contract_error_body_and_allow,
     a_path_with_two_methods_names_both_when_asked_with_a_third,
+    the_probes_answer_head_as_load_balancers_send_it,
 );
