@@ -139,15 +139,27 @@ impl fmt::Display for Gate {
 }
 
 /// A mainland China mobile number: 11 digits starting with `1`. Accepts and drops a `+86`
-/// or `86` prefix, spaces and dashes.
+/// or `86` prefix, spaces and dashes, and reads fullwidth digits (`１９９…`) as ASCII.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
 
+/// The ASCII form of a fullwidth character, as Chinese input methods type them (U+FF01 to
+/// U+FF5E sit 0xFEE0 above U+0021 to U+007E; U+3000 is the ideographic space); any other
+/// character as it is. Only these are folded, so a lookalike such as `⑫` is not read as `12`.
+pub(crate) fn halfwidth(c: char) -> char {
+    match u32::from(c) {
+        0xFF01..=0xFF5E => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+        0x3000 => ' ',
+        _ => c,
+    }
+}
+
 impl Phone {
     /// Parses a phone number; see the type's doc for what is accepted.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let digits: String = raw
+        let folded: String = raw.chars().map(halfwidth).collect();
+        let digits: String = folded
             .trim()
             .trim_start_matches('+')
             .chars()
@@ -270,6 +282,12 @@ mod tests {
     fn a_phone_with_country_code_and_spaces_is_accepted() {
         let p = Phone::parse("+86 199 0000 0001").map(|p| p.as_str().to_owned());
         assert_eq!(p, Ok("19900000001".to_owned()));
+    }
+
+    #[test]
+    fn a_phone_typed_in_fullwidth_digits_is_read_as_ascii() {
+        let p = Phone::parse("＋８６ １９９００００００１２").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.as_str(), "19900000012");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::ids::{parse_name, parse_optional, Gate, Phone, ResidentId, VenueId};
+use super::ids::{halfwidth, parse_name, parse_optional, Gate, Phone, ResidentId, VenueId};
 use super::scan::{Decision, DenyReason, Temperature};
 use super::ParseError;
 
@@ -91,16 +91,6 @@ impl Plate {
     /// The normalised plate, e.g. `云D12345`.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-/// The ASCII form of a fullwidth character (U+FF01 to U+FF5E sit 0xFEE0 above U+0021 to
-/// U+007E; U+3000 is the ideographic space); any other character as it is.
-fn halfwidth(c: char) -> char {
-    match u32::from(c) {
-        0xFF01..=0xFF5E => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
-        0x3000 => ' ',
-        _ => c,
     }
 }
 

@@ -106,7 +106,7 @@ fn redact_values(message: &str) -> String {
 
 /// serde's words for an array or a value where an object belongs name our Rust types ("invalid
 /// length 0, expected struct BatchBody with 1 element" for a body of `[]`): says "a JSON object"
-/// instead, and "an array" for the length. Only serde's own ending of the message is read
+/// instead, and "an array" for the length; a number's type (`expected u32`) is said in words. Only serde's own ending of the message is read
 /// (`, expected struct NAME[ with N element(s)][ at line L column C]`), so text a client sent,
 /// quoted earlier in the message, is never taken for it.
 fn objects_named(message: &str) -> String {
@@ -118,6 +118,18 @@ fn objects_named(message: &str) -> String {
             .is_some_and(|(l, c)| digits(l) && digits(c))
     });
     let (body, position) = message.split_at(position.unwrap_or(message.len()));
+    // A number's Rust type ("expected u32") in words.
+    if let Some((head, rust)) = body.rsplit_once(", expected ") {
+        let words = match rust {
+            "f32" | "f64" => Some("a number"),
+            "u8" | "u16" | "u32" | "u64" | "usize" => Some("a whole number, 0 or more"),
+            "i8" | "i16" | "i32" | "i64" | "isize" => Some("a whole number"),
+            _ => None,
+        };
+        if let Some(words) = words {
+            return format!("{head}, expected {words}{position}");
+        }
+    }
     let Some(at) = body.rfind(", expected struct ") else {
         return message.to_owned();
     };
@@ -154,6 +166,18 @@ mod tests {
         assert_eq!(
             redact_values("invalid type: string \"x\", expected struct ScanBody"),
             "invalid type: string \"x\", expected a JSON object"
+        );
+    }
+
+    #[test]
+    fn a_numbers_rust_type_is_said_in_words() {
+        assert_eq!(
+            redact_values("Json deserialize error: invalid value: integer `-1`, expected u32 at line 1 column 25"),
+            "Json deserialize error: invalid value: integer, expected a whole number, 0 or more at line 1 column 25"
+        );
+        assert_eq!(
+            redact_values("invalid type: map, expected f64"),
+            "invalid type: map, expected a number"
         );
     }
 

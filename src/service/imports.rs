@@ -188,8 +188,14 @@ pub fn resident_from_row(headers: &Row, row: &Row) -> Result<Resident, ParseErro
 /// The CSV reader every import uses: a leading UTF-8 byte-order mark dropped, rows of any
 /// length (a short or long row is reported by the row parser, with its line).
 pub fn reader(body: &[u8]) -> csv::Reader<&[u8]> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    csv::ReaderBuilder::new().flexible(true).from_reader(body)
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(without_bom(body))
+}
+
+/// `body` without the UTF-8 byte order mark Excel writes first, if it has one.
+fn without_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
 }
 
 /// The import loop shared by every CSV: parse each row with `parse`, hand good rows to `save`
@@ -227,16 +233,32 @@ async fn import_rows<T>(
         )));
         return Ok(report);
     }
+    // A record's line, counted up to its first byte: after a CRLF line end (the files Excel
+    // saves, and the sample's) the csv reader places a record's start, and its own line
+    // count, before the line end, one line short.
+    let text = without_bom(body);
+    let line_at = |pos: Option<&csv::Position>| {
+        pos.map_or(0, |p| {
+            let from = usize::try_from(p.byte())
+                .unwrap_or(usize::MAX)
+                .min(text.len());
+            let start = text[from..]
+                .iter()
+                .position(|b| !matches!(b, b'\r' | b'\n'))
+                .map_or(text.len(), |skip| from + skip);
+            let newlines = text[..start].iter().filter(|b| **b == b'\n').count();
+            u64::try_from(newlines)
+                .unwrap_or(u64::MAX)
+                .saturating_add(1)
+        })
+    };
     for rec in rdr.records() {
         let (line, parsed) = match rec {
             Ok(row) => (
-                row.position().map_or(0, csv::Position::line),
+                line_at(row.position()),
                 parse(&headers, &row).map_err(|e| e.to_string()),
             ),
-            Err(e) => (
-                e.position().map_or(0, csv::Position::line),
-                Err(e.to_string()),
-            ),
+            Err(e) => (line_at(e.position()), Err(e.to_string())),
         };
         let saved = match parsed {
             Ok(value) => save(value).await?,

@@ -148,6 +148,25 @@ async fn a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest(app: T
     assert_eq!(app.get("/api/v1/venues/GC-X002", &admin).await.status, 404);
 }
 
+async fn a_file_saved_by_excel_with_crlf_and_a_bom_reports_the_same_lines(app: TestApp) {
+    let csv = "\u{feff}code,name,kind,community,address,gates,households\r\n\
+               GC-X001,好邻居超市,shop,东门社区,翠屏路1号,正门,\r\n\
+               GC-X002,坏行,Shop,东门社区,翠屏路2号,正门,\r\n\
+               GC-X003,\"两行\r\n名字\",shop,东门社区,翠屏路3号,正门,\r\n\
+               GC-X004,坏行,spaceship,东门社区,翠屏路4号,正门,\r\n";
+
+    let a = app.import_csv("/api/v1/venues/import", csv).await;
+
+    assert_eq!(a.status, 200, "{}", a.body);
+    let lines: Vec<u64> = a.body["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["line"].as_u64())
+        .collect();
+    assert_eq!(lines, vec![3, 4, 6], "{}", a.body);
+}
+
 async fn a_file_that_is_not_a_csv_of_the_import_is_reported_on_its_header_line(app: TestApp) {
     for path in ["/api/v1/venues/import", "/api/v1/residents/import"] {
         for body in ["", "{\"a\":1}", "garbage\n\u{0}\u{fffd}\n"] {
@@ -277,6 +296,7 @@ crate::on_both_backends!(
     a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest,
     a_residents_csv_with_broken_rows_keeps_the_good_ones,
     a_file_that_is_not_a_csv_of_the_import_is_reported_on_its_header_line,
+    a_file_saved_by_excel_with_crlf_and_a_bom_reports_the_same_lines,
     a_venue_with_bad_fields_is_refused_with_400,
     bad_query_parameters_get_400,
     a_scan_sent_as_another_content_type_is_told_to_send_json,
