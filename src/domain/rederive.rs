@@ -27,7 +27,7 @@ use super::rules::{
     apply, decide, inferred_direction, judge, Judgement, Outcome, ScanInput, ScanPolicy,
 };
 use super::scan::ScanEvent;
-use super::venue::Venue;
+use super::venue::{Venue, VenueKind};
 use super::visit::{ClosedBy, Visit};
 
 /// The venues of a person's scans (and their parents), by id.
@@ -114,9 +114,15 @@ pub fn rederive(
     let mut derived: Vec<Visit> = state.iter().cloned().collect();
     let mut own: Option<Outcome> = None;
     let mut replayed = Vec::new();
-    let stays: HashMap<&str, i64> = stored
+    let stays: HashMap<&str, Then> = stored
         .iter()
-        .map(|v| (v.id.as_str(), v.max_stay_seconds))
+        .map(|v| {
+            let then = Then {
+                stay_seconds: v.max_stay_seconds,
+                pass: v.closed_by == Some(ClosedBy::Pass),
+            };
+            (v.id.as_str(), then)
+        })
         .collect();
     let again = |open: Option<&Visit>, event: &ScanEvent| {
         again(open, event, venues, &stays, policy, late.home)
@@ -213,26 +219,44 @@ fn note(outcome: &Outcome, derived: &mut Vec<Visit>) {
     }
 }
 
+/// What the visit a stored scan made says of its venue when the scan arrived.
+struct Then {
+    /// The visit's maximum stay, seconds.
+    stay_seconds: i64,
+    /// Whether it was a pass, made while the venue was a checkpoint.
+    pass: bool,
+}
+
 /// Applies a stored scan again to the person's open visit. Its decision stands, and its
 /// direction too unless the person's state chose it; a scan whose chosen direction turns is
-/// judged again (with `policy` and the person's `home`). A visit it makes keeps the maximum
-/// stay (`stays`, seconds, by visit id) of the visit it made when it arrived. `None` when its
-/// venue is gone.
+/// judged again (with `policy` and the person's `home`). A visit it makes keeps what the visit
+/// it made when it arrived says of the venue then (`stays`, by visit id): its maximum stay,
+/// and whether the venue was a checkpoint (an admin may have changed its kind since). `None`
+/// when its venue is gone.
 fn again(
     open: Option<&Visit>,
     event: &ScanEvent,
     venues: &Venues,
-    stays: &HashMap<&str, i64>,
+    stays: &HashMap<&str, Then>,
     policy: &ScanPolicy,
     home: Option<&super::ids::VenueId>,
 ) -> Option<Outcome> {
     let current = venues.get(event.venue_id.as_str())?;
-    let stay = event.visit_id.as_deref().and_then(|id| stays.get(id));
-    let venue: Cow<'_, Venue> = match stay {
-        Some(&seconds) if seconds != current.max_stay().num_seconds() => {
-            let mut then = current.clone();
-            then.max_stay_minutes = u32::try_from(seconds / 60).ok();
-            Cow::Owned(then)
+    let venue: Cow<'_, Venue> = match event.visit_id.as_deref().and_then(|id| stays.get(id)) {
+        Some(then)
+            if then.stay_seconds != current.max_stay().num_seconds()
+                || then.pass != (current.kind == VenueKind::Checkpoint) =>
+        {
+            let mut venue = current.clone();
+            venue.max_stay_minutes = u32::try_from(then.stay_seconds / 60).ok();
+            venue.kind = match (then.pass, current.kind) {
+                (true, _) => VenueKind::Checkpoint,
+                // A visit that was no pass, at a venue that is a checkpoint now: the kind it
+                // had is not kept, and any other replays it alike, as its stay is kept.
+                (false, VenueKind::Checkpoint) => VenueKind::Shop,
+                (false, kind) => kind,
+            };
+            Cow::Owned(venue)
         }
         _ => Cow::Borrowed(current),
     };
@@ -277,7 +301,6 @@ mod tests {
     use crate::domain::ids::ResidentId;
     use crate::domain::scan::{Direction, Temperature};
     use crate::domain::venue::fixtures::{gate, venue};
-    use crate::domain::venue::VenueKind;
     use chrono::Duration;
 
     fn at(minutes: i64) -> DateTime<Utc> {

@@ -179,6 +179,41 @@ async fn a_checkpoint_scan_is_a_pass_that_closes_no_other_visit(app: TestApp) {
     assert_eq!(time(&v[1]["check_in"]), Some(ago(30)));
 }
 
+async fn a_late_scan_replays_a_pass_as_a_pass_after_the_checkpoint_became_a_shop(app: TestApp) {
+    let home = app.venue("C1", "residential_compound").await;
+    let gate = app.venue("K1", "checkpoint").await;
+    let shop = app.venue("S2", "shop").await;
+    let (tok, rid) = app.resident("19900000001").await;
+    app.scan_at(&tok, &home, "in", ago(60)).await;
+    app.scan_at(&tok, &gate, "in", ago(30)).await;
+    let admin = app.admin().await;
+    let patched = app
+        .send(
+            app.client
+                .patch(app.url("/api/v1/venues/K1"))
+                .bearer_auth(&admin)
+                .json(&json!({"kind": "shop"})),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+
+    // Sent late (an offline phone): before the pass, which is applied again after it.
+    let late = app.scan_at(&tok, &shop, "in", ago(40)).await;
+
+    assert_eq!(late.status, 200, "{}", late.body);
+    let v = app.visits_of(&rid).await;
+    let at = |venue: &str| v.iter().find(|x| x["venue_id"] == venue).cloned();
+    let pass = at("K1").unwrap_or_default();
+    assert_eq!(pass["closed_by"], "pass", "{v:?}");
+    assert_eq!(pass["check_in"], pass["check_out"], "{v:?}");
+    let s2 = at("S2").unwrap_or_default();
+    assert!(
+        s2["check_out"].is_null(),
+        "a pass closes no other visit: {v:?}"
+    );
+    assert_eq!(app.presence("S2").await["count"], 1);
+}
+
 async fn a_retried_scan_with_the_same_idempotency_key_returns_the_first_answer(app: TestApp) {
     let code = app.venue("S1", "shop").await;
     let (tok, rid) = app.resident("19900000001").await;
@@ -322,6 +357,7 @@ crate::on_both_backends!(
     a_venue_override_of_the_maximum_stay_is_used_for_the_auto_close,
     a_fever_check_in_is_denied_and_changes_no_visit,
     a_checkpoint_scan_is_a_pass_that_closes_no_other_visit,
+    a_late_scan_replays_a_pass_as_a_pass_after_the_checkpoint_became_a_shop,
     a_retried_scan_with_the_same_idempotency_key_returns_the_first_answer,
     a_retry_gets_its_first_answer_even_when_the_venue_can_no_longer_be_read,
     the_same_idempotency_key_with_another_body_is_refused,
