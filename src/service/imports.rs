@@ -209,6 +209,21 @@ async fn import_rows<T>(
     mut save: impl AsyncFnMut(T) -> Result<Result<Upsert, String>, StoreError>,
 ) -> Result<ImportReport, StoreError> {
     let mut report = ImportReport::default();
+    // A file in another encoding (GBK, as Excel saves "CSV" on a Chinese Windows) is one
+    // error, not a partial import of its ASCII-only rows.
+    if let Err(e) = std::str::from_utf8(without_bom(body)) {
+        let before = &without_bom(body)[..e.valid_up_to()];
+        let newlines = before.iter().filter(|b| **b == b'\n').count();
+        report.errors.push(RowError {
+            line: u64::try_from(newlines)
+                .unwrap_or(u64::MAX)
+                .saturating_add(1),
+            message: "the file is not UTF-8 text: save it as \"CSV UTF-8\" (Excel) or UTF-8; \
+                      nothing was imported"
+                .into(),
+        });
+        return Ok(report);
+    }
     let mut rdr = reader(body);
     let header_error = |message: String| RowError {
         line: 1,

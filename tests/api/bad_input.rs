@@ -167,6 +167,37 @@ async fn a_file_saved_by_excel_with_crlf_and_a_bom_reports_the_same_lines(app: T
     assert_eq!(lines, vec![3, 4, 6], "{}", a.body);
 }
 
+async fn a_file_saved_in_gbk_is_one_error_and_imports_nothing(app: TestApp) {
+    let admin = app.admin().await;
+    // "好邻居" in GBK on line 3; line 2 is ASCII only.
+    let mut csv = b"code,name,kind,community,address,gates,households\n\
+                    GC-X001,Shop,shop,,,Gate,\n\
+                    GC-X002,"
+        .to_vec();
+    csv.extend([0xBA, 0xC3, 0xC1, 0xDA, 0xBE, 0xD3]);
+    csv.extend(b",shop,,,Gate,\n");
+    let a = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/venues/import"))
+                .bearer_auth(&admin)
+                .header("content-type", "text/csv")
+                .body(csv),
+        )
+        .await;
+
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["created"], 0, "{}", a.body);
+    let errors = a.body["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 1, "{}", a.body);
+    assert_eq!(errors[0]["line"], 3);
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("UTF-8"));
+    assert_eq!(app.get("/api/v1/venues/GC-X001", &admin).await.status, 404);
+}
+
 async fn a_file_that_is_not_a_csv_of_the_import_is_reported_on_its_header_line(app: TestApp) {
     for path in ["/api/v1/venues/import", "/api/v1/residents/import"] {
         for body in ["", "{\"a\":1}", "garbage\n\u{0}\u{fffd}\n"] {
@@ -297,6 +328,7 @@ crate::on_both_backends!(
     a_residents_csv_with_broken_rows_keeps_the_good_ones,
     a_file_that_is_not_a_csv_of_the_import_is_reported_on_its_header_line,
     a_file_saved_by_excel_with_crlf_and_a_bom_reports_the_same_lines,
+    a_file_saved_in_gbk_is_one_error_and_imports_nothing,
     a_venue_with_bad_fields_is_refused_with_400,
     bad_query_parameters_get_400,
     a_scan_sent_as_another_content_type_is_told_to_send_json,
