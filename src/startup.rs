@@ -226,6 +226,7 @@ impl Application {
                     let shared = shared.clone();
                     async move { Ok::<_, std::convert::Infallible>(shared.for_this_thread().await) }
                 })
+                .wrap(actix_web::middleware::from_fn(http::head::head_as_get))
                 // Answers carry personal data: no cache keeps them unless a route says so.
                 .wrap(http::method_not_allowed::middleware())
                 .wrap(DefaultHeaders::new().add((header::CACHE_CONTROL, "no-store")))

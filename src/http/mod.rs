@@ -9,6 +9,7 @@ pub mod codes;
 pub mod console;
 pub mod flags;
 pub mod guard;
+pub mod head;
 pub mod me;
 pub mod method_not_allowed;
 pub mod metrics;

@@ -10,18 +10,9 @@ use crate::state::AppState;
 
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Probes answer HEAD as well, as some load balancers send it.
-    cfg.service(
-        web::resource("/healthz")
-            .route(web::get().to(healthz))
-            .route(web::head().to(healthz)),
-    )
-    .service(
-        web::resource("/readyz")
-            .route(web::get().to(readyz))
-            .route(web::head().to(readyz)),
-    )
-    .service(web::resource("/metrics").route(web::get().to(metrics)));
+    cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
+        .service(web::resource("/readyz").route(web::get().to(readyz)))
+        .service(web::resource("/metrics").route(web::get().to(metrics)));
 }
 
 /// A probe's answer.

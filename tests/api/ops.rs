@@ -75,6 +75,25 @@ async fn request_latency_is_a_histogram_that_adds_up_across_instances(app: TestA
     assert!(!metrics.contains("quantile="), "{metrics}");
 }
 
+/// Writes `request` to the app's socket as it is and reads the whole answer.
+async fn raw_exchange(app: &TestApp, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 /// Sends `req` and returns the status, the `Allow` header (empty when absent) and the body.
 async fn with_allow(req: reqwest::RequestBuilder) -> (u16, String, serde_json::Value) {
     let res = req.send().await.unwrap_or_else(|e| panic!("{e}"));
@@ -114,16 +133,42 @@ async fn a_path_with_two_methods_names_both_when_asked_with_a_third(app: TestApp
     assert_eq!(app.get("/api/v1/venues/S1", &admin).await.status, 200);
 }
 
-async fn the_probes_answer_head_as_load_balancers_send_it(app: TestApp) {
-    for path in ["/healthz", "/readyz"] {
+async fn head_is_answered_wherever_get_is_and_without_a_body(app: TestApp) {
+    let admin = app.admin().await;
+    let code = app.venue("S1", "shop").await;
+    let page = code.split("/s/").nth(1).unwrap_or_default().to_owned();
+    for path in [
+        "/healthz".to_owned(),
+        "/readyz".to_owned(),
+        "/api/v1/venues/S1".to_owned(),
+        format!("/s/{page}"),
+    ] {
         let res = app
             .client
-            .head(app.url(path))
+            .head(app.url(&path))
+            .bearer_auth(&admin)
             .send()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(res.status().as_u16(), 200, "HEAD {path}");
     }
+    // On the wire: the status and headers, and not the body a GET gets.
+    let raw = raw_exchange(
+        &app,
+        "HEAD /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(!raw.contains("\"status\""), "{raw}");
+    let get = raw_exchange(
+        &app,
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(get.contains("\"status\""), "{get}");
+    let (status, allow, _) = with_allow(app.client.head(app.url("/api/v1/scans"))).await;
+    assert_eq!(status, 405);
+    assert!(allow.contains("POST"), "Allow: {allow:?}");
 }
 
 async fn an_unknown_route_gets_the_contract_error_body(app: TestApp) {
@@ -141,5 +186,5 @@ crate::on_both_backends!(
     request_latency_is_a_histogram_that_adds_up_across_instances,
     a_method_a_path_does_not_take_gets_the_contract_error_body_and_allow,
     a_path_with_two_methods_names_both_when_asked_with_a_third,
-    the_probes_answer_head_as_load_balancers_send_it,
+    head_is_answered_wherever_get_is_and_without_a_body,
 );
