@@ -251,29 +251,14 @@ async fn import_rows<T>(
     // A record's line, counted up to its first byte: after a CRLF line end (the files Excel
     // saves, and the sample's) the csv reader places a record's start, and its own line
     // count, before the line end, one line short.
-    let text = without_bom(body);
-    let line_at = |pos: Option<&csv::Position>| {
-        pos.map_or(0, |p| {
-            let from = usize::try_from(p.byte())
-                .unwrap_or(usize::MAX)
-                .min(text.len());
-            let start = text[from..]
-                .iter()
-                .position(|b| !matches!(b, b'\r' | b'\n'))
-                .map_or(text.len(), |skip| from + skip);
-            let newlines = text[..start].iter().filter(|b| **b == b'\n').count();
-            u64::try_from(newlines)
-                .unwrap_or(u64::MAX)
-                .saturating_add(1)
-        })
-    };
+    let mut lines = LineCounter::new(without_bom(body));
     for rec in rdr.records() {
         let (line, parsed) = match rec {
             Ok(row) => (
-                line_at(row.position()),
+                lines.line_at(row.position()),
                 parse(&headers, &row).map_err(|e| e.to_string()),
             ),
-            Err(e) => (line_at(e.position()), Err(e.to_string())),
+            Err(e) => (lines.line_at(e.position()), Err(e.to_string())),
         };
         let saved = match parsed {
             Ok(value) => save(value).await?,
@@ -286,6 +271,50 @@ async fn import_rows<T>(
         }
     }
     Ok(report)
+}
+
+/// The line (from 1) of each record of a CSV text, asked in the order of the records: it
+/// counts on from where the last one was, so a file is counted once however many rows it has.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    /// Where counting stopped, and the newlines before it.
+    at: usize,
+    newlines: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Self {
+            text,
+            at: 0,
+            newlines: 0,
+        }
+    }
+
+    /// The line of the record at `pos` (0 when the reader gave none): the line of its first
+    /// byte, skipping the line end the reader may place it on.
+    fn line_at(&mut self, pos: Option<&csv::Position>) -> u64 {
+        let Some(p) = pos else { return 0 };
+        let text = self.text;
+        let from = usize::try_from(p.byte())
+            .unwrap_or(usize::MAX)
+            .min(text.len());
+        let start = text[from..]
+            .iter()
+            .position(|b| !matches!(b, b'\r' | b'\n'))
+            .map_or(text.len(), |skip| from + skip);
+        if start < self.at {
+            // Not in order (never from the csv reader): count from the top.
+            self.at = 0;
+            self.newlines = 0;
+        }
+        let counted = text[self.at..start].iter().filter(|b| **b == b'\n').count();
+        self.newlines = self
+            .newlines
+            .saturating_add(u64::try_from(counted).unwrap_or(u64::MAX));
+        self.at = start;
+        self.newlines.saturating_add(1)
+    }
 }
 
 /// Whether an import writes, or only checks what it would write (`dry_run=true`).
@@ -507,4 +536,25 @@ pub async fn import_residents(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(text: &str) -> Vec<u64> {
+        let mut rdr = reader(text.as_bytes());
+        let mut lines = LineCounter::new(without_bom(text.as_bytes()));
+        rdr.records()
+            .map(|r| lines.line_at(r.expect("a record").position()))
+            .collect()
+    }
+
+    #[test]
+    fn records_are_numbered_by_the_line_they_start_on_whatever_the_line_ends() {
+        let lf = "a,b\n1,x\n2,\"two\nlines\"\n\n3,y\n";
+        assert_eq!(lines_of(lf), vec![2, 3, 6]);
+        assert_eq!(lines_of(&lf.replace('\n', "\r\n")), vec![2, 3, 6]);
+        assert_eq!(lines_of(&format!("\u{feff}{lf}")), vec![2, 3, 6]);
+    }
 }
