@@ -229,9 +229,9 @@ struct Then {
 
 /// Applies a stored scan again to the person's open visit. Its decision stands, and its
 /// direction too unless the person's state chose it; a scan whose chosen direction turns is
-/// judged again (with `policy` and the person's `home`). A visit it makes keeps what the visit
-/// it made when it arrived says of the venue then (`stays`, by visit id): its maximum stay,
-/// and whether the venue was a checkpoint (an admin may have changed its kind since). `None`
+/// judged again (with `policy` and the person's `home`). The venue is taken as it was when the
+/// scan arrived, where the store kept it (an admin may have changed it since): its kind, from
+/// the event, and the maximum stay of the visit the scan made (`stays`, by visit id). `None`
 /// when its venue is gone.
 fn again(
     open: Option<&Visit>,
@@ -242,24 +242,26 @@ fn again(
     home: Option<&super::ids::VenueId>,
 ) -> Option<Outcome> {
     let current = venues.get(event.venue_id.as_str())?;
-    let venue: Cow<'_, Venue> = match event.visit_id.as_deref().and_then(|id| stays.get(id)) {
-        Some(then)
-            if then.stay_seconds != current.max_stay().num_seconds()
-                || then.pass != (current.kind == VenueKind::Checkpoint) =>
-        {
-            let mut venue = current.clone();
-            venue.max_stay_minutes = u32::try_from(then.stay_seconds / 60).ok();
-            venue.kind = match (then.pass, current.kind) {
-                (true, _) => VenueKind::Checkpoint,
-                // A visit that was no pass, at a venue that is a checkpoint now: the kind it
-                // had is not kept, and any other replays it alike, as its stay is kept.
-                (false, VenueKind::Checkpoint) => VenueKind::Shop,
-                (false, kind) => kind,
-            };
-            Cow::Owned(venue)
-        }
-        _ => Cow::Borrowed(current),
+    let then = event.visit_id.as_deref().and_then(|id| stays.get(id));
+    // The kind the event kept; for an event from before kinds were kept, a pass tells of a
+    // checkpoint, else the kind now.
+    let kind = match (event.venue_kind, then) {
+        (Some(kind), _) => kind,
+        (None, Some(t)) if t.pass => VenueKind::Checkpoint,
+        (None, _) => current.kind,
     };
+    let stay = then.map(|t| t.stay_seconds);
+    let venue: Cow<'_, Venue> =
+        if kind != current.kind || stay.is_some_and(|s| s != current.max_stay().num_seconds()) {
+            let mut venue = current.clone();
+            venue.kind = kind;
+            if let Some(seconds) = stay {
+                venue.max_stay_minutes = u32::try_from(seconds / 60).ok();
+            }
+            Cow::Owned(venue)
+        } else {
+            Cow::Borrowed(current)
+        };
     let parent = venue.parent.as_ref().and_then(|p| venues.get(p.as_str()));
     let direction = if event.direction_inferred {
         inferred_direction(open, &venue, event.scan_time)

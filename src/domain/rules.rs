@@ -249,6 +249,7 @@ pub fn apply(open: Option<&Visit>, scan: &ScanInput<'_>, judged: Judgement) -> O
         host: scan.visitor_host.cloned(),
         tags: Vec::new(),
         direction_inferred,
+        venue_kind: Some(venue.kind),
     };
     Outcome {
         event,

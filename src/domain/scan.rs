@@ -115,6 +115,11 @@ pub struct ScanEvent {
     /// again from the state the scan then meets. Absent when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub direction_inferred: bool,
+    /// The venue's kind when the scan was taken, so that a late scan applies this one again
+    /// as it was (a pass stays a pass after its checkpoint became a shop). Absent in events
+    /// stored before it was kept, which are applied with the venue's kind now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue_kind: Option<super::venue::VenueKind>,
 }
 
 /// Scan events for the domain's unit tests.
@@ -149,6 +154,7 @@ pub(crate) mod fixtures {
             host: None,
             tags: Vec::new(),
             direction_inferred: false,
+            venue_kind: None,
         }
     }
 }

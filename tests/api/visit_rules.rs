@@ -214,6 +214,36 @@ async fn a_late_scan_replays_a_pass_as_a_pass_after_the_checkpoint_became_a_shop
     assert_eq!(app.presence("S2").await["count"], 1);
 }
 
+async fn a_late_scan_replays_a_shop_visit_as_a_visit_after_the_shop_became_a_checkpoint(
+    app: TestApp,
+) {
+    let home = app.venue("C1", "residential_compound").await;
+    let shop = app.venue("S1", "shop").await;
+    let (tok, rid) = app.resident("19900000001").await;
+    app.scan_at(&tok, &shop, "in", ago(60)).await;
+    app.scan_at(&tok, &shop, "out", ago(50)).await;
+    let admin = app.admin().await;
+    let patched = app
+        .send(
+            app.client
+                .patch(app.url("/api/v1/venues/S1"))
+                .bearer_auth(&admin)
+                .json(&json!({"kind": "checkpoint"})),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+
+    let late = app.scan_at(&tok, &home, "in", ago(70)).await;
+
+    assert_eq!(late.status, 200, "{}", late.body);
+    let v = app.visits_of(&rid).await;
+    let at_shop: Vec<_> = v.iter().filter(|x| x["venue_id"] == "S1").collect();
+    assert_eq!(at_shop.len(), 1, "{v:?}");
+    assert_eq!(at_shop[0]["closed_by"], "check_out", "{v:?}");
+    assert_eq!(time(&at_shop[0]["check_in"]), Some(ago(60)));
+    assert_eq!(time(&at_shop[0]["check_out"]), Some(ago(50)));
+}
+
 async fn a_retried_scan_with_the_same_idempotency_key_returns_the_first_answer(app: TestApp) {
     let code = app.venue("S1", "shop").await;
     let (tok, rid) = app.resident("19900000001").await;
@@ -358,6 +388,7 @@ crate::on_both_backends!(
     a_fever_check_in_is_denied_and_changes_no_visit,
     a_checkpoint_scan_is_a_pass_that_closes_no_other_visit,
     a_late_scan_replays_a_pass_as_a_pass_after_the_checkpoint_became_a_shop,
+    a_late_scan_replays_a_shop_visit_as_a_visit_after_the_shop_became_a_checkpoint,
     a_retried_scan_with_the_same_idempotency_key_returns_the_first_answer,
     a_retry_gets_its_first_answer_even_when_the_venue_can_no_longer_be_read,
     the_same_idempotency_key_with_another_body_is_refused,

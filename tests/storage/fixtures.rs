@@ -125,6 +125,7 @@ pub fn event_for(visit: &Visit, direction: Direction) -> ScanEvent {
         host: None,
         tags: Vec::new(),
         direction_inferred: false,
+        venue_kind: None,
     }
 }
 

@@ -7,12 +7,18 @@
 //! since the epoch (UTC) and the server's and client's times as milliseconds after it, each
 //! with the nanoseconds below the millisecond. Its first byte is the id's variant (0 or 1), so
 //! it never starts with `{`: an event stored as JSON by an earlier build is still read.
+//!
+//! The venue's kind, when the event has it, follows the record as a postcard encoding of its
+//! own (the variant's index: new kinds go at the end of [`VenueKind`]). A record without it
+//! (from an earlier build) decodes with none, and an earlier build reading a record with it
+//! stops at the record's end, as postcard does, so builds can run side by side.
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::record::Id;
 use crate::domain::scan::{Decision, DenyReason, Direction, ScanEvent, Temperature};
+use crate::domain::venue::VenueKind;
 use crate::domain::{Gate, ResidentId, VenueId};
 use crate::storage::StoreError;
 
@@ -89,8 +95,14 @@ pub fn encode(event: &ScanEvent) -> Result<Vec<u8>, StoreError> {
         tags: event.tags.clone(),
         direction_inferred: event.direction_inferred,
     };
-    postcard::to_allocvec(&record)
-        .map_err(|e| StoreError::Corrupt(format!("scan event {} does not encode: {e}", event.id)))
+    let corrupt = |e: postcard::Error| {
+        StoreError::Corrupt(format!("scan event {} does not encode: {e}", event.id))
+    };
+    let mut bytes = postcard::to_allocvec(&record).map_err(corrupt)?;
+    if let Some(kind) = event.venue_kind {
+        bytes.extend(postcard::to_allocvec(&kind).map_err(corrupt)?);
+    }
+    Ok(bytes)
 }
 
 /// The event of a record, or of the JSON an earlier build stored.
@@ -101,8 +113,14 @@ pub fn decode(bytes: &[u8]) -> Result<ScanEvent, StoreError> {
     if bytes.first() == Some(&b'{') {
         return Ok(serde_json::from_slice(bytes)?);
     }
-    let r: Record = postcard::from_bytes(bytes)
-        .map_err(|e| StoreError::Corrupt(format!("a scan event record does not decode: {e}")))?;
+    let corrupt = |e: postcard::Error| {
+        StoreError::Corrupt(format!("a scan event record does not decode: {e}"))
+    };
+    let (r, rest): (Record, &[u8]) = postcard::take_from_bytes(bytes).map_err(corrupt)?;
+    let venue_kind = match rest {
+        [] => None,
+        rest => Some(postcard::from_bytes::<VenueKind>(rest).map_err(corrupt)?),
+    };
     let at = time(r.scan_time, None)?;
     Ok(ScanEvent {
         id: r.id.text(),
@@ -124,6 +142,7 @@ pub fn decode(bytes: &[u8]) -> Result<ScanEvent, StoreError> {
         host: r.host,
         tags: r.tags,
         direction_inferred: r.direction_inferred,
+        venue_kind,
     })
 }
 
@@ -152,6 +171,7 @@ mod tests {
             host: None,
             tags: vec!["hubei_return".into()],
             direction_inferred: true,
+            venue_kind: Some(VenueKind::Checkpoint),
         }
     }
 
@@ -169,6 +189,28 @@ mod tests {
             json.len()
         );
         assert_ne!(bytes.first(), Some(&b'{'));
+    }
+
+    #[test]
+    fn a_record_without_the_venues_kind_reads_as_none_and_an_earlier_build_reads_one_with_it() {
+        let with = event();
+        let without = ScanEvent {
+            venue_kind: None,
+            ..with.clone()
+        };
+        let old = encode(&without).unwrap_or_else(|err| panic!("{err}"));
+        let new = encode(&with).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(
+            decode(&old)
+                .unwrap_or_else(|err| panic!("{err}"))
+                .venue_kind,
+            None
+        );
+        assert!(new.starts_with(&old), "the record comes first");
+        assert_eq!(decode(&new).unwrap_or_else(|err| panic!("{err}")), with);
+        // What an earlier build reads: the record, the kind after it left alone.
+        let earlier: Record = postcard::from_bytes(&new).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(earlier.gate.to_string(), "北门");
     }
 
     #[test]
