@@ -89,7 +89,7 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 /// (a phone or a password sent as a number would otherwise reach the answer and the log);
 /// field names, which it quotes the same way elsewhere, stay.
 fn redact_values(message: &str) -> String {
-    let message = &objects_named(message);
+    let message = &plain_words(message);
     let Some(at) = message
         .find("invalid type: ")
         .or_else(|| message.find("invalid value: "))
@@ -105,12 +105,13 @@ fn redact_values(message: &str) -> String {
     }
 }
 
-/// serde's words for an array or a value where an object belongs name our Rust types ("invalid
-/// length 0, expected struct BatchBody with 1 element" for a body of `[]`): says "a JSON object"
-/// instead, and "an array" for the length; a number's type (`expected u32`) is said in words. Only serde's own ending of the message is read
-/// (`, expected struct NAME[ with N element(s)][ at line L column C]`), so text a client sent,
-/// quoted earlier in the message, is never taken for it.
-fn objects_named(message: &str) -> String {
+/// serde's words name our Rust types: an array or a value where an object belongs ("invalid
+/// length 0, expected struct BatchBody with 1 element" for a body of `[]`) becomes "a JSON
+/// object" ("an array" for the length), and a number's type (`expected u32`) its range in
+/// words. Only serde's own ending of the message is read (`, expected TYPE[ with N
+/// element(s)][ at line L column C]`), so text a client sent, quoted earlier in the message,
+/// is never taken for it.
+fn plain_words(message: &str) -> String {
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     // " at line L column C", if the message ends with it.
     let position = message.rfind(" at line ").filter(|&at| {
@@ -123,7 +124,10 @@ fn objects_named(message: &str) -> String {
     if let Some((head, rust)) = body.rsplit_once(", expected ") {
         let words = match rust {
             "f32" | "f64" => Some("a number"),
-            "u8" | "u16" | "u32" | "u64" | "usize" => Some("a whole number, 0 or more"),
+            "u8" => Some("a whole number from 0 to 255"),
+            "u16" => Some("a whole number from 0 to 65535"),
+            "u32" => Some("a whole number from 0 to 4294967295"),
+            "u64" | "usize" => Some("a whole number, 0 or more"),
             "i8" | "i16" | "i32" | "i64" | "isize" => Some("a whole number"),
             _ => None,
         };
@@ -174,7 +178,7 @@ mod tests {
     fn a_numbers_rust_type_is_said_in_words() {
         assert_eq!(
             redact_values("Json deserialize error: invalid value: integer `-1`, expected u32 at line 1 column 25"),
-            "Json deserialize error: invalid value: integer, expected a whole number, 0 or more at line 1 column 25"
+            "Json deserialize error: invalid value: integer, expected a whole number from 0 to 4294967295 at line 1 column 25"
         );
         assert_eq!(
             redact_values("invalid type: map, expected f64"),
