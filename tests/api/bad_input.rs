@@ -118,6 +118,16 @@ async fn a_client_time_outside_the_skew_is_refused_and_changes_nothing(app: Test
     assert_eq!(app.visits_of(&rid).await.len(), 1);
 }
 
+/// The lines of an import report's errors, in its order.
+fn error_lines(report: &serde_json::Value) -> Vec<u64> {
+    report["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["line"].as_u64())
+        .collect()
+}
+
 async fn a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest(app: TestApp) {
     let admin = app.admin().await;
     let csv = "code,name,kind,community,address,gates,households\n\
@@ -134,12 +144,7 @@ async fn a_csv_with_broken_rows_reports_them_by_line_and_imports_the_rest(app: T
 
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.body["created"], 2);
-    let lines: Vec<u64> = a.body["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["line"].as_u64())
-        .collect();
+    let lines = error_lines(&a.body);
     assert_eq!(lines, vec![3, 4, 5, 6, 8, 9]);
     assert_eq!(
         app.get("/api/v1/venues/GC-X006", &admin).await.body["households"],
@@ -158,12 +163,7 @@ async fn a_file_saved_by_excel_with_crlf_and_a_bom_reports_the_same_lines(app: T
     let a = app.import_csv("/api/v1/venues/import", csv).await;
 
     assert_eq!(a.status, 200, "{}", a.body);
-    let lines: Vec<u64> = a.body["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["line"].as_u64())
-        .collect();
+    let lines = error_lines(&a.body);
     assert_eq!(lines, vec![3, 4, 6], "{}", a.body);
 }
 
@@ -227,12 +227,7 @@ async fn a_residents_csv_with_broken_rows_keeps_the_good_ones(app: TestApp) {
     let a = app.import_csv("/api/v1/residents/import", csv).await;
 
     assert_eq!(a.body["created"], 2, "{}", a.body);
-    let lines: Vec<u64> = a.body["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["line"].as_u64())
-        .collect();
+    let lines = error_lines(&a.body);
     assert_eq!(lines, vec![3, 4], "bad phone, then a phone already taken");
     let (_, rid) = app.resident("19900000001").await;
     assert_eq!(rid, "R1", "the imported resident logs in by phone");

@@ -371,6 +371,18 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Changes venue `id` as an admin (`PATCH /api/v1/venues/{id}` with `change`).
+    pub async fn patch_venue(&self, id: &str, change: &Value) -> Answer {
+        let admin = self.admin().await;
+        self.send(
+            self.client
+                .patch(self.url(&format!("/api/v1/venues/{id}")))
+                .bearer_auth(&admin)
+                .json(change),
+        )
+        .await
+    }
+
     /// Sends a scan with an explicit time.
     pub async fn scan_at(
         &self,

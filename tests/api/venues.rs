@@ -313,24 +313,13 @@ async fn a_re_import_updates_the_description_and_keeps_the_code_version(app: Tes
     );
 }
 
-async fn patch_kind(app: &TestApp, id: &str, kind: &str) -> crate::helpers::Answer {
-    let admin = app.admin().await;
-    app.send(
-        app.client
-            .patch(app.url(&format!("/api/v1/venues/{id}")))
-            .bearer_auth(&admin)
-            .json(&json!({ "kind": kind })),
-    )
-    .await
-}
-
 async fn a_venue_becomes_a_checkpoint_only_when_nobody_is_inside(app: TestApp) {
     let admin = app.admin().await;
     let code = app.venue("C1", "residential_compound").await;
     let (tok, _) = app.resident("19900000001").await;
     app.scan_at(&tok, &code, "in", ago(60)).await;
 
-    let refused = patch_kind(&app, "C1", "checkpoint").await;
+    let refused = app.patch_venue("C1", &json!({"kind": "checkpoint"})).await;
     let csv =
         "code,name,kind,community,address,gates,households\nC1,测试C1,checkpoint,,,北门;南门,\n";
     let imported = app.import_csv("/api/v1/venues/import", csv).await;
@@ -347,7 +336,7 @@ async fn a_venue_becomes_a_checkpoint_only_when_nobody_is_inside(app: TestApp) {
 
     // Once the last person is out, it may.
     app.scan_at(&tok, &code, "out", ago(30)).await;
-    let allowed = patch_kind(&app, "C1", "checkpoint").await;
+    let allowed = app.patch_venue("C1", &json!({"kind": "checkpoint"})).await;
     assert_eq!(allowed.status, 200, "{}", allowed.body);
     assert_eq!(allowed.body["kind"], "checkpoint");
 }
@@ -366,7 +355,7 @@ async fn a_compound_with_buildings_or_a_building_cannot_become_a_checkpoint(app:
     assert_eq!(building.status, 201, "{}", building.body);
 
     for id in ["C1", "B1"] {
-        let refused = patch_kind(&app, id, "checkpoint").await;
+        let refused = app.patch_venue(id, &json!({"kind": "checkpoint"})).await;
         assert_eq!(refused.status, 400, "{id}: {}", refused.body);
         let message = refused.body["error"]["message"]
             .as_str()

@@ -186,15 +186,7 @@ async fn a_late_scan_replays_a_pass_as_a_pass_after_the_checkpoint_became_a_shop
     let (tok, rid) = app.resident("19900000001").await;
     app.scan_at(&tok, &home, "in", ago(60)).await;
     app.scan_at(&tok, &gate, "in", ago(30)).await;
-    let admin = app.admin().await;
-    let patched = app
-        .send(
-            app.client
-                .patch(app.url("/api/v1/venues/K1"))
-                .bearer_auth(&admin)
-                .json(&json!({"kind": "shop"})),
-        )
-        .await;
+    let patched = app.patch_venue("K1", &json!({"kind": "shop"})).await;
     assert_eq!(patched.status, 200, "{}", patched.body);
 
     // Sent late (an offline phone): before the pass, which is applied again after it.
@@ -222,15 +214,7 @@ async fn a_late_scan_replays_a_shop_visit_as_a_visit_after_the_shop_became_a_che
     let (tok, rid) = app.resident("19900000001").await;
     app.scan_at(&tok, &shop, "in", ago(60)).await;
     app.scan_at(&tok, &shop, "out", ago(50)).await;
-    let admin = app.admin().await;
-    let patched = app
-        .send(
-            app.client
-                .patch(app.url("/api/v1/venues/S1"))
-                .bearer_auth(&admin)
-                .json(&json!({"kind": "checkpoint"})),
-        )
-        .await;
+    let patched = app.patch_venue("S1", &json!({"kind": "checkpoint"})).await;
     assert_eq!(patched.status, 200, "{}", patched.body);
 
     let late = app.scan_at(&tok, &home, "in", ago(70)).await;
