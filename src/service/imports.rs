@@ -373,12 +373,19 @@ pub async fn import_venues(
                     "parent: a venue's parent cannot change; register a new venue".into(),
                 ))
             }
-            // A change of kind is checked as a write would check it (a dry run too).
-            Some(v) => match check_kind_change(store, v.kind, &Venue { parent: v.parent.clone(), ..row.clone() }, now).await {
-                Ok(()) => {}
-                Err(UpdateError::Store(e)) => return Err(e),
-                Err(problem) => return Ok(Err(problem.to_string())),
-            },
+            // A dry run checks a change of kind here; a write has `update_venue` check it.
+            Some(v) if mode == Mode::DryRun => {
+                let changed = Venue {
+                    parent: v.parent.clone(),
+                    ..row.clone()
+                };
+                match check_kind_change(store, v.kind, &changed, now).await {
+                    Ok(()) => {}
+                    Err(UpdateError::Store(e)) => return Err(e),
+                    Err(problem) => return Ok(Err(problem.to_string())),
+                }
+            }
+            Some(_) => {}
             None => {
                 let parent = match &row.parent {
                     Some(p) => match scratch.get(p) {
