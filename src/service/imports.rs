@@ -273,7 +273,7 @@ async fn import_rows<T>(
     Ok(report)
 }
 
-/// The line (from 1) of each record of a CSV text, asked in the order of the records: it
+/// The line (from 1) of each record of a CSV text (lines end with LF, CRLF or CR), asked in the order of the records: it
 /// counts on from where the last one was, so a file is counted once however many rows it has.
 struct LineCounter<'a> {
     text: &'a [u8],
@@ -308,7 +308,15 @@ impl<'a> LineCounter<'a> {
             self.at = 0;
             self.newlines = 0;
         }
-        let counted = text[self.at..start].iter().filter(|b| **b == b'\n').count();
+        // A line ends at `\n`, or at a `\r` not followed by one (old Mac files end lines
+        // with `\r` alone; the csv reader takes either).
+        let counted = (self.at..start)
+            .filter(|&i| match text[i] {
+                b'\n' => true,
+                b'\r' => text.get(i + 1) != Some(&b'\n'),
+                _ => false,
+            })
+            .count();
         self.newlines = self
             .newlines
             .saturating_add(u64::try_from(counted).unwrap_or(u64::MAX));
@@ -563,5 +571,6 @@ mod tests {
         assert_eq!(lines_of(lf), vec![2, 3, 6]);
         assert_eq!(lines_of(&lf.replace('\n', "\r\n")), vec![2, 3, 6]);
         assert_eq!(lines_of(&format!("\u{feff}{lf}")), vec![2, 3, 6]);
+        assert_eq!(lines_of(&lf.replace('\n', "\r")), vec![2, 3, 6]);
     }
 }
