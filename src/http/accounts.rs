@@ -79,7 +79,7 @@ pub struct StaffToken {
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<LoginBody>,
+    body: super::body::JsonObject<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     from_address(&req, &state)?;
     state.limits.login(&body.username)?;
@@ -116,7 +116,7 @@ pub struct OtpSent {
 pub async fn request_otp(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<OtpBody>,
+    body: super::body::JsonObject<OtpBody>,
 ) -> Result<HttpResponse, ApiError> {
     from_address(&req, &state)?;
     let phone = Phone::parse(&body.phone)?;
@@ -156,7 +156,7 @@ pub struct ResidentToken {
 pub async fn resident_login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<ResidentLoginBody>,
+    body: super::body::JsonObject<ResidentLoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     from_address(&req, &state)?;
     let phone = Phone::parse(&body.phone).map_err(|_| AuthError::BadCredentials)?;
@@ -197,7 +197,7 @@ pub struct StaffCreated {
 pub async fn create_staff(
     _admin: AdminUser,
     state: web::Data<AppState>,
-    body: web::Json<NewStaff>,
+    body: super::body::JsonObject<NewStaff>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.role == Role::Resident {

@@ -9,6 +9,11 @@ use actix_web::dev::Payload;
 use actix_web::error::{JsonPayloadError, PayloadError};
 use actix_web::{web, FromRequest, HttpRequest};
 use futures::future::LocalBoxFuture;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::marker::PhantomData;
 
 use crate::error::ApiError;
 
@@ -41,6 +46,63 @@ fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
             "the body must be JSON sent with Content-Type: application/json".into(),
         ),
         other => ApiError::InvalidJson(super::redact_values(&other.to_string())),
+    }
+}
+
+/// A JSON body that must be an object (`{…}`), read as `T` with the route's [`json`] settings.
+///
+/// serde's derived structs also take an array of their fields in order, which no client of
+/// the contract sends: `["…", "in"]` would have been read as a scan, and `[[…]]` as a batch.
+/// Anything but an object is a 400 `invalid_json` ("expected a JSON object").
+pub struct JsonObject<T>(pub T);
+
+impl<T> JsonObject<T> {
+    /// The body read.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for JsonObject<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let read = web::Json::<Object<T>>::from_request(req, payload);
+        Box::pin(async move { read.await.map(|json| JsonObject(json.into_inner().0)) })
+    }
+}
+
+/// `T`, read only from a JSON object (see [`JsonObject`]).
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_map(ObjectVisitor(PhantomData))
+            .map(Object)
+    }
+}
+
+struct ObjectVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map))
     }
 }
 

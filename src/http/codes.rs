@@ -141,7 +141,7 @@ pub async fn special_code(
     _admin: AdminUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<SpecialCodeBody>,
+    body: super::body::JsonObject<SpecialCodeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let venue = load(&state, &id).await?;
     let gate = gate_of(&venue, &body.gate)?;

@@ -120,6 +120,13 @@ fn plain_words(message: &str) -> String {
             .is_some_and(|(l, c)| digits(l) && digits(c))
     });
     let (body, position) = message.split_at(position.unwrap_or(message.len()));
+    // A body that is not an object (`body::JsonObject`): serde calls an array a sequence.
+    if let Some(head) = body.strip_suffix(", expected a JSON object") {
+        return match head.strip_suffix("invalid type: sequence") {
+            Some(head) => format!("{head}invalid type: array, expected a JSON object{position}"),
+            None => message.to_owned(),
+        };
+    }
     // A number's Rust type ("expected u32") in words.
     if let Some((head, rust)) = body.rsplit_once(", expected ") {
         let words = match rust {
@@ -171,6 +178,10 @@ mod tests {
         assert_eq!(
             redact_values("invalid type: string \"x\", expected struct ScanBody"),
             "invalid type: string \"x\", expected a JSON object"
+        );
+        assert_eq!(
+            redact_values("Json deserialize error: invalid type: sequence, expected a JSON object at line 1 column 1"),
+            "Json deserialize error: invalid type: array, expected a JSON object at line 1 column 1"
         );
     }
 

@@ -90,7 +90,7 @@ async fn one(state: &AppState, who: &ResidentUser, raw: serde_json::Value) -> Ba
 pub async fn batch(
     who: ResidentUser,
     state: web::Data<AppState>,
-    body: web::Json<BatchBody>,
+    body: super::body::JsonObject<BatchBody>,
 ) -> Result<HttpResponse, ApiError> {
     let scans = body.into_inner().scans;
     let most = state.settings.scans.batch_max_scans;

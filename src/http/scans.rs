@@ -137,7 +137,7 @@ impl From<ScanError> for ApiError {
 pub async fn scan(
     who: ResidentToken,
     state: web::Data<AppState>,
-    body: web::Json<ScanBody>,
+    body: super::body::JsonObject<ScanBody>,
 ) -> Result<HttpResponse, ApiError> {
     state.limits.scan(who.0.as_str())?;
     let req = ScanRequest::try_from(body.into_inner())?;

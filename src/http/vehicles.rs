@@ -280,7 +280,7 @@ pub async fn register(
     guard: GuardUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<NewPassBody>,
+    body: super::body::JsonObject<NewPassBody>,
 ) -> Result<HttpResponse, ApiError> {
     let venue = VenueId::parse(&id)?;
     let new = body.into_inner().parse(venue)?;

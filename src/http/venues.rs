@@ -146,7 +146,7 @@ pub(crate) async fn load(state: &AppState, id: &str) -> Result<Venue, ApiError> 
 pub async fn create(
     _admin: AdminUser,
     state: web::Data<AppState>,
-    body: web::Json<NewVenue>,
+    body: super::body::JsonObject<NewVenue>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let id = match &b.id {
@@ -223,7 +223,7 @@ pub async fn patch(
     _admin: AdminUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<VenuePatch>,
+    body: super::body::JsonObject<VenuePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = VenueId::parse(&id)?;
     let p = body.into_inner();

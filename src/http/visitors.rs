@@ -88,7 +88,7 @@ impl From<&VisitorPass> for PassView {
 pub async fn register(
     who: ResidentUser,
     state: web::Data<AppState>,
-    body: web::Json<NewVisitor>,
+    body: super::body::JsonObject<NewVisitor>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let now = state.clock.now();

@@ -45,6 +45,8 @@ async fn malformed_json_and_wrong_types_get_400_and_change_nothing(app: TestApp)
             "invalid_input",
         ),
         ("[]", "invalid_json"),
+        // The scan's fields in order, as serde would read a struct from an array.
+        (&format!(r#"["{code}", "out"]"#), "invalid_json"),
     ];
     for (body, expected) in cases {
         let a = scan_raw(&app, &tok, body).await;
@@ -52,6 +54,20 @@ async fn malformed_json_and_wrong_types_get_400_and_change_nothing(app: TestApp)
         assert_eq!(a.body["error"]["code"], expected, "{body}");
         assert!(a.body["error"]["message"].is_string());
     }
+    let batch = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/scans/batch"))
+                .bearer_auth(&tok)
+                .json(&json!([[{"code": code, "direction": "out"}]])),
+        )
+        .await;
+    assert_eq!(batch.status, 400, "{}", batch.body);
+    let message = batch.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("invalid type: array, expected a JSON object"),
+        "{message}"
+    );
     let v = app.visits_of(&rid).await;
     assert_eq!(v.len(), 1);
     assert!(v[0]["check_out"].is_null());
