@@ -185,18 +185,21 @@ fn fingerprint(req: &ScanRequest, source: Source<'_>) -> String {
         // A client's code never holds the separator, so the two kinds cannot collide.
         Source::Gate(venue, gate) => format!("gate\u{1f}{}\u{1f}{gate}", venue.id),
     };
-    let mut canonical = serde_json::json!([
-        place,
-        req.direction,
-        req.temperature.map(Temperature::celsius),
-        req.client_time
-            .map(|t| t.with_timezone(&Utc).timestamp_millis()),
-    ]);
-    // Members only when there are some, so a scan without them keeps its earlier fingerprint.
-    if let (false, Some(parts)) = (members.is_empty(), canonical.as_array_mut()) {
-        parts.push(serde_json::json!(members));
+    let direction = req.direction;
+    let temperature = req.temperature.map(Temperature::celsius);
+    let client_ms = req
+        .client_time
+        .map(|t| t.with_timezone(&Utc).timestamp_millis());
+    // The JSON array `[place, direction, temperature, client_ms]`, with the members after
+    // them only when there are some, so a scan without them keeps its earlier fingerprint.
+    // Serialising strings, numbers and options cannot fail (a non-finite number is `null`).
+    let canonical = if members.is_empty() {
+        serde_json::to_vec(&(place, direction, temperature, client_ms))
+    } else {
+        serde_json::to_vec(&(place, direction, temperature, client_ms, members))
     }
-    format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()))
+    .unwrap_or_default();
+    format!("{:x}", Sha256::digest(&canonical))
 }
 
 /// The scan's time: an accepted `client_time`, else `now` (contract, "Time"), to the
@@ -536,7 +539,7 @@ async fn process(
             if rec.fingerprint != fp {
                 return Err(ScanError::IdempotencyKeyReused);
             }
-            return serde_json::from_value(rec.answer)
+            return serde_json::from_str(rec.answer.get())
                 .map_err(|e| ScanError::Store(StoreError::Corrupt(e.to_string())));
         }
         let c = match (checked.take(), early.take(), source) {
@@ -602,7 +605,7 @@ async fn process(
                 k.clone(),
                 IdempotencyRecord {
                     fingerprint: fp.clone(),
-                    answer: serde_json::to_value(&answer)
+                    answer: serde_json::value::to_raw_value(&answer)
                         .map_err(|e| ScanError::Store(StoreError::Corrupt(e.to_string())))?,
                 },
             )),
@@ -662,5 +665,33 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(fingerprint(&req, Source::Code(None)), by_byte);
+    }
+
+    #[test]
+    fn a_fingerprint_with_every_field_hashes_the_array_earlier_builds_stored() {
+        let member = |id: &str, t: Option<f64>| MemberScan {
+            resident_id: ResidentId::parse(id).expect("an id"),
+            temperature: t.map(|c| Temperature::try_from(c).expect("a reading")),
+        };
+        let req = ScanRequest {
+            code: "https://x/s/abc".into(),
+            direction: Some(Direction::Out),
+            temperature: Some(Temperature::try_from(36.5).expect("a reading")),
+            client_time: DateTime::parse_from_rfc3339("2020-02-16T08:00:00+08:00").ok(),
+            idempotency_key: None,
+            members: vec![member("R1", Some(36.6)), member("R2", None)],
+        };
+        let canonical = r#"["https://x/s/abc","out",36.5,1581811200000,[["R1",36.6],["R2",null]]]"#;
+        // As earlier builds made it: a `serde_json::Value` array, written out.
+        let earlier = serde_json::json!([
+            "https://x/s/abc",
+            Direction::Out,
+            36.5,
+            1_581_811_200_000_i64,
+            [["R1", 36.6], ["R2", null]]
+        ]);
+        assert_eq!(earlier.to_string(), canonical);
+        let expected = format!("{:x}", Sha256::digest(canonical.as_bytes()));
+        assert_eq!(fingerprint(&req, Source::Code(None)), expected);
     }
 }

@@ -68,13 +68,22 @@ pub enum Upsert {
 }
 
 /// The stored answer to a scan, kept under its idempotency key (contract, visit rule 6).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
     /// SHA-256 (hex) of the request's meaningful fields: the same key with another body is
     /// refused.
     pub fingerprint: String,
-    /// The JSON answer given the first time.
-    pub answer: serde_json::Value,
+    /// The JSON answer given the first time, as written then: kept as text, not as a
+    /// `serde_json::Value` tree, which cost every scan a map of allocations to build and
+    /// write out (docs/scaling.md).
+    pub answer: Box<serde_json::value::RawValue>,
+}
+
+/// Records are equal when their fingerprints and their answers' JSON texts are.
+impl PartialEq for IdempotencyRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint == other.fingerprint && self.answer.get() == other.answer.get()
+    }
 }
 
 /// A person's scan state as read before a scan.

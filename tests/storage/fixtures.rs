@@ -176,7 +176,10 @@ pub async fn store_visits(store: &dyn Store, changed: Vec<Visit>, open_after: Op
 pub fn idempotency_record(tag: &str) -> IdempotencyRecord {
     IdempotencyRecord {
         fingerprint: format!("{tag}-fingerprint"),
-        answer: serde_json::json!({"decision": "admitted", "visit_id": tag, "n": [1, 2.5]}),
+        answer: serde_json::value::to_raw_value(
+            &serde_json::json!({"decision": "admitted", "visit_id": tag, "n": [1, 2.5]}),
+        )
+        .expect("JSON"),
     }
 }
 

@@ -399,19 +399,25 @@ impl RedisStore {
             .zip(&flags)
             .map(|(w, flag)| w.args(self.idle_expiry_ms, flag))
             .collect();
-        let mut call = self.scripts.commit_scan.prepare_invoke();
-        for key in self.person_keys(commit, prepared.written) {
-            call.key(key);
-        }
+        // `EVALSHA` built as one command: `ScriptInvocation` would first copy each key and
+        // argument into a vector of its own (docs/scaling.md).
+        let script = &self.scripts.commit_scan;
+        let person_keys = self.person_keys(commit, prepared.written);
+        let shared_keys = [
+            self.keys.retention(),
+            self.keys.alerts(),
+            self.keys.alerts_due(),
+            self.keys.alerts_delivery(),
+        ];
+        let key_count =
+            person_keys.len() + venue_keys.iter().map(Vec::len).sum::<usize>() + shared_keys.len();
+        let mut call = redis::cmd("EVALSHA");
+        call.arg(script.get_hash()).arg(key_count);
+        call.arg(&person_keys[..]);
         for keys in &venue_keys {
-            for key in keys {
-                call.key(key);
-            }
+            call.arg(&keys[..]);
         }
-        call.key(self.keys.retention())
-            .key(self.keys.alerts())
-            .key(self.keys.alerts_due())
-            .key(self.keys.alerts_delivery());
+        call.arg(&shared_keys[..]);
         call.arg(f.venues.len()).arg(prepared.person_args.len());
         for args in &venue_args {
             call.arg(args.len());
@@ -428,7 +434,15 @@ impl RedisStore {
             call.arg(at).arg(owner);
         }
         call.arg(f.alert_args());
-        let answer: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
+        let mut conn = self.conn();
+        let answer: Vec<i64> = match call.query_async(&mut conn).await {
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                // A Redis that restarted, or saw `SCRIPT FLUSH`, has forgotten it.
+                script.prepare_invoke().load_async(&mut conn).await?;
+                call.query_async(&mut conn).await?
+            }
+            answer => answer?,
+        };
         if answer.first() != Some(&1) {
             return Ok(CommitResult::Conflict);
         }
