@@ -387,7 +387,11 @@ pub async fn import_venues(
                     parent: v.parent.clone(),
                     ..row.clone()
                 };
-                match check_kind_change(store, v.kind, &changed, now).await {
+                // Sub-locations earlier rows would have registered are not in the store.
+                let unstored_children = scratch
+                    .values()
+                    .any(|s| s.parent.as_ref() == Some(&changed.id));
+                match check_kind_change(store, v.kind, &changed, unstored_children, now).await {
                     Ok(()) => {}
                     Err(UpdateError::Store(e)) => return Err(e),
                     Err(problem) => return Ok(Err(problem.to_string())),

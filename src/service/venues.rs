@@ -48,7 +48,7 @@ pub async fn update_venue(
         let expected = venue.revision;
         let was = venue.kind;
         change(&mut venue)?;
-        check_kind_change(store, was, &venue, now).await?;
+        check_kind_change(store, was, &venue, false, now).await?;
         venue.keep_stay_record();
         venue.revision = expected + 1;
         if store.replace_venue(&venue, expected).await? {
@@ -66,12 +66,17 @@ pub async fn update_venue(
 /// none.
 ///
 /// # Errors
+/// `unstored_children`: the venue has sub-locations the store does not hold yet (a dry-run
+/// import's earlier rows), counted as the stored ones are.
+///
+/// # Errors
 /// [`UpdateError::Invalid`] on `kind` for a sub-location or a venue with sub-locations,
 /// [`UpdateError::Occupied`] while anyone is inside, [`UpdateError::Store`].
 pub async fn check_kind_change(
     store: &dyn Store,
     was: VenueKind,
     venue: &Venue,
+    unstored_children: bool,
     now: DateTime<Utc>,
 ) -> Result<(), UpdateError> {
     if venue.kind != VenueKind::Checkpoint || was == VenueKind::Checkpoint {
@@ -83,8 +88,7 @@ pub async fn check_kind_change(
             "a sub-location cannot become a checkpoint: its passes last no time",
         ));
     }
-    let venues = store.venues().await?;
-    if venues.iter().any(|v| v.parent.as_ref() == Some(&venue.id)) {
+    if unstored_children || !store.sub_locations(&venue.id).await?.is_empty() {
         return Err(invalid(
             "a venue with sub-locations cannot become a checkpoint, which has none",
         ));

@@ -42,6 +42,33 @@ async fn a_dry_run_of_venues_reports_what_the_import_would_and_writes_nothing(ap
     assert_eq!(again.body, again_dry.body);
 }
 
+async fn a_dry_run_sees_a_building_an_earlier_row_registers_when_its_compound_becomes_a_checkpoint(
+    app: TestApp,
+) {
+    let header = "code,name,kind,community,address,gates,households,parent\n";
+    let compound = format!("{header}C1,东园小区,residential_compound,东门社区,,北门,,\n");
+    let imported = app.import_csv("/api/v1/venues/import", compound).await;
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    // Line 2 registers a building of C1; line 3 would make C1 a checkpoint, which a venue
+    // with sub-locations cannot become.
+    let file = format!(
+        "{header}C1-B1,东园小区1栋,residential_compound,东门社区,,单元门,,C1\n\
+         C1,东园小区,checkpoint,东门社区,,北门,,\n"
+    );
+
+    let dry = app
+        .import_csv("/api/v1/venues/import?dry_run=true", file.clone())
+        .await;
+    let real = app.import_csv("/api/v1/venues/import", file).await;
+
+    assert_eq!(real.status, 200, "{}", real.body);
+    assert_eq!(real.body["errors"][0]["line"], 3, "{}", real.body);
+    assert_eq!(
+        dry.body, real.body,
+        "the dry run reports what the import did"
+    );
+}
+
 async fn an_import_that_brings_a_gate_back_says_it_rotates_the_venues_codes(app: TestApp) {
     let header = "code,name,kind,community,address,gates,households\n";
     let both = format!("{header}S1,东门药店,shop,东门社区,,东门;西门,\n");
@@ -116,4 +143,5 @@ crate::on_both_backends!(
     a_dry_run_of_venues_reports_what_the_import_would_and_writes_nothing,
     a_dry_run_of_residents_reports_what_the_import_would_and_writes_nothing,
     an_import_that_brings_a_gate_back_says_it_rotates_the_venues_codes,
+    a_dry_run_sees_a_building_an_earlier_row_registers_when_its_compound_becomes_a_checkpoint,
 );
