@@ -144,6 +144,7 @@ fn venue(id: String, kind: VenueKind, community: usize, gates: &[&str]) -> Venue
         gates: gates.iter().map(|g| id_or_panic(Gate::parse(g))).collect(),
         max_stay_minutes: None,
         entry_policy: EntryPolicy::default_for(kind),
+        entry_policy_chosen: false,
         households: None,
         code_version: 1,
         created_at: at(day0_ms() - 30 * DAY),

@@ -137,6 +137,11 @@ pub struct Venue {
     pub max_stay_minutes: Option<u32>,
     /// Who may check in.
     pub entry_policy: EntryPolicy,
+    /// Whether an admin chose `entry_policy` (by `POST` or `PATCH`): a chosen policy stays
+    /// when the kind changes (see [`Venue::set_kind`]). `false` for a venue stored before this
+    /// was recorded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub entry_policy_chosen: bool,
     /// Registered households, for compounds (from `venues.csv`).
     pub households: Option<u32>,
     /// The version printed into its codes; posters with an older version are revoked.
@@ -171,6 +176,17 @@ pub struct Venue {
 }
 
 impl Venue {
+    /// Gives the venue `kind`. A policy an admin did not choose, left at the old kind's
+    /// default, follows the new kind's (contract: compounds default to `residents_only`,
+    /// everything else to `open`); a chosen one stays, so a compound an admin opened stays
+    /// open through a change to another kind and back.
+    pub fn set_kind(&mut self, kind: VenueKind) {
+        if !self.entry_policy_chosen && self.entry_policy == EntryPolicy::default_for(self.kind) {
+            self.entry_policy = EntryPolicy::default_for(kind);
+        }
+        self.kind = kind;
+    }
+
     /// The maximum stay in force: the venue's override, else its kind's default.
     pub fn max_stay(&self) -> Duration {
         Duration::minutes(i64::from(self.max_stay_minutes_in_force()))
@@ -277,6 +293,7 @@ pub(crate) mod fixtures {
             gates: vec![gate()],
             max_stay_minutes: None,
             entry_policy: EntryPolicy::Open,
+            entry_policy_chosen: false,
             households: None,
             code_version: 1,
             revision: 0,

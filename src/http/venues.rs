@@ -163,6 +163,7 @@ pub async fn create(
         gates: parse_gates(&b.gates)?,
         max_stay_minutes: parse_max_stay(b.max_stay_minutes)?,
         entry_policy: b.entry_policy.unwrap_or(EntryPolicy::default_for(b.kind)),
+        entry_policy_chosen: b.entry_policy.is_some(),
         households: None,
         code_version: 1,
         revision: 0,
@@ -234,11 +235,7 @@ pub async fn patch(
             venue.name = parse_name("name", name, 100)?;
         }
         if let Some(kind) = p.kind {
-            // A policy left at the old kind's default follows the new kind's.
-            if venue.entry_policy == EntryPolicy::default_for(venue.kind) {
-                venue.entry_policy = EntryPolicy::default_for(kind);
-            }
-            venue.kind = kind;
+            venue.set_kind(kind);
         }
         if p.community.is_some() {
             venue.community = parse_optional("community", p.community.as_deref(), 100)?;
@@ -254,6 +251,7 @@ pub async fn patch(
         }
         if let Some(policy) = p.entry_policy {
             venue.entry_policy = policy;
+            venue.entry_policy_chosen = true;
         }
         if let Some(location) = p.location {
             venue.location = location;

@@ -113,6 +113,7 @@ pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
         gates,
         max_stay_minutes: None,
         entry_policy: EntryPolicy::default_for(kind),
+        entry_policy_chosen: false,
         households,
         code_version: 1,
         revision: 0,
@@ -342,7 +343,7 @@ pub enum Mode {
 /// came back, see [`Venue::set_gates`]).
 fn take_description(venue: &mut Venue, row: &Venue) -> bool {
     venue.name.clone_from(&row.name);
-    venue.kind = row.kind;
+    venue.set_kind(row.kind);
     venue.community.clone_from(&row.community);
     venue.address.clone_from(&row.address);
     let rotated = venue.set_gates(row.gates.clone());

@@ -94,7 +94,8 @@ async fn a_watch_listed_resident_is_flagged_at_the_gate(app: TestApp) {
     assert!(quiet.body.get("watch").is_none(), "{}", quiet.body);
 }
 
-/// A policy equal to its kind's default follows a change of kind; any other stays.
+/// A policy left at its kind's default follows a change of kind, by PATCH or import; one an
+/// admin chose stays.
 async fn a_change_of_kind_carries_the_default_entry_policy_along(app: TestApp) {
     let admin = app.admin().await;
     let made = app
@@ -127,6 +128,19 @@ async fn a_change_of_kind_carries_the_default_entry_policy_along(app: TestApp) {
     assert_eq!(back.body["entry_policy"], "residents_only", "{}", back.body);
     assert_eq!(chosen.body["entry_policy"], "open");
     assert_eq!(kept.body["entry_policy"], "open", "{}", kept.body);
+    // Chosen, it stays open back at the compound's kind, whose default it is not.
+    let again = patch(json!({"kind": "residential_compound"})).await;
+    assert_eq!(again.body["entry_policy"], "open", "{}", again.body);
+
+    // An import's change of kind carries a default policy along as a PATCH does.
+    let header = "code,name,kind,community,address,gates,households\n";
+    for kind in ["residential_compound", "shop"] {
+        let csv = format!("{header}C4,东园小区,{kind},东门社区,,北门,\n");
+        let imported = app.import_csv("/api/v1/venues/import", csv).await;
+        assert_eq!(imported.status, 200, "{}", imported.body);
+    }
+    let imported = app.get("/api/v1/venues/C4", &admin).await;
+    assert_eq!(imported.body["entry_policy"], "open", "{}", imported.body);
 }
 
 crate::on_both_backends!(

@@ -49,6 +49,7 @@ pub fn venue(id: &str, kind: VenueKind) -> Venue {
         max_stay_minutes: None,
         // Storage does not enforce who may enter; the scans here are by people with no home.
         entry_policy: EntryPolicy::Open,
+        entry_policy_chosen: false,
         households: None,
         code_version: 1,
         revision: 0,
