@@ -81,8 +81,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
     }
 }
 
-/// `T`, read only from a JSON object (see [`JsonObject`]).
-struct Object<T>(T);
+/// `T`, read only from a JSON object (see [`JsonObject`]); for JSON read otherwise, such as
+/// each scan of a batch.
+pub struct Object<T>(pub T);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

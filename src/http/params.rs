@@ -67,8 +67,10 @@ pub fn parse_minutes(field: &'static str, raw: Option<&str>) -> Result<i64, Pars
     }
 }
 
-/// `dry_run` of a CSV import.
+/// `dry_run` of a CSV import. Any other parameter is refused: a misspelt `dryrun=true`
+/// would otherwise write the import for real.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct ImportParams {
     /// `true`: check every row as the import would and report it, writing nothing.
     pub dry_run: Option<bool>,

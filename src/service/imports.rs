@@ -187,7 +187,8 @@ pub fn resident_from_row(headers: &Row, row: &Row) -> Result<Resident, ParseErro
 }
 
 /// The CSV reader every import uses: a leading UTF-8 byte-order mark dropped, rows of any
-/// length (a short or long row is reported by the row parser, with its line).
+/// length (a short row is reported by the row parser, a long one by `import_rows`, with its
+/// line).
 pub fn reader(body: &[u8]) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .flexible(true)
@@ -214,7 +215,7 @@ async fn import_rows<T>(
     // error, not a partial import of its ASCII-only rows.
     if let Err(e) = std::str::from_utf8(without_bom(body)) {
         let before = &without_bom(body)[..e.valid_up_to()];
-        let newlines = before.iter().filter(|b| **b == b'\n').count();
+        let newlines = line_ends(before, 0, before.len());
         report.errors.push(RowError {
             line: u64::try_from(newlines)
                 .unwrap_or(u64::MAX)
@@ -257,7 +258,8 @@ async fn import_rows<T>(
         let (line, parsed) = match rec {
             Ok(row) => (
                 lines.line_at(row.position()),
-                parse(&headers, &row).map_err(|e| e.to_string()),
+                beyond_header(&headers, &row)
+                    .map_or_else(|| parse(&headers, &row).map_err(|e| e.to_string()), Err),
             ),
             Err(e) => (lines.line_at(e.position()), Err(e.to_string())),
         };
@@ -272,6 +274,26 @@ async fn import_rows<T>(
         }
     }
     Ok(report)
+}
+
+/// The error of a row with values past the header's last column (a comma where `;` belongs,
+/// or a value with a comma not in quotes), which would otherwise be dropped unread: a
+/// resident's second watch-list tag, say. Empty fields past the end (trailing commas) are
+/// fine.
+fn beyond_header(headers: &Row, row: &Row) -> Option<String> {
+    let extra = row
+        .iter()
+        .skip(headers.len())
+        .filter(|v| !v.trim().is_empty())
+        .count();
+    (extra > 0).then(|| {
+        format!(
+            "the row has {} fields where the header names {}: separate a column's values with \
+             ';' and quote a value that holds a comma",
+            row.len(),
+            headers.len()
+        )
+    })
 }
 
 /// The line (from 1) of each record of a CSV text (lines end with LF, CRLF or CR), asked in the order of the records: it
@@ -309,21 +331,25 @@ impl<'a> LineCounter<'a> {
             self.at = 0;
             self.newlines = 0;
         }
-        // A line ends at `\n`, or at a `\r` not followed by one (old Mac files end lines
-        // with `\r` alone; the csv reader takes either).
-        let counted = (self.at..start)
-            .filter(|&i| match text[i] {
-                b'\n' => true,
-                b'\r' => text.get(i + 1) != Some(&b'\n'),
-                _ => false,
-            })
-            .count();
+        let counted = line_ends(text, self.at, start);
         self.newlines = self
             .newlines
             .saturating_add(u64::try_from(counted).unwrap_or(u64::MAX));
         self.at = start;
         self.newlines.saturating_add(1)
     }
+}
+
+/// The line ends in `text[from..to]`: a `\n`, or a `\r` not followed by one (old Mac files
+/// end lines with `\r` alone; the csv reader takes either).
+fn line_ends(text: &[u8], from: usize, to: usize) -> usize {
+    (from..to.min(text.len()))
+        .filter(|&i| match text[i] {
+            b'\n' => true,
+            b'\r' => text.get(i + 1) != Some(&b'\n'),
+            _ => false,
+        })
+        .count()
 }
 
 /// Whether an import writes, or only checks what it would write (`dry_run=true`).

@@ -45,8 +45,11 @@ async fn malformed_json_and_wrong_types_get_400_and_change_nothing(app: TestApp)
             "invalid_input",
         ),
         ("[]", "invalid_json"),
-        // The scan's fields in order, as serde would read a struct from an array.
-        (&format!(r#"["{code}", "out"]"#), "invalid_json"),
+        // The scan's six fields in order, as serde would read a struct from an array.
+        (
+            &format!(r#"["{code}", "out", null, null, "k1", []]"#),
+            "invalid_json",
+        ),
     ];
     for (body, expected) in cases {
         let a = scan_raw(&app, &tok, body).await;
@@ -67,6 +70,21 @@ async fn malformed_json_and_wrong_types_get_400_and_change_nothing(app: TestApp)
     assert!(
         message.contains("invalid type: array, expected a JSON object"),
         "{message}"
+    );
+    // Each scan of a batch too.
+    let items = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/scans/batch"))
+                .bearer_auth(&tok)
+                .json(&json!({"scans": [[code, "out", null, null, "k2", []]]})),
+        )
+        .await;
+    assert_eq!(items.status, 200, "{}", items.body);
+    assert_eq!(
+        items.body["results"][0]["error"]["code"], "invalid_json",
+        "{}",
+        items.body
     );
     let v = app.visits_of(&rid).await;
     assert_eq!(v.len(), 1);
@@ -230,6 +248,36 @@ async fn a_file_that_is_not_a_csv_of_the_import_is_reported_on_its_header_line(a
     }
 }
 
+async fn a_row_with_values_past_the_headers_columns_is_refused_not_cut(app: TestApp) {
+    app.venue("GC-C084", "residential_compound").await;
+    // Tags split by a comma instead of ';': the second would have been dropped unread.
+    let csv = "resident_id,name,phone,home,building,room,household,tags\n\
+               R1,付秀,19900000001,GC-C084,1栋,402,H0001,hubei_return,key_monitoring\n\
+               R2,向强梅,19900000002,GC-C084,1栋,402,H0001,hubei_return,,\n";
+
+    let a = app.import_csv("/api/v1/residents/import", csv).await;
+
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(error_lines(&a.body), vec![2], "{}", a.body);
+    assert_eq!(
+        a.body["created"], 1,
+        "trailing empty fields are fine: {}",
+        a.body
+    );
+}
+
+async fn an_import_with_a_misspelt_dry_run_is_refused_and_writes_nothing(app: TestApp) {
+    let admin = app.admin().await;
+    let csv = "code,name,kind,community,address,gates,households\nS1,东门药店,shop,,,正门,\n";
+
+    let a = app
+        .import_csv("/api/v1/venues/import?dryrun=true", csv)
+        .await;
+
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert_eq!(app.get("/api/v1/venues/S1", &admin).await.status, 404);
+}
+
 async fn a_residents_csv_with_broken_rows_keeps_the_good_ones(app: TestApp) {
     for home in ["GC-C084", "GC-C086", "GC-C121"] {
         app.venue(home, "residential_compound").await;
@@ -343,4 +391,6 @@ crate::on_both_backends!(
     a_venue_with_bad_fields_is_refused_with_400,
     bad_query_parameters_get_400,
     a_scan_sent_as_another_content_type_is_told_to_send_json,
+    a_row_with_values_past_the_headers_columns_is_refused_not_cut,
+    an_import_with_a_misspelt_dry_run_is_refused_and_writes_nothing,
 );

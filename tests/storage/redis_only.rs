@@ -204,27 +204,6 @@ async fn check_in_under_key(
 }
 
 #[tokio::test]
-async fn a_scan_commits_after_redis_forgot_the_commit_script() {
-    with_redis!(backend, _prefix, {
-        let person = rid("R00001");
-        let shop = venue("GC-S001", VenueKind::Shop);
-        check_in_under_key(&*backend, &person, &shop, t("2020-03-10T08:00:00Z"), "a").await;
-
-        // As after a restart of Redis: every script is gone, and the next `EVALSHA` fails.
-        let () = redis::cmd("SCRIPT")
-            .arg("FLUSH")
-            .query_async(&mut raw_redis().await)
-            .await
-            .expect("SCRIPT FLUSH");
-        check_in_under_key(&*backend, &person, &shop, t("2020-03-10T09:00:00Z"), "b").await;
-
-        let state = backend.person_state(&person, None).await.expect("reads");
-        assert_eq!(state.version, 2);
-        assert!(state.open.is_none(), "the second scan closed the visit");
-    });
-}
-
-#[tokio::test]
 async fn an_idempotency_record_is_kept_48_hours_in_the_persons_hash() {
     let _ = now_clear_of_midnight();
     with_redis!(backend, prefix, {
@@ -554,6 +533,41 @@ async fn wait_for_port(port: u16) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("nothing listens on {port}");
+}
+
+/// On a redis-server of its own, as `SCRIPT FLUSH` empties the script cache of every client.
+#[tokio::test]
+async fn a_scan_commits_after_redis_forgot_the_commit_script() {
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        probe.local_addr().expect("an address").port()
+    };
+    let _server = PrivateRedis::start(port);
+    wait_for_port(port).await;
+    let url = format!("redis://127.0.0.1:{port}");
+    let store = RedisStore::connect(&url, "checkin-test-noscript")
+        .await
+        .expect("connects");
+    let person = rid("R00001");
+    let shop = venue("GC-S001", VenueKind::Shop);
+    check_in_under_key(&store, &person, &shop, t("2020-03-10T08:00:00Z"), "a").await;
+
+    // As after a restart of Redis: every script is gone, and the next `EVALSHA` fails.
+    let mut raw = redis::Client::open(url.as_str())
+        .expect("a valid URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connects");
+    let () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut raw)
+        .await
+        .expect("SCRIPT FLUSH");
+    check_in_under_key(&store, &person, &shop, t("2020-03-10T09:00:00Z"), "b").await;
+
+    let state = store.person_state(&person, None).await.expect("reads");
+    assert_eq!(state.version, 2);
+    assert!(state.open.is_none(), "the second scan closed the visit");
 }
 
 #[tokio::test]
