@@ -514,6 +514,19 @@ impl PrivateRedis {
     }
 }
 
+impl PrivateRedis {
+    /// One started on a free port, once it answers; and the port.
+    async fn on_a_free_port() -> (Self, u16) {
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            probe.local_addr().expect("an address").port()
+        };
+        let server = Self::start(port);
+        wait_for_port(port).await;
+        (server, port)
+    }
+}
+
 impl Drop for PrivateRedis {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -538,12 +551,7 @@ async fn wait_for_port(port: u16) {
 /// On a redis-server of its own, as `SCRIPT FLUSH` empties the script cache of every client.
 #[tokio::test]
 async fn a_scan_commits_after_redis_forgot_the_commit_script() {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        probe.local_addr().expect("an address").port()
-    };
-    let _server = PrivateRedis::start(port);
-    wait_for_port(port).await;
+    let (_server, port) = PrivateRedis::on_a_free_port().await;
     let url = format!("redis://127.0.0.1:{port}");
     let store = RedisStore::connect(&url, "checkin-test-noscript")
         .await
@@ -573,12 +581,7 @@ async fn a_scan_commits_after_redis_forgot_the_commit_script() {
 #[tokio::test]
 #[ignore = "starts and kills its own redis-server; run with --ignored"]
 async fn the_store_reconnects_after_redis_restarts() {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        probe.local_addr().expect("an address").port()
-    };
-    let server = PrivateRedis::start(port);
-    wait_for_port(port).await;
+    let (server, port) = PrivateRedis::on_a_free_port().await;
     let store = RedisStore::connect(&format!("redis://127.0.0.1:{port}"), "checkin-test-restart")
         .await
         .expect("connects");
