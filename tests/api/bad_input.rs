@@ -210,15 +210,7 @@ async fn a_file_saved_in_gbk_is_one_error_and_imports_nothing(app: TestApp) {
         .to_vec();
     csv.extend([0xBA, 0xC3, 0xC1, 0xDA, 0xBE, 0xD3]);
     csv.extend(b",shop,,,Gate,\n");
-    let a = app
-        .send(
-            app.client
-                .post(app.url("/api/v1/venues/import"))
-                .bearer_auth(&admin)
-                .header("content-type", "text/csv")
-                .body(csv),
-        )
-        .await;
+    let a = app.import_csv("/api/v1/venues/import", csv).await;
 
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.body["created"], 0, "{}", a.body);

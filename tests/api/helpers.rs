@@ -330,7 +330,7 @@ impl TestApp {
 
     /// Posts a CSV to an admin import path (`/api/v1/residents/import`, `…/venues/import`)
     /// and returns the answer.
-    pub async fn import_csv(&self, path: &str, csv: impl Into<String>) -> Answer {
+    pub async fn import_csv(&self, path: &str, csv: impl Into<Vec<u8>>) -> Answer {
         let admin = self.admin().await;
         self.send(
             self.client
