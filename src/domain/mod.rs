@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod flags;
 pub mod ids;
 pub mod location;
+pub mod named;
 pub mod rederive;
 pub mod report;
 pub mod resident;

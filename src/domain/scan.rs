@@ -8,13 +8,23 @@ use super::ids::{Gate, ResidentId, VenueId};
 use super::ParseError;
 
 /// Which way a scan goes (contract: `in` is a check-in, `out` a check-out).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Check-in.
     In,
     /// Check-out.
     Out,
+}
+
+impl super::named::Named for Direction {
+    const NAMES: &'static [(Self, &'static str)] = &[(Self::In, "in"), (Self::Out, "out")];
+}
+
+impl<'de> Deserialize<'de> for Direction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::named::deserialize(d)
+    }
 }
 
 /// A body temperature in °C, 30.0 to 45.0 inclusive (a reading outside that is a broken

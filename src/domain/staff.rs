@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use super::ParseError;
 
 /// What a token lets its holder do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Street office and property staff: venues, residents, posters, presence, staff.
@@ -18,6 +18,57 @@ pub enum Role {
     Guard,
     /// A person who scans.
     Resident,
+}
+
+impl super::named::Named for Role {
+    const NAMES: &'static [(Self, &'static str)] = &[
+        (Self::Admin, "admin"),
+        (Self::Tracer, "tracer"),
+        (Self::Guard, "guard"),
+        (Self::Resident, "resident"),
+    ];
+}
+
+impl<'de> Deserialize<'de> for Role {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::named::deserialize(d)
+    }
+}
+
+/// The role of an account an admin creates: staff, so never `resident`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    /// See [`Role::Admin`].
+    Admin,
+    /// See [`Role::Tracer`].
+    Tracer,
+    /// See [`Role::Guard`].
+    Guard,
+}
+
+impl super::named::Named for StaffRole {
+    const NAMES: &'static [(Self, &'static str)] = &[
+        (Self::Admin, "admin"),
+        (Self::Tracer, "tracer"),
+        (Self::Guard, "guard"),
+    ];
+}
+
+impl<'de> Deserialize<'de> for StaffRole {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::named::deserialize(d)
+    }
+}
+
+impl From<StaffRole> for Role {
+    fn from(role: StaffRole) -> Self {
+        match role {
+            StaffRole::Admin => Role::Admin,
+            StaffRole::Tracer => Role::Tracer,
+            StaffRole::Guard => Role::Guard,
+        }
+    }
 }
 
 /// A staff member's login name: 3 to 32 of `[a-z0-9_.-]`, lower-cased.

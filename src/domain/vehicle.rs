@@ -190,13 +190,26 @@ impl Passenger {
 }
 
 /// What the officer decided about the vehicle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OfficerDecision {
     /// Let through the checkpoint.
     LetThrough,
     /// Turned back; a reason is required.
     TurnedBack,
+}
+
+impl super::named::Named for OfficerDecision {
+    const NAMES: &'static [(Self, &'static str)] = &[
+        (Self::LetThrough, "let_through"),
+        (Self::TurnedBack, "turned_back"),
+    ];
+}
+
+impl<'de> Deserialize<'de> for OfficerDecision {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::named::deserialize(d)
+    }
 }
 
 /// The pass visit (or denial) that one passenger's phone gave.

@@ -43,7 +43,7 @@ pub fn parse_gates<S: AsRef<str>>(
 }
 
 /// What kind of place a venue is (contract, "Words").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VenueKind {
     /// A residential compound (小区): closed management, scan in and out at the gates.
@@ -58,6 +58,23 @@ pub enum VenueKind {
     Hotel,
     /// A road checkpoint: every scan is a pass, not a stay.
     Checkpoint,
+}
+
+impl super::named::Named for VenueKind {
+    const NAMES: &'static [(Self, &'static str)] = &[
+        (Self::ResidentialCompound, "residential_compound"),
+        (Self::Shop, "shop"),
+        (Self::Market, "market"),
+        (Self::Restaurant, "restaurant"),
+        (Self::Hotel, "hotel"),
+        (Self::Checkpoint, "checkpoint"),
+    ];
+}
+
+impl<'de> Deserialize<'de> for VenueKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::named::deserialize(d)
+    }
 }
 
 impl VenueKind {
@@ -75,12 +92,9 @@ impl VenueKind {
 
     /// Parses the snake_case name used on the wire and in `venues.csv`.
     pub fn parse(raw: &str) -> Result<Self, super::ParseError> {
-        serde_json::from_value(serde_json::Value::String(raw.trim().to_owned())).map_err(|_| {
-            super::ParseError::new(
-                "kind",
-                "must be one of residential_compound, shop, market, restaurant, hotel, checkpoint",
-            )
-        })
+        use super::named::{one_of, Named};
+        Self::named(raw.trim())
+            .ok_or_else(|| super::ParseError::new("kind", format!("must be {}", one_of::<Self>())))
     }
 
     /// How long a visit may stay open before it is closed automatically, in minutes (contract,
@@ -98,13 +112,26 @@ impl VenueKind {
 }
 
 /// Who may check in at a venue. Stored now; enforced from the compound-policy issue on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryPolicy {
     /// Anyone may check in.
     Open,
     /// Only residents of the compound and registered visitors.
     ResidentsOnly,
+}
+
+impl super::named::Named for EntryPolicy {
+    const NAMES: &'static [(Self, &'static str)] = &[
+        (Self::Open, "open"),
+        (Self::ResidentsOnly, "residents_only"),
+    ];
+}
+
+impl<'de> Deserialize<'de> for EntryPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::named::deserialize(d)
+    }
 }
 
 impl EntryPolicy {

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::auth::extract::AdminUser;
 use crate::auth::AuthError;
-use crate::domain::staff::{Role, Username};
+use crate::domain::staff::{Role, StaffRole, Username};
 use crate::domain::Phone;
 use crate::error::ApiError;
 use crate::service::accounts::{self, AccountError};
@@ -51,6 +51,7 @@ impl From<AccountError> for ApiError {
 
 /// Staff credentials.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginBody {
     /// Username.
     pub username: String,
@@ -94,6 +95,7 @@ pub async fn login(
 
 /// A phone asking for a code.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OtpBody {
     /// Mobile number, 11 digits.
     pub phone: String,
@@ -130,6 +132,7 @@ pub async fn request_otp(
 
 /// A phone and its code.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResidentLoginBody {
     /// Mobile number.
     pub phone: String,
@@ -171,6 +174,7 @@ pub async fn resident_login(
 
 /// A new staff account.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewStaff {
     /// Username, 3 to 32 of `[a-z0-9_.-]`.
     pub username: String,
@@ -178,7 +182,7 @@ pub struct NewStaff {
     #[schema(value_type = String)]
     pub password: SecretString,
     /// `admin`, `tracer` or `guard`.
-    pub role: Role,
+    pub role: StaffRole,
 }
 
 /// The account created.
@@ -200,22 +204,12 @@ pub async fn create_staff(
     body: super::body::JsonObject<NewStaff>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    if body.role == Role::Resident {
-        return Err(ApiError::InvalidInput(
-            "role: must be admin, tracer or guard".into(),
-        ));
-    }
+    let role = Role::from(body.role);
     let username = Username::parse(&body.username)?;
-    accounts::create_staff(
-        state.store.as_ref(),
-        username.clone(),
-        &body.password,
-        body.role,
-    )
-    .await?;
+    accounts::create_staff(state.store.as_ref(), username.clone(), &body.password, role).await?;
     Ok(HttpResponse::Created().json(StaffCreated {
         username: username.as_str().to_owned(),
-        role: body.role,
+        role,
     }))
 }
 

@@ -107,6 +107,55 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
     }
 }
 
+/// `deserialize_with` for a field holding one object (see [`Object`]): an array of the
+/// object's fields is refused as it is at the top of a body.
+///
+/// # Errors
+/// serde's "invalid type: …, expected a JSON object" for anything but an object.
+pub fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Object::deserialize(d).map(|o| o.0)
+}
+
+/// `deserialize_with` for an optional object (`null` or absent with `serde(default)`: `None`).
+///
+/// # Errors
+/// As [`object`].
+pub fn optional_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<Object<T>>::deserialize(d).map(|o| o.map(|o| o.0))
+}
+
+/// `deserialize_with` for a field that may be sent as `null` to clear it (`Some(None)`) or left
+/// out to keep it (`None`, with `serde(default)`), holding an object when sent.
+///
+/// # Errors
+/// As [`object`].
+pub fn present_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    optional_object(d).map(Some)
+}
+
+/// `deserialize_with` for a list of objects.
+///
+/// # Errors
+/// As [`object`], for any item.
+pub fn objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Vec::<Object<T>>::deserialize(d).map(|v| v.into_iter().map(|o| o.0).collect())
+}
+
+/// `deserialize_with` for an optional list of objects.
+///
+/// # Errors
+/// As [`object`], for any item.
+pub fn optional_objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Vec<T>>, D::Error> {
+    Option::<Vec<Object<T>>>::deserialize(d)
+        .map(|v| v.map(|v| v.into_iter().map(|o| o.0).collect()))
+}
+
 /// A CSV import's body, at most [`CSV_LIMIT`] bytes.
 pub struct CsvBody(pub web::Bytes);
 

@@ -81,6 +81,7 @@ pub async fn rotate_version(
 
 /// A special code to make: one-way, or valid only within a window (an event), or both.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SpecialCodeBody {
     /// The gate.
     pub gate: String,

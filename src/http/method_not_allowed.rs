@@ -19,7 +19,7 @@ pub fn middleware<B: 'static>() -> ErrorHandlers<B> {
 
 fn with_body<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let (req, old) = res.into_parts();
-    let mut answer = ApiError::MethodNotAllowed(req.method().to_string()).error_response();
+    let mut answer = ApiError::MethodNotAllowed(super::head::asked_method(&req)).error_response();
     if let Some(allow) = old.headers().get(header::ALLOW) {
         answer.headers_mut().insert(header::ALLOW, with_head(allow));
     }

@@ -81,7 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!(
         "no {} route at this path",
-        req.method()
+        head::asked_method(&req)
     )))
 }
 

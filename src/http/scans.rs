@@ -37,6 +37,7 @@ pub struct ScanBody {
     pub idempotency_key: Option<String>,
     /// Household members scanned along (children, the elderly), at most 10; each must be
     /// registered in the scanner's household, and each gets their own visit.
+    #[serde(default, deserialize_with = "super::body::optional_objects")]
     pub members: Option<Vec<MemberBody>>,
 }
 

@@ -85,11 +85,12 @@ pub struct NewPassBody {
     /// letters upper-cased.
     pub plate: String,
     /// Where the vehicle comes from.
+    #[serde(deserialize_with = "super::body::object")]
     pub origin: OriginBody,
     /// People aboard, driver included: 1 to 60, at least as many as `passengers` lists.
     pub passenger_count: u32,
     /// The passengers who gave details (default none).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::body::objects")]
     pub passengers: Vec<PassengerBody>,
     /// `let_through` or `turned_back`.
     pub decision: OfficerDecision,

@@ -64,8 +64,10 @@ pub struct NewVenue {
     /// and exposure, a visit here also counts as a visit to the parent.
     pub parent: Option<String>,
     /// Where the venue is (`{lat, lon}`, WGS 84 degrees), for the implausible-travel flags.
+    #[serde(default, deserialize_with = "super::body::optional_object")]
     pub location: Option<Location>,
     /// When it is open (`{opens, closes}`, `HH:MM` local time), for the off-hours flags.
+    #[serde(default, deserialize_with = "super::body::optional_object")]
     pub opening_hours: Option<OpeningHours>,
 }
 
@@ -89,23 +91,13 @@ pub struct VenuePatch {
     /// Entry policy.
     pub entry_policy: Option<EntryPolicy>,
     /// Location: replaces it; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::body::present_object")]
     #[schema(value_type = Option<Location>)]
     pub location: Option<Option<Location>>,
     /// Opening hours: replace them; `null` removes them.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::body::present_object")]
     #[schema(value_type = Option<OpeningHours>)]
     pub opening_hours: Option<Option<OpeningHours>>,
-}
-
-/// A field that is present, with a value or `null` (`Some(None)`); an absent one stays `None`
-/// by `serde(default)`.
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 fn parse_max_stay(m: Option<u32>) -> Result<Option<u32>, ParseError> {

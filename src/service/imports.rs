@@ -45,6 +45,11 @@ pub struct ImportReport {
     /// are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub codes_rotated: Vec<String>,
+    /// Rows imported that deserve a look: a row with the id of an earlier row of the file,
+    /// which replaced what that row wrote (a copy-paste slip, or two people given one id).
+    /// Absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<RowError>,
 }
 
 type Row = csv::StringRecord;
@@ -121,12 +126,18 @@ pub fn venue_from_row(headers: &Row, row: &Row) -> Result<Venue, ParseError> {
         retired_gates: Vec::new(),
         location: match (col(headers, row, "lat").ok(), col(headers, row, "lon").ok()) {
             (Some(lat), Some(lon)) if !lat.trim().is_empty() || !lon.trim().is_empty() => {
-                let degrees = |s: &str| {
-                    s.trim()
-                        .parse::<f64>()
-                        .map_err(|_| ParseError::new("location", "lat and lon are degrees"))
+                let degrees = |name: &str, s: &str| {
+                    if s.trim().is_empty() {
+                        return Err(ParseError::new(
+                            "location",
+                            format!("{name} is empty: give lat and lon together, or neither"),
+                        ));
+                    }
+                    s.trim().parse::<f64>().map_err(|_| {
+                        ParseError::new("location", format!("{name} must be a number of degrees"))
+                    })
                 };
-                Some(Location::parse(degrees(lat)?, degrees(lon)?)?)
+                Some(Location::parse(degrees("lat", lat)?, degrees("lon", lon)?)?)
             }
             (Some(_), None) | (None, Some(_)) => {
                 return Err(ParseError::new(
@@ -204,10 +215,14 @@ fn without_bom(body: &[u8]) -> &[u8] {
 /// (which may refuse one with a message), and report refused rows by line.
 /// A file without a header naming each of `required` (an empty body, JSON, binary) is one
 /// error on line 1, not an import of nothing.
+///
+/// `id_of` names a row's record (a venue's code, a resident's id): a later row of the same
+/// record is imported over the earlier one and reported in `warnings`.
 async fn import_rows<T>(
     body: &[u8],
     required: &[&str],
     parse: impl Fn(&Row, &Row) -> Result<T, ParseError>,
+    id_of: impl Fn(&T) -> String,
     mut save: impl AsyncFnMut(T) -> Result<Result<Upsert, String>, StoreError>,
 ) -> Result<ImportReport, StoreError> {
     let mut report = ImportReport::default();
@@ -254,26 +269,73 @@ async fn import_rows<T>(
     // saves, and the sample's) the csv reader places a record's start, and its own line
     // count, before the line end, one line short.
     let mut lines = LineCounter::new(without_bom(body));
+    // The line of the first row of each id.
+    let mut seen: HashMap<String, u64> = HashMap::new();
     for rec in rdr.records() {
         let (line, parsed) = match rec {
-            Ok(row) => (
-                lines.line_at(row.position()),
-                beyond_header(&headers, &row)
-                    .map_or_else(|| parse(&headers, &row).map_err(|e| e.to_string()), Err),
-            ),
+            Ok(row) => {
+                let line = lines.line_at(row.position());
+                let parsed = beyond_header(&headers, &row)
+                    .map_or_else(|| parse(&headers, &row).map_err(|e| e.to_string()), Err)
+                    .map_err(|message| unclosed_quote(&row, line).unwrap_or(message));
+                (line, parsed)
+            }
             Err(e) => (lines.line_at(e.position()), Err(e.to_string())),
         };
-        let saved = match parsed {
-            Ok(value) => save(value).await?,
-            Err(message) => Err(message),
+        let (saved, id) = match parsed {
+            Ok(value) => {
+                let id = id_of(&value);
+                (save(value).await?, Some(id))
+            }
+            Err(message) => (Err(message), None),
         };
         match saved {
-            Ok(Upsert::Created) => report.created += 1,
-            Ok(Upsert::Updated) => report.updated += 1,
+            Ok(done) => {
+                match done {
+                    Upsert::Created => report.created += 1,
+                    Upsert::Updated => report.updated += 1,
+                }
+                if let Some(id) = id {
+                    if let Some(first) = seen.get(&id) {
+                        report.warnings.push(RowError {
+                            line,
+                            message: format!(
+                                "{id} is also on line {first}: this row replaced what that \
+                                 one wrote"
+                            ),
+                        });
+                    } else {
+                        seen.insert(id, line);
+                    }
+                }
+            }
             Err(message) => report.errors.push(RowError { line, message }),
         }
     }
     Ok(report)
+}
+
+/// The error of a refused row that runs over several lines: a quote opened in it and not
+/// closed where its value ends, so the lines after were read into that value (the csv
+/// reader takes a quoted value on to its closing quote, or the end of the file). `None` for
+/// a row on one line. No value of an import may hold a line end, so such a row is refused
+/// anyway; this says why, and which lines it took in.
+fn unclosed_quote(row: &Row, line: u64) -> Option<String> {
+    // A value that took in the rest of the file ends with the file's last line end.
+    let ends: usize = row
+        .iter()
+        .map(|v| v.trim_end_matches(['\r', '\n']))
+        .map(|v| line_ends(v.as_bytes(), 0, v.len()))
+        .sum();
+    (ends > 0).then(|| {
+        let last = line.saturating_add(u64::try_from(ends).unwrap_or(u64::MAX));
+        format!(
+            "a quoted value runs from this line to line {last}, and no value may hold a line \
+             end: if a quote (\") was left open, lines {} to {last} were read into this row \
+             and not imported; close it, and write a quote inside a value as two (\"\")",
+            line.saturating_add(1)
+        )
+    })
 }
 
 /// The error of a row with values past the header's last column (a comma where `;` belongs,
@@ -396,7 +458,7 @@ pub async fn import_venues(
     // What the rows before would have written (dry run only; a write reads the store).
     let mut scratch: HashMap<VenueId, Venue> = HashMap::new();
     let mut rotated: Vec<String> = Vec::new();
-    let mut report = import_rows(body, &["code", "name", "kind"], venue_from_row, async |row: Venue| {
+    let mut report = import_rows(body, &["code", "name", "kind"], venue_from_row, |v: &Venue| v.id.to_string(), async |row: Venue| {
         let existing = match scratch.get(&row.id) {
             Some(v) => Some(v.clone()),
             None => store.venue(&row.id).await?,
@@ -532,6 +594,7 @@ pub async fn import_residents(
         body,
         &["resident_id", "name", "phone"],
         resident_from_row,
+        |r: &Resident| r.id.to_string(),
         async |mut resident: Resident| {
             // A home is a registered compound, not one of its buildings nor another kind of
             // venue (the entry rules, visitor passes and alerts all work at the compound).

@@ -201,6 +201,63 @@ async fn a_file_saved_by_excel_with_crlf_and_a_bom_reports_the_same_lines(app: T
     assert_eq!(lines, vec![3, 4, 6], "{}", a.body);
 }
 
+async fn an_unclosed_quote_is_reported_with_the_lines_it_took_in(app: TestApp) {
+    let admin = app.admin().await;
+    let csv = "code,name,kind,community,address,gates,households\n\
+               GC-X001,好邻居超市,shop,东门社区,翠屏路1号,正门,\n\
+               GC-X002,\"坏引号,shop,东门社区,翠屏路2号,正门,\n\
+               GC-X003,和平店,shop,东门社区,翠屏路3号,正门,\n\
+               GC-X004,瑞祥店,shop,东门社区,翠屏路4号,正门,\n";
+
+    let a = app.import_csv("/api/v1/venues/import", csv).await;
+
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["created"], 1, "{}", a.body);
+    assert_eq!(error_lines(&a.body), vec![3], "{}", a.body);
+    let message = a.body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("to line 5") && message.contains("lines 4 to 5"),
+        "{message}"
+    );
+    assert_eq!(app.get("/api/v1/venues/GC-X003", &admin).await.status, 404);
+}
+
+async fn a_second_row_with_the_same_id_is_imported_over_the_first_and_warned(app: TestApp) {
+    let admin = app.admin().await;
+    let csv = "code,name,kind,community,address,gates,households\n\
+               GC-X001,好邻居超市,shop,东门社区,翠屏路1号,正门,\n\
+               GC-X002,和平店,shop,东门社区,翠屏路2号,正门,\n\
+               GC-X001,瑞祥店,shop,东门社区,翠屏路3号,正门,\n";
+
+    let a = app.import_csv("/api/v1/venues/import", csv).await;
+
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["errors"], json!([]), "{}", a.body);
+    assert_eq!(
+        a.body["warnings"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        a.body
+    );
+    assert_eq!(a.body["warnings"][0]["line"], 4);
+    let message = a.body["warnings"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("GC-X001 is also on line 2"), "{message}");
+    assert_eq!(
+        app.get("/api/v1/venues/GC-X001", &admin).await.body["name"],
+        "瑞祥店"
+    );
+    let again = app
+        .import_csv(
+            "/api/v1/venues/import",
+            "code,name,kind,community,address,gates,households\n\
+             GC-X001,好邻居超市,shop,东门社区,翠屏路1号,正门,\n",
+        )
+        .await;
+    assert!(again.body.get("warnings").is_none(), "{}", again.body);
+}
+
 async fn a_file_saved_in_gbk_is_one_error_and_imports_nothing(app: TestApp) {
     let admin = app.admin().await;
     // "好邻居" in GBK on line 3; line 2 is ASCII only.
@@ -371,7 +428,147 @@ async fn a_scan_sent_as_another_content_type_is_told_to_send_json(app: TestApp) 
     }
 }
 
+async fn objects_nested_in_a_body_sent_as_arrays_are_refused_and_change_nothing(app: TestApp) {
+    let shop = app.venue("S1", "shop").await;
+    app.venue("K1", "checkpoint").await;
+    let (tok, rid) = app.resident("19900000952").await;
+    let admin = app.admin().await;
+    let guard = app.staff("guard1", "guard").await;
+    let venue = |extra: serde_json::Value| {
+        let mut body = json!({"id": "S2", "name": "Shop", "kind": "shop", "community": "C",
+            "gates": ["main"]});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        body
+    };
+    let pass = |origin: serde_json::Value, passengers: serde_json::Value| {
+        json!({"plate": "云D12345", "origin": origin, "passenger_count": 2,
+            "passengers": passengers, "decision": "let_through"})
+    };
+    let cases = [
+        (
+            "/api/v1/scans",
+            tok.as_str(),
+            json!({"code": shop, "direction": "in", "members": [[rid, 36.5]]}),
+        ),
+        (
+            "/api/v1/venues",
+            admin.as_str(),
+            venue(json!({"location": [25.0, 102.7]})),
+        ),
+        (
+            "/api/v1/venues",
+            admin.as_str(),
+            venue(json!({"opening_hours": ["08:00", "20:00"]})),
+        ),
+        (
+            "/api/v1/venues/K1/vehicle-passes",
+            guard.as_str(),
+            pass(json!(["湖北", "武汉"]), json!([])),
+        ),
+        (
+            "/api/v1/venues/K1/vehicle-passes",
+            guard.as_str(),
+            pass(
+                json!({"province": "湖北", "city": "武汉"}),
+                json!([["付秀英", "19900000801", 36.5]]),
+            ),
+        ),
+    ];
+    for (path, token, body) in cases {
+        let a = app.post(path, token, &body).await;
+        assert_eq!(a.status, 400, "{path} {body}: {}", a.body);
+        assert_eq!(a.body["error"]["code"], "invalid_json", "{path} {body}");
+        let message = a.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("expected a JSON object"), "{message}");
+    }
+    let patch = app
+        .send(
+            app.client
+                .patch(app.url("/api/v1/venues/S1"))
+                .bearer_auth(&admin)
+                .json(&json!({"location": [25.0, 102.7]})),
+        )
+        .await;
+    assert_eq!(patch.status, 400, "{}", patch.body);
+
+    assert!(app.visits_of(&rid).await.is_empty());
+    assert_eq!(app.get("/api/v1/venues/S2", &admin).await.status, 404);
+    assert!(app.get("/api/v1/venues/S1", &admin).await.body["location"].is_null());
+    let passes = app.get("/api/v1/venues/K1/vehicle-passes", &guard).await;
+    assert_eq!(passes.status, 200, "{}", passes.body);
+    assert_eq!(passes.body["passes"], json!([]));
+}
+
+async fn sign_in_bodies_with_unknown_fields_are_refused(app: TestApp) {
+    let cases = [
+        (
+            "/api/v1/auth/otp",
+            json!({"phone": "19900000953", "phnoe": "x"}),
+        ),
+        (
+            "/api/v1/auth/resident",
+            json!({"phone": "19900000953", "code": "123456", "remember": true}),
+        ),
+        (
+            "/api/v1/auth/login",
+            json!({"username": "admin", "password": "x", "otp": "1"}),
+        ),
+    ];
+    for (path, body) in cases {
+        let a = app.send(app.client.post(app.url(path)).json(&body)).await;
+        assert_eq!(a.status, 400, "{path}: {}", a.body);
+        let message = a.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("unknown field"), "{path}: {message}");
+    }
+}
+
+async fn a_word_of_the_contract_given_anything_else_is_refused_with_the_words_listed(app: TestApp) {
+    let shop = app.venue("S1", "shop").await;
+    let (tok, rid) = app.resident("19900000954").await;
+    let admin = app.admin().await;
+    for direction in [
+        json!(5),
+        json!(["in"]),
+        json!({"in": null}),
+        json!("sideways"),
+    ] {
+        let a = app
+            .post(
+                "/api/v1/scans",
+                &tok,
+                &json!({"code": shop, "direction": direction}),
+            )
+            .await;
+        assert_eq!(a.status, 400, "{direction}: {}", a.body);
+        let message = a.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(r#"expected one of "in", "out""#),
+            "{direction}: {message}"
+        );
+    }
+    let staff = app
+        .post(
+            "/api/v1/staff",
+            &admin,
+            &json!({"username": "someone", "password": "a-long-password-1", "role": "resident"}),
+        )
+        .await;
+    assert_eq!(staff.status, 400, "{}", staff.body);
+    let message = staff.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(r#"expected one of "admin", "tracer", "guard""#),
+        "{message}"
+    );
+    assert!(app.visits_of(&rid).await.is_empty());
+    assert_eq!(app.login("someone", "a-long-password-1").await.status, 401);
+}
+
 crate::on_both_backends!(
+    a_word_of_the_contract_given_anything_else_is_refused_with_the_words_listed,
+    objects_nested_in_a_body_sent_as_arrays_are_refused_and_change_nothing,
+    sign_in_bodies_with_unknown_fields_are_refused,
     malformed_json_and_wrong_types_get_400_and_change_nothing,
     an_unknown_or_tampered_code_is_refused_with_its_own_error,
     a_client_time_outside_the_skew_is_refused_and_changes_nothing,
@@ -380,6 +577,8 @@ crate::on_both_backends!(
     a_file_that_is_not_a_csv_of_the_import_is_reported_on_its_header_line,
     a_file_saved_by_excel_with_crlf_and_a_bom_reports_the_same_lines,
     a_file_saved_in_gbk_is_one_error_and_imports_nothing,
+    an_unclosed_quote_is_reported_with_the_lines_it_took_in,
+    a_second_row_with_the_same_id_is_imported_over_the_first_and_warned,
     a_venue_with_bad_fields_is_refused_with_400,
     bad_query_parameters_get_400,
     a_scan_sent_as_another_content_type_is_told_to_send_json,
