@@ -268,8 +268,12 @@ async function runImport(dryRun) {
       (dryRun ? "Would revoke" : "Revoked") + " every poster of (a gate taken away came back; print anew): " +
       rotated.join(", ");
   }
-  fill($("import-errors").tBodies[0], r.errors, (e) => [e.line, e.message]);
-  $("import-errors").hidden = r.errors.length === 0;
+  const warnings = r.warnings || [];
+  if (warnings.length) summary.textContent += "，请核对 " + warnings.length + " 行 (warnings)";
+  const rows = r.errors.map((e) => [e.line, e.message])
+    .concat(warnings.map((w) => [w.line, "提醒 Warning: " + w.message]));
+  fill($("import-errors").tBodies[0], rows, (row) => row);
+  $("import-errors").hidden = rows.length === 0;
 }
 
 // --- occupancy -------------------------------------------------------------------------------

@@ -44,6 +44,18 @@ pub fn deserialize<'de, D: Deserializer<'de>, T: Named>(d: D) -> Result<T, D::Er
     }
 }
 
+/// Implements `Deserialize` for each [`Named`] enum given, through [`deserialize`].
+macro_rules! deserialize_by_name {
+    ($($t:ty),+) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::domain::named::deserialize(d)
+            }
+        }
+    )+};
+}
+pub(crate) use deserialize_by_name;
+
 /// "one of "a", "b"": the names of `T`, as an error lists them.
 pub fn one_of<T: Named>() -> String {
     let names: Vec<String> = T::NAMES.iter().map(|(_, n)| format!("{n:?}")).collect();
@@ -135,6 +147,32 @@ mod tests {
     enum Derived {
         In,
         Out,
+    }
+
+    /// Each name is the one `Serialize` writes, at the index it writes in a binary format.
+    fn names_match_serialize<T: Named + serde::Serialize>() {
+        for (i, (value, name)) in T::NAMES.iter().enumerate() {
+            assert_eq!(serde_json::to_value(value).ok(), Some((*name).into()));
+            let index = postcard::to_allocvec(value).unwrap_or_default();
+            assert_eq!(
+                index,
+                postcard::to_allocvec(&i).unwrap_or_default(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_enum_read_by_name_lists_its_variants_in_their_order() {
+        use crate::domain::staff::{Role, StaffRole};
+        use crate::domain::vehicle::OfficerDecision;
+        use crate::domain::{Direction, EntryPolicy, VenueKind};
+        names_match_serialize::<Direction>();
+        names_match_serialize::<VenueKind>();
+        names_match_serialize::<EntryPolicy>();
+        names_match_serialize::<OfficerDecision>();
+        names_match_serialize::<Role>();
+        names_match_serialize::<StaffRole>();
     }
 
     #[test]

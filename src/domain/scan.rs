@@ -21,11 +21,7 @@ impl super::named::Named for Direction {
     const NAMES: &'static [(Self, &'static str)] = &[(Self::In, "in"), (Self::Out, "out")];
 }
 
-impl<'de> Deserialize<'de> for Direction {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        super::named::deserialize(d)
-    }
-}
+super::named::deserialize_by_name!(Direction);
 
 /// A body temperature in °C, 30.0 to 45.0 inclusive (a reading outside that is a broken
 /// thermometer or a typo, not a person).

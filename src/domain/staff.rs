@@ -29,11 +29,7 @@ impl super::named::Named for Role {
     ];
 }
 
-impl<'de> Deserialize<'de> for Role {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        super::named::deserialize(d)
-    }
-}
+super::named::deserialize_by_name!(Role);
 
 /// The role of an account an admin creates: staff, so never `resident`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -55,11 +51,7 @@ impl super::named::Named for StaffRole {
     ];
 }
 
-impl<'de> Deserialize<'de> for StaffRole {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        super::named::deserialize(d)
-    }
-}
+super::named::deserialize_by_name!(StaffRole);
 
 impl From<StaffRole> for Role {
     fn from(role: StaffRole) -> Self {

@@ -206,11 +206,7 @@ impl super::named::Named for OfficerDecision {
     ];
 }
 
-impl<'de> Deserialize<'de> for OfficerDecision {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        super::named::deserialize(d)
-    }
-}
+super::named::deserialize_by_name!(OfficerDecision);
 
 /// The pass visit (or denial) that one passenger's phone gave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -71,11 +71,7 @@ impl super::named::Named for VenueKind {
     ];
 }
 
-impl<'de> Deserialize<'de> for VenueKind {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        super::named::deserialize(d)
-    }
-}
+super::named::deserialize_by_name!(VenueKind);
 
 impl VenueKind {
     /// The snake_case name used on the wire and in `venues.csv`.
@@ -128,11 +124,7 @@ impl super::named::Named for EntryPolicy {
     ];
 }
 
-impl<'de> Deserialize<'de> for EntryPolicy {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        super::named::deserialize(d)
-    }
-}
+super::named::deserialize_by_name!(EntryPolicy);
 
 impl EntryPolicy {
     /// The contract's default: compounds are `residents_only`, everything else `open`.

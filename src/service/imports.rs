@@ -275,9 +275,18 @@ async fn import_rows<T>(
         let (line, parsed) = match rec {
             Ok(row) => {
                 let line = lines.line_at(row.position());
+                let spans = spans_lines(&row, line);
                 let parsed = beyond_header(&headers, &row)
                     .map_or_else(|| parse(&headers, &row).map_err(|e| e.to_string()), Err)
-                    .map_err(|message| unclosed_quote(&row, line).unwrap_or(message));
+                    .map_err(|message| spans.map_or(message, |last| unclosed_quote(line, last)));
+                if let (Ok(_), Some(last)) = (&parsed, spans) {
+                    // A line end in a column the import does not read: the row is good, but
+                    // the lines it took in may have been rows of their own.
+                    report.warnings.push(RowError {
+                        line,
+                        message: unclosed_quote(line, last),
+                    });
+                }
                 (line, parsed)
             }
             Err(e) => (lines.line_at(e.position()), Err(e.to_string())),
@@ -315,27 +324,33 @@ async fn import_rows<T>(
     Ok(report)
 }
 
-/// The error of a refused row that runs over several lines: a quote opened in it and not
-/// closed where its value ends, so the lines after were read into that value (the csv
-/// reader takes a quoted value on to its closing quote, or the end of the file). `None` for
-/// a row on one line. No value of an import may hold a line end, so such a row is refused
-/// anyway; this says why, and which lines it took in.
-fn unclosed_quote(row: &Row, line: u64) -> Option<String> {
+/// The last line of a row whose values hold line ends (a quote opened in it and not closed
+/// where its value ends, so the csv reader took the lines after into that value, on to its
+/// closing quote or the end of the file); `None` for a row on one line.
+fn spans_lines(row: &Row, line: u64) -> Option<u64> {
     // A value that took in the rest of the file ends with the file's last line end.
     let ends: usize = row
         .iter()
         .map(|v| v.trim_end_matches(['\r', '\n']))
         .map(|v| line_ends(v.as_bytes(), 0, v.len()))
         .sum();
-    (ends > 0).then(|| {
-        let last = line.saturating_add(u64::try_from(ends).unwrap_or(u64::MAX));
-        format!(
-            "a quoted value runs from this line to line {last}, and no value may hold a line \
-             end: if a quote (\") was left open, lines {} to {last} were read into this row \
-             and not imported; close it, and write a quote inside a value as two (\"\")",
-            line.saturating_add(1)
-        )
-    })
+    (ends > 0).then(|| line.saturating_add(u64::try_from(ends).unwrap_or(u64::MAX)))
+}
+
+/// What to say of a row on `line` that runs on to `last` (see [`spans_lines`]): no value the
+/// import reads may hold a line end, so such a row is refused when the line end is in one of
+/// them, and warned of when it is in a column the import does not read.
+fn unclosed_quote(line: u64, last: u64) -> String {
+    let taken = if last == line.saturating_add(1) {
+        format!("line {last} was")
+    } else {
+        format!("lines {} to {last} were", line.saturating_add(1))
+    };
+    format!(
+        "a quoted value runs from this line to line {last}: if a quote (\") was left open, \
+         {taken} read into this row and not imported; close it, and write a quote inside a \
+         value as two (\"\")"
+    )
 }
 
 /// The error of a row with values past the header's last column (a comma where `;` belongs,

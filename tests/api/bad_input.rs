@@ -220,6 +220,20 @@ async fn an_unclosed_quote_is_reported_with_the_lines_it_took_in(app: TestApp) {
         "{message}"
     );
     assert_eq!(app.get("/api/v1/venues/GC-X003", &admin).await.status, 404);
+
+    // Open in a column the import does not read: the row is good, the lines it took in are
+    // named.
+    let remark = "code,name,kind,community,address,gates,households,remark\n\
+                  GC-X011,好邻居超市,shop,东门社区,翠屏路1号,正门,,\"未关\n\
+                  GC-X012,和平店,shop,东门社区,翠屏路3号,正门,,\n";
+    let a = app.import_csv("/api/v1/venues/import", remark).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["created"], 1, "{}", a.body);
+    assert_eq!(a.body["warnings"][0]["line"], 2, "{}", a.body);
+    let message = a.body["warnings"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("line 3 was read"), "{message}");
 }
 
 async fn a_second_row_with_the_same_id_is_imported_over_the_first_and_warned(app: TestApp) {

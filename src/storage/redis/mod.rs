@@ -117,9 +117,21 @@ where
     }
 }
 
-/// One answer of a pipeline as `T`; an answer of another type is [`StoreError::Corrupt`] (a
-/// key holding what this store never writes there).
+/// One answer of a pipeline as `T`; an answer of another type, or Redis's `WRONGTYPE`, is
+/// [`StoreError::Corrupt`] (a key holding what this store never writes there). Any other
+/// error Redis answers (`LOADING` while it reads its file after a restart, `BUSY`, `OOM`,
+/// `MASTERDOWN`, `TRYAGAIN`) is [`StoreError::Unavailable`]: Redis cannot answer now, and
+/// nothing stored is wrong.
 fn answer<T: FromRedisValue>(value: redis::Value) -> Result<T, StoreError> {
+    if let redis::Value::ServerError(e) = &value {
+        if e.code() != "WRONGTYPE" {
+            return Err(StoreError::Unavailable(format!(
+                "redis: {} {}",
+                e.code(),
+                e.details().unwrap_or_default()
+            )));
+        }
+    }
     redis::from_redis_value(value).map_err(|e| StoreError::Corrupt(format!("redis: {e}")))
 }
 
@@ -1029,5 +1041,32 @@ impl Store for RedisStore {
             .map(|bytes| record::unframe(bytes, record::Side::Venue(venue)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(record::latest(Vec::new(), open))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(resp: &[u8]) -> redis::Value {
+        redis::parse_redis_value(resp).unwrap_or(redis::Value::Nil)
+    }
+
+    #[test]
+    fn an_error_redis_answers_in_a_pipeline_is_unavailable_unless_the_key_holds_another_type() {
+        for busy in [
+            &b"-LOADING Redis is loading the dataset in memory\r\n"[..],
+            b"-BUSY Redis is busy running a script\r\n",
+            b"-OOM command not allowed when used memory > 'maxmemory'\r\n",
+        ] {
+            let got = answer::<Option<String>>(reply(busy));
+            assert!(matches!(got, Err(StoreError::Unavailable(_))), "{got:?}");
+        }
+        let wrong = answer::<Option<String>>(reply(
+            b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ));
+        assert!(matches!(wrong, Err(StoreError::Corrupt(_))), "{wrong:?}");
+        let fine = answer::<Option<String>>(reply(b"$2\r\nok\r\n"));
+        assert_eq!(fine.ok().flatten().as_deref(), Some("ok"));
     }
 }
