@@ -34,7 +34,8 @@ pub struct RowError {
 pub struct ImportReport {
     /// Rows that made new records.
     pub created: u64,
-    /// Rows that replaced existing records.
+    /// Rows that replaced existing records. A row with the id of an earlier row of the file is
+    /// counted once, with that row, and listed in `warnings`.
     pub updated: u64,
     /// Rows refused.
     pub errors: Vec<RowError>,
@@ -271,14 +272,28 @@ async fn import_rows<T>(
     let mut lines = LineCounter::new(without_bom(body));
     // The line of the first row of each id.
     let mut seen: HashMap<String, u64> = HashMap::new();
-    for rec in rdr.records() {
-        let (line, parsed) = match rec {
-            Ok(row) => {
+    let text = without_bom(body);
+    let mut row = Row::new();
+    loop {
+        let read = rdr.read_record(&mut row);
+        let (line, parsed) = match read {
+            Ok(false) => break,
+            Ok(true) => {
                 let line = lines.line_at(row.position());
                 let spans = spans_lines(&row, line);
+                let open_to_end = rdr.position().byte() >= u64::try_from(text.len()).unwrap_or(0)
+                    && quote_left_open(text, row.position());
                 let parsed = beyond_header(&headers, &row)
                     .map_or_else(|| parse(&headers, &row).map_err(|e| e.to_string()), Err)
-                    .map_err(|message| spans.map_or(message, |last| unclosed_quote(line, last)));
+                    .map_err(|message| match spans {
+                        Some(last) => unclosed_quote(line, last),
+                        None if open_to_end => "a quote (\") opened on this line is never \
+                                                closed, so the rest of the line was read as \
+                                                one value: close it, and write a quote inside \
+                                                a value as two (\"\")"
+                            .to_owned(),
+                        None => message,
+                    });
                 if let (Ok(_), Some(last)) = (&parsed, spans) {
                     // A line end in a column the import does not read: the row is good, but
                     // the lines it took in may have been rows of their own.
@@ -300,21 +315,24 @@ async fn import_rows<T>(
         };
         match saved {
             Ok(done) => {
-                match done {
-                    Upsert::Created => report.created += 1,
-                    Upsert::Updated => report.updated += 1,
-                }
-                if let Some(id) = id {
-                    if let Some(first) = seen.get(&id) {
-                        report.warnings.push(RowError {
-                            line,
-                            message: format!(
-                                "{id} is also on line {first}: this row replaced what that \
-                                 one wrote"
-                            ),
-                        });
-                    } else {
-                        seen.insert(id, line);
+                let first = id.as_ref().and_then(|id| seen.get(id).copied());
+                match (first, id) {
+                    // Counted once, with its first row: it made or replaced one record.
+                    (Some(first), Some(id)) => report.warnings.push(RowError {
+                        line,
+                        message: format!(
+                            "{id} is also on line {first}: this row replaced what that one \
+                             wrote (counted once, with that row)"
+                        ),
+                    }),
+                    (_, id) => {
+                        match done {
+                            Upsert::Created => report.created += 1,
+                            Upsert::Updated => report.updated += 1,
+                        }
+                        if let Some(id) = id {
+                            seen.insert(id, line);
+                        }
                     }
                 }
             }
@@ -322,6 +340,17 @@ async fn import_rows<T>(
         }
     }
     Ok(report)
+}
+
+/// Whether the record starting at `pos` in `text` and running to its end holds an odd number
+/// of quotes: a quote opened in it was never closed, and the csv reader took the rest of the
+/// file into one value.
+fn quote_left_open(text: &[u8], pos: Option<&csv::Position>) -> bool {
+    let start = pos
+        .and_then(|p| usize::try_from(p.byte()).ok())
+        .unwrap_or(text.len())
+        .min(text.len());
+    text[start..].iter().filter(|b| **b == b'"').count() % 2 == 1
 }
 
 /// The last line of a row whose values hold line ends (a quote opened in it and not closed
