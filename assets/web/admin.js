@@ -269,7 +269,7 @@ async function runImport(dryRun) {
       rotated.join(", ");
   }
   const warnings = r.warnings || [];
-  if (warnings.length) summary.textContent += "，请核对 " + warnings.length + " 行 (warnings)";
+  if (warnings.length) summary.textContent += "，请核对 " + new Set(warnings.map((w) => w.line)).size + " 行 (warnings)";
   const rows = r.errors.map((e) => [e.line, e.message])
     .concat(warnings.map((w) => [w.line, "提醒 Warning: " + w.message]));
   fill($("import-errors").tBodies[0], rows, (row) => row);

@@ -275,6 +275,7 @@ async fn import_rows<T>(
     let text = without_bom(body);
     let mut row = Row::new();
     loop {
+        let mut taken_in: Option<String> = None;
         let read = rdr.read_record(&mut row);
         let (line, parsed) = match read {
             Ok(false) => break,
@@ -294,14 +295,9 @@ async fn import_rows<T>(
                             .to_owned(),
                         None => message,
                     });
-                if let (Ok(_), Some(last)) = (&parsed, spans) {
-                    // A line end in a column the import does not read: the row is good, but
-                    // the lines it took in may have been rows of their own.
-                    report.warnings.push(RowError {
-                        line,
-                        message: unclosed_quote(line, last),
-                    });
-                }
+                // A line end in a column the import does not read: the row may be good, but
+                // the lines it took in may have been rows of their own (said once it saved).
+                taken_in = spans.map(|last| unclosed_quote(line, last));
                 (line, parsed)
             }
             Err(e) => (lines.line_at(e.position()), Err(e.to_string())),
@@ -315,6 +311,9 @@ async fn import_rows<T>(
         };
         match saved {
             Ok(done) => {
+                if let Some(message) = taken_in {
+                    report.warnings.push(RowError { line, message });
+                }
                 let first = id.as_ref().and_then(|id| seen.get(id).copied());
                 match (first, id) {
                     // Counted once, with its first row: it made or replaced one record.
@@ -342,25 +341,52 @@ async fn import_rows<T>(
     Ok(report)
 }
 
-/// Whether the record starting at `pos` in `text` and running to its end holds an odd number
-/// of quotes: a quote opened in it was never closed, and the csv reader took the rest of the
-/// file into one value.
+/// Whether the record starting at `pos` in `text`, the file's last, ends inside a quoted value:
+/// a quote that opened a value was never closed, and the csv reader took the rest of the file
+/// into it. Read as the reader reads (RFC 4180): a quote opens a value only at its start,
+/// `""` inside a quoted value is a quote, and a quote elsewhere is a character.
 fn quote_left_open(text: &[u8], pos: Option<&csv::Position>) -> bool {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
     let start = pos
         .and_then(|p| usize::try_from(p.byte()).ok())
         .unwrap_or(text.len())
         .min(text.len());
-    text[start..].iter().filter(|b| **b == b'"').count() % 2 == 1
+    let mut state = State::FieldStart;
+    for &b in &text[start..] {
+        state = match (state, b) {
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) | (State::QuoteInQuoted, b'"') => State::Quoted,
+            (State::FieldStart, b'"') => State::Quoted,
+            (_, b',') => State::FieldStart,
+            // The record ended on a line end outside quotes.
+            (_, b'\n' | b'\r') => return false,
+            _ => State::Unquoted,
+        };
+    }
+    state == State::Quoted
 }
-
 /// The last line of a row whose values hold line ends (a quote opened in it and not closed
 /// where its value ends, so the csv reader took the lines after into that value, on to its
 /// closing quote or the end of the file); `None` for a row on one line.
 fn spans_lines(row: &Row, line: u64) -> Option<u64> {
-    // A value that took in the rest of the file ends with the file's last line end.
+    // A last value that took in the rest of the file ends with the file's last line end.
+    let last = row.len().saturating_sub(1);
     let ends: usize = row
         .iter()
-        .map(|v| v.trim_end_matches(['\r', '\n']))
+        .enumerate()
+        .map(|(i, v)| {
+            if i == last {
+                v.trim_end_matches(['\r', '\n'])
+            } else {
+                v
+            }
+        })
         .map(|v| line_ends(v.as_bytes(), 0, v.len()))
         .sum();
     (ends > 0).then(|| line.saturating_add(u64::try_from(ends).unwrap_or(u64::MAX)))
@@ -701,6 +727,18 @@ mod tests {
         rdr.records()
             .map(|r| lines.line_at(r.expect("a record").position()))
             .collect()
+    }
+
+    #[test]
+    fn a_quote_is_left_open_only_when_it_opened_a_value_and_never_closed() {
+        let open = |text: &str| quote_left_open(text.as_bytes(), Some(&csv::Position::new()));
+        assert!(open("X,5\" TV,\"open\n"));
+        assert!(open("X,\"open to the end"));
+        assert!(open("X,\"a \"\"b\"\" c\n"));
+        assert!(!open("X,5\" TV,badkind\n"));
+        assert!(!open("X,\"a \"\"b\"\" c\",d\n"));
+        assert!(!open("X,\"closed\""));
+        assert!(!open("X,\"closed\"x,y\r\n"));
     }
 
     #[test]
