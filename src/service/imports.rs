@@ -47,8 +47,9 @@ pub struct ImportReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub codes_rotated: Vec<String>,
     /// Rows imported that deserve a look: a row with the id of an earlier row of the file,
-    /// which replaced what that row wrote (a copy-paste slip, or two people given one id).
-    /// Absent when there are none.
+    /// which replaced what that row wrote (a copy-paste slip, or two people given one id), and
+    /// a row that took later lines into a column the import does not read (an unclosed
+    /// quote). Absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<RowError>,
 }
@@ -269,10 +270,10 @@ async fn import_rows<T>(
     // A record's line, counted up to its first byte: after a CRLF line end (the files Excel
     // saves, and the sample's) the csv reader places a record's start, and its own line
     // count, before the line end, one line short.
-    let mut lines = LineCounter::new(without_bom(body));
+    let text = without_bom(body);
+    let mut lines = LineCounter::new(text);
     // The line of the first row of each id.
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let text = without_bom(body);
     let mut row = Row::new();
     loop {
         let mut taken_in: Option<String> = None;
@@ -288,11 +289,7 @@ async fn import_rows<T>(
                     .map_or_else(|| parse(&headers, &row).map_err(|e| e.to_string()), Err)
                     .map_err(|message| match spans {
                         Some(last) => unclosed_quote(line, last),
-                        None if open_to_end => "a quote (\") opened on this line is never \
-                                                closed, so the rest of the line was read as \
-                                                one value: close it, and write a quote inside \
-                                                a value as two (\"\")"
-                            .to_owned(),
+                        None if open_to_end => never_closed(),
                         None => message,
                     });
                 // A line end in a column the import does not read: the row may be good, but
@@ -339,6 +336,14 @@ async fn import_rows<T>(
         }
     }
     Ok(report)
+}
+
+/// What to say of the file's last row when a quote opened in it is never closed (see
+/// [`quote_left_open`]).
+fn never_closed() -> String {
+    "a quote (\") opened on this line is never closed, so the rest of the line was read as \
+     one value: close it, and write a quote inside a value as two (\"\")"
+        .to_owned()
 }
 
 /// Whether the record starting at `pos` in `text`, the file's last, ends inside a quoted value:
