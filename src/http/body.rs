@@ -10,7 +10,7 @@ use actix_web::error::{JsonPayloadError, PayloadError};
 use actix_web::{web, FromRequest, HttpRequest};
 use futures::future::LocalBoxFuture;
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 use std::marker::PhantomData;
@@ -45,6 +45,10 @@ fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
         JsonPayloadError::ContentType => ApiError::InvalidJson(
             "the body must be JSON sent with Content-Type: application/json".into(),
         ),
+        // serde's words alone, without actix's "Json deserialize error: " before them.
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::InvalidJson(super::redact_values(&e.to_string()))
+        }
         other => ApiError::InvalidJson(super::redact_values(&other.to_string())),
     }
 }
@@ -76,8 +80,44 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
     type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let read = web::Json::<Object<T>>::from_request(req, payload);
+        let read = web::Json::<Traced<T>>::from_request(req, payload);
         Box::pin(async move { read.await.map(|json| JsonObject(json.into_inner().0)) })
+    }
+}
+
+/// A body's [`Object`] whose errors name where in the body they are: `location.lat: invalid
+/// type: …`, `scans[2].direction: expected one of …` (serde's own message after the path;
+/// nothing before it for an error in the body's own fields or keys).
+struct Traced<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Traced<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_path_to_error::deserialize::<_, Object<T>>(deserializer)
+            .map(|object| Traced(object.0))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                if path == "." {
+                    return inner;
+                }
+                // The position serde_json put on the inner error is of no use beside the path.
+                D::Error::custom(format!("{path}: {}", without_position(&inner.to_string())))
+            })
+    }
+}
+
+/// `message` without serde_json's ending ` at line L column C`, if it has one.
+pub(super) fn without_position(message: &str) -> &str {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    match message.rfind(" at line ") {
+        Some(at)
+            if message[at + " at line ".len()..]
+                .split_once(" column ")
+                .is_some_and(|(l, c)| digits(l) && digits(c)) =>
+        {
+            &message[..at]
+        }
+        _ => message,
     }
 }
 

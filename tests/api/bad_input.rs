@@ -442,20 +442,22 @@ async fn a_scan_sent_as_another_content_type_is_told_to_send_json(app: TestApp) 
     }
 }
 
+/// A new venue `S2`'s body with `extra`'s fields added.
+fn venue(extra: serde_json::Value) -> serde_json::Value {
+    let mut body = json!({"id": "S2", "name": "Shop", "kind": "shop", "community": "C",
+        "gates": ["main"]});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    body
+}
+
 async fn objects_nested_in_a_body_sent_as_arrays_are_refused_and_change_nothing(app: TestApp) {
     let shop = app.venue("S1", "shop").await;
     app.venue("K1", "checkpoint").await;
     let (tok, rid) = app.resident("19900000952").await;
     let admin = app.admin().await;
     let guard = app.staff("guard1", "guard").await;
-    let venue = |extra: serde_json::Value| {
-        let mut body = json!({"id": "S2", "name": "Shop", "kind": "shop", "community": "C",
-            "gates": ["main"]});
-        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-            b.extend(e.clone());
-        }
-        body
-    };
     let pass = |origin: serde_json::Value, passengers: serde_json::Value| {
         json!({"plate": "云D12345", "origin": origin, "passenger_count": 2,
             "passengers": passengers, "decision": "let_through"})
@@ -579,8 +581,60 @@ async fn a_word_of_the_contract_given_anything_else_is_refused_with_the_words_li
     assert_eq!(app.login("someone", "a-long-password-1").await.status, 401);
 }
 
+async fn a_body_error_names_the_field_it_is_in(app: TestApp) {
+    let shop = app.venue("S1", "shop").await;
+    let (tok, rid) = app.resident("19900000955").await;
+    let admin = app.admin().await;
+    let cases = [
+        (
+            "/api/v1/venues",
+            admin.as_str(),
+            venue(json!({"location": [25.0, 102.7]})),
+            "location: invalid type: array, expected a JSON object",
+        ),
+        (
+            "/api/v1/venues",
+            admin.as_str(),
+            venue(json!({"location": {"lat": "25.0", "lon": 102.7}})),
+            "location.lat: invalid type: string",
+        ),
+        (
+            "/api/v1/scans",
+            tok.as_str(),
+            json!({"code": shop, "direction": "in", "members": [{"resident_id": rid}, {"resident_id": 7}]}),
+            "members[1].resident_id: invalid type: integer",
+        ),
+        (
+            "/api/v1/scans",
+            tok.as_str(),
+            json!({"code": shop, "direction": "sideways"}),
+            "direction: ",
+        ),
+    ];
+    for (path, token, body, start) in cases {
+        let a = app.post(path, token, &body).await;
+        assert_eq!(a.status, 400, "{path} {body}: {}", a.body);
+        assert_eq!(a.body["error"]["code"], "invalid_json", "{path} {body}");
+        let message = a.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(start), "{path} {body}: {message}");
+        assert!(!message.contains(" at line "), "{message}");
+    }
+    // An error in the body's own fields has no path before it.
+    let missing = app
+        .post("/api/v1/scans", &tok, &json!({"direction": "in"}))
+        .await;
+    assert_eq!(missing.status, 400, "{}", missing.body);
+    let message = missing.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.starts_with("missing field `code`"), "{message}");
+    assert!(app.visits_of(&rid).await.is_empty());
+    assert_eq!(app.get("/api/v1/venues/S2", &admin).await.status, 404);
+}
+
 crate::on_both_backends!(
     a_word_of_the_contract_given_anything_else_is_refused_with_the_words_listed,
+    a_body_error_names_the_field_it_is_in,
     objects_nested_in_a_body_sent_as_arrays_are_refused_and_change_nothing,
     sign_in_bodies_with_unknown_fields_are_refused,
     malformed_json_and_wrong_types_get_400_and_change_nothing,
