@@ -85,40 +85,52 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
     }
 }
 
-/// A body's [`Object`] whose errors name where in the body they are: `location.lat: invalid
-/// type: …`, `scans[2].direction: expected one of …` (serde's own message after the path;
-/// nothing before it for an error in the body's own fields or keys).
+/// A body's [`Object`] whose errors name where in the body they are (see [`traced`]).
 struct Traced<T>(T);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Traced<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        serde_path_to_error::deserialize::<_, Object<T>>(deserializer)
-            .map(|object| Traced(object.0))
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                if path == "." {
-                    return inner;
-                }
-                // The position serde_json put on the inner error is of no use beside the path.
-                D::Error::custom(format!("{path}: {}", without_position(&inner.to_string())))
-            })
+        traced::<D, Object<T>>(deserializer).map(|object| Traced(object.0))
     }
 }
 
-/// `message` without serde_json's ending ` at line L column C`, if it has one.
-pub(super) fn without_position(message: &str) -> &str {
-    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    match message.rfind(" at line ") {
-        Some(at)
-            if message[at + " at line ".len()..]
-                .split_once(" column ")
-                .is_some_and(|(l, c)| digits(l) && digits(c)) =>
-        {
-            &message[..at]
+/// `T` read from `deserializer`, an error naming the field it is in before serde's words, as a
+/// path into the body: `location.lat: invalid type: …`, `members[1].resident_id: …`. Nothing
+/// is put before an error outside any field (a body that is not an object, a missing field of
+/// the body itself, JSON broken where a key belongs), and an unknown field is not named twice
+/// (`location: unknown field `x`, expected …`).
+///
+/// # Errors
+/// serde's error for `T`, with the path before its message.
+pub fn traced<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    use serde_path_to_error::Segment;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let mut segments: Vec<&Segment> = e.path().iter().collect();
+        let unknown = segments.iter().any(|s| matches!(s, Segment::Unknown));
+        let message = e.inner().to_string();
+        if message.starts_with("unknown field ") {
+            // The path ends with the unknown key itself, which the message names.
+            segments.pop();
         }
-        _ => message,
-    }
+        if unknown || segments.is_empty() {
+            return e.into_inner();
+        }
+        let mut path = String::new();
+        for segment in segments {
+            match segment {
+                Segment::Seq { index } => path.push_str(&format!("[{index}]")),
+                other => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(&other.to_string());
+                }
+            }
+        }
+        D::Error::custom(format!("{path}: {message}"))
+    })
 }
 
 /// `T`, read only from a JSON object (see [`JsonObject`]); for JSON read otherwise, such as

@@ -114,7 +114,12 @@ fn redact_values(message: &str) -> String {
 fn plain_words(message: &str) -> String {
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     // " at line L column C", if the message ends with it.
-    let (body, position) = message.split_at(body::without_position(message).len());
+    let position = message.rfind(" at line ").filter(|&at| {
+        let rest = &message[at + " at line ".len()..];
+        rest.split_once(" column ")
+            .is_some_and(|(l, c)| digits(l) && digits(c))
+    });
+    let (body, position) = message.split_at(position.unwrap_or(message.len()));
     // A body that is not an object (`body::JsonObject`): serde calls an array a sequence.
     if let Some(head) = body.strip_suffix(", expected a JSON object") {
         return match head.strip_suffix("invalid type: sequence") {

@@ -70,7 +70,7 @@ fn refused(e: &ApiError) -> BatchResult {
 /// Processes one scan of a batch.
 async fn one(state: &AppState, who: &ResidentUser, raw: serde_json::Value) -> BatchResult {
     // Each scan an object, as a body must be (`body::JsonObject`).
-    let body = match serde_json::from_value::<super::body::Object<ScanBody>>(raw) {
+    let body = match super::body::traced::<_, super::body::Object<ScanBody>>(raw) {
         Ok(b) => b.0,
         Err(e) => return refused(&ApiError::InvalidJson(super::redact_values(&e.to_string()))),
     };
