@@ -51,6 +51,12 @@ pub struct RedisReplayArgs {
     /// Seconds replayed before the measurement starts (not counted).
     #[arg(long, default_value_t = 1.0)]
     pub warmup: f64,
+    /// Fresh residents to replay in all, each making the captured scans; the run ends when
+    /// they are done (or when `--duration` ends first). A count in instructions
+    /// (`scripts/redis-instructions`) replays a fixed number of people, as what a scan costs
+    /// Redis grows a little with what it holds already.
+    #[arg(long)]
+    pub people: Option<u64>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -100,19 +106,25 @@ pub async fn run(args: RedisReplayArgs) -> anyhow::Result<()> {
             .await
             .context("connecting to Redis")?;
         let (scans, serial, resident) = (scans.clone(), serial.clone(), resident.clone());
+        let last = args.people.map(|n| start + n);
         tasks.push(tokio::spawn(async move {
-            client_loop(conn, &scans, &serial, &resident, warmup_ends, ends).await
+            client_loop(conn, &scans, (&serial, last), &resident, warmup_ends, ends).await
         }));
     }
     let mut counted = 0u64;
     for task in tasks {
         counted += task.await.context("a replay client panicked")??;
     }
-    let rate = counted as f64 / args.duration;
+    // Shorter than `--duration` when `--people` were done first.
+    let seconds = Instant::now()
+        .min(ends)
+        .saturating_duration_since(warmup_ends)
+        .as_secs_f64();
+    let rate = counted as f64 / seconds.max(f64::MIN_POSITIVE);
     if args.json {
         let out = serde_json::json!({
             "scans": counted,
-            "seconds": args.duration,
+            "seconds": seconds,
             "scans_per_s": rate,
             "clients": args.clients,
             "commands_per_scan": commands as f64 / scans.len() as f64,
@@ -123,7 +135,7 @@ pub async fn run(args: RedisReplayArgs) -> anyhow::Result<()> {
         println!(
             "{counted} scans in {:.1} s: {rate:.0} scans/s ({} clients; a scan is {:.1} \
              commands in {:.1} round trips)",
-            args.duration,
+            seconds,
             args.clients,
             commands as f64 / scans.len() as f64,
             trips as f64 / scans.len() as f64,
@@ -132,19 +144,24 @@ pub async fn run(args: RedisReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One client: fresh people, each making the captured scans, until `ends`. Returns the scans
-/// it finished between `warmup_ends` and `ends`.
+/// One client: fresh people, each making the captured scans, until `ends` or until the
+/// shared serial number reaches `last` (when set). Returns the scans it finished between
+/// `warmup_ends` and `ends`.
 async fn client_loop(
     mut conn: MultiplexedConnection,
     scans: &[Vec<Trip>],
-    serial: &AtomicU64,
+    (serial, last): (&AtomicU64, Option<u64>),
     resident: &[u8],
     warmup_ends: Instant,
     ends: Instant,
 ) -> anyhow::Result<u64> {
     let mut counted = 0;
     loop {
-        let fresh = fresh_id(resident, serial.fetch_add(1, Ordering::Relaxed));
+        let n = serial.fetch_add(1, Ordering::Relaxed);
+        if last.is_some_and(|last| n >= last) {
+            return Ok(counted);
+        }
+        let fresh = fresh_id(resident, n);
         if fresh == resident {
             continue; // the captured person, whose state is there already
         }

@@ -116,6 +116,12 @@ impl VisitWrite {
     }
 }
 
+/// How long a key written with an idle expiry of `idle_ms` is kept after its day's refresh,
+/// as the scripts pass it to `PEXPIRE`: the idle expiry and a day, in ms (see `scripts.rs`).
+fn keep_ms(idle_ms: u64) -> String {
+    idle_ms.saturating_add(86_400_000).to_string()
+}
+
 /// The UTC day (days since 1970-01-01) of a time in ms.
 pub(super) fn day_of(ms: i64) -> i64 {
     ms.div_euclid(86_400_000)
@@ -232,6 +238,8 @@ fn prepare(
             .to_string()
             .into_bytes(),
         idempotency_day(written).to_string().into_bytes(),
+        keep_ms(idle_ms).into_bytes(),
+        (commit.expected_version + 1).to_string().into_bytes(),
     ];
     let alerts = commit
         .alerts
@@ -328,6 +336,7 @@ impl VenueWrite {
             event,
             day.to_string().into_bytes(),
             self.visits.len().to_string().into_bytes(),
+            keep_ms(idle_ms).into_bytes(),
         ];
         let days = self.days();
         for v in &self.visits {

@@ -43,7 +43,8 @@ pub const RECENT_SLACK: usize = 32;
 /// scan closed or rewrote and the removals of those it removed, concatenated (appended to
 /// `{p}:visits`), 7 the scan's time ms (`last`, the person's latest scan time, is raised to
 /// it), 8 how long a day's hash of idempotency records is kept after its first record, ms
-/// (the records' own time plus a day), 9 the day `N`. The state's `iday` field names the day
+/// (the records' own time plus a day), 9 the day `N`, 10 the idle expiry plus a day, ms (what
+/// a refresh sets), 11 the version after the write. The state's `iday` field names the day
 /// whose hash last got its expiry. Returns the state's epoch (set when the state is made, ''
 /// for a state made before epochs) when written, false (nothing written) when the version
 /// moved.
@@ -64,8 +65,8 @@ pub const RECENT_SLACK: usize = 32;
 /// `x` to rewrite day strings at their exact size rather than `APPEND` (an import, whose days
 /// arrive in any order), `l` when the event's day is before today by the writer's clock (a
 /// late scan's), `s` to skip reading `xday` (the caller's instance saw this venue's mark
-/// read on Redis's day that is its own today; `refreshed.rs`), 2 the event's record or empty, 3 the event's day `D`, 4 number of visits `n`;
-/// then six per visit: `1` if open else `0`, resident id, framed record, the id's bytes, the
+/// read on Redis's day that is its own today; `refreshed.rs`), 2 the event's record or empty, 3 the event's day `D`, 4 number of visits `n`,
+/// 5 the idle expiry plus a day, ms; then six per visit: `1` if open else `0`, resident id, framed record, the id's bytes, the
 /// index in `k` of its day's string, the day. The event goes, framed (a LEB128 length, as
 /// `record.rs` frames visits), into its day's string by `APPEND` (which keeps reserve, up to
 /// as much again); the write that makes a day's string adds the day to `edays`, and, unless
@@ -76,28 +77,31 @@ pub const RECENT_SLACK: usize = 32;
 /// the string is large. Kept so rather than in a sorted set, an event takes its own bytes and one
 /// length byte where a sorted-set member took about a hundred more (docs/scaling.md). An open visit becomes the
 /// person's presence entry; a closed one is appended to its day and ends the presence entry
-/// if that was this visit. Returns the days this write finished: when a visit's day is new
-/// to `days` and the newest, the two newest days before it (the caller compacts them with
-/// `COMPACT_DAY`; `days` is read only then; none for an import, which writes exact). Not safe to run twice by itself: a cluster runs it through
-/// `VENUE_REPLAY_STEP`, which is.
+/// if that was this visit. With idle expiries on, a visit's day goes into `days` when its
+/// string is made, or when it is not Redis's today (`days` may have expired before a string
+/// of another day): a string of today that was there was indexed today, and `days`, written
+/// or refreshed today, lives at least a day more. Without them it goes in at every write, as
+/// `days` may still carry an expiry from when they were on. Returns the days this write finished: when a visit's
+/// day is new to `days` and the newest, the two newest days before it (the caller compacts
+/// them with `COMPACT_DAY`; `days` is read only then; none for an import, which writes
+/// exact). Not safe to run twice by itself: a cluster runs it through `VENUE_REPLAY_STEP`,
+/// which is.
 ///
 /// `alerts_write(k, a, o)`: alerts into the log and the delivery queue, due at once. `k`:
 /// 1 `{alerts}:log`, 2 `{alerts}:due`, 3 `{alerts}:delivery`. `a` from `o` to the end: three
 /// per alert: time ms, JSON, id. The first alert of an id is kept and later ones are dropped
 /// (`HSETNX`), so it is safe to run again.
 pub(super) const WRITE_FUNCTIONS: &str = r#"
-local function expire(k, n, idle)
-  if idle > 0 then
-    for j = 1, n do
-      redis.call('PEXPIRE', k[j], idle)
-    end
-  end
+-- Numbers stay the strings they came as wherever the script only compares or passes them on:
+-- `tonumber` parses a string twice with `strtod`, and a number given to `redis.call` is
+-- printed with `snprintf`; together a tenth of Redis's work a scan (docs/scaling.md).
+
+-- Whether `x` is a larger count than `y`, both decimal digits without leading zeros (ms and
+-- days since 1970).
+local function later(x, y)
+  return #x > #y or (#x == #y and x > y)
 end
 
-local DAY_MS = 86400000
-
--- The mark of a day's refresh: the UTC day by Redis's clock and the idle expiry it set, so
--- that a store opened with another idle expiry that day refreshes again.
 -- Redis's clock, read once a script: a scan's person and venue writes share it.
 local clock = nil
 local function redis_time()
@@ -110,10 +114,19 @@ local function redis_day()
   return math.floor(tonumber(redis_time()[1]) / 86400)
 end
 
+-- The same, as the digits a day is passed as; printed once a script.
+local today_digits = nil
+local function redis_day_digits()
+  today_digits = today_digits or string.format('%d', redis_day())
+  return today_digits
+end
+
+-- The mark of a day's refresh: the UTC day by Redis's clock and the idle expiry it set (ms,
+-- as passed), so that a store opened with another idle expiry that day refreshes again.
 -- `:2`: marks of builds that set the idle expiry of strings of visits at every write (and so
 -- did not refresh them daily) do not count, so the first write of this build refreshes.
 local function refresh_mark(idle)
-  return tostring(redis_day()) .. ':' .. idle .. ':2'
+  return redis_day_digits() .. ':' .. idle .. ':2'
 end
 
 local function append_exact(key, scratch, bytes)
@@ -135,15 +148,14 @@ end
 
 local function person_write(k, a, o)
   local st = redis.call('HMGET', k[1], 'version', 'last', 'xday', 'iday', 'epoch')
-  local version = tonumber(st[1] or '0')
-  if version ~= tonumber(a[o]) then
+  if (st[1] or '0') ~= a[o] then
     return false
   end
   -- Which life of the person's state this is: set when the state is made, so that versions
   -- counted again after it expired are not taken for old ones ('' for a state made before).
   local epoch = st[5]
   if not epoch then
-    if version == 0 then
+    if a[o] == '0' then
       local now = redis_time()
       epoch = now[1] .. '.' .. now[2]
     else
@@ -151,31 +163,38 @@ local function person_write(k, a, o)
     end
   end
   local last = a[o + 7]
-  if st[2] and tonumber(st[2]) > tonumber(last) then
+  if st[2] and later(st[2], last) then
     last = st[2]
   end
-  local idle = tonumber(a[o + 5])
+  local idle, keep = a[o + 5] ~= '0', a[o + 10]
   local today = ''
-  if idle > 0 then
-    today = refresh_mark(idle)
+  if idle then
+    today = refresh_mark(a[o + 5])
   end
   local first_today = st[3] ~= today
   -- A day's hash of idempotency records gets its expiry from its first record.
   local idem_expiry = a[o + 3] ~= '' and st[4] ~= a[o + 9]
   local iday = idem_expiry and a[o + 9] or (st[4] or '')
-  redis.call('HSET', k[1], 'version', string.format('%d', version + 1), 'open', a[o + 1],
-    'last', last, 'xday', today, 'iday', iday, 'epoch', epoch)
+  -- The marks and the epoch only when they change: fewer fields, less for Redis to write.
+  if first_today or idem_expiry or not st[5] then
+    redis.call('HSET', k[1], 'version', a[o + 11], 'open', a[o + 1], 'last', last,
+      'xday', today, 'iday', iday, 'epoch', epoch)
+  else
+    redis.call('HSET', k[1], 'version', a[o + 11], 'open', a[o + 1], 'last', last)
+  end
   local created = redis.call('RPUSH', k[3], a[o + 2]) == 1
-  if idle > 0 and first_today then
-    expire({k[1], k[3], k[2]}, 3, idle + DAY_MS)
-  elseif idle > 0 and created then
-    redis.call('PEXPIRE', k[3], idle + DAY_MS)
+  if idle and first_today then
+    redis.call('PEXPIRE', k[1], keep)
+    redis.call('PEXPIRE', k[3], keep)
+    redis.call('PEXPIRE', k[2], keep)
+  elseif idle and created then
+    redis.call('PEXPIRE', k[3], keep)
   end
   if a[o + 6] ~= '' then
     -- Refreshed with the day's refresh above (the copy and rename keep its expiry); a string
     -- this write makes gets its expiry now.
-    if append_exact(k[2], k[5], a[o + 6]) == #a[o + 6] and idle > 0 then
-      redis.call('PEXPIRE', k[2], idle + DAY_MS)
+    if append_exact(k[2], k[5], a[o + 6]) == #a[o + 6] and idle then
+      redis.call('PEXPIRE', k[2], keep)
     end
   end
   if a[o + 3] ~= '' then
@@ -188,11 +207,11 @@ local function person_write(k, a, o)
 end
 
 local function venue_write(k, a, o)
-  local idle = tonumber(a[o])
+  local idle, keep_ms = a[o] ~= '0', a[o + 5]
   local exact = string.find(a[o + 1], 'x', 1, true)
   local today, refresh = '', false
-  if idle > 0 then
-    today = refresh_mark(idle)
+  if idle then
+    today = refresh_mark(a[o])
     -- `s`: the caller's instance saw this mark read today (refreshed.rs): it is today's.
     refresh = not string.find(a[o + 1], 's', 1, true) and redis.call('GET', k[6]) ~= today
   else
@@ -200,66 +219,71 @@ local function venue_write(k, a, o)
     redis.call('DEL', k[6])
   end
   -- Set on a key this write creates, when the day's refresh (at the end) does not run.
-  local keep = (idle > 0 and not refresh) and idle + DAY_MS or 0
+  local keep = idle and not refresh
   local finished = {}
   local pending = {}
-  for i = 0, tonumber(a[o + 4]) - 1 do
-    local b = o + 5 + i * 6
-    local open, rid, record, id = a[b], a[b + 1], a[b + 2], a[b + 3]
-    local day = k[tonumber(a[b + 4])]
-    if open == '1' then
+  local last = o + 5 + tonumber(a[o + 4]) * 6
+  for b = o + 6, last, 6 do
+    local rid, record = a[b + 1], a[b + 2]
+    if a[b] == '1' then
       redis.call('HSET', k[1], rid, record)
-      if keep > 0 then
-        redis.call('PEXPIRE', k[1], keep)
+      if keep then
+        redis.call('PEXPIRE', k[1], keep_ms)
       end
     else
-      local n = tonumber(a[b + 5])
+      local day, n = k[tonumber(a[b + 4])], a[b + 5]
+      local made = false
       if exact then
         pending[day] = pending[day] or {}
         table.insert(pending[day], record)
       else
         local size = redis.call('APPEND', day, record)
+        made = size == #record
         -- A day's string is written during its day, and after it only by visits that began
         -- then and closed later: its expiry is set when it is made and by those later writes.
-        if idle > 0 and (size == #record or n < redis_day()) then
-          redis.call('PEXPIRE', day, idle + DAY_MS)
+        if idle and (made or later(redis_day_digits(), n)) then
+          redis.call('PEXPIRE', day, keep_ms)
         end
       end
-      -- An import writes its days at their exact size (below): nothing to finish.
-      if redis.call('ZADD', k[4], n, n) == 1 and not exact then
-        if keep > 0 then
-          redis.call('PEXPIRE', k[4], keep)
+      -- Into `days` when the string is made or is not of today (see above): one call fewer
+      -- a check-out. An import writes its days at their exact size (below): nothing to finish.
+      if exact then
+        redis.call('ZADD', k[4], n, n)
+      elseif (made or not idle or n ~= redis_day_digits())
+          and redis.call('ZADD', k[4], n, n) == 1 then
+        if keep then
+          redis.call('PEXPIRE', k[4], keep_ms)
         end
         -- A new day, read only then: if it is the newest, the two before it are left at their
         -- exact size (the one before no longer grows; the one before that has had a day more
         -- for the visits that began on it and closed the next day).
         local top = redis.call('ZREVRANGE', k[4], 0, 2)
-        if tonumber(top[1]) == n then
+        if top[1] == n then
           for j = 2, #top do
-            table.insert(finished, tonumber(top[j]))
+            table.insert(finished, top[j])
           end
         end
       end
       local present = redis.call('HGET', k[1], rid)
-      if present and string.find(present, id, 1, true) then
+      if present and string.find(present, a[b + 3], 1, true) then
         redis.call('HDEL', k[1], rid)
       end
     end
   end
   for day, records in pairs(pending) do
     append_exact(day, k[5], table.concat(records))
-    if idle > 0 then
-      redis.call('PEXPIRE', day, idle + DAY_MS)
+    if idle then
+      redis.call('PEXPIRE', day, keep_ms)
     end
   end
   if a[o + 2] ~= '' then
     -- Trimmed once every RECENT_SLACK pushes rather than at each: one command fewer a scan.
     local length = redis.call('LPUSH', k[2], a[o + 2])
     if length > RECENT_LAST + RECENT_SLACK then
-      redis.call('LTRIM', k[2], 0, RECENT_LAST)
+      redis.call('LTRIM', k[2], '0', 'RECENT_LAST')
     end
-    if length == 1 and keep > 0 then
-      redis.call('PEXPIRE', k[2], keep)
+    if length == 1 and keep then
+      redis.call('PEXPIRE', k[2], keep_ms)
     end
     local event = framed(a[o + 2])
     local late = string.find(a[o + 1], 'l', 1, true)
@@ -269,8 +293,8 @@ local function venue_write(k, a, o)
       -- ahead, as a phone's clock may be), the two days before it are left at their exact
       -- size: the one before no longer grows, and the one before that has had a day more for
       -- late scans and for a day compacted early by a scan dated ahead.
-      if redis.call('ZADD', k[7], a[o + 3], a[o + 3]) == 1 and keep > 0 then
-        redis.call('PEXPIRE', k[7], keep)
+      if redis.call('ZADD', k[7], a[o + 3], a[o + 3]) == 1 and keep then
+        redis.call('PEXPIRE', k[7], keep_ms)
       end
       if not late then
         for _, before in ipairs({k[9], k[10]}) do
@@ -281,14 +305,16 @@ local function venue_write(k, a, o)
       end
     end
     -- Written during its day, and after it only by late scans, which refresh it.
-    if idle > 0 and (size == #event or late) then
-      redis.call('PEXPIRE', k[8], idle + DAY_MS)
+    if idle and (size == #event or late) then
+      redis.call('PEXPIRE', k[8], keep_ms)
     end
   end
   if refresh then
-    expire(k, 4, idle + DAY_MS)
-    redis.call('PEXPIRE', k[7], idle + DAY_MS)
-    redis.call('SET', k[6], today, 'PX', idle + DAY_MS)
+    for j = 1, 4 do
+      redis.call('PEXPIRE', k[j], keep_ms)
+    end
+    redis.call('PEXPIRE', k[7], keep_ms)
+    redis.call('SET', k[6], today, 'PX', keep_ms)
   end
   return finished
 end
@@ -353,9 +379,11 @@ end
 -- One ZADD for every entry (one call fewer a scan than a ZADD each).
 local r = tonumber(ARGV[o])
 if r > 0 then
-  redis.call('ZADD', KEYS[kk], 'LT', unpack(slice(ARGV, o + 1, r * 2)))
+  redis.call('ZADD', KEYS[kk], 'LT', unpack(ARGV, o + 1, o + r * 2))
 end
-alerts_write(slice(KEYS, kk + 1, 3), ARGV, o + 1 + tonumber(ARGV[o]) * 2)
+if #ARGV > o + r * 2 then
+  alerts_write(slice(KEYS, kk + 1, 3), ARGV, o + 1 + r * 2)
+end
 return out
 ";
 
@@ -374,7 +402,7 @@ local epoch = person_write(KEYS, ARGV, 2)
 if not epoch then
   return {0}
 end
-local version = redis.call('HGET', KEYS[1], 'version')
+local version = ARGV[13]
 local out = {1, version, epoch}
 local pending = redis.call('HGETALL', KEYS[6])
 for i = 1, #pending, 2 do
@@ -382,9 +410,8 @@ for i = 1, #pending, 2 do
   table.insert(out, pending[i + 1])
 end
 redis.call('HSET', KEYS[6], version, ARGV[1])
-local idle = tonumber(ARGV[7])
-if idle > 0 then
-  redis.call('PEXPIRE', KEYS[6], idle)
+if ARGV[7] ~= '0' then
+  redis.call('PEXPIRE', KEYS[6], ARGV[7])
 end
 return out
 ";
@@ -411,12 +438,12 @@ return venue_write(KEYS, ARGV, 1)
 const VENUE_REPLAY_STEP: &str = r"
 local applied = KEYS[#KEYS]
 local before = redis.call('HMGET', applied, ARGV[1], ARGV[1] .. ':e')
-if before[1] and (before[2] or '') == ARGV[3] and tonumber(before[1]) >= tonumber(ARGV[2]) then
+if before[1] and (before[2] or '') == ARGV[3] and not later(ARGV[2], before[1]) then
   return {}
 end
 local finished = venue_write(KEYS, ARGV, 4)
 redis.call('HSET', applied, ARGV[1], ARGV[2], ARGV[1] .. ':e', ARGV[3])
-if tonumber(ARGV[4]) > 0 then
+if ARGV[4] ~= '0' then
   redis.call('PEXPIRE', applied, ARGV[4])
 end
 return finished
@@ -430,7 +457,7 @@ return finished
 const ADD_RECORDS: &str = r"
 append_exact(KEYS[1], KEYS[2], ARGV[1])
 if tonumber(ARGV[2]) > 0 then
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + DAY_MS)
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 86400000)
 end
 return 1
 ";
