@@ -97,6 +97,13 @@ fn redact_values(message: &str) -> String {
         return message.to_owned();
     };
     let (head, tail) = message.split_at(at);
+    // A string is quoted in double quotes (`invalid type: string "…", expected …`): up to
+    // serde's own ending, the last `", expected `, since the text may hold anything.
+    if let (Some(open), Some(close)) = (tail.find("string \""), tail.rfind("\", expected ")) {
+        if open < close && !tail[..open].contains('`') {
+            return format!("{head}{}string{}", &tail[..open], &tail[close + 1..]);
+        }
+    }
     match (tail.find('`'), tail.find("`, ")) {
         (Some(open), Some(close)) if open < close => {
             format!("{head}{}{}", tail[..open].trim_end(), &tail[close + 1..])
@@ -178,7 +185,7 @@ mod tests {
         );
         assert_eq!(
             redact_values("invalid type: string \"x\", expected struct ScanBody"),
-            "invalid type: string \"x\", expected a JSON object"
+            "invalid type: string, expected a JSON object"
         );
         assert_eq!(
             redact_values("Json deserialize error: invalid type: sequence, expected a JSON object at line 1 column 1"),
@@ -195,6 +202,20 @@ mod tests {
         assert_eq!(
             redact_values("invalid type: map, expected f64"),
             "invalid type: map, expected a number"
+        );
+    }
+
+    #[test]
+    fn a_string_in_a_type_error_is_dropped() {
+        assert_eq!(
+            redact_values(r#"invalid type: string "13812345678", expected a JSON object"#),
+            "invalid type: string, expected a JSON object"
+        );
+        assert_eq!(
+            redact_values(
+                r#"phone: invalid value: string "a", expected x", expected a phone at line 1 column 9"#
+            ),
+            "phone: invalid value: string, expected a phone at line 1 column 9"
         );
     }
 
