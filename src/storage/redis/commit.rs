@@ -292,22 +292,13 @@ impl VenueWrite {
         self.event.as_ref().map_or(0, |(_, at)| day_of(*at))
     }
 
-    /// `venue_write`'s keys: `open`, `recent`, `events`, `days`, `scratch`, `xday`, `edays`,
-    /// the event's day string and those of the two days before, then one per day of the
-    /// visits.
+    /// `venue_write`'s keys: `open`, `recent`, the event's day string, then one per day of
+    /// the visits (the script names the venue's other keys after `open`).
     pub fn keys(&self, keys: &super::keys::Keys) -> Vec<String> {
-        let day = self.event_day();
         let mut out = vec![
             keys.venue_open(&self.venue),
             keys.venue_recent(&self.venue),
-            keys.venue_events(&self.venue),
-            keys.venue_days(&self.venue),
-            keys.venue_scratch(&self.venue),
-            keys.venue_expiry_day(&self.venue),
-            keys.venue_event_days(&self.venue),
-            keys.venue_event_day(&self.venue, day),
-            keys.venue_event_day(&self.venue, day - 1),
-            keys.venue_event_day(&self.venue, day - 2),
+            keys.venue_event_day(&self.venue, self.event_day()),
         ];
         out.extend(
             self.days()
@@ -340,7 +331,7 @@ impl VenueWrite {
         ];
         let days = self.days();
         for v in &self.visits {
-            let index = 11 + days.iter().position(|d| *d == v.day).unwrap_or(0);
+            let index = 4 + days.iter().position(|d| *d == v.day).unwrap_or(0);
             args.extend([
                 if v.open { b"1".to_vec() } else { b"0".to_vec() },
                 v.rid.clone().into_bytes(),
@@ -365,17 +356,15 @@ impl Followups {
 }
 
 impl RedisStore {
-    /// The five keys of `person_write`; the idempotency records' hash is that of the day of
-    /// `written`.
-    fn person_keys(&self, commit: &ScanCommit, written: DateTime<Utc>) -> [String; 5] {
+    /// The three keys of `person_write` (the script names the person's other keys after the
+    /// first).
+    fn person_keys(&self, commit: &ScanCommit) -> [String; 3] {
         let rid = &commit.resident_id;
         let k = &self.keys;
         [
             k.person_state(rid),
             k.person_visits(rid),
             k.person_events(rid),
-            k.person_idempotency(rid, idempotency_day(written)),
-            k.person_scratch(rid),
         ]
     }
 
@@ -411,13 +400,15 @@ impl RedisStore {
         // `EVALSHA` built as one command: `ScriptInvocation` would first copy each key and
         // argument into a vector of its own (docs/scaling.md).
         let script = &self.scripts.commit_scan;
-        let person_keys = self.person_keys(commit, prepared.written);
-        let shared_keys = [
-            self.keys.retention(),
-            self.keys.alerts(),
-            self.keys.alerts_due(),
-            self.keys.alerts_delivery(),
-        ];
+        let person_keys = self.person_keys(commit);
+        let mut shared_keys = vec![self.keys.retention()];
+        if !f.alerts.is_empty() {
+            shared_keys.extend([
+                self.keys.alerts(),
+                self.keys.alerts_due(),
+                self.keys.alerts_delivery(),
+            ]);
+        }
         let key_count =
             person_keys.len() + venue_keys.iter().map(Vec::len).sum::<usize>() + shared_keys.len();
         let mut call = redis::cmd("EVALSHA");
@@ -536,7 +527,7 @@ impl RedisStore {
             .query_async(&mut self.conn())
             .await?;
         let mut call = self.scripts.person_step.prepare_invoke();
-        for key in self.person_keys(commit, prepared.written) {
+        for key in self.person_keys(commit) {
             call.key(key);
         }
         call.key(self.keys.person_outbox(rid))

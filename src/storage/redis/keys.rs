@@ -411,6 +411,38 @@ mod tests {
         Keys::new("checkin").expect("a valid prefix")
     }
 
+    /// The commit scripts name a person's and a venue's rarely written keys after the one key
+    /// passed (`sibling` in `scripts.rs`): the names must be the ones built here.
+    #[test]
+    fn the_keys_a_script_names_itself_are_the_ones_built_here() {
+        let k = keys();
+        let rid = ResidentId::parse("R00001").expect("a valid id");
+        let state = k.person_state(&rid);
+        let person = state
+            .strip_suffix("state")
+            .expect("a person's state key ends so");
+        assert_eq!(format!("{person}scratch"), k.person_scratch(&rid));
+        assert_eq!(
+            format!("{person}idems:20000"),
+            k.person_idempotency(&rid, 20_000)
+        );
+        let vid = VenueId::parse("V0001").expect("a valid id");
+        let open = k.venue_open(&vid);
+        let venue = open
+            .strip_suffix("open")
+            .expect("a venue's open key ends so");
+        for (name, built) in [
+            ("events", k.venue_events(&vid)),
+            ("days", k.venue_days(&vid)),
+            ("scratch", k.venue_scratch(&vid)),
+            ("xday", k.venue_expiry_day(&vid)),
+            ("edays", k.venue_event_days(&vid)),
+            ("eday:20000", k.venue_event_day(&vid, 20_000)),
+        ] {
+            assert_eq!(format!("{venue}{name}"), built);
+        }
+    }
+
     #[test]
     fn a_persons_keys_share_one_hash_tag() {
         let rid = ResidentId::parse("R00001").expect("a valid id");

@@ -35,9 +35,15 @@ pub const RECENT_SLACK: usize = 32;
 /// during their day, they are then not touched again until then. This saves five to six
 /// `PEXPIRE`s a scan, about a tenth of Redis's time (docs/scaling.md).
 ///
+/// Keys a write needs only now and then are not passed in `KEYS` but named in the script after
+/// a key of the same person or venue (`sibling`: same hash tag, so the same slot): each key
+/// passed costs Redis its parsing and the script a Lua string at every scan, and twelve of a
+/// scan's nineteen keys were used only on a day's first write, with an idempotency key, at a
+/// check-out or with alerts (docs/scaling.md).
+///
 /// `person_write(k, a, o)`: the person's truth, if its version is still the expected one.
-/// `k`: 1 `{p}:state`, 2 `{p}:visits`, 3 `{p}:events`, 4 `{p}:idems:N` (today's, by the
-/// writer's clock), 5 `{p}:scratch`. `a` from `o`: 0 expected version, 1 the open visit's
+/// `k`: 1 `{p}:state`, 2 `{p}:visits`, 3 `{p}:events`; named after `{p}:state`: `{p}:idems:N`
+/// (today's by the writer's clock, `N` from `a`) and `{p}:scratch`. `a` from `o`: 0 expected version, 1 the open visit's
 /// record after the scan or empty, 2 event JSON, 3 idempotency record as `EXPIRES:JSON` or
 /// empty, 4 its idempotency key, 5 idle expiry ms (`0`: none), 6 the records of the visits the
 /// scan closed or rewrote and the removals of those it removed, concatenated (appended to
@@ -58,10 +64,10 @@ pub const RECENT_SLACK: usize = 32;
 /// records held Redis for 134 ms).
 ///
 /// `venue_write(k, a, o)`: one venue's part: presence, the closed visits by day, and the scan
-/// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:events`
-/// (kept by earlier builds; refreshed only), 4 `{v}:days`, 5 `{v}:scratch`, 6 `{v}:xday`,
-/// 7 `{v}:edays`, 8 `{v}:eday:D` (the event's day), 9 `{v}:eday:D-1`, 10 `{v}:eday:D-2`,
-/// then the `{v}:day:N` strings the visits fall in. `a` from `o`: 0 idle expiry ms, 1 flags:
+/// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:eday:D`
+/// (the event's day), then the `{v}:day:N` strings the visits fall in; named after
+/// `{v}:open`: `{v}:events` (kept by earlier builds; refreshed only), `{v}:days`,
+/// `{v}:scratch`, `{v}:xday`, `{v}:edays`, `{v}:eday:D-1` and `{v}:eday:D-2`. `a` from `o`: 0 idle expiry ms, 1 flags:
 /// `x` to rewrite day strings at their exact size rather than `APPEND` (an import, whose days
 /// arrive in any order), `l` when the event's day is before today by the writer's clock (a
 /// late scan's), `s` to skip reading `xday` (the caller's instance saw this venue's mark
@@ -129,6 +135,11 @@ local function refresh_mark(idle)
   return redis_day_digits() .. ':' .. idle .. ':2'
 end
 
+-- The key of the same person or venue as `key` (whose name ends with `what`) named `name`.
+local function sibling(key, what, name)
+  return string.sub(key, 1, #key - #what) .. name
+end
+
 local function append_exact(key, scratch, bytes)
   local length = redis.call('APPEND', key, bytes)
   redis.call('COPY', key, scratch, 'REPLACE')
@@ -193,35 +204,40 @@ local function person_write(k, a, o)
   if a[o + 6] ~= '' then
     -- Refreshed with the day's refresh above (the copy and rename keep its expiry); a string
     -- this write makes gets its expiry now.
-    if append_exact(k[2], k[5], a[o + 6]) == #a[o + 6] and idle then
+    if append_exact(k[2], sibling(k[1], 'state', 'scratch'), a[o + 6]) == #a[o + 6] and idle then
       redis.call('PEXPIRE', k[2], keep)
     end
   end
   if a[o + 3] ~= '' then
-    redis.call('HSET', k[4], a[o + 4], a[o + 3])
+    local idems = sibling(k[1], 'state', 'idems:' .. a[o + 9])
+    redis.call('HSET', idems, a[o + 4], a[o + 3])
     if idem_expiry then
-      redis.call('PEXPIRE', k[4], a[o + 8])
+      redis.call('PEXPIRE', idems, a[o + 8])
     end
   end
   return epoch
 end
 
 local function venue_write(k, a, o)
+  local function named(name)
+    return sibling(k[1], 'open', name)
+  end
   local idle, keep_ms = a[o] ~= '0', a[o + 5]
   local exact = string.find(a[o + 1], 'x', 1, true)
   local today, refresh = '', false
   if idle then
     today = refresh_mark(a[o])
     -- `s`: the caller's instance saw this mark read today (refreshed.rs): it is today's.
-    refresh = not string.find(a[o + 1], 's', 1, true) and redis.call('GET', k[6]) ~= today
+    refresh = not string.find(a[o + 1], 's', 1, true) and redis.call('GET', named('xday')) ~= today
   else
     -- Keys this write creates get no expiry: the next write with one must refresh them.
-    redis.call('DEL', k[6])
+    redis.call('DEL', named('xday'))
   end
   -- Set on a key this write creates, when the day's refresh (at the end) does not run.
   local keep = idle and not refresh
   local finished = {}
   local pending = {}
+  local days = nil
   local last = o + 5 + tonumber(a[o + 4]) * 6
   for b = o + 6, last, 6 do
     local rid, record = a[b + 1], a[b + 2]
@@ -247,17 +263,18 @@ local function venue_write(k, a, o)
       end
       -- Into `days` when the string is made or is not of today (see above): one call fewer
       -- a check-out. An import writes its days at their exact size (below): nothing to finish.
+      local indexed = exact or made or not idle or n ~= redis_day_digits()
+      days = indexed and (days or named('days')) or days
       if exact then
-        redis.call('ZADD', k[4], n, n)
-      elseif (made or not idle or n ~= redis_day_digits())
-          and redis.call('ZADD', k[4], n, n) == 1 then
+        redis.call('ZADD', days, n, n)
+      elseif indexed and redis.call('ZADD', days, n, n) == 1 then
         if keep then
-          redis.call('PEXPIRE', k[4], keep_ms)
+          redis.call('PEXPIRE', days, keep_ms)
         end
         -- A new day, read only then: if it is the newest, the two before it are left at their
         -- exact size (the one before no longer grows; the one before that has had a day more
         -- for the visits that began on it and closed the next day).
-        local top = redis.call('ZREVRANGE', k[4], 0, 2)
+        local top = redis.call('ZREVRANGE', days, 0, 2)
         if top[1] == n then
           for j = 2, #top do
             table.insert(finished, top[j])
@@ -271,7 +288,7 @@ local function venue_write(k, a, o)
     end
   end
   for day, records in pairs(pending) do
-    append_exact(day, k[5], table.concat(records))
+    append_exact(day, named('scratch'), table.concat(records))
     if idle then
       redis.call('PEXPIRE', day, keep_ms)
     end
@@ -287,34 +304,36 @@ local function venue_write(k, a, o)
     end
     local event = framed(a[o + 2])
     local late = string.find(a[o + 1], 'l', 1, true)
-    local size = redis.call('APPEND', k[8], event)
+    local size = redis.call('APPEND', k[3], event)
     if size == #event then
       -- The day's string was made: index it. Made by a scan of its day (or one dated a little
       -- ahead, as a phone's clock may be), the two days before it are left at their exact
       -- size: the one before no longer grows, and the one before that has had a day more for
       -- late scans and for a day compacted early by a scan dated ahead.
-      if redis.call('ZADD', k[7], a[o + 3], a[o + 3]) == 1 and keep then
-        redis.call('PEXPIRE', k[7], keep_ms)
+      local edays = named('edays')
+      if redis.call('ZADD', edays, a[o + 3], a[o + 3]) == 1 and keep then
+        redis.call('PEXPIRE', edays, keep_ms)
       end
       if not late then
-        for _, before in ipairs({k[9], k[10]}) do
-          if redis.call('COPY', before, k[5], 'REPLACE') == 1 then
-            redis.call('RENAME', k[5], before)
+        local scratch, d = named('scratch'), tonumber(a[o + 3])
+        for back = 1, 2 do
+          local before = named('eday:' .. string.format('%d', d - back))
+          if redis.call('COPY', before, scratch, 'REPLACE') == 1 then
+            redis.call('RENAME', scratch, before)
           end
         end
       end
     end
     -- Written during its day, and after it only by late scans, which refresh it.
     if idle and (size == #event or late) then
-      redis.call('PEXPIRE', k[8], keep_ms)
+      redis.call('PEXPIRE', k[3], keep_ms)
     end
   end
   if refresh then
-    for j = 1, 4 do
-      redis.call('PEXPIRE', k[j], keep_ms)
+    for _, key in ipairs({k[1], k[2], named('events'), named('days'), named('edays')}) do
+      redis.call('PEXPIRE', key, keep_ms)
     end
-    redis.call('PEXPIRE', k[7], keep_ms)
-    redis.call('SET', k[6], today, 'PX', keep_ms)
+    redis.call('SET', named('xday'), today, 'PX', keep_ms)
   end
   return finished
 end
@@ -342,8 +361,9 @@ end
 /// Commits one scan on a single node, atomically: the person's step, each venue's step, the
 /// retention index and the alerts, in one script (functions in [`WRITE_FUNCTIONS`]).
 ///
-/// `KEYS`: the five person keys of `person_write`; then each venue's keys of `venue_write`;
-/// then `retention`, `{alerts}:log`, `{alerts}:due`, `{alerts}:delivery`.
+/// `KEYS`: the three person keys of `person_write`; then each venue's keys of `venue_write`;
+/// then `retention`, and `{alerts}:log`, `{alerts}:due`, `{alerts}:delivery` when the scan
+/// raised alerts.
 ///
 /// `ARGV`: 1 number of venues `g`, 2 number of person arguments; then `g` counts of each
 /// venue's arguments, then `g` counts of each venue's keys; then the person's arguments, then
@@ -359,11 +379,11 @@ end
 const COMMIT_SCAN: &str = r"
 local g, pa = tonumber(ARGV[1]), tonumber(ARGV[2])
 local o = 3 + g * 2
-if not person_write(slice(KEYS, 1, 5), ARGV, o) then
+if not person_write(slice(KEYS, 1, 3), ARGV, o) then
   return {0}
 end
 o = o + pa
-local kk = 6
+local kk = 4
 -- Redis's day, when a write read Redis's clock (for idle expiries): the caller remembers the
 -- venues refreshed on it (refreshed.rs).
 local out = {1, clock and redis_day() or -1}
@@ -390,7 +410,7 @@ return out
 /// A cluster's first step of a scan, in the person's slot: `person_write`, and the writes that
 /// must follow in other slots kept in the person's outbox until they are done.
 ///
-/// `KEYS`: the five of `person_write`, then 6 `{p}:outbox`. `ARGV`: 1 the followups' JSON
+/// `KEYS`: the three of `person_write`, then 4 `{p}:outbox`. `ARGV`: 1 the followups' JSON
 /// (opaque here), then `person_write`'s arguments.
 ///
 /// Returns `{1, version, epoch, …}` when committed, where `epoch` is the state's (see
@@ -404,14 +424,14 @@ if not epoch then
 end
 local version = ARGV[13]
 local out = {1, version, epoch}
-local pending = redis.call('HGETALL', KEYS[6])
+local pending = redis.call('HGETALL', KEYS[4])
 for i = 1, #pending, 2 do
   table.insert(out, pending[i])
   table.insert(out, pending[i + 1])
 end
-redis.call('HSET', KEYS[6], version, ARGV[1])
+redis.call('HSET', KEYS[4], version, ARGV[1])
 if ARGV[7] ~= '0' then
-  redis.call('PEXPIRE', KEYS[6], ARGV[7])
+  redis.call('PEXPIRE', KEYS[4], ARGV[7])
 end
 return out
 ";
