@@ -43,7 +43,21 @@ pub struct TokenKeys {
     decoding: Vec<(String, DecodingKey)>,
     validation: Validation,
     issuer: String,
+    /// Tokens whose signature and claims verified: token → claims. A resident's app sends the
+    /// same token with every scan until it expires, and checking it again (an HMAC and two
+    /// JSON parses) was a fifth of the service's instructions a scan (docs/scaling.md). What
+    /// a token says never changes, and of the checks only `exp` can fail later (an `nbf`
+    /// passed stays passed): it is checked again on every hit. A sign-in revoked is found on
+    /// the person's record, as before.
+    verified: quick_cache::sync::Cache<String, Claims>,
 }
+
+/// How many verified access tokens are remembered (about 350 bytes each): a district's
+/// residents scanning in the same hours.
+pub const VERIFIED_ACCESS_TOKENS_KEPT: usize = 50_000;
+
+/// Seconds of leeway for clocks that drift, on `exp` and `nbf` (RFC 7519, 4.1.4 and 4.1.5).
+const LEEWAY_SECONDS: u64 = 30;
 
 /// A secret's key id: the first 8 bytes of its SHA-256, in hex. It names the secret without
 /// revealing it (the secrets are long and random).
@@ -76,7 +90,7 @@ impl TokenKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.validate_nbf = true;
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECONDS;
         let bad = |e: jsonwebtoken::errors::Error| AuthError::Internal(e.to_string());
         let mut decoding = Vec::new();
         for s in std::iter::once(secret).chain(previous) {
@@ -91,6 +105,7 @@ impl TokenKeys {
             decoding,
             validation,
             issuer: issuer.to_owned(),
+            verified: quick_cache::sync::Cache::new(VERIFIED_ACCESS_TOKENS_KEPT),
         })
     }
 
@@ -158,14 +173,70 @@ impl TokenKeys {
     /// [`AuthError::InvalidToken`] for anything else (another algorithm, a bad signature, an
     /// unknown key id, expired or not yet valid, another issuer or audience).
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        self.verify_at(token, Utc::now().timestamp())
+    }
+
+    /// [`TokenKeys::verify`] with the clock at `now` (seconds since the Unix epoch) for a token
+    /// verified before; one seen for the first time is checked against the system clock.
+    fn verify_at(&self, token: &str, now: i64) -> Result<Claims, AuthError> {
+        if let Some(claims) = self.verified.get(token) {
+            let leeway = i64::try_from(LEEWAY_SECONDS).unwrap_or(0);
+            return if claims.exp.saturating_add(leeway) < now {
+                self.verified.remove(token);
+                Err(AuthError::InvalidToken)
+            } else {
+                Ok(claims)
+            };
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidToken)?;
         let key = match header.kid {
             Some(kid) => self.decoding.iter().find(|(k, _)| *k == kid),
             None => self.decoding.first(),
         }
         .ok_or(AuthError::InvalidToken)?;
-        jsonwebtoken::decode::<Claims>(token, &key.1, &self.validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.1, &self.validation)
             .map(|d| d.claims)
-            .map_err(|_| AuthError::InvalidToken)
+            .map_err(|_| AuthError::InvalidToken)?;
+        self.verified.insert(token.to_owned(), claims.clone());
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(&SecretString::from("s".repeat(128)), None, "test").expect("keys")
+    }
+
+    #[test]
+    fn a_token_verified_before_is_refused_once_it_has_expired() {
+        let keys = keys();
+        let token = keys.issue("R1", Role::Resident, 60, 1).expect("a token");
+        let now = Utc::now().timestamp();
+        assert_eq!(keys.verify_at(&token, now).expect("valid").sub, "R1");
+        // Remembered now: its expiry is still checked.
+        assert!(
+            keys.verify_at(&token, now + 60).is_ok(),
+            "within the leeway"
+        );
+        assert!(matches!(
+            keys.verify_at(&token, now + 60 + 31),
+            Err(AuthError::InvalidToken)
+        ));
+    }
+
+    #[test]
+    fn a_token_with_a_changed_byte_is_refused_after_the_real_one_was_verified() {
+        let keys = keys();
+        let token = keys.issue("R1", Role::Resident, 600, 1).expect("a token");
+        assert!(keys.verify(&token).is_ok());
+        let mut forged = token.clone().into_bytes();
+        // Inside the signature (its last character carries padding bits as well).
+        let i = forged.len() - 5;
+        forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).expect("ASCII");
+        assert!(matches!(keys.verify(&forged), Err(AuthError::InvalidToken)));
     }
 }
