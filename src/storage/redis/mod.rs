@@ -16,6 +16,7 @@ pub mod conn;
 mod event_record;
 mod import;
 pub mod keys;
+mod parsed;
 mod record;
 mod refreshed;
 mod residents;
@@ -82,6 +83,8 @@ pub struct RedisStore {
     idle_expiry_ms: u64,
     /// Venues whose idle expiries this instance knows to be refreshed today (a hint).
     refreshed: Arc<refreshed::Refreshed>,
+    /// Venues and registrations as last parsed, with their JSON (`parsed.rs`).
+    parsed: Arc<parsed::ParsedRecords>,
     /// Faults injected by tests; none otherwise.
     faults: Faults,
 }
@@ -236,6 +239,7 @@ impl RedisStore {
             scripts: Arc::new(Scripts::new()),
             idle_expiry_ms: 0,
             refreshed: Arc::new(refreshed::Refreshed::new()),
+            parsed: Arc::new(parsed::ParsedRecords::new()),
             faults: Faults::default(),
         })
     }
@@ -341,7 +345,8 @@ impl RedisStore {
         // The venue's answer is kept apart: a venue that cannot be read fails the scan's check,
         // which a retry under an idempotency key never reaches.
         let venue: Result<Option<Venue>, StoreError> = match venue {
-            Some(_) => answer::<Option<String>>(next()).and_then(parse_opt),
+            Some(v) => answer::<Option<String>>(next())
+                .and_then(|raw| self.parsed.venues.parse(v.as_str(), raw)),
             None => Ok(None),
         };
         let version = match version {
@@ -363,7 +368,10 @@ impl RedisStore {
                 .map(|bytes| record::unframe(bytes, record::Side::Person(resident)))
                 .transpose()?,
             idempotent,
-            resident: parse_opt(registration)?,
+            resident: self
+                .parsed
+                .residents
+                .parse(resident.as_str(), registration)?,
             latest_scan_time: latest,
         };
         Ok((person, venue))
@@ -388,13 +396,17 @@ impl RedisStore {
         &self,
         key: String,
     ) -> Result<Option<T>, StoreError> {
+        parse_opt(self.get_string(key).await?)
+    }
+
+    /// `GET key`, read again once if the connection dropped.
+    async fn get_string(&self, key: String) -> Result<Option<String>, StoreError> {
         let get = redis::cmd("GET").arg(key).clone();
-        let raw: Option<String> = read_again_if_dropped(|| {
+        Ok(read_again_if_dropped(|| {
             let (get, mut conn) = (&get, self.conn());
             async move { get.query_async(&mut conn).await }
         })
-        .await?;
-        parse_opt(raw)
+        .await?)
     }
 
     /// A person's visits, closed and open, whose start (ms) lies in `[from, to]`, ordered by
@@ -605,7 +617,8 @@ impl Store for RedisStore {
     }
 
     async fn venue(&self, id: &VenueId) -> Result<Option<Venue>, StoreError> {
-        self.get_json(self.keys.venue(id)).await
+        let raw = self.get_string(self.keys.venue(id)).await?;
+        self.parsed.venues.parse(id.as_str(), raw)
     }
 
     async fn venues(&self) -> Result<Vec<Venue>, StoreError> {
@@ -677,7 +690,8 @@ impl Store for RedisStore {
     }
 
     async fn resident(&self, id: &ResidentId) -> Result<Option<Resident>, StoreError> {
-        self.get_json(self.keys.resident(id)).await
+        let raw = self.get_string(self.keys.resident(id)).await?;
+        self.parsed.residents.parse(id.as_str(), raw)
     }
 
     async fn resident_by_phone(&self, phone: &Phone) -> Result<Option<Resident>, StoreError> {
