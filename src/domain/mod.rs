@@ -19,6 +19,7 @@ pub mod resident;
 pub mod rules;
 pub mod scan;
 pub mod staff;
+pub mod utc_json;
 pub mod vehicle;
 pub mod venue;
 pub mod visit;

@@ -104,8 +104,10 @@ pub struct ScanAnswer {
     /// Which way, as decided.
     pub direction: Direction,
     /// The server's clock at receipt.
+    #[serde(serialize_with = "crate::domain::utc_json::serialize")]
     pub server_time: DateTime<Utc>,
     /// The time the scan counts at (`client_time` when given, else `server_time`).
+    #[serde(serialize_with = "crate::domain::utc_json::serialize")]
     pub scan_time: DateTime<Utc>,
     /// The person's watch-list tags (`out_of_province`, `hubei_return`, `key_monitoring`, or
     /// any an admin defined), flagged at the gate; absent when none.

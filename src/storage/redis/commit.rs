@@ -207,8 +207,8 @@ fn prepare(
         Some((_, score)) => *score = (*score).min(at),
         None => retention.push((owner, at)),
     };
-    keep(format!("v:{}", commit.event.venue_id.as_str()), event_ms);
-    keep(format!("p:{rid}"), event_ms);
+    keep(["v:", commit.event.venue_id.as_str()].concat(), event_ms);
+    keep(["p:", rid.as_str()].concat(), event_ms);
     let mut filed: Vec<u8> = Vec::new();
     // Removals first: a visit removed and written again by id in one scan ends up written.
     for v in &commit.removed {
@@ -222,8 +222,8 @@ fn prepare(
         }
         file_at_venue(&mut venues, v, VisitWrite::of(v)?);
         let ends = v.latest_end().timestamp_millis();
-        keep(format!("p:{rid}"), ends);
-        keep(format!("v:{}", v.venue_id.as_str()), ends);
+        keep(["p:", rid.as_str()].concat(), ends);
+        keep(["v:", v.venue_id.as_str()].concat(), ends);
     }
     let person_args = vec![
         commit.expected_version.to_string().into_bytes(),
