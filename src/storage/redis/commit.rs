@@ -308,6 +308,25 @@ impl VenueWrite {
         out
     }
 
+    /// The keys `venue_write` names itself (after `open`: `scratch`, `days`, `xday`, `edays`,
+    /// `events`, the two days' event strings before the event's), for a cluster's steps to
+    /// pass after [`VenueWrite::keys`]. The script does not read them from `KEYS`, but Redis
+    /// checks only the keys passed before a script runs: while a slot migrates, a script that
+    /// touched a key it had not passed would be stopped half way with its writes kept, where
+    /// one that passed it is refused whole (`TRYAGAIN`) and retried.
+    pub fn named_keys(&self, keys: &super::keys::Keys) -> [String; 7] {
+        let (v, day) = (&self.venue, self.event_day());
+        [
+            keys.venue_scratch(v),
+            keys.venue_days(v),
+            keys.venue_expiry_day(v),
+            keys.venue_event_days(v),
+            keys.venue_events(v),
+            keys.venue_event_day(v, day - 1),
+            keys.venue_event_day(v, day - 2),
+        ]
+    }
+
     /// `venue_write`'s arguments (see `scripts.rs`) with its flags (`x` exact, `s` skip the
     /// refresh check). An event of a day before today (by this writer's clock) is flagged late
     /// (`l`).
@@ -530,7 +549,14 @@ impl RedisStore {
         for key in self.person_keys(commit) {
             call.key(key);
         }
+        // The keys `person_write` names itself, passed so that Redis checks their slot before
+        // the script runs (see `VenueWrite::named_keys`).
         call.key(self.keys.person_outbox(rid))
+            .key(self.keys.person_scratch(rid))
+            .key(
+                self.keys
+                    .person_idempotency(rid, idempotency_day(prepared.written)),
+            )
             .arg(serde_json::to_string(&prepared.followups)?)
             .arg(&prepared.person_args);
         let answer: Vec<String> = call.invoke_async(&mut self.conn()).await?;
@@ -581,7 +607,11 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         try_join_all(f.venues.iter().map(|w| {
             let mut call = self.scripts.venue_replay_step.prepare_invoke();
-            for key in w.keys(&self.keys) {
+            for key in w
+                .keys(&self.keys)
+                .into_iter()
+                .chain(w.named_keys(&self.keys))
+            {
                 call.key(key);
             }
             call.key(self.keys.venue_applied(&w.venue))

@@ -96,7 +96,12 @@ impl RedisStore {
             }
             Call::Venue(write) => {
                 let mut call = self.scripts.venue_step.prepare_invoke();
-                for key in write.keys(&self.keys) {
+                // With the keys the script names itself, as a cluster's step passes them.
+                for key in write
+                    .keys(&self.keys)
+                    .into_iter()
+                    .chain(write.named_keys(&self.keys))
+                {
                     call.key(key);
                 }
                 // Exact: an import's days come in any order. Not a replay: run the import again

@@ -1,7 +1,8 @@
 //! The Lua scripts of the Redis store: the writes that must be atomic and one consistent read.
 //!
 //! Each runs with `EVALSHA` (loaded on first use by `redis::Script`). Every key a script touches
-//! is passed in `KEYS`; the key layout is in [`super::keys`].
+//! is passed in `KEYS`, except the keys the single-node commit names itself (see `sibling`
+//! below; a cluster's steps pass those too); the key layout is in [`super::keys`].
 
 use redis::Script;
 
@@ -39,7 +40,10 @@ pub const RECENT_SLACK: usize = 32;
 /// a key of the same person or venue (`sibling`: same hash tag, so the same slot): each key
 /// passed costs Redis its parsing and the script a Lua string at every scan, and twelve of a
 /// scan's nineteen keys were used only on a day's first write, with an idempotency key, at a
-/// check-out or with alerts (docs/scaling.md).
+/// check-out or with alerts (docs/scaling.md). That is for the single-node commit only: Redis
+/// checks the slots of the keys passed before a script runs, and while a cluster's slot
+/// migrates, a script touching a key it did not pass would be stopped half way with its
+/// writes kept, so a cluster's steps pass the named keys too (unread by the script).
 ///
 /// `person_write(k, a, o)`: the person's truth, if its version is still the expected one.
 /// `k`: 1 `{p}:state`, 2 `{p}:visits`, 3 `{p}:events`; named after `{p}:state`: `{p}:idems:N`
@@ -410,7 +414,9 @@ return out
 /// A cluster's first step of a scan, in the person's slot: `person_write`, and the writes that
 /// must follow in other slots kept in the person's outbox until they are done.
 ///
-/// `KEYS`: the three of `person_write`, then 4 `{p}:outbox`. `ARGV`: 1 the followups' JSON
+/// `KEYS`: the three of `person_write`, then 4 `{p}:outbox`, then the two `person_write`
+/// names itself (`{p}:scratch`, `{p}:idems:N`; passed only so that Redis checks their slot
+/// first). `ARGV`: 1 the followups' JSON
 /// (opaque here), then `person_write`'s arguments.
 ///
 /// Returns `{1, version, epoch, …}` when committed, where `epoch` is the state's (see
@@ -436,8 +442,9 @@ end
 return out
 ";
 
-/// One venue's part of a scan or an import, in the venue's slot: `venue_write`. `KEYS` and
-/// `ARGV` as that function's; returns the days it finished.
+/// One venue's part of a scan or an import, in the venue's slot: `venue_write`. `KEYS`: the
+/// function's, then the seven it names itself (for the slot check; see `VENUE_REPLAY_STEP`);
+/// `ARGV` as the function's; returns the days it finished.
 const VENUE_STEP: &str = r"
 return venue_write(KEYS, ARGV, 1)
 ";
@@ -452,7 +459,8 @@ return venue_write(KEYS, ARGV, 1)
 /// whoever runs a newer step has run the older ones first. A step of another epoch is applied:
 /// the person's state expired and was made again, counting versions from 1.
 ///
-/// `KEYS`: `venue_write`'s, then `{v}:applied`. `ARGV`: 1 resident id, 2 the person's version
+/// `KEYS`: `venue_write`'s, then the seven it names itself (passed only so that Redis checks
+/// their slot first), then `{v}:applied`. `ARGV`: 1 resident id, 2 the person's version
 /// after the scan, 3 the state's epoch, then `venue_write`'s arguments. Returns the days it
 /// finished.
 const VENUE_REPLAY_STEP: &str = r"
