@@ -5,9 +5,10 @@
 //! The limits are a few times the largest real body of each kind, so that no client of the
 //! product meets them and a flood of bytes is cut early.
 
-use actix_web::dev::Payload;
-use actix_web::error::{JsonPayloadError, PayloadError};
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::dev::{Decompress, Payload};
+use actix_web::error::PayloadError;
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures::future::LocalBoxFuture;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{DeserializeOwned, Error as _, MapAccess, Visitor};
@@ -30,27 +31,35 @@ pub const CSV_LIMIT: usize = 16 * 1024 * 1024;
 /// Any other raw body, bytes.
 pub const RAW_LIMIT: usize = 64 * 1024;
 
-/// The JSON extractor's settings for a route taking at most `limit` bytes.
-pub fn json(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(limit)
-        .error_handler(move |err, _| json_error(err, limit).into())
+/// The most bytes (after any `Content-Encoding` is undone) a route's JSON body may have: app
+/// data read by [`JsonObject`], set on a route or scope with [`json`].
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLimit(usize);
+
+/// The JSON body settings of a route taking at most `limit` bytes.
+pub fn json(limit: usize) -> JsonLimit {
+    JsonLimit(limit)
 }
 
-fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
-    match err {
-        JsonPayloadError::Overflow { .. }
-        | JsonPayloadError::OverflowKnownLength { .. }
-        | JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::PayloadTooLarge(limit),
-        JsonPayloadError::ContentType => ApiError::InvalidJson(
-            "the body must be JSON sent with Content-Type: application/json".into(),
-        ),
-        // serde's words alone, without actix's "Json deserialize error: " before them.
-        JsonPayloadError::Deserialize(e) => {
-            ApiError::InvalidJson(super::redact_values(&e.to_string()))
-        }
-        other => ApiError::InvalidJson(super::redact_values(&other.to_string())),
+/// Whether the request says its body is JSON: `application/json` or a `+json` type.
+fn says_json(req: &HttpRequest) -> bool {
+    req.mime_type().ok().flatten().is_some_and(|m| {
+        m.subtype().as_str() == "json" || m.suffix().is_some_and(|s| s.as_str() == "json")
+    })
+}
+
+/// `T` read from a JSON object in `bytes`. A UTF-8 byte order mark before it is skipped:
+/// JSON must not carry one, but a parser may ignore it (RFC 8259, 8.1), and editors and
+/// PowerShell on Windows put one in. Read plainly first; only a body that fails is read again
+/// to name the field its error is in ([`traced`]), which costs a string for every key read.
+fn read_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(Object(value)) = serde_json::from_slice::<Object<T>>(bytes) {
+        return Ok(value);
     }
+    serde_json::from_slice::<Traced<T>>(bytes)
+        .map(|traced| traced.0)
+        .map_err(|e| ApiError::InvalidJson(super::redact_values(&e.to_string())))
 }
 
 /// A JSON body that must be an object (`{…}`), read as `T` with the route's [`json`] settings.
@@ -76,12 +85,49 @@ impl<T> std::ops::Deref for JsonObject<T> {
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
+    /// # Errors
+    /// 400 `invalid_json` for a body not sent as JSON, not JSON, or not a `T`; 413
+    /// `payload_too_large` for one over the route's [`JsonLimit`] (said by `Content-Length`,
+    /// or found while reading).
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let read = web::Json::<Traced<T>>::from_request(req, payload);
-        Box::pin(async move { read.await.map(|json| JsonObject(json.into_inner().0)) })
+        let limit = req.app_data::<JsonLimit>().map_or(JSON_LIMIT, |l| l.0);
+        let early = if !says_json(req) {
+            Some(ApiError::InvalidJson(
+                "the body must be JSON sent with Content-Type: application/json".into(),
+            ))
+        } else if req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+            .is_some_and(|length| length > limit)
+        {
+            Some(ApiError::PayloadTooLarge(limit))
+        } else {
+            None
+        };
+        let body = actix_web::body::BodyStream::new(Decompress::from_headers(
+            payload.take(),
+            req.headers(),
+        ));
+        Box::pin(async move {
+            if let Some(e) = early {
+                return Err(e);
+            }
+            let bytes = match actix_web::body::to_bytes_limited(body, limit).await {
+                Err(_) => return Err(ApiError::PayloadTooLarge(limit)),
+                Ok(Err(PayloadError::Overflow)) => return Err(ApiError::PayloadTooLarge(limit)),
+                Ok(Err(e)) => {
+                    return Err(ApiError::InvalidJson(format!(
+                        "the body could not be read: {e}"
+                    )))
+                }
+                Ok(Ok(bytes)) => bytes,
+            };
+            read_object(&bytes).map(JsonObject)
+        })
     }
 }
 

@@ -442,6 +442,22 @@ async fn a_scan_sent_as_another_content_type_is_told_to_send_json(app: TestApp) 
     }
 }
 
+async fn a_json_body_behind_a_byte_order_mark_is_read(app: TestApp) {
+    let code = app.venue("S1", "shop").await;
+    let (tok, rid) = app.resident("19900000956").await;
+    let body = format!("\u{feff}{}", json!({"code": code, "direction": "in"}));
+    let answer = scan_raw(&app, &tok, &body).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["decision"], "admitted");
+    assert_eq!(app.visits_of(&rid).await.len(), 1);
+    // Only at the start: one inside the JSON is still not JSON.
+    let inside = format!("{{\u{feff}\"code\": {}}}", json!(code));
+    let refused = scan_raw(&app, &tok, &inside).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "invalid_json");
+}
+
 /// A new venue `S2`'s body with `extra`'s fields added.
 fn venue(extra: serde_json::Value) -> serde_json::Value {
     let mut body = json!({"id": "S2", "name": "Shop", "kind": "shop", "community": "C",
@@ -671,6 +687,7 @@ async fn a_body_error_names_the_field_it_is_in(app: TestApp) {
 crate::on_both_backends!(
     a_word_of_the_contract_given_anything_else_is_refused_with_the_words_listed,
     a_body_error_names_the_field_it_is_in,
+    a_json_body_behind_a_byte_order_mark_is_read,
     objects_nested_in_a_body_sent_as_arrays_are_refused_and_change_nothing,
     sign_in_bodies_with_unknown_fields_are_refused,
     malformed_json_and_wrong_types_get_400_and_change_nothing,
