@@ -208,6 +208,25 @@ pub fn reader(body: &[u8]) -> csv::Reader<&[u8]> {
         .from_reader(without_bom(body))
 }
 
+/// The columns a file's header names (trimmed); none for a file without a readable header.
+/// A column the file leaves out leaves that field of an existing record as it is: a file of
+/// `resident_id,name,phone` updates names and phones, not homes and watch tags.
+struct Columns(Vec<String>);
+
+impl Columns {
+    fn of(body: &[u8]) -> Self {
+        let names = reader(body)
+            .headers()
+            .map(|h| h.iter().map(|name| name.trim().to_owned()).collect())
+            .unwrap_or_default();
+        Self(names)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|c| c == name)
+    }
+}
+
 /// `body` without the UTF-8 byte order mark Excel writes first, if it has one.
 fn without_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
@@ -504,20 +523,28 @@ pub enum Mode {
 /// set through the API (code version, stay override, entry policy) and the parent stay.
 /// Gives `venue` the description in `row`; whether that rotated its codes (a gate taken away
 /// came back, see [`Venue::set_gates`]).
-fn take_description(venue: &mut Venue, row: &Venue) -> bool {
+/// A column the file leaves out (`community`, `address`, `households`) leaves that field as it
+/// is.
+fn take_description(venue: &mut Venue, row: &Venue, columns: &Columns) -> bool {
     venue.name.clone_from(&row.name);
     venue.set_kind(row.kind);
-    venue.community.clone_from(&row.community);
-    venue.address.clone_from(&row.address);
+    if columns.has("community") {
+        venue.community.clone_from(&row.community);
+    }
+    if columns.has("address") {
+        venue.address.clone_from(&row.address);
+    }
     let rotated = venue.set_gates(row.gates.clone());
-    venue.households = row.households;
+    if columns.has("households") {
+        venue.households = row.households;
+    }
     venue.location = row.location.or(venue.location);
     venue.opening_hours = row.opening_hours.or(venue.opening_hours);
     rotated
 }
 
-/// Imports venues. An existing venue keeps its code version, registration time, stay override
-/// and entry policy, so re-importing a file does not revoke posters (unless it brings back a gate
+/// Imports venues. An existing venue keeps its code version, registration time, stay override,
+/// entry policy and the fields of columns the file leaves out, so re-importing a file does not revoke posters (unless it brings back a gate
 /// taken away since the last rotation: see [`Venue::set_gates`]) or undo an admin's changes.
 /// In [`Mode::DryRun`], the venues earlier rows would have written are kept in memory, so a
 /// sub-location whose parent comes earlier in the file is checked as the write would check it.
@@ -533,6 +560,7 @@ pub async fn import_venues(
     // What the rows before would have written (dry run only; a write reads the store).
     let mut scratch: HashMap<VenueId, Venue> = HashMap::new();
     let mut rotated: Vec<String> = Vec::new();
+    let columns = Columns::of(body);
     let mut report = import_rows(body, &["code", "name", "kind"], venue_from_row, |v: &Venue| v.id.to_string(), async |row: Venue| {
         let existing = match scratch.get(&row.id) {
             Some(v) => Some(v.clone()),
@@ -578,7 +606,7 @@ pub async fn import_venues(
         if mode == Mode::DryRun {
             let (venue, outcome) = match existing {
                 Some(mut v) => {
-                    if take_description(&mut v, &row) {
+                    if take_description(&mut v, &row, &columns) {
                         rotated.push(v.id.to_string());
                     }
                     (v, Upsert::Updated)
@@ -595,7 +623,7 @@ pub async fn import_venues(
         // as every other change.
         let mut rotates = false;
         let updated = update_venue(store, &row.id, now, |venue| {
-            rotates = take_description(venue, &row);
+            rotates = take_description(venue, &row, &columns);
             Ok(())
         })
         .await;
@@ -653,7 +681,9 @@ impl ResidentScratch {
     }
 }
 
-/// Imports residents. A phone that belongs to another resident refuses the row. In
+/// Imports residents. A phone that belongs to another resident refuses the row. A column the
+/// file leaves out (`home`, `building`, `room`, `household`, `tags`) leaves that field of an
+/// existing resident as it is. In
 /// [`Mode::DryRun`], the residents earlier rows would have written are kept in memory, so two
 /// rows with one phone are refused as the write would refuse them.
 ///
@@ -665,6 +695,7 @@ pub async fn import_residents(
     mode: Mode,
 ) -> Result<ImportReport, StoreError> {
     let mut scratch = ResidentScratch::default();
+    let columns = Columns::of(body);
     import_rows(
         body,
         &["resident_id", "name", "phone"],
@@ -693,6 +724,22 @@ pub async fn import_residents(
                 None => store.resident(&resident.id).await?,
             };
             if let Some(old) = &old {
+                // A column the file leaves out leaves that field as it is.
+                if !columns.has("home") {
+                    resident.home.clone_from(&old.home);
+                }
+                if !columns.has("building") {
+                    resident.building.clone_from(&old.building);
+                }
+                if !columns.has("room") {
+                    resident.room.clone_from(&old.room);
+                }
+                if !columns.has("household") {
+                    resident.household.clone_from(&old.household);
+                }
+                if !columns.has("tags") {
+                    resident.tags.clone_from(&old.tags);
+                }
                 resident.created_at = old.created_at;
                 // A re-import must not bring a revoked phone's tokens back.
                 resident.token_generation = old.token_generation;

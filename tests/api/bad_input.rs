@@ -442,6 +442,54 @@ async fn a_scan_sent_as_another_content_type_is_told_to_send_json(app: TestApp) 
     }
 }
 
+async fn an_import_without_some_columns_leaves_those_fields_as_they_are(app: TestApp) {
+    let admin = app.admin().await;
+    let compound = app
+        .post(
+            "/api/v1/venues",
+            &admin,
+            &json!({"id": "C1", "name": "瑞祥小区", "kind": "residential_compound",
+                    "community": "古城社区", "address": "古城路1号", "gates": ["北门"]}),
+        )
+        .await;
+    assert_eq!(compound.status, 201, "{}", compound.body);
+    let home = compound.body["codes"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    app.import_residents("RK,雷婷,19900000957,C1,1栋,402,H1,key_monitoring\n")
+        .await;
+    let fewer = app
+        .import_csv(
+            "/api/v1/residents/import",
+            "resident_id,name,phone\nRK,雷婷婷,19900000957\n",
+        )
+        .await;
+    assert_eq!(fewer.body["updated"], 1, "{}", fewer.body);
+    let venues = app
+        .import_csv(
+            "/api/v1/venues/import",
+            "code,name,kind,gates\nC1,瑞祥新村,residential_compound,北门\n",
+        )
+        .await;
+    assert_eq!(venues.body["updated"], 1, "{}", venues.body);
+
+    // Still at home in C1 (a residents-only compound) and still watched.
+    let (tok, _) = app.resident("19900000957").await;
+    let scan = app.scan_at(&tok, &home, "in", ago(5)).await;
+    assert_eq!(scan.body["decision"], "admitted", "{}", scan.body);
+    assert_eq!(
+        scan.body["watch"],
+        json!(["key_monitoring"]),
+        "{}",
+        scan.body
+    );
+    let venue = app.get("/api/v1/venues/C1", &admin).await;
+    assert_eq!(venue.body["name"], "瑞祥新村", "{}", venue.body);
+    assert_eq!(venue.body["community"], "古城社区", "{}", venue.body);
+    assert_eq!(venue.body["address"], "古城路1号", "{}", venue.body);
+}
+
 async fn a_json_body_behind_a_byte_order_mark_is_read(app: TestApp) {
     let code = app.venue("S1", "shop").await;
     let (tok, rid) = app.resident("19900000956").await;
@@ -688,6 +736,7 @@ crate::on_both_backends!(
     a_word_of_the_contract_given_anything_else_is_refused_with_the_words_listed,
     a_body_error_names_the_field_it_is_in,
     a_json_body_behind_a_byte_order_mark_is_read,
+    an_import_without_some_columns_leaves_those_fields_as_they_are,
     objects_nested_in_a_body_sent_as_arrays_are_refused_and_change_nothing,
     sign_in_bodies_with_unknown_fields_are_refused,
     malformed_json_and_wrong_types_get_400_and_change_nothing,
