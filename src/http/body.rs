@@ -175,6 +175,10 @@ pub fn traced<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
                 }
             }
         }
+        if message.starts_with(&format!("{path}: ")) {
+            // A field's own check that names the field already (`location: lat must be …`).
+            return e.into_inner();
+        }
         D::Error::custom(format!("{path}: {message}"))
     })
 }

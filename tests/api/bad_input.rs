@@ -681,6 +681,12 @@ async fn a_body_error_names_the_field_it_is_in(app: TestApp) {
             "location: unknown field `alt`",
         ),
         (
+            "/api/v1/venues",
+            admin.as_str(),
+            venue(json!({"location": {"lat": 91.0, "lon": 102.7}})),
+            "location: lat must be",
+        ),
+        (
             "/api/v1/scans",
             tok.as_str(),
             json!({"code": shop, "direction": "in", "phnoe": "x"}),
