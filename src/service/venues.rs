@@ -58,8 +58,8 @@ pub async fn update_venue(
     Err(StoreError::Unavailable("too many concurrent changes of one venue".into()).into())
 }
 
-/// Checks that `venue`, stored until now as a `was`, may take its new kind. Only becoming a
-/// checkpoint is checked: a checkpoint scan is a pass that opens and closes a visit at once
+/// Checks that `venue`, stored until now as a `was`, may take its new kind: a compound that
+/// is someone's home stays one, and becoming a checkpoint is checked: a checkpoint scan is a pass that opens and closes a visit at once
 /// and closes no other (contract, visit rule 4), so visits begun there before would stay open
 /// with nothing to end them but their maximum stay. A venue becomes a checkpoint only when
 /// nobody is inside by `now`, and, as at registration, when it is not a sub-location and has
@@ -71,7 +71,9 @@ pub async fn update_venue(
 ///
 /// # Errors
 /// [`UpdateError::Invalid`] on `kind` for a sub-location or a venue with sub-locations,
-/// [`UpdateError::Occupied`] while anyone is inside, [`UpdateError::Store`].
+/// [`UpdateError::Occupied`] while anyone is inside, or, for a residential compound taking
+/// another kind, while it is anyone's home (a home is a compound: the entry rules, visitor
+/// passes and alerts work there), [`UpdateError::Store`].
 pub async fn check_kind_change(
     store: &dyn Store,
     was: VenueKind,
@@ -79,6 +81,16 @@ pub async fn check_kind_change(
     unstored_children: bool,
     now: DateTime<Utc>,
 ) -> Result<(), UpdateError> {
+    if was == VenueKind::ResidentialCompound && venue.kind != VenueKind::ResidentialCompound {
+        let living = store.residents_at_home(&venue.id).await?.len();
+        if living > 0 {
+            return Err(UpdateError::Occupied(format!(
+                "{living} residents live at {}: a home stays a residential compound (import \
+                 them with another home first)",
+                venue.id
+            )));
+        }
+    }
     if venue.kind != VenueKind::Checkpoint || was == VenueKind::Checkpoint {
         return Ok(());
     }

@@ -442,7 +442,9 @@ async fn a_scan_sent_as_another_content_type_is_told_to_send_json(app: TestApp) 
     }
 }
 
-async fn an_import_without_some_columns_leaves_those_fields_as_they_are(app: TestApp) {
+async fn an_import_without_some_columns_leaves_those_fields_and_a_home_stays_a_compound(
+    app: TestApp,
+) {
     let admin = app.admin().await;
     let compound = app
         .post(
@@ -474,6 +476,12 @@ async fn an_import_without_some_columns_leaves_those_fields_as_they_are(app: Tes
         .await;
     assert_eq!(venues.body["updated"], 1, "{}", venues.body);
 
+    // A home stays a compound while anyone lives there.
+    for kind in ["checkpoint", "shop"] {
+        let change = app.patch_venue("C1", &json!({ "kind": kind })).await;
+        assert_eq!(change.status, 409, "{kind}: {}", change.body);
+        assert_eq!(change.body["error"]["code"], "conflict");
+    }
     // Still at home in C1 (a residents-only compound) and still watched.
     let (tok, _) = app.resident("19900000957").await;
     let scan = app.scan_at(&tok, &home, "in", ago(5)).await;
@@ -742,7 +750,7 @@ crate::on_both_backends!(
     a_word_of_the_contract_given_anything_else_is_refused_with_the_words_listed,
     a_body_error_names_the_field_it_is_in,
     a_json_body_behind_a_byte_order_mark_is_read,
-    an_import_without_some_columns_leaves_those_fields_as_they_are,
+    an_import_without_some_columns_leaves_those_fields_and_a_home_stays_a_compound,
     objects_nested_in_a_body_sent_as_arrays_are_refused_and_change_nothing,
     sign_in_bodies_with_unknown_fields_are_refused,
     malformed_json_and_wrong_types_get_400_and_change_nothing,
