@@ -186,7 +186,9 @@ pub async fn list(
     params(("id" = String, Path, description = "pass id")), security(("bearer" = [])),
     responses((status = 200, body = PassView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke(
-    who: Either<AdminUser, ResidentUser>,
+    // The resident first: when neither fits, the first one's error is the answer, and a
+    // resident's revoked sign-in is a 401 (an admin extractor would say 403).
+    who: Either<ResidentUser, AdminUser>,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -195,7 +197,7 @@ pub async fn revoke(
         .visitor_pass(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no visitor pass {id}")))?;
-    if let Either::Right(resident) = &who {
+    if let Either::Left(resident) = &who {
         if resident.0 != pass.host {
             return Err(ApiError::Forbidden);
         }

@@ -245,6 +245,17 @@ async fn a_host_revokes_their_own_pass_and_an_admin_finds_passes_by_phone(app: T
         .into_iter()
         .flatten()
         .any(|r| r["action"] == "visitors.list"));
+
+    // A host signed out everywhere is told to sign in again, as on every resident route.
+    let out = app
+        .post("/api/v1/me/sign-out-everywhere", &host, &json!({}))
+        .await;
+    assert!(out.status < 300, "{}", out.body);
+    let after = app
+        .send(app.client.delete(app.url(&path)).bearer_auth(&host))
+        .await;
+    assert_eq!(after.status, 401, "{}", after.body);
+    assert_eq!(after.body["error"]["code"], "unauthorized");
 }
 
 crate::on_both_backends!(
