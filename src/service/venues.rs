@@ -85,8 +85,8 @@ pub async fn check_kind_change(
         let living = store.residents_at_home(&venue.id).await?.len();
         if living > 0 {
             return Err(UpdateError::Occupied(format!(
-                "{living} residents live at {}: a home stays a residential compound (import \
-                 them with another home first)",
+                "{} is the home of registered residents ({living}): a home stays a residential \
+                 compound (import them with another home first)",
                 venue.id
             )));
         }
