@@ -208,18 +208,21 @@ pub fn reader(body: &[u8]) -> csv::Reader<&[u8]> {
         .from_reader(without_bom(body))
 }
 
-/// The columns a file's header names (trimmed); none for a file without a readable header.
-/// A column the file leaves out leaves that field of an existing record as it is: a file of
-/// `resident_id,name,phone` updates names and phones, not homes and watch tags.
-struct Columns(Vec<String>);
+/// The columns a row gives a cell for: those its file's header names (trimmed), up to the
+/// row's last cell. A column not given leaves that field of an existing record as it is: a
+/// file of `resident_id,name,phone`, or a row that stops short of the header's last columns,
+/// updates names and phones, not homes and watch tags.
+struct Given(Vec<String>);
 
-impl Columns {
-    fn of(body: &[u8]) -> Self {
-        let names = reader(body)
-            .headers()
-            .map(|h| h.iter().map(|name| name.trim().to_owned()).collect())
-            .unwrap_or_default();
-        Self(names)
+impl Given {
+    fn of(headers: &Row, row: &Row) -> Self {
+        Self(
+            headers
+                .iter()
+                .take(row.len())
+                .map(|name| name.trim().to_owned())
+                .collect(),
+        )
     }
 
     fn has(&self, name: &str) -> bool {
@@ -525,7 +528,7 @@ pub enum Mode {
 /// came back, see [`Venue::set_gates`]).
 /// A column the file leaves out (`community`, `address`, `households`) leaves that field as it
 /// is.
-fn take_description(venue: &mut Venue, row: &Venue, columns: &Columns) -> bool {
+fn take_description(venue: &mut Venue, row: &Venue, columns: &Given) -> bool {
     venue.name.clone_from(&row.name);
     venue.set_kind(row.kind);
     if columns.has("community") {
@@ -560,8 +563,9 @@ pub async fn import_venues(
     // What the rows before would have written (dry run only; a write reads the store).
     let mut scratch: HashMap<VenueId, Venue> = HashMap::new();
     let mut rotated: Vec<String> = Vec::new();
-    let columns = Columns::of(body);
-    let mut report = import_rows(body, &["code", "name", "kind"], venue_from_row, |v: &Venue| v.id.to_string(), async |row: Venue| {
+    let parse = |h: &Row, r: &Row| Ok((venue_from_row(h, r)?, Given::of(h, r)));
+    let id_of = |(v, _): &(Venue, Given)| v.id.to_string();
+    let mut report = import_rows(body, &["code", "name", "kind"], parse, id_of, async |(row, columns): (Venue, Given)| {
         let existing = match scratch.get(&row.id) {
             Some(v) => Some(v.clone()),
             None => store.venue(&row.id).await?,
@@ -695,13 +699,12 @@ pub async fn import_residents(
     mode: Mode,
 ) -> Result<ImportReport, StoreError> {
     let mut scratch = ResidentScratch::default();
-    let columns = Columns::of(body);
     import_rows(
         body,
         &["resident_id", "name", "phone"],
-        resident_from_row,
-        |r: &Resident| r.id.to_string(),
-        async |mut resident: Resident| {
+        |h: &Row, r: &Row| Ok((resident_from_row(h, r)?, Given::of(h, r))),
+        |(r, _): &(Resident, Given)| r.id.to_string(),
+        async |(mut resident, columns): (Resident, Given)| {
             // A home is a registered compound, not one of its buildings nor another kind of
             // venue (the entry rules, visitor passes and alerts all work at the compound).
             if let Some(home) = &resident.home {
