@@ -53,7 +53,7 @@ fn says_json(req: &HttpRequest) -> bool {
 /// PowerShell on Windows put one in. Read plainly first; only a body that fails is read again
 /// to name the field its error is in ([`traced`]), which costs a string for every key read.
 fn read_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes = crate::service::imports::without_bom(bytes);
     if let Ok(Object(value)) = serde_json::from_slice::<Object<T>>(bytes) {
         return Ok(value);
     }

@@ -230,8 +230,9 @@ impl Given {
     }
 }
 
-/// `body` without the UTF-8 byte order mark Excel writes first, if it has one.
-fn without_bom(body: &[u8]) -> &[u8] {
+/// `body` without the UTF-8 byte order mark Excel (and editors on Windows) write first, if it
+/// has one; CSV imports and JSON bodies skip it alike.
+pub fn without_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
 }
 
@@ -547,8 +548,9 @@ fn take_description(venue: &mut Venue, row: &Venue, columns: &Given) -> bool {
 }
 
 /// Imports venues. An existing venue keeps its code version, registration time, stay override,
-/// entry policy and the fields of columns the file leaves out, so re-importing a file does not revoke posters (unless it brings back a gate
-/// taken away since the last rotation: see [`Venue::set_gates`]) or undo an admin's changes.
+/// entry policy and the fields of columns the file leaves out, so re-importing a file does not
+/// revoke posters (unless it brings back a gate taken away since the last rotation: see
+/// [`Venue::set_gates`]) or undo an admin's changes.
 /// In [`Mode::DryRun`], the venues earlier rows would have written are kept in memory, so a
 /// sub-location whose parent comes earlier in the file is checked as the write would check it.
 ///
@@ -687,9 +689,9 @@ impl ResidentScratch {
 
 /// Imports residents. A phone that belongs to another resident refuses the row. A column the
 /// file leaves out (`home`, `building`, `room`, `household`, `tags`) leaves that field of an
-/// existing resident as it is. In
-/// [`Mode::DryRun`], the residents earlier rows would have written are kept in memory, so two
-/// rows with one phone are refused as the write would refuse them.
+/// existing resident as it is. In [`Mode::DryRun`], the residents earlier rows would have
+/// written are kept in memory, so two rows with one phone are refused as the write would
+/// refuse them.
 ///
 /// # Errors
 /// [`StoreError`] when the store fails; row problems are reported in the result.
