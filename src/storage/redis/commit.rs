@@ -116,12 +116,6 @@ impl VisitWrite {
     }
 }
 
-/// How long a key written with an idle expiry of `idle_ms` is kept after its day's refresh,
-/// as the scripts pass it to `PEXPIRE`: the idle expiry and a day, in ms (see `scripts.rs`).
-fn keep_ms(idle_ms: u64) -> String {
-    idle_ms.saturating_add(86_400_000).to_string()
-}
-
 /// The UTC day (days since 1970-01-01) of a time in ms.
 pub(super) fn day_of(ms: i64) -> i64 {
     ms.div_euclid(86_400_000)
@@ -180,11 +174,7 @@ struct Prepared {
 
 /// `written`: now by this writer's clock; its UTC day is the day of the scan's idempotency
 /// record (see [`idempotency_day`]).
-fn prepare(
-    commit: &ScanCommit,
-    idle_ms: u64,
-    written: DateTime<Utc>,
-) -> Result<Prepared, StoreError> {
+fn prepare(commit: &ScanCommit, written: DateTime<Utc>) -> Result<Prepared, StoreError> {
     let rid = commit.resident_id.as_str().to_owned();
     let event_bytes = super::event_record::encode(&commit.event)?;
     let event_ms = commit.event.scan_time.timestamp_millis();
@@ -231,14 +221,9 @@ fn prepare(
         event_bytes,
         idem_value,
         idem_key.as_bytes().to_vec(),
-        idle_ms.to_string().into_bytes(),
         filed,
         event_ms.to_string().into_bytes(),
-        ((IDEMPOTENCY_TTL_SECONDS + 86_400) * 1000)
-            .to_string()
-            .into_bytes(),
         idempotency_day(written).to_string().into_bytes(),
-        keep_ms(idle_ms).into_bytes(),
         (commit.expected_version + 1).to_string().into_bytes(),
     ];
     let alerts = commit
@@ -330,7 +315,7 @@ impl VenueWrite {
     /// `venue_write`'s arguments (see `scripts.rs`) with its flags (`x` exact, `s` skip the
     /// refresh check). An event of a day before today (by this writer's clock) is flagged late
     /// (`l`).
-    pub fn args(&self, idle_ms: u64, flags: &str) -> Vec<Vec<u8>> {
+    pub fn args(&self, flags: &str) -> Vec<Vec<u8>> {
         let day = self.event_day();
         let event = self
             .event
@@ -341,12 +326,10 @@ impl VenueWrite {
             flags.push('l');
         }
         let mut args = vec![
-            idle_ms.to_string().into_bytes(),
             flags.into_bytes(),
             event,
             day.to_string().into_bytes(),
             self.visits.len().to_string().into_bytes(),
-            keep_ms(idle_ms).into_bytes(),
         ];
         let days = self.days();
         for v in &self.visits {
@@ -389,7 +372,7 @@ impl RedisStore {
 
     /// See [`crate::storage::Store::commit_scan`]: one script on a node, steps on a cluster.
     pub(super) async fn commit(&self, commit: &ScanCommit) -> Result<CommitResult, StoreError> {
-        let prepared = prepare(commit, self.idle_expiry_ms, Utc::now())?;
+        let prepared = prepare(commit, Utc::now())?;
         if self.conn.is_cluster() {
             self.commit_in_steps(commit, prepared).await
         } else {
@@ -414,7 +397,7 @@ impl RedisStore {
             .venues
             .iter()
             .zip(&flags)
-            .map(|(w, flag)| w.args(self.idle_expiry_ms, flag))
+            .map(|(w, flag)| w.args(flag))
             .collect();
         // `EVALSHA` built as one command: `ScriptInvocation` would first copy each key and
         // argument into a vector of its own (docs/scaling.md).
@@ -618,7 +601,7 @@ impl RedisStore {
                 .arg(rid.as_str())
                 .arg(version)
                 .arg(epoch)
-                .arg(w.args(self.idle_expiry_ms, ""));
+                .arg(w.args(""));
             async move {
                 let finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
                 self.compact_days(&w.venue, finished).await;

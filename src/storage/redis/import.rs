@@ -106,7 +106,7 @@ impl RedisStore {
                 }
                 // Exact: an import's days come in any order. Not a replay: run the import again
                 // and the same records are added again, which readers fold into one.
-                call.arg(write.args(self.idle_expiry_ms, "x"));
+                call.arg(write.args("x"));
                 let finished: Vec<i64> = call.invoke_async(&mut self.conn()).await?;
                 self.compact_days(&write.venue, finished).await;
             }

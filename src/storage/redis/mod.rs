@@ -236,7 +236,7 @@ impl RedisStore {
             url: Arc::from(url),
             timeouts,
             keys: Arc::new(keys),
-            scripts: Arc::new(Scripts::new()),
+            scripts: Arc::new(Scripts::new(0)),
             idle_expiry_ms: 0,
             refreshed: Arc::new(refreshed::Refreshed::new()),
             parsed: Arc::new(parsed::ParsedRecords::new()),
@@ -263,6 +263,8 @@ impl RedisStore {
     #[must_use]
     pub fn expire_idle_after(mut self, after: chrono::Duration) -> Self {
         self.idle_expiry_ms = u64::try_from(after.num_milliseconds()).unwrap_or(0);
+        // The scan scripts carry the idle expiry in their text.
+        self.scripts = Arc::new(Scripts::new(self.idle_expiry_ms));
         self.refreshed = Arc::new(refreshed::Refreshed::new());
         self
     }

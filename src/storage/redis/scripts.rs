@@ -48,13 +48,13 @@ pub const RECENT_SLACK: usize = 32;
 /// `person_write(k, a, o)`: the person's truth, if its version is still the expected one.
 /// `k`: 1 `{p}:state`, 2 `{p}:visits`, 3 `{p}:events`; named after `{p}:state`: `{p}:idems:N`
 /// (today's by the writer's clock, `N` from `a`) and `{p}:scratch`. `a` from `o`: 0 expected version, 1 the open visit's
-/// record after the scan or empty, 2 event JSON, 3 idempotency record as `EXPIRES:JSON` or
-/// empty, 4 its idempotency key, 5 idle expiry ms (`0`: none), 6 the records of the visits the
+/// record after the scan or empty, 2 the event's record, 3 idempotency record as `EXPIRES:JSON` or
+/// empty, 4 its idempotency key, 5 the records of the visits the
 /// scan closed or rewrote and the removals of those it removed, concatenated (appended to
-/// `{p}:visits`), 7 the scan's time ms (`last`, the person's latest scan time, is raised to
-/// it), 8 how long a day's hash of idempotency records is kept after its first record, ms
-/// (the records' own time plus a day), 9 the day `N`, 10 the idle expiry plus a day, ms (what
-/// a refresh sets), 11 the version after the write. The state's `iday` field names the day
+/// `{p}:visits`), 6 the scan's time ms (`last`, the person's latest scan time, is raised to
+/// it), 7 the day `N`, 8 the version after the write. The store's idle expiry, what a refresh
+/// sets and how long a day's hash of idempotency records is kept after its first record (the
+/// records' own time plus a day) are written into the script (`IDLE`, `KEEP`, `IDEM_KEEP`). The state's `iday` field names the day
 /// whose hash last got its expiry. Returns the state's epoch (set when the state is made, ''
 /// for a state made before epochs) when written, false (nothing written) when the version
 /// moved.
@@ -71,12 +71,12 @@ pub const RECENT_SLACK: usize = 32;
 /// event if the scan was at this venue. `k`: 1 `{v}:open`, 2 `{v}:recent`, 3 `{v}:eday:D`
 /// (the event's day), then the `{v}:day:N` strings the visits fall in; named after
 /// `{v}:open`: `{v}:events` (kept by earlier builds; refreshed only), `{v}:days`,
-/// `{v}:scratch`, `{v}:xday`, `{v}:edays`, `{v}:eday:D-1` and `{v}:eday:D-2`. `a` from `o`: 0 idle expiry ms, 1 flags:
+/// `{v}:scratch`, `{v}:xday`, `{v}:edays`, `{v}:eday:D-1` and `{v}:eday:D-2`. `a` from `o`: 0 flags:
 /// `x` to rewrite day strings at their exact size rather than `APPEND` (an import, whose days
 /// arrive in any order), `l` when the event's day is before today by the writer's clock (a
 /// late scan's), `s` to skip reading `xday` (the caller's instance saw this venue's mark
-/// read on Redis's day that is its own today; `refreshed.rs`), 2 the event's record or empty, 3 the event's day `D`, 4 number of visits `n`,
-/// 5 the idle expiry plus a day, ms; then six per visit: `1` if open else `0`, resident id, framed record, the id's bytes, the
+/// read on Redis's day that is its own today; `refreshed.rs`), 1 the event's record or empty, 2 the event's day `D`, 3 number of visits `n`;
+/// then six per visit: `1` if open else `0`, resident id, framed record, the id's bytes, the
 /// index in `k` of its day's string, the day. The event goes, framed (a LEB128 length, as
 /// `record.rs` frames visits), into its day's string by `APPEND` (which keeps reserve, up to
 /// as much again); the write that makes a day's string adds the day to `edays`, and, unless
@@ -105,6 +105,12 @@ pub(super) const WRITE_FUNCTIONS: &str = r#"
 -- Numbers stay the strings they came as wherever the script only compares or passes them on:
 -- `tonumber` parses a string twice with `strtod`, and a number given to `redis.call` is
 -- printed with `snprintf`; together a tenth of Redis's work a scan (docs/scaling.md).
+
+-- The store's idle expiry (ms, `0`: none), what a day's refresh sets (the idle expiry and a
+-- day, ms) and how long a day's hash of idempotency records is kept after its first record
+-- (ms): the store's constants, written in when the script is made (`with_functions`) rather
+-- than passed at each scan, where each argument costs Redis its parsing and a Lua string.
+local IDLE, KEEP, IDEM_KEEP = '@IDLE@', '@KEEP@', '@IDEM_KEEP@'
 
 -- Whether `x` is a larger count than `y`, both decimal digits without leading zeros (ms and
 -- days since 1970).
@@ -177,25 +183,25 @@ local function person_write(k, a, o)
       epoch = ''
     end
   end
-  local last = a[o + 7]
+  local last = a[o + 6]
   if st[2] and later(st[2], last) then
     last = st[2]
   end
-  local idle, keep = a[o + 5] ~= '0', a[o + 10]
+  local idle, keep = IDLE ~= '0', KEEP
   local today = ''
   if idle then
-    today = refresh_mark(a[o + 5])
+    today = refresh_mark(IDLE)
   end
   local first_today = st[3] ~= today
   -- A day's hash of idempotency records gets its expiry from its first record.
-  local idem_expiry = a[o + 3] ~= '' and st[4] ~= a[o + 9]
-  local iday = idem_expiry and a[o + 9] or (st[4] or '')
+  local idem_expiry = a[o + 3] ~= '' and st[4] ~= a[o + 7]
+  local iday = idem_expiry and a[o + 7] or (st[4] or '')
   -- The marks and the epoch only when they change: fewer fields, less for Redis to write.
   if first_today or idem_expiry or not st[5] then
-    redis.call('HSET', k[1], 'version', a[o + 11], 'open', a[o + 1], 'last', last,
+    redis.call('HSET', k[1], 'version', a[o + 8], 'open', a[o + 1], 'last', last,
       'xday', today, 'iday', iday, 'epoch', epoch)
   else
-    redis.call('HSET', k[1], 'version', a[o + 11], 'open', a[o + 1], 'last', last)
+    redis.call('HSET', k[1], 'version', a[o + 8], 'open', a[o + 1], 'last', last)
   end
   local created = redis.call('RPUSH', k[3], a[o + 2]) == 1
   if idle and first_today then
@@ -205,18 +211,18 @@ local function person_write(k, a, o)
   elseif idle and created then
     redis.call('PEXPIRE', k[3], keep)
   end
-  if a[o + 6] ~= '' then
+  if a[o + 5] ~= '' then
     -- Refreshed with the day's refresh above (the copy and rename keep its expiry); a string
     -- this write makes gets its expiry now.
-    if append_exact(k[2], sibling(k[1], 'state', 'scratch'), a[o + 6]) == #a[o + 6] and idle then
+    if append_exact(k[2], sibling(k[1], 'state', 'scratch'), a[o + 5]) == #a[o + 5] and idle then
       redis.call('PEXPIRE', k[2], keep)
     end
   end
   if a[o + 3] ~= '' then
-    local idems = sibling(k[1], 'state', 'idems:' .. a[o + 9])
+    local idems = sibling(k[1], 'state', 'idems:' .. a[o + 7])
     redis.call('HSET', idems, a[o + 4], a[o + 3])
     if idem_expiry then
-      redis.call('PEXPIRE', idems, a[o + 8])
+      redis.call('PEXPIRE', idems, IDEM_KEEP)
     end
   end
   return epoch
@@ -226,13 +232,13 @@ local function venue_write(k, a, o)
   local function named(name)
     return sibling(k[1], 'open', name)
   end
-  local idle, keep_ms = a[o] ~= '0', a[o + 5]
-  local exact = string.find(a[o + 1], 'x', 1, true)
+  local idle, keep_ms = IDLE ~= '0', KEEP
+  local exact = string.find(a[o], 'x', 1, true)
   local today, refresh = '', false
   if idle then
-    today = refresh_mark(a[o])
+    today = refresh_mark(IDLE)
     -- `s`: the caller's instance saw this mark read today (refreshed.rs): it is today's.
-    refresh = not string.find(a[o + 1], 's', 1, true) and redis.call('GET', named('xday')) ~= today
+    refresh = not string.find(a[o], 's', 1, true) and redis.call('GET', named('xday')) ~= today
   else
     -- Keys this write creates get no expiry: the next write with one must refresh them.
     redis.call('DEL', named('xday'))
@@ -242,8 +248,8 @@ local function venue_write(k, a, o)
   local finished = {}
   local pending = {}
   local days = nil
-  local last = o + 5 + tonumber(a[o + 4]) * 6
-  for b = o + 6, last, 6 do
+  local last = o + 3 + tonumber(a[o + 3]) * 6
+  for b = o + 4, last, 6 do
     local rid, record = a[b + 1], a[b + 2]
     if a[b] == '1' then
       redis.call('HSET', k[1], rid, record)
@@ -297,17 +303,17 @@ local function venue_write(k, a, o)
       redis.call('PEXPIRE', day, keep_ms)
     end
   end
-  if a[o + 2] ~= '' then
+  if a[o + 1] ~= '' then
     -- Trimmed once every RECENT_SLACK pushes rather than at each: one command fewer a scan.
-    local length = redis.call('LPUSH', k[2], a[o + 2])
+    local length = redis.call('LPUSH', k[2], a[o + 1])
     if length > RECENT_LAST + RECENT_SLACK then
       redis.call('LTRIM', k[2], '0', 'RECENT_LAST')
     end
     if length == 1 and keep then
       redis.call('PEXPIRE', k[2], keep_ms)
     end
-    local event = framed(a[o + 2])
-    local late = string.find(a[o + 1], 'l', 1, true)
+    local event = framed(a[o + 1])
+    local late = string.find(a[o], 'l', 1, true)
     local size = redis.call('APPEND', k[3], event)
     if size == #event then
       -- The day's string was made: index it. Made by a scan of its day (or one dated a little
@@ -315,11 +321,11 @@ local function venue_write(k, a, o)
       -- size: the one before no longer grows, and the one before that has had a day more for
       -- late scans and for a day compacted early by a scan dated ahead.
       local edays = named('edays')
-      if redis.call('ZADD', edays, a[o + 3], a[o + 3]) == 1 and keep then
+      if redis.call('ZADD', edays, a[o + 2], a[o + 2]) == 1 and keep then
         redis.call('PEXPIRE', edays, keep_ms)
       end
       if not late then
-        local scratch, d = named('scratch'), tonumber(a[o + 3])
+        local scratch, d = named('scratch'), tonumber(a[o + 2])
         for back = 1, 2 do
           local before = named('eday:' .. string.format('%d', d - back))
           if redis.call('COPY', before, scratch, 'REPLACE') == 1 then
@@ -428,7 +434,7 @@ local epoch = person_write(KEYS, ARGV, 2)
 if not epoch then
   return {0}
 end
-local version = ARGV[13]
+local version = ARGV[10]
 local out = {1, version, epoch}
 local pending = redis.call('HGETALL', KEYS[4])
 for i = 1, #pending, 2 do
@@ -436,8 +442,8 @@ for i = 1, #pending, 2 do
   table.insert(out, pending[i + 1])
 end
 redis.call('HSET', KEYS[4], version, ARGV[1])
-if ARGV[7] ~= '0' then
-  redis.call('PEXPIRE', KEYS[4], ARGV[7])
+if IDLE ~= '0' then
+  redis.call('PEXPIRE', KEYS[4], IDLE)
 end
 return out
 ";
@@ -471,8 +477,8 @@ if before[1] and (before[2] or '') == ARGV[3] and not later(ARGV[2], before[1]) 
 end
 local finished = venue_write(KEYS, ARGV, 4)
 redis.call('HSET', applied, ARGV[1], ARGV[2], ARGV[1] .. ':e', ARGV[3])
-if ARGV[4] ~= '0' then
-  redis.call('PEXPIRE', applied, ARGV[4])
+if IDLE ~= '0' then
+  redis.call('PEXPIRE', applied, IDLE)
 end
 return finished
 ";
@@ -665,25 +671,41 @@ pub(super) struct Scripts {
     pub settle_alert: Script,
 }
 
-/// A script that calls the functions of [`WRITE_FUNCTIONS`].
-fn with_functions(body: &str) -> Script {
+/// A script that calls the functions of [`WRITE_FUNCTIONS`], for a store whose idle expiry
+/// is `idle_ms` (ms, `0`: none).
+fn with_functions(body: &str, idle_ms: u64) -> Script {
     let functions = WRITE_FUNCTIONS
         .replace("RECENT_LAST", &(RECENT_SCANS_KEPT - 1).to_string())
-        .replace("RECENT_SLACK", &RECENT_SLACK.to_string());
+        .replace("RECENT_SLACK", &RECENT_SLACK.to_string())
+        .replace("@IDLE@", &idle_ms.to_string())
+        .replace("@KEEP@", &refresh_keep_ms(idle_ms).to_string())
+        .replace("@IDEM_KEEP@", &IDEMPOTENCY_HASH_KEEP_MS.to_string());
     Script::new(&format!("{functions}{body}"))
 }
 
+/// How long a key written with an idle expiry of `idle_ms` is kept after its day's refresh:
+/// the idle expiry and a day, in ms (see [`WRITE_FUNCTIONS`]).
+pub(super) fn refresh_keep_ms(idle_ms: u64) -> u64 {
+    idle_ms.saturating_add(86_400_000)
+}
+
+/// How long a day's hash of idempotency records is kept after its first record, ms: a
+/// record's own life ([`crate::storage::IDEMPOTENCY_TTL_SECONDS`]) and a day, so that the
+/// day's last record outlives its life.
+const IDEMPOTENCY_HASH_KEEP_MS: u64 = (crate::storage::IDEMPOTENCY_TTL_SECONDS + 86_400) * 1000;
+
 impl Scripts {
-    /// Hashes the scripts (they are loaded into Redis on first use).
-    pub fn new() -> Self {
+    /// Hashes the scripts (they are loaded into Redis on first use) of a store whose idle
+    /// expiry is `idle_ms` (ms, `0`: none), written into them.
+    pub fn new(idle_ms: u64) -> Self {
         Self {
-            commit_scan: with_functions(COMMIT_SCAN),
-            person_step: with_functions(PERSON_STEP),
-            venue_step: with_functions(VENUE_STEP),
-            venue_replay_step: with_functions(VENUE_REPLAY_STEP),
+            commit_scan: with_functions(COMMIT_SCAN, idle_ms),
+            person_step: with_functions(PERSON_STEP, idle_ms),
+            venue_step: with_functions(VENUE_STEP, idle_ms),
+            venue_replay_step: with_functions(VENUE_REPLAY_STEP, idle_ms),
             compact_day: Script::new(COMPACT_DAY),
-            add_records: with_functions(ADD_RECORDS),
-            alert_step: with_functions(ALERT_STEP),
+            add_records: with_functions(ADD_RECORDS, idle_ms),
+            alert_step: with_functions(ALERT_STEP, idle_ms),
             unmark: Script::new(UNMARK),
             set_if: Script::new(SET_IF),
             del_if: Script::new(DEL_IF),
