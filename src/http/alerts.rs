@@ -70,7 +70,7 @@ pub async fn list(
     admin: AdminUser,
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: web::Query<WindowParams>,
+    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let window = q.window(state.clock.now())?;
     let alerts = state.store.alerts(window.from(), window.to()).await?;

@@ -30,7 +30,7 @@ pub struct AuditList {
 pub async fn list(
     _admin: AdminUser,
     state: web::Data<AppState>,
-    q: web::Query<WindowParams>,
+    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let window = q.window(state.clock.now())?;
     let records = audit::list(state.store.as_ref(), &window).await?;

@@ -199,7 +199,7 @@ pub async fn live_code(
     _admin: AdminUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<LiveParams>,
+    q: super::query::Query<LiveParams>,
 ) -> Result<HttpResponse, ApiError> {
     let venue = load(&state, &id).await?;
     let gate = match &q.gate {

@@ -34,7 +34,7 @@ pub async fn list(
     admin: AdminUser,
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: web::Query<WindowParams>,
+    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let window = q.window(state.clock.now())?;
     let found = flags::in_window(&state, &window).await?;

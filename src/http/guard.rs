@@ -73,7 +73,7 @@ pub async fn recent(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<RecentParams>,
+    q: super::query::Query<RecentParams>,
 ) -> Result<HttpResponse, ApiError> {
     let venue = VenueId::parse(&id)?;
     if state.store.venue(&venue).await?.is_none() {

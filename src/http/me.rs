@@ -27,7 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn my_visits(
     who: ResidentUser,
     state: web::Data<AppState>,
-    q: web::Query<WindowParams>,
+    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let window = q.window(now)?;

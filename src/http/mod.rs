@@ -20,6 +20,7 @@ pub mod ops;
 pub mod pages;
 pub mod params;
 pub mod posters;
+pub mod query;
 pub mod reports;
 pub mod residents;
 pub mod scan_batch;
@@ -34,13 +35,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
 
-/// Registers every route: the API under `/api/v1`, operations at the root.
+/// Registers every route: the API under `/api/v1`, operations at the root. Query strings are
+/// read by [`query::Query`], which names the parameter in its errors.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(body::json(body::JSON_LIMIT))
-        .app_data(
-            web::QueryConfig::default()
-                .error_handler(|err, _| ApiError::InvalidInput(err.to_string()).into()),
-        )
         .app_data(
             web::PathConfig::default()
                 .error_handler(|err, _| ApiError::InvalidInput(err.to_string()).into()),

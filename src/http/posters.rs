@@ -82,7 +82,7 @@ pub async fn poster_png(
     _admin: AdminUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<PosterParams>,
+    q: super::query::Query<PosterParams>,
 ) -> Result<HttpResponse, ApiError> {
     let data = poster_of(&state, &id, &q).await?;
     let png = render(move || posters::render_png(&data.spec())).await?;
@@ -98,7 +98,7 @@ pub async fn poster_svg(
     _admin: AdminUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<PosterParams>,
+    q: super::query::Query<PosterParams>,
 ) -> Result<HttpResponse, ApiError> {
     let data = poster_of(&state, &id, &q).await?;
     let svg = render(move || posters::render_svg(&data.spec())).await?;
@@ -114,7 +114,7 @@ pub async fn poster_pdf(
     _admin: AdminUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<PosterParams>,
+    q: super::query::Query<PosterParams>,
 ) -> Result<HttpResponse, ApiError> {
     let data = poster_of(&state, &id, &q).await?;
     let pdf = render(move || posters::render_pdf(&[data.spec()])).await?;
@@ -141,7 +141,7 @@ pub struct BatchParams {
 pub async fn batch_pdf(
     _admin: AdminUser,
     state: web::Data<AppState>,
-    q: web::Query<BatchParams>,
+    q: super::query::Query<BatchParams>,
 ) -> Result<HttpResponse, ApiError> {
     let selection = Selection::parse(q.community.as_deref(), q.kind, q.venue.as_deref())?;
     let all = state.store.venues().await?;

@@ -53,7 +53,7 @@ pub async fn daily(
     _admin: AdminUser,
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: web::Query<DailyParams>,
+    q: super::query::Query<DailyParams>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let date = match q.date.as_deref() {

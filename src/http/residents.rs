@@ -30,7 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn import(
     _admin: AdminUser,
     state: web::Data<AppState>,
-    q: web::Query<ImportParams>,
+    q: super::query::Query<ImportParams>,
     body: super::body::CsvBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;

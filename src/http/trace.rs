@@ -74,7 +74,7 @@ pub async fn resident_visits(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<WindowParams>,
+    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let window = q.window(now)?;
@@ -103,7 +103,7 @@ pub async fn venue_visits(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<WindowParams>,
+    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let window = q.window(now)?;
@@ -181,7 +181,7 @@ pub async fn contacts(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<ContactParams>,
+    q: super::query::Query<ContactParams>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let window = WindowParams {
@@ -241,7 +241,7 @@ pub async fn venue_exposure(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<WindowParams>,
+    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
     let window = q.window(now)?;

@@ -301,7 +301,7 @@ pub async fn at_checkpoint(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: web::Query<WindowParams>,
+    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let window = q.window(state.clock.now())?;
     let venue = VenueId::parse(&id)?;
@@ -337,7 +337,7 @@ pub async fn by_plate(
     req: HttpRequest,
     state: web::Data<AppState>,
     plate: web::Path<String>,
-    q: web::Query<WindowParams>,
+    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
     let window = q.window(state.clock.now())?;
     let plate = Plate::parse(&plate)?;

@@ -269,7 +269,7 @@ pub async fn patch(
 pub async fn import(
     _admin: AdminUser,
     state: web::Data<AppState>,
-    q: web::Query<ImportParams>,
+    q: super::query::Query<ImportParams>,
     body: super::body::CsvBody,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;

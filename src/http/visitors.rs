@@ -162,7 +162,7 @@ pub async fn list(
     admin: AdminUser,
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: web::Query<ListParams>,
+    q: super::query::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let phone = Phone::parse(&q.phone)?;
     let passes = state.store.visitor_passes(&phone).await?;

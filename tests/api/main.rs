@@ -33,6 +33,7 @@ mod ops;
 mod oracle;
 mod outage;
 mod pages;
+mod query_parameters;
 mod rate_limits;
 mod restart;
 mod retention;

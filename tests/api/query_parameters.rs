@@ -1,0 +1,58 @@
+//! A query parameter that is missing, unknown or not of its type is a 400 in the contract's
+//! error shape, whose message names the parameter and says what was wrong.
+
+use crate::helpers::TestApp;
+
+async fn a_bad_or_missing_query_parameter_is_named_in_a_400(app: TestApp) {
+    app.venue("S1", "shop").await;
+    let admin = app.admin().await;
+    let cases = [
+        ("/api/v1/visitors", "phone", "required"),
+        (
+            "/api/v1/venues/S1/recent-scans?limit=lots",
+            "limit",
+            "whole number",
+        ),
+        (
+            "/api/v1/trace/residents/R1/contacts?exclude_home=maybe",
+            "exclude_home",
+            "true or false",
+        ),
+        (
+            "/api/v1/venues/S1/recent-scans?limit=5&limit=6",
+            "limit",
+            "twice",
+        ),
+    ];
+    for (path, parameter, what) in cases {
+        let a = app.get(path, &admin).await;
+
+        assert_eq!(a.status, 400, "{path}: {}", a.body);
+        assert_eq!(a.body["error"]["code"], "invalid_input", "{path}");
+        let message = a.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("{parameter}: ")),
+            "{path}: {message}"
+        );
+        assert!(message.contains(what), "{path}: {message}");
+        assert!(!message.contains("deserialize"), "{path}: {message}");
+    }
+    let csv = "code,name,kind,community,address,gates,households\nS2,东门药店,shop,,,正门,\n";
+    for (query, message) in [
+        ("dry_run=yes", "dry_run: must be true or false"),
+        (
+            "dryrun=true",
+            "dryrun: unknown query parameter, expected `dry_run`",
+        ),
+    ] {
+        let a = app
+            .import_csv(&format!("/api/v1/venues/import?{query}"), csv)
+            .await;
+
+        assert_eq!(a.status, 400, "{query}: {}", a.body);
+        assert_eq!(a.body["error"]["message"], message, "{query}");
+    }
+    assert_eq!(app.get("/api/v1/venues/S2", &admin).await.status, 404);
+}
+
+crate::on_both_backends!(a_bad_or_missing_query_parameter_is_named_in_a_400);
