@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::params::parse_time;
-use super::venues::load;
+use super::venues::{gate_of, load};
 use super::views::{code_id, VenueView};
 use crate::auth::extract::AdminUser;
 use crate::codes::{CodeClaims, CodeError, PublicKeyInfo};
@@ -44,18 +44,6 @@ impl From<CodeError> for ApiError {
                 ApiError::Internal
             }
         }
-    }
-}
-
-fn gate_of(venue: &Venue, raw: &str) -> Result<Gate, ApiError> {
-    let gate = Gate::parse(raw)?;
-    if venue.has_gate(&gate) {
-        Ok(gate)
-    } else {
-        Err(ApiError::NotFound(format!(
-            "venue {} has no gate {gate}",
-            venue.id
-        )))
     }
 }
 

@@ -11,7 +11,7 @@ use super::audit::audited;
 use crate::auth::extract::GuardUser;
 use crate::domain::resident::masked_name;
 use crate::domain::scan::{Decision, DenyReason};
-use crate::domain::{Direction, Gate, ParseError, VenueId};
+use crate::domain::{Direction, ParseError};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -27,7 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RecentParams {
     /// Only this gate (default: every gate): its scans among the venue's newest 100, or when
-    /// those hold too few, among the venue's scans of the last 24 hours.
+    /// those hold too few, among the venue's scans of the last 24 hours. A gate the venue does
+    /// not have is a 404.
     pub gate: Option<String>,
     /// How many, 1 to 100 (default 20).
     pub limit: Option<usize>,
@@ -67,7 +68,8 @@ pub struct RecentScans {
 /// The newest scans at a venue (or one gate), newest first (guard or admin).
 #[utoipa::path(get, path = "/api/v1/venues/{id}/recent-scans", tag = "venues",
     params(("id" = String, Path, description = "venue id"), RecentParams),
-    security(("bearer" = [])), responses((status = 200, body = RecentScans)))]
+    security(("bearer" = [])), responses((status = 200, body = RecentScans),
+        (status = 404, description = "no such venue, or no such gate there", body = crate::error::ErrorBody)))]
 pub async fn recent(
     guard: GuardUser,
     req: HttpRequest,
@@ -75,11 +77,14 @@ pub async fn recent(
     id: web::Path<String>,
     q: super::query::Query<RecentParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let venue = VenueId::parse(&id)?;
-    if state.store.venue(&venue).await?.is_none() {
-        return Err(ApiError::NotFound(format!("no venue {venue}")));
-    }
-    let gate = q.gate.as_deref().map(Gate::parse).transpose()?;
+    let registered = super::venues::load(&state, &id).await?;
+    // An unknown gate is a 404, as for the gate's live code and poster, not an empty list.
+    let gate = q
+        .gate
+        .as_deref()
+        .map(|g| super::venues::gate_of(&registered, g))
+        .transpose()?;
+    let venue = registered.id;
     let limit = q.limit.unwrap_or(20);
     if !(1..=MAX_RECENT).contains(&limit) {
         return Err(ParseError::new("limit", format!("must be 1 to {MAX_RECENT}")).into());

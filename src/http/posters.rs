@@ -6,7 +6,7 @@ use utoipa::IntoParams;
 
 use super::venues::load;
 use crate::auth::extract::AdminUser;
-use crate::domain::{Direction, Gate, Venue, VenueKind};
+use crate::domain::{Direction, Venue, VenueKind};
 use crate::error::ApiError;
 use crate::posters::{self, PosterError};
 use crate::service;
@@ -47,15 +47,9 @@ pub struct PosterParams {
 async fn poster_of(state: &AppState, id: &str, q: &PosterParams) -> Result<PosterData, ApiError> {
     let venue: Venue = load(state, id).await?;
     let gate = match &q.gate {
-        Some(g) => Gate::parse(g)?,
+        Some(g) => super::venues::gate_of(&venue, g)?,
         None => venue.gates.first().cloned().ok_or(ApiError::Internal)?,
     };
-    if !venue.has_gate(&gate) {
-        return Err(ApiError::NotFound(format!(
-            "venue {} has no gate {gate}",
-            venue.id
-        )));
-    }
     Ok(PosterData::of(&state.codes, &venue, &gate, q.direction)?)
 }
 

@@ -12,7 +12,7 @@ use crate::auth::extract::AdminUser;
 use crate::domain::ids::{parse_name, parse_optional};
 use crate::domain::location::{Location, OpeningHours};
 use crate::domain::venue::{parse_gates, MAX_STAY_CAP_MINUTES};
-use crate::domain::{EntryPolicy, ParseError, Venue, VenueId, VenueKind};
+use crate::domain::{EntryPolicy, Gate, ParseError, Venue, VenueId, VenueKind};
 use crate::error::ApiError;
 use crate::service::posters::check_printable;
 use crate::service::venues::{check_parent, parse_parent, update_venue, UpdateError};
@@ -129,6 +129,21 @@ pub(crate) async fn load(state: &AppState, id: &str) -> Result<Venue, ApiError> 
         .venue(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no venue {id}")))
+}
+
+/// The gate `raw` names at `venue`: 400 for a name that is not a gate's, 404 `not_found` for a
+/// gate the venue does not have (now: a gate taken away is not one of its gates). Every route
+/// that takes a `gate` parameter asks this.
+pub(crate) fn gate_of(venue: &Venue, raw: &str) -> Result<Gate, ApiError> {
+    let gate = Gate::parse(raw)?;
+    if venue.has_gate(&gate) {
+        Ok(gate)
+    } else {
+        Err(ApiError::NotFound(format!(
+            "venue {} has no gate {gate}",
+            venue.id
+        )))
+    }
 }
 
 /// Registers a venue.

@@ -126,7 +126,36 @@ async fn a_quiet_gates_scans_are_found_past_the_venues_newest_hundred(app: TestA
     assert_eq!(directions, vec!["out", "in"], "{}", quiet.body);
 }
 
+async fn an_unknown_gate_is_a_404_in_the_guard_view_as_for_its_live_code(app: TestApp) {
+    app.venue("S1", "shop").await;
+    let admin = app.admin().await;
+    // 西门 is not one of S1's gates (北门, 南门).
+    let unknown = "gate=%E8%A5%BF%E9%97%A8";
+
+    let live = app
+        .get(&format!("/api/v1/venues/S1/live-code?{unknown}"), &admin)
+        .await;
+    let recent = app
+        .get(&format!("/api/v1/venues/S1/recent-scans?{unknown}"), &admin)
+        .await;
+
+    assert_eq!(live.status, 404, "{}", live.body);
+    assert_eq!(recent.status, 404, "{}", recent.body);
+    assert_eq!(recent.body["error"]["code"], live.body["error"]["code"]);
+    assert_eq!(recent.body["error"]["code"], "not_found");
+    let message = recent.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("西门"), "{message}");
+    let known = app
+        .get(
+            "/api/v1/venues/S1/recent-scans?gate=%E5%8C%97%E9%97%A8",
+            &admin,
+        )
+        .await;
+    assert_eq!(known.status, 200, "{}", known.body);
+}
+
 crate::on_both_backends!(
+    an_unknown_gate_is_a_404_in_the_guard_view_as_for_its_live_code,
     a_quiet_gates_scans_are_found_past_the_venues_newest_hundred,
     a_guard_sees_a_gates_newest_scans_with_masked_names,
     a_guard_account_reads_the_guard_view_and_may_not_trace_or_manage_venues,
