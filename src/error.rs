@@ -48,9 +48,10 @@ pub enum ApiError {
     /// `client_time` is outside the accepted skew of the server's clock.
     #[error("client_time is outside the accepted range ({0})")]
     ClientTimeOutOfRange(String),
-    /// The idempotency key was used before with another body (contract, visit rule 6).
-    #[error("this idempotency_key was already used for a different scan")]
-    IdempotencyKeyReused,
+    /// The idempotency key was used before with another body (contract, visit rule 6): of
+    /// what the key is for (`scan`, `vehicle pass`), named in the message.
+    #[error("this idempotency_key was already used for a different {0}")]
+    IdempotencyKeyReused(&'static str),
     /// A vehicle pass at a venue that is not a `checkpoint`.
     #[error("{0}")]
     NotACheckpoint(String),
@@ -97,7 +98,7 @@ impl ApiError {
             ApiError::CodeNotYetValid => "code_not_yet_valid",
             ApiError::DirectionMismatch(_) => "direction_mismatch",
             ApiError::ClientTimeOutOfRange(_) => "client_time_out_of_range",
-            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::IdempotencyKeyReused(_) => "idempotency_key_reused",
             ApiError::NotACheckpoint(_) => "not_a_checkpoint",
             ApiError::ReasonRequired => "reason_required",
             ApiError::Conflict(_) => "conflict",
@@ -144,7 +145,7 @@ impl ResponseError for ApiError {
             | ApiError::ClientTimeOutOfRange(_)
             | ApiError::NotACheckpoint(_)
             | ApiError::ReasonRequired => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::IdempotencyKeyReused | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::IdempotencyKeyReused(_) | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,

@@ -118,7 +118,7 @@ impl From<ScanError> for ApiError {
             ScanError::CodeRevoked => ApiError::CodeRevoked,
             ScanError::UnknownVenue => ApiError::NotFound("the code's venue does not exist".into()),
             ScanError::ClientTimeOutOfRange(m) => ApiError::ClientTimeOutOfRange(m),
-            ScanError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
+            ScanError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused("scan"),
             ScanError::Contended => ApiError::StoreUnavailable,
             ScanError::SignedOut(m) => ApiError::Unauthorized(m),
             ScanError::NotHouseholdMember(_) => ApiError::InvalidInput(e.to_string()),

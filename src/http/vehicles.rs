@@ -36,7 +36,7 @@ impl From<VehicleError> for ApiError {
             VehicleError::UnknownVenue(id) => ApiError::NotFound(format!("no venue {id}")),
             VehicleError::NotACheckpoint(_) => ApiError::NotACheckpoint(e.to_string()),
             VehicleError::UnknownGate(_) => ApiError::InvalidInput(e.to_string()),
-            VehicleError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
+            VehicleError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused("vehicle pass"),
             VehicleError::Scan(s) => s.into(),
             VehicleError::Store(s) => s.into(),
         }

@@ -353,6 +353,30 @@ async fn a_retry_with_the_same_idempotency_key_records_no_visit_twice(app: TestA
     assert_eq!(app.visits_of(rid).await.len(), 1);
 }
 
+async fn a_reused_idempotency_key_is_refused_in_words_of_the_vehicle_pass(app: TestApp) {
+    app.venue("K1", "checkpoint").await;
+    let guard = app.staff("guard1", "guard").await;
+    let mut body = pass_body(three_passengers());
+    body["idempotency_key"] = json!("lane1-0002");
+    let first = app
+        .post("/api/v1/venues/K1/vehicle-passes", &guard, &body)
+        .await;
+    body["decision"] = json!("turned_back");
+    body["reason"] = json!("no pass");
+
+    let changed = app
+        .post("/api/v1/venues/K1/vehicle-passes", &guard, &body)
+        .await;
+
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(changed.status, 409, "{}", changed.body);
+    assert_eq!(changed.body["error"]["code"], "idempotency_key_reused");
+    assert_eq!(
+        changed.body["error"]["message"],
+        "this idempotency_key was already used for a different vehicle pass"
+    );
+}
+
 async fn the_same_idempotency_key_with_another_plate_is_a_new_pass_with_visits_of_its_own(
     app: TestApp,
 ) {
@@ -461,4 +485,5 @@ crate::on_both_backends!(
     a_plate_search_is_audited_and_given_as_csv_in_local_time,
     a_guard_records_passes_and_reads_the_guard_view_and_nothing_more,
     a_retry_with_the_same_idempotency_key_records_no_visit_twice,
+    a_reused_idempotency_key_is_refused_in_words_of_the_vehicle_pass,
 );
