@@ -7,7 +7,7 @@
 
 use actix_web::dev::{Decompress, Payload};
 use actix_web::error::PayloadError;
-use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::http::header::{CONTENT_ENCODING, CONTENT_LENGTH};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures::future::LocalBoxFuture;
 use serde::de::value::MapAccessDeserializer;
@@ -108,6 +108,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
         } else {
             None
         };
+        let encoded = content_encoded(req);
         let body = actix_web::body::BodyStream::new(Decompress::from_headers(
             payload.take(),
             req.headers(),
@@ -119,15 +120,44 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
             let bytes = match actix_web::body::to_bytes_limited(body, limit).await {
                 Err(_) => return Err(ApiError::PayloadTooLarge(limit)),
                 Ok(Err(PayloadError::Overflow)) => return Err(ApiError::PayloadTooLarge(limit)),
-                Ok(Err(e)) => {
-                    return Err(ApiError::InvalidJson(format!(
-                        "the body could not be read: {e}"
-                    )))
-                }
+                Ok(Err(e)) => return Err(ApiError::InvalidJson(unread(&e, encoded))),
                 Ok(Ok(bytes)) => bytes,
             };
             read_object(&bytes).map(JsonObject)
         })
+    }
+}
+
+/// Whether the request says its body is compressed (a `Content-Encoding` other than
+/// `identity`), which actix undoes while reading it.
+fn content_encoded(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.trim().eq_ignore_ascii_case("identity"))
+}
+
+/// Why a body (not over its limit) could not be read, in plain words for the client: actix's
+/// own text is Rust's debug form of an I/O error. A body cut short (the connection closed
+/// before `Content-Length` bytes, or before the last chunk) and one that does not decode as
+/// its `Content-Encoding` says are both the client's: 400.
+fn unread(e: &PayloadError, encoded: bool) -> String {
+    match e {
+        // actix's decoders report a body that is not valid gzip, deflate, brotli or zstd as
+        // an incomplete payload with the decoder's error; a connection that closed early has
+        // none.
+        PayloadError::Incomplete(Some(_)) | PayloadError::EncodingCorrupted if encoded => {
+            "the body is not valid for the Content-Encoding it was sent with: send it encoded \
+             as that header says, or without the header"
+                .into()
+        }
+        PayloadError::EncodingCorrupted => {
+            "the body's chunked transfer encoding is broken: send it again".into()
+        }
+        PayloadError::UnknownLength => {
+            "the body's length is unknown: send it with Content-Length or chunked".into()
+        }
+        _ => "the connection closed before the whole body arrived: send it again".into(),
     }
 }
 
@@ -268,12 +298,14 @@ impl FromRequest for CsvBody {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         // `PayloadConfig` set on the import routes says the limit; `Bytes` enforces it.
         let read = web::Bytes::from_request(req, payload);
+        let encoded = content_encoded(req);
         Box::pin(async move {
             read.await
                 .map(CsvBody)
                 .map_err(|e| match e.as_error::<PayloadError>() {
                     Some(PayloadError::Overflow) => ApiError::PayloadTooLarge(CSV_LIMIT),
-                    _ => ApiError::InvalidInput(format!("the body could not be read: {e}")),
+                    Some(e) => ApiError::InvalidInput(unread(e, encoded)),
+                    None => ApiError::InvalidInput("the body could not be read".into()),
                 })
         })
     }

@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod body_limits;
+mod body_reads;
 mod cli;
 mod codes;
 mod console;

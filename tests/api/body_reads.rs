@@ -1,0 +1,96 @@
+//! A body that cannot be read (cut short by the connection, or not in the encoding its
+//! `Content-Encoding` names) is a 400 with a plain message, never Rust's debug text, and
+//! changes nothing.
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::TestApp;
+
+/// Signs of Rust's debug form of an error in a message.
+fn debug_text(message: &str) -> bool {
+    ["Some(", "None", "Custom {", "kind:", "Kind("]
+        .iter()
+        .any(|s| message.contains(s))
+}
+
+async fn a_body_not_in_its_content_encoding_is_a_400_said_plainly(app: TestApp) {
+    let (token, rid) = app.resident("19900000911").await;
+    let admin = app.admin().await;
+    let junk = b"this is not gzip at all".to_vec();
+    let cases = [
+        ("/api/v1/scans", &token, "application/json", "invalid_json"),
+        (
+            "/api/v1/residents/import",
+            &admin,
+            "text/csv",
+            "invalid_input",
+        ),
+    ];
+    for (path, who, content_type, error) in cases {
+        let a = app
+            .send(
+                app.client
+                    .post(app.url(path))
+                    .bearer_auth(who)
+                    .header("content-type", content_type)
+                    .header("content-encoding", "gzip")
+                    .body(junk.clone()),
+            )
+            .await;
+
+        assert_eq!(a.status, 400, "{path}: {}", a.body);
+        assert_eq!(a.body["error"]["code"], error, "{path}");
+        let message = a.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("Content-Encoding"), "{path}: {message}");
+        assert!(!debug_text(message), "{path}: {message}");
+    }
+    assert!(app.visits_of(&rid).await.is_empty());
+}
+
+async fn a_body_cut_short_by_the_connection_is_a_400_said_plainly(app: TestApp) {
+    let admin = app.admin().await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let part = "code,name,kind,community,address,gates,households\nS1,东门药店,shop,,,正门,\n";
+    let request = format!(
+        "POST /api/v1/venues/import HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {admin}\r\n\
+         Content-Type: text/csv\r\nContent-Length: {}\r\n\r\n{part}",
+        part.len() + 1000
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The client stops sending: the rest of the body never comes.
+    stream.shutdown().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("no answer: {e}"))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let body: serde_json::Value = answer
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or_default();
+    assert_eq!(body["error"]["code"], "invalid_input", "{answer}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("before the whole body arrived"),
+        "{message}"
+    );
+    assert!(!debug_text(message), "{message}");
+    assert_eq!(app.get("/api/v1/venues/S1", &admin).await.status, 404);
+}
+
+crate::on_both_backends!(
+    a_body_not_in_its_content_encoding_is_a_400_said_plainly,
+    a_body_cut_short_by_the_connection_is_a_400_said_plainly,
+);
