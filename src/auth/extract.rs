@@ -144,13 +144,65 @@ impl FromRequest for ResidentUser {
             let id = ResidentId::parse(&claims.sub)
                 .map_err(|_| ApiError::Unauthorized("invalid or expired token".into()))?;
             let state = state.ok_or(ApiError::Internal)?;
-            match state.store.resident(&id).await? {
-                Some(r) if r.token_generation == claims.gen => Ok(ResidentUser(id)),
-                Some(_) => Err(ApiError::Unauthorized(
-                    "this sign-in was revoked; sign in again".into(),
-                )),
-                None => Err(ApiError::Unauthorized("invalid or expired token".into())),
-            }
+            signed_in(&state, &id, claims.gen).await?;
+            Ok(ResidentUser(id))
+        })
+    }
+}
+
+impl ResidentToken {
+    /// Checks the token's sign-in generation against the person's record (one store read),
+    /// as [`ResidentUser`] does: for a handler that refuses a request before it reads the
+    /// record, so that a revoked sign-in is answered 401 whatever else is wrong.
+    ///
+    /// # Errors
+    /// 401 `unauthorized` for a revoked sign-in or an unknown person; the store's error.
+    pub async fn signed_in(&self, state: &AppState) -> Result<(), ApiError> {
+        signed_in(state, &self.0, self.1).await
+    }
+}
+
+/// Whether `generation` is still `id`'s sign-in generation (one store read).
+async fn signed_in(state: &AppState, id: &ResidentId, generation: u32) -> Result<(), ApiError> {
+    match state.store.resident(id).await? {
+        Some(r) if r.token_generation == generation => Ok(()),
+        Some(_) => Err(ApiError::Unauthorized(
+            "this sign-in was revoked; sign in again".into(),
+        )),
+        None => Err(ApiError::Unauthorized("invalid or expired token".into())),
+    }
+}
+
+/// `W`, who is asking, then `T` (the body, a query): `T` is extracted only once `W` is
+/// decided. actix polls a handler's extractors together, so a body or query that fails at
+/// once would be answered 400 before a [`ResidentUser`]'s store read could answer 401 for a
+/// revoked sign-in; taken together in this, authentication is always decided first.
+#[derive(Debug)]
+pub struct Authed<W, T> {
+    /// Who is asking.
+    pub who: W,
+    /// What was extracted after.
+    pub then: T,
+}
+
+impl<W, T> FromRequest for Authed<W, T>
+where
+    W: FromRequest<Error = ApiError> + 'static,
+    W::Future: 'static,
+    T: FromRequest<Error = ApiError> + 'static,
+    T::Future: 'static,
+{
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let who = W::from_request(req, &mut Payload::None);
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let who = who.await?;
+            let then = T::from_request(&req, &mut payload).await?;
+            Ok(Self { who, then })
         })
     }
 }

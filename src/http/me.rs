@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::params::WindowParams;
 use super::views::VisitList;
-use crate::auth::extract::ResidentUser;
+use crate::auth::extract::{Authed, ResidentUser};
 use crate::domain::resident::masked_name;
 use crate::error::ApiError;
 use crate::service::trace;
@@ -25,10 +25,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(get, path = "/api/v1/me/visits", tag = "scans", params(WindowParams),
     security(("bearer" = [])), responses((status = 200, body = VisitList)))]
 pub async fn my_visits(
-    who: ResidentUser,
+    asked: Authed<ResidentUser, super::query::Query<WindowParams>>,
     state: web::Data<AppState>,
-    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let (who, q) = (asked.who, asked.then);
     let now = state.clock.now();
     let window = q.window(now)?;
     let visits = trace::resident_visits(state.store.as_ref(), &who.0, &window, now).await?;

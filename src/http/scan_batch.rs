@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::scans::ScanBody;
-use crate::auth::extract::ResidentUser;
+use crate::auth::extract::{Authed, ResidentUser};
 use crate::error::{ApiError, ErrorDetail};
 use crate::service::households;
 use crate::service::scans::{ScanAnswer, ScanRequest};
@@ -89,11 +89,11 @@ async fn one(state: &AppState, who: &ResidentUser, raw: serde_json::Value) -> Ba
     security(("bearer" = [])), responses((status = 200, body = BatchAnswer),
         (status = 400, description = "no scans, or more than `scans.batch_max_scans`", body = crate::error::ErrorBody)))]
 pub async fn batch(
-    who: ResidentUser,
+    asked: Authed<ResidentUser, super::body::JsonObject<BatchBody>>,
     state: web::Data<AppState>,
-    body: super::body::JsonObject<BatchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let scans = body.into_inner().scans;
+    let who = asked.who;
+    let scans = asked.then.into_inner().scans;
     let most = state.settings.scans.batch_max_scans;
     if scans.is_empty() || scans.len() > most {
         return Err(ApiError::InvalidInput(format!(

@@ -138,10 +138,18 @@ impl From<ScanError> for ApiError {
 pub async fn scan(
     who: ResidentToken,
     state: web::Data<AppState>,
-    body: super::body::JsonObject<ScanBody>,
+    body: Result<super::body::JsonObject<ScanBody>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     state.limits.scan(who.0.as_str())?;
-    let req = ScanRequest::try_from(body.into_inner())?;
+    let req = match body.and_then(|b| Ok(ScanRequest::try_from(b.into_inner())?)) {
+        Ok(req) => req,
+        Err(e) => {
+            // A revoked sign-in is a 401 whatever the body; a good body's generation is
+            // checked on the record the scan reads, so only a refused one costs this read.
+            who.signed_in(&state).await?;
+            return Err(e);
+        }
+    };
     // The token's sign-in generation is checked on the record the scan reads.
     let answer = households::household_scan(&state, &who.0, Some(who.1), &req).await?;
     Ok(HttpResponse::Ok().json(answer))

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::params::parse_time;
-use crate::auth::extract::{AdminUser, ResidentUser};
+use crate::auth::extract::{AdminUser, Authed, ResidentUser};
 use crate::domain::ids::parse_name;
 use crate::domain::visitor::{VisitorPass, MAX_PASS_HOURS};
 use crate::domain::{ParseError, Phone};
@@ -86,11 +86,11 @@ impl From<&VisitorPass> for PassView {
     security(("bearer" = [])),
     responses((status = 201, body = PassView), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn register(
-    who: ResidentUser,
+    asked: Authed<ResidentUser, super::body::JsonObject<NewVisitor>>,
     state: web::Data<AppState>,
-    body: super::body::JsonObject<NewVisitor>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
+    let who = asked.who;
+    let b = asked.then.into_inner();
     let now = state.clock.now();
     let home = state
         .store

@@ -40,6 +40,7 @@ mod restart;
 mod retention;
 mod sample;
 mod scan_batch;
+mod sign_in_first;
 mod sub_locations;
 mod vehicles;
 mod venues;
