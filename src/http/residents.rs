@@ -10,6 +10,15 @@ use crate::error::ApiError;
 use crate::service::{accounts, imports};
 use crate::state::AppState;
 
+impl From<imports::ImportError> for ApiError {
+    fn from(e: imports::ImportError) -> Self {
+        match e {
+            imports::ImportError::Columns(c) => ApiError::InvalidInput(c.to_string()),
+            imports::ImportError::Store(s) => s.into(),
+        }
+    }
+}
+
 /// Registers the routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -26,7 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `dry_run=true` answers the same report and writes nothing.
 #[utoipa::path(post, path = "/api/v1/residents/import", tag = "residents",
     request_body(content = String, content_type = "text/csv"), security(("bearer" = [])),
-    params(ImportParams), responses((status = 200, body = imports::ImportReport)))]
+    params(ImportParams), responses((status = 200, body = imports::ImportReport),
+        (status = 400, description = "a query parameter other than dry_run, or a header naming a column the import does not know", body = crate::error::ErrorBody)))]
 pub async fn import(
     _admin: AdminUser,
     state: web::Data<AppState>,

@@ -280,7 +280,8 @@ pub async fn patch(
 /// `dry_run=true` answers the same report and writes nothing.
 #[utoipa::path(post, path = "/api/v1/venues/import", tag = "venues",
     request_body(content = String, content_type = "text/csv"), security(("bearer" = [])),
-    params(ImportParams), responses((status = 200, body = imports::ImportReport)))]
+    params(ImportParams), responses((status = 200, body = imports::ImportReport),
+        (status = 400, description = "a query parameter other than dry_run, or a header naming a column the import does not know", body = crate::error::ErrorBody)))]
 pub async fn import(
     _admin: AdminUser,
     state: web::Data<AppState>,

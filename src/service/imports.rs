@@ -20,6 +20,21 @@ use crate::service::venues::{
 };
 use crate::storage::{Store, StoreError, Upsert, PHONE_TAKEN};
 
+mod columns;
+pub use columns::{ColumnsError, RESIDENT_COLUMNS, VENUE_COLUMNS};
+
+/// Why an import answered no report.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The header names a column the import does not know, or one twice: nothing was read or
+    /// written.
+    #[error(transparent)]
+    Columns(#[from] ColumnsError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// One refused row.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RowError {
@@ -238,18 +253,21 @@ pub fn without_bom(body: &[u8]) -> &[u8] {
 
 /// The import loop shared by every CSV: parse each row with `parse`, hand good rows to `save`
 /// (which may refuse one with a message), and report refused rows by line.
-/// A file without a header naming each of `required` (an empty body, JSON, binary) is one
-/// error on line 1, not an import of nothing.
+/// The header's names are read as [`columns::canonical`] reads them, against `known`, the
+/// columns of a `file` file (`venues`, `residents`): `parse` sees them trimmed and in lower
+/// case. A file without a header naming each of `required` (an empty body, JSON, binary) is
+/// one error on line 1, not an import of nothing.
 ///
 /// `id_of` names a row's record (a venue's code, a resident's id): a later row of the same
 /// record is imported over the earlier one and reported in `warnings`.
 async fn import_rows<T>(
     body: &[u8],
+    (file, known): (&str, &[&str]),
     required: &[&str],
     parse: impl Fn(&Row, &Row) -> Result<T, ParseError>,
     id_of: impl Fn(&T) -> String,
     mut save: impl AsyncFnMut(T) -> Result<Result<Upsert, String>, StoreError>,
-) -> Result<ImportReport, StoreError> {
+) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
     // A file in another encoding (GBK, as Excel saves "CSV" on a Chinese Windows) is one
     // error, not a partial import of its ASCII-only rows.
@@ -272,7 +290,7 @@ async fn import_rows<T>(
         message: format!("header: {message}"),
     };
     let headers = match rdr.headers() {
-        Ok(h) => h.clone(),
+        Ok(h) => columns::canonical(h, known, file)?,
         Err(e) => {
             report.errors.push(header_error(e.to_string()));
             return Ok(report);
@@ -555,19 +573,21 @@ fn take_description(venue: &mut Venue, row: &Venue, columns: &Given) -> bool {
 /// sub-location whose parent comes earlier in the file is checked as the write would check it.
 ///
 /// # Errors
-/// [`StoreError`] when the store fails; row problems are reported in the result.
+/// [`ImportError`] for a header naming a column outside [`VENUE_COLUMNS`] (or one twice) and
+/// when the store fails; row problems are reported in the result.
 pub async fn import_venues(
     store: &dyn Store,
     body: &[u8],
     mode: Mode,
     now: DateTime<Utc>,
-) -> Result<ImportReport, StoreError> {
+) -> Result<ImportReport, ImportError> {
     // What the rows before would have written (dry run only; a write reads the store).
     let mut scratch: HashMap<VenueId, Venue> = HashMap::new();
     let mut rotated: Vec<String> = Vec::new();
     let parse = |h: &Row, r: &Row| Ok((venue_from_row(h, r)?, Given::of(h, r)));
     let id_of = |(v, _): &(Venue, Given)| v.id.to_string();
-    let mut report = import_rows(body, &["code", "name", "kind"], parse, id_of, async |(row, columns): (Venue, Given)| {
+    let file = ("venues", VENUE_COLUMNS);
+    let mut report = import_rows(body, file, &["code", "name", "kind"], parse, id_of, async |(row, columns): (Venue, Given)| {
         let existing = match scratch.get(&row.id) {
             Some(v) => Some(v.clone()),
             None => store.venue(&row.id).await?,
@@ -694,15 +714,17 @@ impl ResidentScratch {
 /// refuse them.
 ///
 /// # Errors
-/// [`StoreError`] when the store fails; row problems are reported in the result.
+/// [`ImportError`] for a header naming a column outside [`RESIDENT_COLUMNS`] (or one twice)
+/// and when the store fails; row problems are reported in the result.
 pub async fn import_residents(
     store: &dyn Store,
     body: &[u8],
     mode: Mode,
-) -> Result<ImportReport, StoreError> {
+) -> Result<ImportReport, ImportError> {
     let mut scratch = ResidentScratch::default();
     import_rows(
         body,
+        ("residents", RESIDENT_COLUMNS),
         &["resident_id", "name", "phone"],
         |h: &Row, r: &Row| Ok((resident_from_row(h, r)?, Given::of(h, r))),
         |(r, _): &(Resident, Given)| r.id.to_string(),

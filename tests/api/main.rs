@@ -24,6 +24,7 @@ mod entry_policy;
 mod flags;
 mod guard;
 mod households;
+mod import_columns;
 mod instances;
 mod kill;
 mod late_scans;
