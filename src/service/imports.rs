@@ -683,18 +683,24 @@ struct ResidentScratch {
 }
 
 impl ResidentScratch {
-    /// Whether `phone` would belong to someone other than `id`.
-    async fn phone_taken(
+    /// The person other than `id` whom `phone` would belong to, if anyone.
+    async fn phone_holder(
         &self,
         store: &dyn Store,
         id: &ResidentId,
         phone: &Phone,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Resident>, StoreError> {
         let owner = match self.phones.get(phone) {
             Some(owner) => owner.clone(),
             None => store.resident_by_phone(phone).await?.map(|r| r.id),
         };
-        Ok(owner.is_some_and(|o| &o != id))
+        match owner.filter(|o| o != id) {
+            None => Ok(None),
+            Some(o) => match self.by_id.get(&o) {
+                Some(r) => Ok(Some(r.clone())),
+                None => store.resident(&o).await,
+            },
+        }
     }
 
     fn put(&mut self, old: Option<&Resident>, resident: Resident) {
@@ -707,7 +713,24 @@ impl ResidentScratch {
     }
 }
 
-/// Imports residents. A phone that belongs to another resident refuses the row. A column the
+/// What a row whose phone another person holds is told: who holds it, and for a person not
+/// registered (who signed in by one-time code, as a visitor does, or was recorded as a
+/// passenger at a checkpoint), how to register that very person, visits and sign-ins kept.
+fn phone_held_by(holder: Option<&Resident>) -> String {
+    match holder {
+        Some(h) if !h.registered => format!(
+            "phone: the phone is held by {id}, a person not registered yet (signed in by \
+             one-time code, as visitors do, or recorded as a passenger at a checkpoint); to \
+             register that person with their visits, give this row resident_id {id}",
+            id = h.id
+        ),
+        Some(h) => format!("phone: the phone belongs to resident {}", h.id),
+        None => format!("phone: {PHONE_TAKEN}"),
+    }
+}
+
+/// Imports residents. A phone that belongs to another person refuses the row, naming them
+/// ([`phone_held_by`]). A column the
 /// file leaves out (`home`, `building`, `room`, `household`, `tags`) leaves that field of an
 /// existing resident as it is. In [`Mode::DryRun`], the residents earlier rows would have
 /// written are kept in memory, so two rows with one phone are refused as the write would
@@ -772,11 +795,11 @@ pub async fn import_residents(
                 resident.token_generation = old.token_generation;
             }
             if mode == Mode::DryRun {
-                if scratch
-                    .phone_taken(store, &resident.id, &resident.phone)
+                if let Some(holder) = scratch
+                    .phone_holder(store, &resident.id, &resident.phone)
                     .await?
                 {
-                    return Ok(Err(format!("phone: {PHONE_TAKEN}")));
+                    return Ok(Err(phone_held_by(Some(&holder))));
                 }
                 let outcome = if old.is_some() {
                     Upsert::Updated
@@ -788,7 +811,12 @@ pub async fn import_residents(
             }
             match store.put_resident(&resident).await {
                 Ok(u) => Ok(Ok(u)),
-                Err(StoreError::Conflict(m)) => Ok(Err(format!("phone: {m}"))),
+                Err(StoreError::Conflict(_)) => {
+                    let holder = store.resident_by_phone(&resident.phone).await?;
+                    Ok(Err(phone_held_by(
+                        holder.filter(|h| h.id != resident.id).as_ref(),
+                    )))
+                }
                 Err(e) => Err(e),
             }
         },

@@ -35,6 +35,7 @@ mod ops;
 mod oracle;
 mod outage;
 mod pages;
+mod phone_holders;
 mod query_parameters;
 mod rate_limits;
 mod restart;
