@@ -690,17 +690,16 @@ impl ResidentScratch {
         id: &ResidentId,
         phone: &Phone,
     ) -> Result<Option<Resident>, StoreError> {
-        let owner = match self.phones.get(phone) {
-            Some(owner) => owner.clone(),
-            None => store.resident_by_phone(phone).await?.map(|r| r.id),
-        };
-        match owner.filter(|o| o != id) {
-            None => Ok(None),
-            Some(o) => match self.by_id.get(&o) {
-                Some(r) => Ok(Some(r.clone())),
-                None => store.resident(&o).await,
+        let holder = match self.phones.get(phone) {
+            Some(None) => None,
+            Some(Some(owner)) if owner == id => None,
+            Some(Some(owner)) => match self.by_id.get(owner) {
+                Some(r) => Some(r.clone()),
+                None => store.resident(owner).await?,
             },
-        }
+            None => store.resident_by_phone(phone).await?,
+        };
+        Ok(holder.filter(|r| &r.id != id))
     }
 
     fn put(&mut self, old: Option<&Resident>, resident: Resident) {

@@ -5,7 +5,7 @@
 
 use super::Row;
 
-/// The columns of `venues.csv`: the sample's, then the optional ones.
+/// The columns of `venues.csv`: the sample's, then the optional ones; the first is the id.
 pub const VENUE_COLUMNS: &[&str] = &[
     "code",
     "name",
@@ -21,7 +21,7 @@ pub const VENUE_COLUMNS: &[&str] = &[
     "closes",
 ];
 
-/// The columns of `residents.csv`.
+/// The columns of `residents.csv`; the first is the id.
 pub const RESIDENT_COLUMNS: &[&str] = &[
     "resident_id",
     "name",
@@ -42,16 +42,19 @@ pub struct ColumnsError(String);
 /// `headers` with each name as the imports read it: trimmed and in lower case. A blank name
 /// (a trailing comma on the header line) is left blank and read by no field.
 ///
-/// A header that names none of `known` is not this import's file at all (an empty body,
-/// JSON, the other import's CSV): it is given back as it is, for the required columns'
-/// check to report on line 1.
+/// A header without the id column (`known[0]`) is not this import's file at all (an empty
+/// body, JSON, the other import's CSV, whose `name` both share): it is given back as it is,
+/// for the required columns' check to report on line 1.
 ///
 /// # Errors
-/// [`ColumnsError`] for a header that names one of `known` and also a column outside them, or
-/// a column twice.
+/// [`ColumnsError`] for a header that names the id column and also a column outside `known`,
+/// or a column twice.
 pub fn canonical(headers: &Row, known: &[&str], file: &str) -> Result<Row, ColumnsError> {
     let names: Vec<String> = headers.iter().map(|h| h.trim().to_lowercase()).collect();
-    if !names.iter().any(|n| known.contains(&n.as_str())) {
+    if !known
+        .first()
+        .is_some_and(|id| names.iter().any(|n| n == id))
+    {
         return Ok(names.into_iter().collect());
     }
     let unknown: Vec<String> = names
@@ -111,5 +114,8 @@ mod tests {
         assert!(twice.is_err_and(|e| e.to_string().contains("name is named twice")));
         let not_ours = canonical(&header("{\"a\":1}"), VENUE_COLUMNS, "venues");
         assert_eq!(not_ours, Ok(header("{\"a\":1}")));
+        // The other import's file shares `name` but not the id: line 1 says what is missing.
+        let other = canonical(&header("code,name,kind"), RESIDENT_COLUMNS, "residents");
+        assert_eq!(other, Ok(header("code,name,kind")));
     }
 }
