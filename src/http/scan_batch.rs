@@ -79,7 +79,7 @@ async fn one(state: &AppState, who: &ResidentUser, raw: serde_json::Value) -> Ba
         Err(e) => return refused(&e.into()),
     };
     match households::household_scan(state, &who.0, None, &req).await {
-        Ok(answer) => BatchResult::Answer(Box::new(answer)),
+        Ok(answered) => BatchResult::Answer(Box::new(answered.answer)),
         Err(e) => refused(&e.into()),
     }
 }

@@ -151,6 +151,10 @@ pub async fn scan(
         }
     };
     // The token's sign-in generation is checked on the record the scan reads.
-    let answer = households::household_scan(&state, &who.0, Some(who.1), &req).await?;
-    Ok(HttpResponse::Ok().json(answer))
+    let answered = households::household_scan(&state, &who.0, Some(who.1), &req).await?;
+    // The JSON the idempotency record keeps, when there is one, not serialised again.
+    let json: Box<str> = answered.into_json()?.into();
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(String::from(json)))
 }

@@ -4,7 +4,7 @@
 
 use crate::domain::scan::Decision;
 use crate::domain::ResidentId;
-use crate::service::scans::{scan_received_at, MemberAnswer, ScanAnswer, ScanError, ScanRequest};
+use crate::service::scans::{scan_received_at, Answered, MemberAnswer, ScanError, ScanRequest};
 use crate::state::AppState;
 
 /// Processes a scan by `resident` and then, with the same code, time and direction as
@@ -24,7 +24,7 @@ pub async fn household_scan(
     resident: &ResidentId,
     sign_in: Option<u32>,
     req: &ScanRequest,
-) -> Result<ScanAnswer, ScanError> {
+) -> Result<Answered, ScanError> {
     let now = state.clock.now();
     if req.members.is_empty() {
         return scan_received_at(state, resident, sign_in, req, now).await;
@@ -48,10 +48,11 @@ pub async fn household_scan(
             return Err(ScanError::NotHouseholdMember(m.resident_id.clone()));
         }
     }
-    let mut answer = scan_received_at(state, resident, sign_in, req, now).await?;
-    if answer.decision == Decision::Denied {
-        return Ok(answer);
+    let scanner = scan_received_at(state, resident, sign_in, req, now).await?;
+    if scanner.answer.decision == Decision::Denied {
+        return Ok(scanner);
     }
+    let mut answer = scanner.answer;
     for m in &req.members {
         let theirs = ScanRequest {
             temperature: m.temperature,
@@ -66,7 +67,9 @@ pub async fn household_scan(
             members: Vec::new(),
             ..req.clone()
         };
-        let a = scan_received_at(state, &m.resident_id, None, &theirs, now).await?;
+        let a = scan_received_at(state, &m.resident_id, None, &theirs, now)
+            .await?
+            .answer;
         answer.members.push(MemberAnswer {
             resident_id: m.resident_id.to_string(),
             decision: a.decision,
@@ -76,5 +79,5 @@ pub async fn household_scan(
             watch: a.watch,
         });
     }
-    Ok(answer)
+    Ok(Answered { answer, json: None })
 }

@@ -138,7 +138,7 @@ local function redis_day_digits()
 end
 
 -- The mark of a day's refresh: the UTC day by Redis's clock and the idle expiry it set (ms,
--- as passed), so that a store opened with another idle expiry that day refreshes again.
+-- `IDLE`), so that a store opened with another idle expiry that day refreshes again.
 -- `:2`: marks of builds that set the idle expiry of strings of visits at every write (and so
 -- did not refresh them daily) do not count, so the first write of this build refreshes.
 local function refresh_mark(idle)
