@@ -58,7 +58,7 @@ pub async fn daily(
     let now = state.clock.now();
     let date = match q.date.as_deref() {
         Some(raw) => NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-            .map_err(|_| ParseError::new("date", format!("date {raw:?} is not YYYY-MM-DD")))?,
+            .map_err(|_| ParseError::new("date", format!("{raw:?} is not YYYY-MM-DD")))?,
         None => now.with_timezone(&state.tz).date_naive(),
     };
     let scope = Scope::parse(q.scope.as_deref().unwrap_or("street"))?;

@@ -159,7 +159,12 @@ impl ContactParams {
             Some(list) => Some(
                 list.split(',')
                     .map(VenueKind::parse)
-                    .collect::<Result<Vec<_>, _>>()?,
+                    .collect::<Result<Vec<_>, _>>()
+                    // The parameter's name, not the venue field's.
+                    .map_err(|e| ParseError {
+                        field: "venue_kinds",
+                        ..e
+                    })?,
             ),
         };
         Ok(VenueFilter {

@@ -280,6 +280,8 @@ async fn filters_keep_venue_kinds_and_can_leave_out_the_home_compound(app: TestA
     assert_eq!(who(&away.body), vec![ids[2].clone(), ids[3].clone()]);
     assert_eq!(who(&markets.body), vec![ids[3].clone()]);
     assert_eq!(bad.status, 400);
+    let said = bad.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(said.starts_with("venue_kinds: "), "{said}");
 }
 
 async fn a_venue_exposure_report_lists_everyone_there_with_their_time_in_the_window(app: TestApp) {

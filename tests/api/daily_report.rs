@@ -590,6 +590,10 @@ async fn a_report_for_an_unknown_scope_or_a_bad_date_is_refused(backend: Backend
         .get("/api/v1/reports/daily?date=2020-13-01", &admin)
         .await;
     assert_eq!(bad_date.status, 400, "{}", bad_date.body);
+    let said = bad_date.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(said, "date: \"2020-13-01\" is not YYYY-MM-DD");
     let (resident, _) = app.resident("19900000001").await;
     let refused = app.get("/api/v1/reports/daily", &resident).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
