@@ -121,7 +121,9 @@ impl From<ScanError> for ApiError {
             ScanError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused("scan"),
             ScanError::Contended => ApiError::StoreUnavailable,
             ScanError::SignedOut(m) => ApiError::Unauthorized(m),
-            ScanError::NotHouseholdMember(_) => ApiError::InvalidInput(e.to_string()),
+            ScanError::NotHouseholdMember(_) | ScanError::ScannerAsMember(_) => {
+                ApiError::InvalidInput(e.to_string())
+            }
             ScanError::Store(s) => s.into(),
         }
     }

@@ -14,7 +14,8 @@ use crate::state::AppState;
 /// who is denied (a fever, say) brings nobody in: the members are not scanned.
 ///
 /// # Errors
-/// [`ScanError::NotHouseholdMember`] before anything is written; else as [`crate::service::scans::scan`]. A failure
+/// [`ScanError::NotHouseholdMember`] or [`ScanError::ScannerAsMember`] before anything is
+/// written; else as [`crate::service::scans::scan`]. A failure
 /// part way leaves the scans already processed; a retry with the same idempotency key
 /// answers those as first given and goes on with the rest.
 /// `sign_in`: the scanner's token generation, checked on the scanner's record as the scan
@@ -35,7 +36,7 @@ pub async fn household_scan(
         .and_then(|r| Some((r.household.as_ref()?, r.home.as_ref()?)));
     for m in &req.members {
         if &m.resident_id == resident {
-            return Err(ScanError::NotHouseholdMember(m.resident_id.clone()));
+            return Err(ScanError::ScannerAsMember(m.resident_id.clone()));
         }
         let them = state.store.resident(&m.resident_id).await?;
         let same = match (household, them.as_ref()) {

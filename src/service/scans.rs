@@ -186,6 +186,9 @@ pub enum ScanError {
     /// A member brought along is not registered in the scanner's household.
     #[error("members: {0} is not registered in your household")]
     NotHouseholdMember(ResidentId),
+    /// The scanner listed themselves among the members they bring along.
+    #[error("members: {0} is the scanner, whose own scan this is")]
+    ScannerAsMember(ResidentId),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -25,6 +25,7 @@ async fn one_scan_checks_a_household_of_three_in_and_out_and_each_gets_a_visit(a
     };
 
     let stranger = scan("in", json!([{"resident_id": "RN"}]), 60).await;
+    let scanner = scan("in", json!([{"resident_id": "RA"}]), 60).await;
     let entering = scan(
         "in",
         json!([{"resident_id": "RK", "temperature_c": 36.5},
@@ -42,6 +43,11 @@ async fn one_scan_checks_a_household_of_three_in_and_out_and_each_gets_a_visit(a
 
     assert_eq!(stranger.status, 400, "{}", stranger.body);
     assert_eq!(stranger.body["error"]["code"], "invalid_input");
+    assert_eq!(scanner.status, 400, "{}", scanner.body);
+    assert_eq!(
+        scanner.body["error"]["message"],
+        "members: RA is the scanner, whose own scan this is"
+    );
     assert_eq!(entering.status, 200, "{}", entering.body);
     let decided: Vec<(String, String)> = entering.body["members"]
         .as_array()
