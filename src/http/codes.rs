@@ -162,6 +162,7 @@ pub async fn special_code(
 
 /// Which gate's live code.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct LiveParams {
     /// The gate; the venue's first gate when absent.
     pub gate: Option<String>,

@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Parameters of the guard view.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct RecentParams {
     /// Only this gate (default: every gate): its scans among the venue's newest 100, or when
     /// those hold too few, among the venue's scans of the last 24 hours. A gate the venue does

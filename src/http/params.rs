@@ -29,6 +29,7 @@ pub fn parse_time(field: &'static str, raw: &str) -> Result<DateTime<Utc>, Parse
 
 /// `from` and `to` of a query; both optional (default: the 14 days up to now).
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct WindowParams {
     /// Window start, RFC 3339 with offset.
     pub from: Option<String>,

@@ -37,6 +37,7 @@ impl From<PosterError> for ApiError {
 
 /// Which gate's poster.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct PosterParams {
     /// The gate; the venue's first gate when absent.
     pub gate: Option<String>,
@@ -117,6 +118,7 @@ pub async fn poster_pdf(
 
 /// Which venues a batch prints.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct BatchParams {
     /// Only venues of this community, e.g. `东门社区`.
     pub community: Option<String>,

@@ -23,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Parameters of the daily report.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct DailyParams {
     /// The local day, `YYYY-MM-DD` (default: today in the configured zone).
     pub date: Option<String>,

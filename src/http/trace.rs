@@ -115,6 +115,7 @@ pub async fn venue_visits(
 
 /// Parameters of a contact query.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct ContactParams {
     /// Window start, RFC 3339 (default: 14 days before `to`).
     pub from: Option<String>,

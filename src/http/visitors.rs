@@ -142,6 +142,7 @@ pub async fn register(
 
 /// Which passes to list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// The visitor's mobile number.
     pub phone: String,

@@ -55,4 +55,41 @@ async fn a_bad_or_missing_query_parameter_is_named_in_a_400(app: TestApp) {
     assert_eq!(app.get("/api/v1/venues/S2", &admin).await.status, 404);
 }
 
-crate::on_both_backends!(a_bad_or_missing_query_parameter_is_named_in_a_400);
+/// A misspelt parameter would otherwise be dropped and its default used: a tracer's
+/// `buffer_minute=15` would silently give the contacts of a zero buffer.
+async fn an_unknown_query_parameter_is_refused_and_named(app: TestApp) {
+    app.venue("S1", "shop").await;
+    let admin = app.admin().await;
+    for (path, parameter) in [
+        (
+            "/api/v1/trace/residents/R1/contacts?buffer_minute=15",
+            "buffer_minute",
+        ),
+        ("/api/v1/venues/S1/recent-scans?gat=北门", "gat"),
+        (
+            "/api/v1/trace/venues/S1/visits?form=2020-02-16T00:00:00Z",
+            "form",
+        ),
+        ("/api/v1/reports/daily?dat=2020-02-16", "dat"),
+        ("/api/v1/alerts?too=2020-02-16T00:00:00Z", "too"),
+    ] {
+        let a = app.get(path, &admin).await;
+
+        assert_eq!(a.status, 400, "{path}: {}", a.body);
+        assert_eq!(a.body["error"]["code"], "invalid_input", "{path}");
+        let message = a.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("{parameter}: unknown query parameter")),
+            "{path}: {message}"
+        );
+    }
+    let known = app
+        .get("/api/v1/venues/S1/recent-scans?gate=北门", &admin)
+        .await;
+    assert_eq!(known.status, 200, "{}", known.body);
+}
+
+crate::on_both_backends!(
+    a_bad_or_missing_query_parameter_is_named_in_a_400,
+    an_unknown_query_parameter_is_refused_and_named,
+);
