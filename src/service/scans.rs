@@ -121,7 +121,8 @@ pub struct ScanAnswer {
 
 /// A scan's answer and, when it was made for the idempotency record, its JSON: the HTTP answer
 /// sends those bytes rather than serialising the answer a second time (2.6 % of the service's
-/// instructions a scan; docs/scaling.md, "Counted in instructions: the service").
+/// instructions a scan; docs/scaling.md, "Constants in the script text; the answer serialised
+/// once").
 #[derive(Debug)]
 pub struct Answered {
     /// The answer.
