@@ -139,7 +139,13 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
     for t in &found {
         let person = t.person.as_ref();
         let shared = t.contact.as_ref().map_or(&[][..], |c| &c.shared[..]);
-        let venues: Vec<&str> = shared.iter().map(|s| s.venue_id.as_str()).collect();
+        // Each venue once, in the order first shared (a venue shared twice has two entries).
+        let mut venues: Vec<&str> = Vec::new();
+        for s in shared {
+            if !venues.contains(&s.venue_id.as_str()) {
+                venues.push(s.venue_id.as_str());
+            }
+        }
         let when = |f: fn(&Contact) -> chrono::DateTime<Utc>| {
             t.contact
                 .as_ref()

@@ -75,6 +75,36 @@ async fn checkin_trace_prints_and_exports_the_same_contacts_as_the_api() {
 }
 
 #[tokio::test]
+async fn checkin_trace_names_a_venue_shared_twice_once() {
+    let app = spawn_app(Backend::Embedded).await;
+    let code = app.venue("S1", "shop").await;
+    let (tok, index) = app.resident("19900000001").await;
+    let (other, contact) = app.resident("19900000002").await;
+    app.scan_at(&other, &code, "in", ago(70)).await;
+    for (direction, minutes) in [("in", 60), ("out", 50), ("in", 40), ("out", 30)] {
+        app.scan_at(&tok, &code, direction, ago(minutes)).await;
+    }
+    let table = std::process::Command::new(env!("CARGO_BIN_EXE_checkin"))
+        .args(["trace", "--resident", &index, "--data-dir"])
+        .arg(app.data_dir.path())
+        .env("CHECKIN_ENV", "local")
+        .output()
+        .unwrap_or_else(|e| panic!("running checkin: {e}"));
+
+    let printed = String::from_utf8_lossy(&table.stdout).to_string();
+    assert!(table.status.success(), "{printed}");
+    let row = printed
+        .lines()
+        .find(|l| l.starts_with(contact.as_str()))
+        .unwrap_or_else(|| panic!("no row for {contact}: {printed}"));
+    assert!(
+        row.contains("20.0"),
+        "two shared visits of 10 minutes: {row}"
+    );
+    assert!(row.trim_end().ends_with(" S1"), "{row}");
+}
+
+#[tokio::test]
 async fn checkin_trace_into_a_reader_that_stops_early_exits_cleanly() {
     let app = spawn_app(Backend::Embedded).await;
     let code = app.venue("S1", "shop").await;
