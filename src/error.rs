@@ -67,6 +67,13 @@ pub enum ApiError {
     /// The body is larger than the route takes (the limit in bytes; `http::body`).
     #[error("the body is larger than the {0} bytes this route takes")]
     PayloadTooLarge(usize),
+    /// The body's `Content-Encoding` (given) is not one the service decodes: 415, as RFC 9110
+    /// (section 15.5.16) says for a content coding the server does not accept.
+    #[error(
+        "Content-Encoding {0:?} is not one this service decodes: send the body as gzip, \
+         deflate, br or zstd, or without the header"
+    )]
+    UnsupportedEncoding(String),
     /// The path exists but does not take this method (its methods are in `Allow`).
     #[error("this path does not take {0}; see the Allow header")]
     MethodNotAllowed(String),
@@ -105,6 +112,7 @@ impl ApiError {
             ApiError::NotAllowed(_) => "not_allowed",
             ApiError::StoreUnavailable => "store_unavailable",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedEncoding(_) => "unsupported_content_encoding",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Internal => "internal",
@@ -148,6 +156,7 @@ impl ResponseError for ApiError {
             ApiError::IdempotencyKeyReused(_) | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -7,7 +7,7 @@
 
 use actix_web::dev::{Decompress, Payload};
 use actix_web::error::PayloadError;
-use actix_web::http::header::{CONTENT_ENCODING, CONTENT_LENGTH};
+use actix_web::http::header::{ContentEncoding, CONTENT_ENCODING, CONTENT_LENGTH};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures::future::LocalBoxFuture;
 use serde::de::value::MapAccessDeserializer;
@@ -108,7 +108,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
         } else {
             None
         };
-        let encoded = content_encoded(req);
+        let (encoded, early) = match content_encoded(req) {
+            Ok(encoded) => (encoded, early),
+            Err(e) => (false, early.or(Some(e))),
+        };
         let body = actix_web::body::BodyStream::new(Decompress::from_headers(
             payload.take(),
             req.headers(),
@@ -130,11 +133,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {
 
 /// Whether the request says its body is compressed (a `Content-Encoding` other than
 /// `identity`), which actix undoes while reading it.
-fn content_encoded(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| !v.trim().eq_ignore_ascii_case("identity"))
+///
+/// # Errors
+/// [`ApiError::UnsupportedEncoding`] for a coding actix does not decode (it would read the
+/// body as it came, as if there were none).
+fn content_encoded(req: &HttpRequest) -> Result<bool, ApiError> {
+    let Some(value) = req.headers().get(CONTENT_ENCODING) else {
+        return Ok(false);
+    };
+    let text = value.to_str().unwrap_or_default();
+    match text.parse::<ContentEncoding>() {
+        Ok(ContentEncoding::Identity) => Ok(false),
+        Ok(_) => Ok(true),
+        Err(_) => Err(ApiError::UnsupportedEncoding(
+            String::from_utf8_lossy(value.as_bytes()).into_owned(),
+        )),
+    }
 }
 
 /// Why a body (not over its limit) could not be read, in plain words for the client: actix's
@@ -297,8 +311,11 @@ impl FromRequest for CsvBody {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         // `PayloadConfig` set on the import routes says the limit; `Bytes` enforces it.
+        let encoded = match content_encoded(req) {
+            Ok(encoded) => encoded,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
         let read = web::Bytes::from_request(req, payload);
-        let encoded = content_encoded(req);
         Box::pin(async move {
             read.await
                 .map(CsvBody)
