@@ -709,6 +709,35 @@ async fn a_persons_and_a_venues_visit_keys_expire_when_idle_and_registrations_do
 }
 
 #[tokio::test]
+async fn imported_visits_get_the_idle_expiry_a_days_refresh_sets() {
+    with_redis!(backend, prefix, {
+        let store = store_expiring_after(prefix, Some(chrono::Duration::hours(1))).await;
+        let old = crate::fixtures::visit(
+            "v-imported",
+            "R00001",
+            "GC-S001",
+            Some(t("2020-03-10T08:00:00Z")),
+            Some(t("2020-03-10T09:00:00Z")),
+        );
+        store.import_visits(&[old]).await.expect("imports");
+
+        let keys = Keys::new(prefix).expect("a valid prefix");
+        let mut conn = raw_redis().await;
+        // The idle expiry (an hour) and a day.
+        for key in [
+            keys.person_visits(&rid("R00001")),
+            keys.venue_day(
+                &checkin::domain::VenueId::parse("GC-S001").expect("an id"),
+                18_331,
+            ),
+        ] {
+            let ms = pttl_ms(&mut conn, &key).await;
+            assert!((89_900_000..=90_000_000).contains(&ms), "{key}: {ms} ms");
+        }
+    });
+}
+
+#[tokio::test]
 async fn a_venues_recent_list_stays_bounded() {
     with_redis!(backend, prefix, {
         let person = resident("R00001", "19900000001");

@@ -90,7 +90,6 @@ impl RedisStore {
                     .key(self.keys.person_visits(&rid))
                     .key(self.keys.person_scratch(&rid))
                     .arg(records)
-                    .arg(self.idle_expiry_ms)
                     .invoke_async(&mut self.conn())
                     .await?;
             }

@@ -486,12 +486,12 @@ return finished
 /// Adds records to a person's closed visits, leaving the string at its exact size
 /// (`append_exact`).
 ///
-/// `KEYS`: 1 `{p}:visits`, 2 `{p}:scratch`. `ARGV`: 1 the framed records, 2 idle expiry ms
-/// (`0`: none). Returns 1.
+/// `KEYS`: 1 `{p}:visits`, 2 `{p}:scratch`. `ARGV`: 1 the framed records. With idle expiries
+/// on, the string gets what a day's refresh sets (`KEEP`). Returns 1.
 const ADD_RECORDS: &str = r"
 append_exact(KEYS[1], KEYS[2], ARGV[1])
-if tonumber(ARGV[2]) > 0 then
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 86400000)
+if IDLE ~= '0' then
+  redis.call('PEXPIRE', KEYS[1], KEEP)
 end
 return 1
 ";
@@ -685,7 +685,7 @@ fn with_functions(body: &str, idle_ms: u64) -> Script {
 
 /// How long a key written with an idle expiry of `idle_ms` is kept after its day's refresh:
 /// the idle expiry and a day, in ms (see [`WRITE_FUNCTIONS`]).
-pub(super) fn refresh_keep_ms(idle_ms: u64) -> u64 {
+fn refresh_keep_ms(idle_ms: u64) -> u64 {
     idle_ms.saturating_add(86_400_000)
 }
 
