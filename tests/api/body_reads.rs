@@ -4,13 +4,33 @@
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Answer, TestApp};
 
 /// Signs of Rust's debug form of an error in a message.
 fn debug_text(message: &str) -> bool {
     ["Some(", "None", "Custom {", "kind:", "Kind("]
         .iter()
         .any(|s| message.contains(s))
+}
+
+/// `body` posted to `path` as `who`, with its `Content-Type` and `Content-Encoding` headers.
+async fn post_encoded(
+    app: &TestApp,
+    path: &str,
+    who: &str,
+    content_type: &str,
+    encoding: &str,
+    body: Vec<u8>,
+) -> Answer {
+    app.send(
+        app.client
+            .post(app.url(path))
+            .bearer_auth(who)
+            .header("content-type", content_type)
+            .header("content-encoding", encoding)
+            .body(body),
+    )
+    .await
 }
 
 async fn a_body_not_in_its_content_encoding_is_a_400_said_plainly(app: TestApp) {
@@ -27,16 +47,7 @@ async fn a_body_not_in_its_content_encoding_is_a_400_said_plainly(app: TestApp) 
         ),
     ];
     for (path, who, content_type, error) in cases {
-        let a = app
-            .send(
-                app.client
-                    .post(app.url(path))
-                    .bearer_auth(who)
-                    .header("content-type", content_type)
-                    .header("content-encoding", "gzip")
-                    .body(junk.clone()),
-            )
-            .await;
+        let a = post_encoded(&app, path, who, content_type, "gzip", junk.clone()).await;
 
         assert_eq!(a.status, 400, "{path}: {}", a.body);
         assert_eq!(a.body["error"]["code"], error, "{path}");
@@ -103,16 +114,7 @@ async fn a_content_encoding_the_service_does_not_decode_is_a_415(app: TestApp) {
         ("/api/v1/venues/import", &admin, "text/csv", csv),
     ];
     for (path, who, content_type, body) in cases {
-        let a = app
-            .send(
-                app.client
-                    .post(app.url(path))
-                    .bearer_auth(who)
-                    .header("content-type", content_type)
-                    .header("content-encoding", "x-compress")
-                    .body(body.to_owned()),
-            )
-            .await;
+        let a = post_encoded(&app, path, who, content_type, "x-compress", body.into()).await;
 
         assert_eq!(a.status, 415, "{path}: {}", a.body);
         assert_eq!(a.body["error"]["code"], "unsupported_content_encoding");
@@ -121,16 +123,15 @@ async fn a_content_encoding_the_service_does_not_decode_is_a_415(app: TestApp) {
     }
     assert!(app.visits_of(&rid).await.is_empty());
     assert_eq!(app.get("/api/v1/venues/S2", &admin).await.status, 404);
-    let plain = app
-        .send(
-            app.client
-                .post(app.url("/api/v1/scans"))
-                .bearer_auth(&token)
-                .header("content-type", "application/json")
-                .header("content-encoding", "identity")
-                .body(scan),
-        )
-        .await;
+    let plain = post_encoded(
+        &app,
+        "/api/v1/scans",
+        &token,
+        "application/json",
+        "identity",
+        scan.into_bytes(),
+    )
+    .await;
     assert_eq!(plain.status, 200, "{}", plain.body);
 }
 
