@@ -54,7 +54,7 @@ impl Scope {
             Some(("venue", id)) => Ok(Self::Venue(VenueId::parse(id.trim())?)),
             _ => Err(ParseError::new(
                 "scope",
-                format!("scope {raw:?} is not street, community:NAME or venue:ID"),
+                format!("{raw:?} is not street, community:NAME or venue:ID"),
             )),
         }
     }

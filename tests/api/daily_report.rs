@@ -586,6 +586,7 @@ async fn a_report_for_an_unknown_scope_or_a_bad_date_is_refused(backend: Backend
     let (status, body) = report(&app, &admin, "town", "application/json").await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("scope"), "{body}");
+    assert!(!body.contains("scope: scope"), "{body}");
     let bad_date = app
         .get("/api/v1/reports/daily?date=2020-13-01", &admin)
         .await;
