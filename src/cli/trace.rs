@@ -9,6 +9,7 @@ use anyhow::Context;
 use chrono::{Duration, Utc};
 use chrono_tz::Tz;
 use clap::Args;
+use unicode_width::UnicodeWidthStr;
 
 use super::serve::StoreArgs;
 use crate::auth::extract::Staff;
@@ -154,9 +155,9 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
         let class = t.class.map_or("-", ContactClass::as_str);
         writeln!(
             out,
-            "{:<14} {:<8} {:<12} {:<12} {:>9.1}  {:<11} {:<11} {}",
+            "{:<14} {} {:<12} {:<12} {:>9.1}  {:<11} {:<11} {}",
             t.resident_id.as_str(),
-            person.and_then(|p| p.name.as_deref()).unwrap_or("-"),
+            padded(person.and_then(|p| p.name.as_deref()).unwrap_or("-"), 8),
             person.map_or("-", |p| p.phone.as_str()),
             class,
             t.overlap().num_seconds() as f64 / 60.0,
@@ -169,5 +170,27 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<()> {
     match std::io::stdout().lock().write_all(out.as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
+    }
+}
+
+/// `text` and the spaces that take it to `columns` terminal columns. `{:<N}` pads to N
+/// characters, and a Chinese character takes two columns (Unicode East Asian Width, UAX #11),
+/// so a two-character name padded so took four columns too few and pushed its row's later
+/// columns out of line.
+fn padded(text: &str, columns: usize) -> String {
+    let spaces = columns.saturating_sub(text.width());
+    format!("{text}{}", " ".repeat(spaces))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chinese_name_is_padded_to_the_same_columns_as_a_latin_one() {
+        assert_eq!(padded("张伟", 8), "张伟    ");
+        assert_eq!(padded("Li Wei", 8), "Li Wei  ");
+        assert_eq!(padded("欧阳娜娜娜", 8), "欧阳娜娜娜");
+        assert_eq!(padded("张伟", 8).width(), padded("-", 8).width());
     }
 }
