@@ -169,7 +169,8 @@ async fn earlier(
 /// [`VehicleError`]; nothing is written for an unknown or non-checkpoint venue or gate. A
 /// failure part way leaves the passengers' scans already made; a retry with the same key
 /// answers those as first given and goes on. A key is looked up among the plate's passes,
-/// so the same key with another plate is a new pass.
+/// so the same key with another plate is a new pass; registrations of one key racing each
+/// other store one pass, which each answers (see [`pass_id`]).
 pub async fn register(
     state: &AppState,
     officer: &Staff,
@@ -189,7 +190,11 @@ pub async fn register(
             });
         }
     }
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = pass_id(
+        &officer.username,
+        &new.details.plate,
+        new.idempotency_key.as_deref(),
+    );
     let mut passenger_visits = Vec::new();
     for (i, p) in new.details.passengers.iter().enumerate() {
         let Some(phone) = &p.phone else { continue };
@@ -238,12 +243,37 @@ pub async fn register(
         idempotency_key: new.idempotency_key,
         fingerprint: Some(fp),
     };
-    state.store.put_vehicle_pass(&pass).await?;
+    if let Some(kept) = state.store.add_vehicle_pass(&pass).await? {
+        // The same key's registration racing this one stored its pass first.
+        if kept.fingerprint.as_deref() != pass.fingerprint.as_deref() {
+            return Err(VehicleError::IdempotencyKeyReused);
+        }
+        return Ok(Registered {
+            pass: kept,
+            replayed: true,
+        });
+    }
     metrics::counter!("checkin_vehicle_passes_total").increment(1);
     Ok(Registered {
         pass,
         replayed: false,
     })
+}
+
+/// A new pass's id: a UUID v7 (time-ordered), or, under an idempotency key, a UUID v5 (RFC
+/// 9562) of the officer, plate and key, so that registrations of one key racing each other
+/// (a retry sent while the first is still in flight) name the same pass and the store keeps
+/// one ([`crate::storage::Store::add_vehicle_pass`]).
+fn pass_id(officer: &str, plate: &Plate, key: Option<&str>) -> String {
+    /// This service's namespace for vehicle pass ids (a random UUID, fixed once).
+    const PASSES: uuid::Uuid = uuid::uuid!("4f3b1c0e-8d2a-4c6b-9e57-2a1d6f0b7c93");
+    match key {
+        Some(key) => {
+            let name = format!("{officer}\u{1f}{}\u{1f}{key}", plate.as_str());
+            uuid::Uuid::new_v5(&PASSES, name.as_bytes()).to_string()
+        }
+        None => uuid::Uuid::now_v7().to_string(),
+    }
 }
 
 /// The passes at a checkpoint in a window, oldest first.

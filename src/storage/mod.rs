@@ -314,8 +314,11 @@ pub trait Store: Send + Sync + 'static {
     async fn visitor_pass(&self, id: &str) -> Result<Option<VisitorPass>, StoreError>;
     /// The passes registered for a visitor's phone, oldest first.
     async fn visitor_passes(&self, phone: &Phone) -> Result<Vec<VisitorPass>, StoreError>;
-    /// Inserts or replaces a vehicle pass by id.
-    async fn put_vehicle_pass(&self, pass: &VehiclePass) -> Result<(), StoreError>;
+    /// Stores a new vehicle pass, atomically: when a pass with its id is already stored, that
+    /// one is kept and returned (and nothing is written), so two registrations racing with one
+    /// id (a guard's retry under an idempotency key) store one pass.
+    async fn add_vehicle_pass(&self, pass: &VehiclePass)
+        -> Result<Option<VehiclePass>, StoreError>;
     /// The vehicle passes at a checkpoint venue with `at` in `[from, to]`, oldest first (ties
     /// by id).
     async fn vehicle_passes_at(

@@ -353,6 +353,36 @@ async fn a_retry_with_the_same_idempotency_key_records_no_visit_twice(app: TestA
     assert_eq!(app.visits_of(rid).await.len(), 1);
 }
 
+async fn retries_sent_at_once_under_one_idempotency_key_store_one_pass(app: TestApp) {
+    app.venue("K1", "checkpoint").await;
+    let guard = app.staff("guard1", "guard").await;
+    let mut body = pass_body(three_passengers());
+    body["idempotency_key"] = json!("lane1-race");
+
+    // A guard's phone retrying while its first request is still in flight.
+    let sends = (0..10).map(|_| app.post("/api/v1/venues/K1/vehicle-passes", &guard, &body));
+    let answers = futures::future::join_all(sends).await;
+    let listed = app.get("/api/v1/venues/K1/vehicle-passes", &guard).await;
+
+    for a in &answers {
+        assert_eq!(a.status, 201, "{}", a.body);
+        assert_eq!(
+            a.body["id"], answers[0].body["id"],
+            "every retry gets the one pass"
+        );
+    }
+    assert_eq!(
+        listed.body["passes"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        listed.body
+    );
+    let rid = answers[0].body["passenger_visits"][0]["resident_id"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(app.visits_of(rid).await.len(), 1);
+}
+
 async fn a_reused_idempotency_key_is_refused_in_words_of_the_vehicle_pass(app: TestApp) {
     app.venue("K1", "checkpoint").await;
     let guard = app.staff("guard1", "guard").await;
@@ -486,4 +516,5 @@ crate::on_both_backends!(
     a_guard_records_passes_and_reads_the_guard_view_and_nothing_more,
     a_retry_with_the_same_idempotency_key_records_no_visit_twice,
     a_reused_idempotency_key_is_refused_in_words_of_the_vehicle_pass,
+    retries_sent_at_once_under_one_idempotency_key_store_one_pass,
 );

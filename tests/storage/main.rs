@@ -96,6 +96,6 @@ conformance! {
     a_large_import_is_written_whole,
     an_import_with_an_open_visit_is_refused_and_writes_nothing,
     vehicle_passes_are_read_by_checkpoint_and_by_plate_in_a_window_oldest_first,
-    a_vehicle_pass_put_again_is_replaced_by_id,
+    a_vehicle_pass_added_again_under_its_id_keeps_the_first,
     vehicle_passes_are_purged_with_visits,
 }

@@ -604,7 +604,10 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn put_vehicle_pass(&self, pass: &VehiclePass) -> Result<(), StoreError> {
+    async fn add_vehicle_pass(
+        &self,
+        pass: &VehiclePass,
+    ) -> Result<Option<VehiclePass>, StoreError> {
         let json = serde_json::to_string(pass)?;
         let (id, venue, plate, at) = (
             pass.id.clone(),
@@ -612,17 +615,26 @@ impl Store for EmbeddedStore {
             pass.plate.to_string(),
             pass.at.timestamp_millis(),
         );
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO vehicle_passes (id, venue_id, plate, at_ms, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(id) DO UPDATE SET venue_id = excluded.venue_id,
-                    plate = excluded.plate, at_ms = excluded.at_ms, json = excluded.json",
-                params![id, venue, plate, at, json],
-            )?;
-            Ok(())
-        })
-        .await
+        let kept: Option<String> = self
+            .run(move |c| {
+                let added = c.execute(
+                    "INSERT INTO vehicle_passes (id, venue_id, plate, at_ms, json)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(id) DO NOTHING",
+                    params![id, venue, plate, at, json],
+                )?;
+                if added == 1 {
+                    return Ok(None);
+                }
+                Ok(Some(c.query_row(
+                    "SELECT json FROM vehicle_passes WHERE id = ?1",
+                    params![id],
+                    |row| row.get(0),
+                )?))
+            })
+            .await?;
+        kept.map(|json| serde_json::from_str(&json).map_err(StoreError::from))
+            .transpose()
     }
 
     async fn vehicle_passes_at(

@@ -45,10 +45,10 @@
 //! | `PREFIX:{alerts}:log` | sorted set | alert JSON scored by the scan's time (ms); removed by the retention purge with visits | `commit_scan`, `purge` |
 //! | `PREFIX:{alerts}:due` | sorted set | ids of alerts whose webhook delivery is pending, scored by when it is next tried (ms; a claim moves it to the lease's end) | `commit_scan`, `claim_alerts`, `settle_alert`, `purge` |
 //! | `PREFIX:{alerts}:delivery` | hash | `ID:alert` → alert JSON, `ID:state` → delivery state JSON (absent: never tried), `ID:claim` → the claim holding it | `commit_scan`, `claim_alerts`, `settle_alert`, `purge` |
-//! | `PREFIX:{vpass}:pass` | hash | `PASS` (vehicle pass id, UUID v7) → vehicle pass JSON | `put_vehicle_pass`, `purge` |
-//! | `PREFIX:{vpass}:all` | sorted set | every `PASS` scored by the pass's `at` (ms): the time index the retention purge reads | `put_vehicle_pass`, `purge` |
-//! | `PREFIX:{vpass}:venue:VID` | sorted set | the checkpoint's `PASS` ids scored by `at` (ms) | `put_vehicle_pass`, `purge` |
-//! | `PREFIX:{vpass}:plate:PLATE` | sorted set | a plate's `PASS` ids scored by `at` (ms); `PLATE` is the normalised plate (`云D12345`, UTF-8) | `put_vehicle_pass`, `purge` |
+//! | `PREFIX:{vpass}:pass` | hash | `PASS` (vehicle pass id: UUID v7, or v5 of officer, plate and idempotency key) → vehicle pass JSON | `add_vehicle_pass`, `purge` |
+//! | `PREFIX:{vpass}:all` | sorted set | every `PASS` scored by the pass's `at` (ms): the time index the retention purge reads | `add_vehicle_pass`, `purge` |
+//! | `PREFIX:{vpass}:venue:VID` | sorted set | the checkpoint's `PASS` ids scored by `at` (ms) | `add_vehicle_pass`, `purge` |
+//! | `PREFIX:{vpass}:plate:PLATE` | sorted set | a plate's `PASS` ids scored by `at` (ms); `PLATE` is the normalised plate (`云D12345`, UTF-8) | `add_vehicle_pass`, `purge` |
 //! | `PREFIX:retention` | sorted set | `p:RID` and `v:VID` (owners of visits and events), each scored by the earliest time (ms) any of its data can fall out of retention: a visit's latest end, an event's scan time; `+inf` when it holds nothing | `commit_scan` (`ZADD LT`), `purge` |
 //!
 //! ## Retention

@@ -926,33 +926,23 @@ impl Store for RedisStore {
         Ok(passes)
     }
 
-    async fn put_vehicle_pass(&self, pass: &VehiclePass) -> Result<(), StoreError> {
-        let at = pass.at.timestamp_millis();
-        let () = redis::pipe()
-            .atomic()
-            .cmd("HSET")
-            .arg(self.keys.vehicle_pass())
+    async fn add_vehicle_pass(
+        &self,
+        pass: &VehiclePass,
+    ) -> Result<Option<VehiclePass>, StoreError> {
+        let kept: Option<String> = self
+            .scripts
+            .add_vehicle_pass
+            .key(self.keys.vehicle_pass())
+            .key(self.keys.vehicle_passes())
+            .key(self.keys.venue_vehicle_passes(&pass.venue_id))
+            .key(self.keys.plate_vehicle_passes(&pass.plate))
             .arg(&pass.id)
             .arg(serde_json::to_string(pass)?)
-            .ignore()
-            .cmd("ZADD")
-            .arg(self.keys.vehicle_passes())
-            .arg(at)
-            .arg(&pass.id)
-            .ignore()
-            .cmd("ZADD")
-            .arg(self.keys.venue_vehicle_passes(&pass.venue_id))
-            .arg(at)
-            .arg(&pass.id)
-            .ignore()
-            .cmd("ZADD")
-            .arg(self.keys.plate_vehicle_passes(&pass.plate))
-            .arg(at)
-            .arg(&pass.id)
-            .ignore()
-            .query_async(&mut self.conn())
+            .arg(pass.at.timestamp_millis())
+            .invoke_async(&mut self.conn())
             .await?;
-        Ok(())
+        parse_opt(kept)
     }
 
     async fn vehicle_passes_at(

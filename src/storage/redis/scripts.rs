@@ -575,6 +575,22 @@ end
 return 1
 ";
 
+/// Stores a vehicle pass unless its id is stored already (`Store::add_vehicle_pass`). `KEYS`
+/// (all in the `{vpass}` slot): 1 the passes by id, 2 every pass by time, 3 the checkpoint's
+/// and 4 the plate's passes by time. `ARGV`: 1 the id, 2 the pass's JSON, 3 its time (ms).
+/// Returns the stored pass's JSON when there was one (nothing written), else false.
+const ADD_VEHICLE_PASS: &str = r"
+local kept = redis.call('HGET', KEYS[1], ARGV[1])
+if kept then
+  return kept
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+for i = 2, 4 do
+  redis.call('ZADD', KEYS[i], ARGV[3], ARGV[1])
+end
+return false
+";
+
 /// Deletes a hash field only if it holds the given value. `KEYS`: 1 the hash. `ARGV`: 1 the
 /// field, 2 the value. Returns 1 when deleted.
 const HDEL_IF: &str = r"
@@ -663,6 +679,8 @@ pub(super) struct Scripts {
     pub purge_day: Script,
     /// See [`HDEL_IF`].
     pub hdel_if: Script,
+    /// See [`ADD_VEHICLE_PASS`].
+    pub add_vehicle_pass: Script,
     /// See [`RESCORE`].
     pub rescore: Script,
     /// See [`super::alerts::CLAIM_ALERTS`].
@@ -714,6 +732,7 @@ impl Scripts {
             purge_person: Script::new(PURGE_PERSON),
             purge_day: Script::new(PURGE_DAY),
             hdel_if: Script::new(HDEL_IF),
+            add_vehicle_pass: Script::new(ADD_VEHICLE_PASS),
             rescore: Script::new(RESCORE),
             claim_alerts: Script::new(super::alerts::CLAIM_ALERTS),
             settle_alert: Script::new(super::alerts::SETTLE_ALERT),

@@ -52,7 +52,7 @@ pub async fn vehicle_passes_are_read_by_checkpoint_and_by_plate_in_a_window_olde
     let other_plate = pass("p-3", "GC-K001", "鄂AD12345", t("2020-02-16T09:00:00Z"));
     let other_checkpoint = pass("p-4", "GC-K002", "云D12345", t("2020-02-16T09:30:00Z"));
     for p in [&later, &earlier, &other_plate, &other_checkpoint] {
-        store.put_vehicle_pass(p).await.expect("a pass is stored");
+        store.add_vehicle_pass(p).await.expect("a pass is stored");
     }
     let (from, to) = all_time();
     let plate = Plate::parse("云D12345").expect("a valid plate");
@@ -81,27 +81,35 @@ pub async fn vehicle_passes_are_read_by_checkpoint_and_by_plate_in_a_window_olde
     assert!(none.is_empty());
 }
 
-pub async fn a_vehicle_pass_put_again_is_replaced_by_id(store: &dyn Store) {
+pub async fn a_vehicle_pass_added_again_under_its_id_keeps_the_first(store: &dyn Store) {
     let first = pass("p-1", "GC-K001", "云D12345", t("2020-02-16T08:00:00Z"));
     let mut again = first.clone();
     again.reason = Some("补记".into());
-    store.put_vehicle_pass(&first).await.expect("stored");
-    store.put_vehicle_pass(&again).await.expect("stored");
+    again.at = t("2020-02-16T08:00:01Z");
+    let added = store.add_vehicle_pass(&first).await.expect("stored");
+    let kept = store.add_vehicle_pass(&again).await.expect("answered");
     let (from, to) = all_time();
 
     let read = store
         .vehicle_passes_at(&vid("GC-K001"), from, to)
         .await
         .expect("reads");
+    let by_plate = store
+        .vehicle_passes_by_plate(&Plate::parse("云D12345").expect("a valid plate"), from, to)
+        .await
+        .expect("reads");
 
-    assert_eq!(read, vec![again]);
+    assert_eq!(added, None, "the first is new");
+    assert_eq!(kept, Some(first.clone()), "the second gets the first back");
+    assert_eq!(read, vec![first.clone()]);
+    assert_eq!(by_plate, vec![first]);
 }
 
 pub async fn vehicle_passes_are_purged_with_visits(store: &dyn Store) {
     let old = pass("p-old", "GC-K001", "云D12345", t("2020-03-01T08:00:00Z"));
     let recent = pass("p-new", "GC-K001", "云D12345", t("2020-03-20T08:00:00Z"));
-    store.put_vehicle_pass(&old).await.expect("stored");
-    store.put_vehicle_pass(&recent).await.expect("stored");
+    store.add_vehicle_pass(&old).await.expect("stored");
+    store.add_vehicle_pass(&recent).await.expect("stored");
     let (from, to) = all_time();
     let plate = Plate::parse("云D12345").expect("a valid plate");
 
