@@ -24,6 +24,10 @@ pub enum ApiError {
     /// A valid token whose role may not do this.
     #[error("this role may not do that")]
     Forbidden,
+    /// A role that may do this, on a record that is another person's (403, code
+    /// `forbidden`); the message says whose it is to change.
+    #[error("{0}")]
+    NotYours(String),
     /// No such resource.
     #[error("{0}")]
     NotFound(String),
@@ -96,7 +100,7 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidInput(_) => "invalid_input",
             ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::Forbidden => "forbidden",
+            ApiError::Forbidden | ApiError::NotYours(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::UnknownCodeFormat => "unknown_code_format",
             ApiError::InvalidCode => "invalid_code",
@@ -143,7 +147,9 @@ impl ResponseError for ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::NotAllowed(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::NotYours(_) | ApiError::NotAllowed(_) => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::InvalidCode
             | ApiError::CodeRevoked

@@ -200,7 +200,10 @@ pub async fn revoke(
         .ok_or_else(|| ApiError::NotFound(format!("no visitor pass {id}")))?;
     if let Either::Left(resident) = &who {
         if resident.0 != pass.host {
-            return Err(ApiError::Forbidden);
+            return Err(ApiError::NotYours(
+                "this visitor pass is another resident's: only its host or an admin may revoke it"
+                    .into(),
+            ));
         }
     }
     pass.revoked = true;

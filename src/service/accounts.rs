@@ -149,7 +149,8 @@ pub async fn send_otp(state: &AppState, phone: &Phone) -> Result<Option<String>,
 /// unregistered person (contract, `POST /auth/resident`).
 ///
 /// # Errors
-/// [`AuthError::BadCredentials`] for a wrong, used or expired code.
+/// [`AuthError::BadCredentials`] for a wrong code with tries left; [`AuthError::NoCodeWaiting`]
+/// when no code waits for the phone, or this wrong try was its last.
 pub async fn resident_login(
     state: &AppState,
     phone: &Phone,
@@ -158,7 +159,7 @@ pub async fn resident_login(
     // Taken, so two tries cannot both use one code; a wrong try puts it back with one attempt
     // more, until the last allowed one burns it.
     let Some(pending) = state.store.take_otp(phone).await? else {
-        return Err(AuthError::BadCredentials.into());
+        return Err(AuthError::NoCodeWaiting.into());
     };
     let now = Utc::now();
     if !otp::matches(&pending, phone, code, now) {
@@ -169,8 +170,9 @@ pub async fn resident_login(
                 ..pending
             };
             state.store.put_otp(phone, &again).await?;
+            return Err(AuthError::BadCredentials.into());
         }
-        return Err(AuthError::BadCredentials.into());
+        return Err(AuthError::NoCodeWaiting.into());
     }
     let resident = match state.store.resident_by_phone(phone).await? {
         Some(r) => r,

@@ -233,6 +233,11 @@ async fn a_host_revokes_their_own_pass_and_an_admin_finds_passes_by_phone(app: T
     let audit = app.get("/api/v1/audit", &admin).await;
 
     assert_eq!(by_neighbour.status, 403, "{}", by_neighbour.body);
+    assert_eq!(by_neighbour.body["error"]["code"], "forbidden");
+    assert_eq!(
+        by_neighbour.body["error"]["message"],
+        "this visitor pass is another resident's: only its host or an admin may revoke it"
+    );
     assert_eq!(anonymous.status, 401, "{}", anonymous.body);
     assert_eq!(anonymous.body["error"]["code"], "unauthorized");
     assert_eq!(by_host.status, 200, "{}", by_host.body);
