@@ -99,13 +99,22 @@ async fn a_staff_member_signing_out_everywhere_refuses_their_own_earlier_tokens(
         colleague.body
     );
 
-    // An admin too.
+    // An admin too: every admin route refuses the earlier tokens, the visitor-pass revocation
+    // (which residents share) included.
     let out = app
         .post("/api/v1/me/sign-out-everywhere", &admin, &json!({}))
         .await;
     assert_eq!(out.status, 204, "{}", out.body);
     for token in [&admin, &other_admin_session] {
         assert_refused_as_signed_out(&app.get("/api/v1/venues", token).await, "GET /venues");
+        let revoke = app
+            .send(
+                app.client
+                    .delete(app.url("/api/v1/visitors/no-such-pass"))
+                    .bearer_auth(token),
+            )
+            .await;
+        assert_refused_as_signed_out(&revoke, "DELETE /visitors/{id}");
     }
     let fresh_admin = token(&app, "admin", ADMIN_PASSWORD).await;
     assert_eq!(app.get("/api/v1/venues", &fresh_admin).await.status, 200);
