@@ -254,10 +254,12 @@ fn invalid_token() -> ApiError {
     ApiError::Unauthorized("invalid or expired token".into())
 }
 
-/// `W`, who is asking, then `T` (the body, a query): `T` is extracted only once `W` is
-/// decided. actix polls a handler's extractors together, so a body or query that fails at
-/// once would be answered 400 before a [`ResidentUser`]'s store read could answer 401 for a
-/// revoked sign-in; taken together in this, authentication is always decided first.
+/// `W`, who is asking, then `T` (the body, a query, or a tuple of them): `T` is extracted
+/// only once `W` is decided. actix polls a handler's extractors together, so a body or query
+/// that fails at once would be answered 400 before the store read of a [`ResidentUser`] or a
+/// staff extractor ([`AdminUser`], …) could answer 401 for a revoked sign-in; taken together
+/// in this, authentication is always decided first. Every handler that takes a staff or
+/// resident extractor and a body or query takes them this way.
 #[derive(Debug)]
 pub struct Authed<W, T> {
     /// Who is asking.
@@ -270,11 +272,12 @@ impl<W, T> FromRequest for Authed<W, T>
 where
     W: FromRequest<Error = ApiError> + 'static,
     W::Future: 'static,
-    T: FromRequest<Error = ApiError> + 'static,
+    T: FromRequest + 'static,
+    T::Error: Into<actix_web::Error>,
     T::Future: 'static,
 {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let who = W::from_request(req, &mut Payload::None);
@@ -282,7 +285,9 @@ where
         let mut payload = payload.take();
         Box::pin(async move {
             let who = who.await?;
-            let then = T::from_request(&req, &mut payload).await?;
+            let then = T::from_request(&req, &mut payload)
+                .await
+                .map_err(Into::into)?;
             Ok(Self { who, then })
         })
     }

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::extract::AdminUser;
+use crate::auth::extract::{AdminUser, Authed};
 use crate::auth::AuthError;
 use crate::domain::staff::{Role, StaffRole, Username};
 use crate::domain::Phone;
@@ -204,11 +204,10 @@ pub struct StaffCreated {
     security(("bearer" = [])),
     responses((status = 201, body = StaffCreated), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn create_staff(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, super::body::JsonObject<NewStaff>>,
     state: web::Data<AppState>,
-    body: super::body::JsonObject<NewStaff>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let body = asked.then.into_inner();
     let role = Role::from(body.role);
     let username = Username::parse(&body.username)?;
     accounts::create_staff(state.store.as_ref(), username.clone(), &body.password, role).await?;

@@ -143,6 +143,7 @@ pub async fn register(
 
 /// Which passes to list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// The visitor's mobile number.
@@ -161,11 +162,11 @@ pub struct PassList {
 #[utoipa::path(get, path = "/api/v1/visitors", tag = "visitors", params(ListParams),
     security(("bearer" = [])), responses((status = 200, body = PassList)))]
 pub async fn list(
-    admin: AdminUser,
+    asked: Authed<AdminUser, super::query::Query<ListParams>>,
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: super::query::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let (admin, q) = (asked.who, asked.then);
     let phone = Phone::parse(&q.phone)?;
     let passes = state.store.visitor_passes(&phone).await?;
     super::audit::audited(
