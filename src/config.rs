@@ -63,7 +63,8 @@ pub struct Settings {
     pub redis_url: Option<SecretString>,
     /// Prefix of every Redis key (tests give each run its own).
     pub redis_key_prefix: String,
-    /// At start, create or reset the staff account `admin` with this password.
+    /// At start, create or reset the staff account `admin` with this password; one other than
+    /// the stored one signs `admin` out everywhere.
     pub admin_password: Option<SecretString>,
     /// `log` or `echo`.
     pub otp_delivery: OtpDelivery,

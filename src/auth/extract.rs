@@ -1,5 +1,8 @@
 //! Extractors that put the role a handler needs into its signature: a handler taking
-//! [`AdminUser`] cannot run for a tracer or a resident.
+//! [`AdminUser`] cannot run for a tracer or a resident. Each checks the token, then that its
+//! sign-in generation is still the account's or the person's (one store read), so a token
+//! from before a sign-out everywhere is refused even while the verified-token cache holds it;
+//! only [`ResidentToken`] (the scan) leaves that read to its handler.
 
 use std::future::{ready, Ready};
 
@@ -9,7 +12,7 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
 use super::tokens::Claims;
 use super::AuthError;
-use crate::domain::staff::Role;
+use crate::domain::staff::{Role, Username};
 use crate::domain::ResidentId;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -71,6 +74,22 @@ impl From<Claims> for Staff {
     }
 }
 
+/// A staff token of one of `allowed` roles whose sign-in is still the account's (one store
+/// read): what [`AdminUser`], [`TracerUser`] and [`GuardUser`] resolve.
+fn staff_with_role(
+    req: &HttpRequest,
+    allowed: &[Role],
+) -> LocalBoxFuture<'static, Result<Staff, ApiError>> {
+    let claims = with_role(req, allowed);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    Box::pin(async move {
+        let claims = claims?;
+        let state = state.ok_or(ApiError::Internal)?;
+        staff_signed_in(&state, &claims).await?;
+        Ok(Staff::from(claims))
+    })
+}
+
 /// A signed-in admin.
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub Staff);
@@ -88,6 +107,21 @@ pub struct GuardUser(pub Staff);
 #[derive(Debug, Clone)]
 pub struct ResidentUser(pub ResidentId);
 
+/// Anyone signed in, resident or staff of any role, each checked against their record as
+/// [`ResidentUser`] and [`AdminUser`] are: for what everyone may do to their own sign-ins.
+#[derive(Debug, Clone)]
+pub enum SignedIn {
+    /// A resident, by id.
+    Resident(ResidentId),
+    /// An admin, tracer or guard.
+    Staff {
+        /// The account's username.
+        username: Username,
+        /// `admin`, `tracer` or `guard`.
+        role: Role,
+    },
+}
+
 /// A resident's valid token, not yet checked against the person's sign-in generation: the
 /// id and the token's generation. For a handler that reads the person's record anyway and
 /// checks the generation there (a scan), saving a store read; every other handler takes
@@ -97,25 +131,28 @@ pub struct ResidentToken(pub ResidentId, pub u32);
 
 impl FromRequest for AdminUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(with_role(req, &[Role::Admin]).map(|c| AdminUser(c.into())))
+        let staff = staff_with_role(req, &[Role::Admin]);
+        Box::pin(async move { Ok(AdminUser(staff.await?)) })
     }
 }
 
 impl FromRequest for TracerUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(with_role(req, &[Role::Tracer, Role::Admin]).map(|c| TracerUser(c.into())))
+        let staff = staff_with_role(req, &[Role::Tracer, Role::Admin]);
+        Box::pin(async move { Ok(TracerUser(staff.await?)) })
     }
 }
 
 impl FromRequest for GuardUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(with_role(req, &[Role::Guard, Role::Admin]).map(|c| GuardUser(c.into())))
+        let staff = staff_with_role(req, &[Role::Guard, Role::Admin]);
+        Box::pin(async move { Ok(GuardUser(staff.await?)) })
     }
 }
 
@@ -124,8 +161,7 @@ impl FromRequest for ResidentToken {
     type Future = Ready<Result<Self, ApiError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(with_role(req, &[Role::Resident]).and_then(|claims| {
-            let id = ResidentId::parse(&claims.sub)
-                .map_err(|_| ApiError::Unauthorized("invalid or expired token".into()))?;
+            let id = ResidentId::parse(&claims.sub).map_err(|_| invalid_token())?;
             Ok(ResidentToken(id, claims.gen))
         }))
     }
@@ -141,11 +177,36 @@ impl FromRequest for ResidentUser {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let claims = claims?;
-            let id = ResidentId::parse(&claims.sub)
-                .map_err(|_| ApiError::Unauthorized("invalid or expired token".into()))?;
+            let id = ResidentId::parse(&claims.sub).map_err(|_| invalid_token())?;
             let state = state.ok_or(ApiError::Internal)?;
             signed_in(&state, &id, claims.gen).await?;
             Ok(ResidentUser(id))
+        })
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    /// Checks the token, then its sign-in generation against the person's record or the staff
+    /// account, whichever its role says (one store read).
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let claims = claims_of(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let claims = claims?;
+            let state = state.ok_or(ApiError::Internal)?;
+            if claims.role == Role::Resident {
+                let id = ResidentId::parse(&claims.sub).map_err(|_| invalid_token())?;
+                signed_in(&state, &id, claims.gen).await?;
+                Ok(SignedIn::Resident(id))
+            } else {
+                let username = staff_signed_in(&state, &claims).await?;
+                Ok(SignedIn::Staff {
+                    username,
+                    role: claims.role,
+                })
+            }
         })
     }
 }
@@ -166,17 +227,39 @@ impl ResidentToken {
 async fn signed_in(state: &AppState, id: &ResidentId, generation: u32) -> Result<(), ApiError> {
     match state.store.resident(id).await? {
         Some(r) if r.token_generation == generation => Ok(()),
-        Some(_) => Err(ApiError::Unauthorized(
-            "this sign-in was revoked; sign in again".into(),
-        )),
-        None => Err(ApiError::Unauthorized("invalid or expired token".into())),
+        Some(_) => Err(revoked()),
+        None => Err(invalid_token()),
     }
 }
 
-/// `W`, who is asking, then `T` (the body, a query): `T` is extracted only once `W` is
-/// decided. actix polls a handler's extractors together, so a body or query that fails at
-/// once would be answered 400 before a [`ResidentUser`]'s store read could answer 401 for a
-/// revoked sign-in; taken together in this, authentication is always decided first.
+/// The account's username when a staff token's sign-in generation and role are still its
+/// account's (one store read); 401 `unauthorized` for a sign-in revoked (or a role since
+/// changed), as for a resident's, and for an account that no longer exists.
+async fn staff_signed_in(state: &AppState, claims: &Claims) -> Result<Username, ApiError> {
+    let username = Username::parse(&claims.sub).map_err(|_| invalid_token())?;
+    match state.store.staff(&username).await? {
+        Some(a) if a.token_generation == claims.gen && a.role == claims.role => Ok(username),
+        Some(_) => Err(revoked()),
+        None => Err(invalid_token()),
+    }
+}
+
+/// 401 for a token of a sign-in since revoked.
+fn revoked() -> ApiError {
+    ApiError::Unauthorized("this sign-in was revoked; sign in again".into())
+}
+
+/// 401 for a token that names no one the store knows.
+fn invalid_token() -> ApiError {
+    ApiError::Unauthorized("invalid or expired token".into())
+}
+
+/// `W`, who is asking, then `T` (the body, a query, or a tuple of them): `T` is extracted
+/// only once `W` is decided. actix polls a handler's extractors together, so a body or query
+/// that fails at once would be answered 400 before the store read of a [`ResidentUser`] or a
+/// staff extractor ([`AdminUser`], …) could answer 401 for a revoked sign-in; taken together
+/// in this, authentication is always decided first. Every handler that takes a staff or
+/// resident extractor and a body or query takes them this way.
 #[derive(Debug)]
 pub struct Authed<W, T> {
     /// Who is asking.
@@ -189,11 +272,12 @@ impl<W, T> FromRequest for Authed<W, T>
 where
     W: FromRequest<Error = ApiError> + 'static,
     W::Future: 'static,
-    T: FromRequest<Error = ApiError> + 'static,
+    T: FromRequest + 'static,
+    T::Error: Into<actix_web::Error>,
     T::Future: 'static,
 {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let who = W::from_request(req, &mut Payload::None);
@@ -201,7 +285,9 @@ where
         let mut payload = payload.take();
         Box::pin(async move {
             let who = who.await?;
-            let then = T::from_request(&req, &mut payload).await?;
+            let then = T::from_request(&req, &mut payload)
+                .await
+                .map_err(Into::into)?;
             Ok(Self { who, then })
         })
     }

@@ -29,7 +29,8 @@ pub struct Claims {
     pub iss: String,
     /// Audience, always [`AUDIENCE`].
     pub aud: String,
-    /// A resident's sign-in generation (see `Resident::token_generation`); 0 for staff.
+    /// The sign-in generation the token was issued in (`Resident::token_generation`,
+    /// `StaffAccount::token_generation`); 0 when absent.
     #[serde(default)]
     pub gen: u32,
 }
@@ -48,7 +49,8 @@ pub struct TokenKeys {
     /// JSON parses) was a fifth of the service's instructions a scan (docs/scaling.md). What
     /// a token says never changes, and of the checks only `exp` can fail later (an `nbf`
     /// passed stays passed): it is checked again on every hit. A sign-in revoked is found on
-    /// the person's record, as before.
+    /// the person's record or the staff account (`auth::extract`), read on every request
+    /// whether the token came from here or not.
     verified: quick_cache::sync::Cache<String, Claims>,
 }
 
@@ -137,8 +139,8 @@ impl TokenKeys {
         }
     }
 
-    /// A token for `sub` with `role`, valid `ttl_seconds`, of sign-in generation `gen` (0 for
-    /// staff).
+    /// A token for `sub` with `role`, valid `ttl_seconds`, of sign-in generation `gen` (the
+    /// resident's or the staff account's).
     ///
     /// # Errors
     /// [`AuthError::Internal`] if signing fails.

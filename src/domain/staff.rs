@@ -110,6 +110,17 @@ pub struct StaffAccount {
     pub password_hash: String,
     /// `admin`, `tracer` or `guard` (never `resident`).
     pub role: Role,
+    /// The generation of the account's sign-ins: a staff token carries the generation it was
+    /// issued in and is refused (401) once this has moved on, which it does when the account
+    /// signs out everywhere, an admin signs it out everywhere, or (for `admin`) a restart sets
+    /// another `CHECKIN_ADMIN_PASSWORD`. 0 until then, and for an account stored before
+    /// accounts carried it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub token_generation: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl std::fmt::Debug for StaffAccount {
@@ -117,6 +128,37 @@ impl std::fmt::Debug for StaffAccount {
         f.debug_struct("StaffAccount")
             .field("username", &self.username)
             .field("role", &self.role)
+            .field("token_generation", &self.token_generation)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_stored_before_accounts_carried_a_generation_reads_as_generation_0() {
+        let stored = r#"{"username":"tracer1","password_hash":"$argon2id$x","role":"tracer"}"#;
+
+        let account: StaffAccount = serde_json::from_str(stored).expect("an old account reads");
+
+        assert_eq!(account.token_generation, 0);
+        assert_eq!(account.role, Role::Tracer);
+    }
+
+    #[test]
+    fn an_account_s_generation_survives_a_round_trip() {
+        let account = StaffAccount {
+            username: Username::parse("guard1").expect("a valid username"),
+            password_hash: "$argon2id$x".into(),
+            role: Role::Guard,
+            token_generation: 3,
+        };
+
+        let json = serde_json::to_string(&account).expect("serialises");
+        let back: StaffAccount = serde_json::from_str(&json).expect("reads back");
+
+        assert_eq!(back.token_generation, 3);
     }
 }

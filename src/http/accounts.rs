@@ -1,11 +1,12 @@
-//! `/auth/*` and `/staff`: staff login, resident login by one-time code, new staff accounts.
+//! `/auth/*` and `/staff`: staff login, resident login by one-time code, new staff accounts,
+//! and an admin signing a staff account out everywhere.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::extract::AdminUser;
+use crate::auth::extract::{AdminUser, Authed};
 use crate::auth::AuthError;
 use crate::domain::staff::{Role, StaffRole, Username};
 use crate::domain::Phone;
@@ -35,6 +36,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/staff")
             .app_data(small())
             .route(web::post().to(create_staff)),
+    )
+    .service(
+        web::resource("/staff/{username}/sign-out-everywhere")
+            .route(web::post().to(sign_out_staff_everywhere)),
     );
 }
 
@@ -199,11 +204,10 @@ pub struct StaffCreated {
     security(("bearer" = [])),
     responses((status = 201, body = StaffCreated), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn create_staff(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, super::body::JsonObject<NewStaff>>,
     state: web::Data<AppState>,
-    body: super::body::JsonObject<NewStaff>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let body = asked.then.into_inner();
     let role = Role::from(body.role);
     let username = Username::parse(&body.username)?;
     accounts::create_staff(state.store.as_ref(), username.clone(), &body.password, role).await?;
@@ -211,6 +215,30 @@ pub async fn create_staff(
         username: username.as_str().to_owned(),
         role,
     }))
+}
+
+/// Signs a staff account out everywhere (admin only): each token issued to it so far, the
+/// caller's own when it names itself, is refused (401), and its next password login works as
+/// before. For a lost device, a colleague who left, or a password given away.
+#[utoipa::path(post, path = "/api/v1/staff/{username}/sign-out-everywhere", tag = "auth",
+    params(("username" = String, Path, description = "the staff account's username")),
+    security(("bearer" = [])),
+    responses((status = 204),
+        (status = 400, description = "not a valid username", body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn sign_out_staff_everywhere(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let username = Username::parse(&username)?;
+    match accounts::revoke_staff_sign_ins(state.store.as_ref(), &username).await? {
+        Some(_) => Ok(HttpResponse::NoContent().finish()),
+        None => Err(ApiError::NotFound(format!(
+            "no staff account {}",
+            username.as_str()
+        ))),
+    }
 }
 
 /// Counts a sign-in request against its client address (the TCP peer: behind a proxy, the

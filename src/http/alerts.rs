@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::audit::audited;
 use super::params::WindowParams;
-use crate::auth::extract::AdminUser;
+use crate::auth::extract::{AdminUser, Authed};
 use crate::domain::alert::AlertKind;
 use crate::domain::delivery::{AlertRecord, Delivery};
 use crate::error::ApiError;
@@ -67,11 +67,11 @@ pub struct AlertList {
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", params(WindowParams),
     security(("bearer" = [])), responses((status = 200, body = AlertList)))]
 pub async fn list(
-    admin: AdminUser,
+    asked: Authed<AdminUser, super::query::Query<WindowParams>>,
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let (admin, q) = (asked.who, asked.then);
     let window = q.window(state.clock.now())?;
     let alerts = state.store.alerts(window.from(), window.to()).await?;
     audited(&state, &admin.0, &req, "alerts.list", "json", alerts.len()).await?;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::params::WindowParams;
-use crate::auth::extract::{AdminUser, Staff};
+use crate::auth::extract::{AdminUser, Authed, Staff};
 use crate::domain::audit::AuditRecord;
 use crate::error::ApiError;
 use crate::service::audit::{self, Read};
@@ -28,10 +28,10 @@ pub struct AuditList {
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(WindowParams),
     security(("bearer" = [])), responses((status = 200, body = AuditList)))]
 pub async fn list(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, super::query::Query<WindowParams>>,
     state: web::Data<AppState>,
-    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let q = asked.then;
     let window = q.window(state.clock.now())?;
     let records = audit::list(state.store.as_ref(), &window).await?;
     Ok(HttpResponse::Ok().json(AuditList { records }))

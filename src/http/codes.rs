@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::params::parse_time;
 use super::venues::{gate_of, load};
 use super::views::{code_id, VenueView};
-use crate::auth::extract::AdminUser;
+use crate::auth::extract::{AdminUser, Authed};
 use crate::codes::{CodeClaims, CodeError, PublicKeyInfo};
 use crate::domain::{Direction, Gate, Venue, VenueId};
 use crate::error::ApiError;
@@ -127,11 +127,11 @@ fn special(
     security(("bearer" = [])), params(("id" = String, Path, description = "venue id")),
     responses((status = 201, body = SpecialCode), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn special_code(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, super::body::JsonObject<SpecialCodeBody>>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: super::body::JsonObject<SpecialCodeBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = asked.then;
     let venue = load(&state, &id).await?;
     let gate = gate_of(&venue, &body.gate)?;
     let window = match (&body.valid_from, &body.valid_until) {
@@ -162,6 +162,7 @@ pub async fn special_code(
 
 /// Which gate's live code.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LiveParams {
     /// The gate; the venue's first gate when absent.
@@ -185,11 +186,11 @@ pub struct LiveCode {
     security(("bearer" = [])), params(("id" = String, Path, description = "venue id"), LiveParams),
     responses((status = 200, body = LiveCode), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn live_code(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, super::query::Query<LiveParams>>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: super::query::Query<LiveParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let q = asked.then;
     let venue = load(&state, &id).await?;
     let gate = match &q.gate {
         Some(g) => gate_of(&venue, g)?,

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::audit::audited;
 use super::params::WindowParams;
-use crate::auth::extract::AdminUser;
+use crate::auth::extract::{AdminUser, Authed};
 use crate::domain::flags::Flag;
 use crate::error::ApiError;
 use crate::service::flags;
@@ -31,11 +31,11 @@ pub struct FlagList {
 #[utoipa::path(get, path = "/api/v1/flags", tag = "alerts", params(WindowParams),
     security(("bearer" = [])), responses((status = 200, body = FlagList)))]
 pub async fn list(
-    admin: AdminUser,
+    asked: Authed<AdminUser, super::query::Query<WindowParams>>,
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let (admin, q) = (asked.who, asked.then);
     let window = q.window(state.clock.now())?;
     let found = flags::in_window(&state, &window).await?;
     audited(&state, &admin.0, &req, "flags.list", "json", found.len()).await?;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::audit::audited;
-use crate::auth::extract::GuardUser;
+use crate::auth::extract::{Authed, GuardUser};
 use crate::domain::resident::masked_name;
 use crate::domain::scan::{Decision, DenyReason};
 use crate::domain::{Direction, ParseError};
@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Parameters of the guard view.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RecentParams {
     /// Only this gate (default: every gate): its scans among the venue's newest 100, or when
@@ -72,12 +73,12 @@ pub struct RecentScans {
     security(("bearer" = [])), responses((status = 200, body = RecentScans),
         (status = 404, description = "no such venue, or no such gate there", body = crate::error::ErrorBody)))]
 pub async fn recent(
-    guard: GuardUser,
+    asked: Authed<GuardUser, super::query::Query<RecentParams>>,
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: super::query::Query<RecentParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let (guard, q) = (asked.who, asked.then);
     let registered = super::venues::load(&state, &id).await?;
     // An unknown gate is a 404, as for the gate's live code and poster, not an empty list.
     let gate = q

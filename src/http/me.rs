@@ -1,4 +1,5 @@
-//! `/me/*`: what a resident may read about themself.
+//! `/me/*`: what a resident may read about themself; signing out everywhere, for residents
+//! and staff alike.
 
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -6,10 +7,10 @@ use utoipa::ToSchema;
 
 use super::params::WindowParams;
 use super::views::VisitList;
-use crate::auth::extract::{Authed, ResidentUser};
+use crate::auth::extract::{Authed, ResidentUser, SignedIn};
 use crate::domain::resident::masked_name;
 use crate::error::ApiError;
-use crate::service::trace;
+use crate::service::{accounts, trace};
 use crate::state::AppState;
 
 /// Registers the routes of this module.
@@ -91,14 +92,23 @@ pub async fn me(who: ResidentUser, state: web::Data<AppState>) -> Result<HttpRes
     }))
 }
 
-/// Signs the caller out on every phone: each of their tokens, this one included, is refused
-/// from now on.
+/// Signs the caller out on every phone or browser: each of their tokens, this one included,
+/// is refused (401) from now on. A resident's or a staff member's (admin, tracer, guard) token.
 #[utoipa::path(post, path = "/api/v1/me/sign-out-everywhere", tag = "scans",
-    security(("bearer" = [])), responses((status = 204)))]
+    security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn sign_out_everywhere(
-    who: ResidentUser,
+    who: SignedIn,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    crate::service::accounts::revoke_sign_ins(state.store.as_ref(), &who.0).await?;
+    let store = state.store.as_ref();
+    // `None` only if the account or person was removed since the extractor read it: nothing
+    // of theirs is signed in then either.
+    match &who {
+        SignedIn::Resident(id) => accounts::revoke_sign_ins(store, id).await?,
+        SignedIn::Staff { username, .. } => {
+            accounts::revoke_staff_sign_ins(store, username).await?
+        }
+    };
     Ok(HttpResponse::NoContent().finish())
 }

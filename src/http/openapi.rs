@@ -15,7 +15,7 @@ use super::{
 #[openapi(
     info(title = "checkin", description = "Epidemic check-in backend: venues, QR posters, scans, presence, tracing."),
     paths(
-        accounts::login, accounts::request_otp, accounts::resident_login, accounts::create_staff,
+        accounts::login, accounts::request_otp, accounts::resident_login, accounts::create_staff, accounts::sign_out_staff_everywhere,
         venues::create, venues::list, venues::get, venues::patch, venues::import,
         venues::presence, occupancy::occupancy, posters::poster_png, posters::poster_svg,
         posters::poster_pdf, posters::batch_pdf, codes::rotate_version, codes::special_code,

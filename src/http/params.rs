@@ -29,6 +29,7 @@ pub fn parse_time(field: &'static str, raw: &str) -> Result<DateTime<Utc>, Parse
 
 /// `from` and `to` of a query; both optional (default: the 14 days up to now).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WindowParams {
     /// Window start, RFC 3339 with offset.
@@ -71,6 +72,7 @@ pub fn parse_minutes(field: &'static str, raw: Option<&str>) -> Result<i64, Pars
 /// `dry_run` of a CSV import. Any other parameter is refused: a misspelt `dryrun=true`
 /// would otherwise write the import for real.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportParams {
     /// `true`: check every row as the import would and report it, writing nothing.

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::venues::load;
-use crate::auth::extract::AdminUser;
+use crate::auth::extract::{AdminUser, Authed};
 use crate::domain::{Direction, Venue, VenueKind};
 use crate::error::ApiError;
 use crate::posters::{self, PosterError};
@@ -37,6 +37,7 @@ impl From<PosterError> for ApiError {
 
 /// Which gate's poster.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PosterParams {
     /// The gate; the venue's first gate when absent.
@@ -74,11 +75,11 @@ fn file(content_type: &str, body: impl actix_web::body::MessageBody + 'static) -
     responses((status = 200, content_type = "image/png", body = Vec<u8>),
               (status = 404, body = crate::error::ErrorBody)))]
 pub async fn poster_png(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, super::query::Query<PosterParams>>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: super::query::Query<PosterParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let q = asked.then;
     let data = poster_of(&state, &id, &q).await?;
     let png = render(move || posters::render_png(&data.spec())).await?;
     Ok(file("image/png", png))
@@ -90,11 +91,11 @@ pub async fn poster_png(
     responses((status = 200, content_type = "image/svg+xml", body = String),
               (status = 404, body = crate::error::ErrorBody)))]
 pub async fn poster_svg(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, super::query::Query<PosterParams>>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: super::query::Query<PosterParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let q = asked.then;
     let data = poster_of(&state, &id, &q).await?;
     let svg = render(move || posters::render_svg(&data.spec())).await?;
     Ok(file("image/svg+xml", svg))
@@ -106,11 +107,11 @@ pub async fn poster_svg(
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
               (status = 404, body = crate::error::ErrorBody)))]
 pub async fn poster_pdf(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, super::query::Query<PosterParams>>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: super::query::Query<PosterParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let q = asked.then;
     let data = poster_of(&state, &id, &q).await?;
     let pdf = render(move || posters::render_pdf(&[data.spec()])).await?;
     Ok(file("application/pdf", pdf))
@@ -118,6 +119,7 @@ pub async fn poster_pdf(
 
 /// Which venues a batch prints.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BatchParams {
     /// Only venues of this community, e.g. `东门社区`.
@@ -135,10 +137,10 @@ pub struct BatchParams {
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
               (status = 404, body = crate::error::ErrorBody)))]
 pub async fn batch_pdf(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, super::query::Query<BatchParams>>,
     state: web::Data<AppState>,
-    q: super::query::Query<BatchParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let q = asked.then;
     let selection = Selection::parse(q.community.as_deref(), q.kind, q.venue.as_deref())?;
     let all = state.store.venues().await?;
     let unknown = selection.unknown(&all);

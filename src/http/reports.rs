@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::negotiate::{csv_answer, wants, wants_csv};
-use crate::auth::extract::AdminUser;
+use crate::auth::extract::{AdminUser, Authed};
 use crate::domain::report::Scope;
 use crate::domain::ParseError;
 use crate::error::ApiError;
@@ -23,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Parameters of the daily report.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DailyParams {
     /// The local day, `YYYY-MM-DD` (default: today in the configured zone).
@@ -51,11 +52,11 @@ impl From<ReportError> for ApiError {
         content((DailyReport = "application/json"), (String = "text/csv"), (String = "text/html"))),
         (status = 404, description = "no venue in the scope")))]
 pub async fn daily(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, super::query::Query<DailyParams>>,
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: super::query::Query<DailyParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let q = asked.then;
     let now = state.clock.now();
     let date = match q.date.as_deref() {
         Some(raw) => NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 
 use super::params::ImportParams;
-use crate::auth::extract::AdminUser;
+use crate::auth::extract::{AdminUser, Authed};
 use crate::domain::ResidentId;
 use crate::error::ApiError;
 use crate::service::{accounts, imports};
@@ -38,12 +38,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     params(ImportParams), responses((status = 200, body = imports::ImportReport),
         (status = 400, description = "a query parameter other than dry_run, or a header naming a column the import does not know", body = crate::error::ErrorBody)))]
 pub async fn import(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, (super::query::Query<ImportParams>, super::body::CsvBody)>,
     state: web::Data<AppState>,
-    q: super::query::Query<ImportParams>,
-    body: super::body::CsvBody,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
+    let (q, super::body::CsvBody(body)) = asked.then;
     let report = imports::import_residents(state.store.as_ref(), &body, q.mode()).await?;
     Ok(HttpResponse::Ok().json(report))
 }

@@ -9,7 +9,7 @@ use super::audit::audited;
 use super::negotiate::{csv_answer, wants_csv};
 use super::params::{parse_minutes, WindowParams};
 use super::views::{ContactList, ContactView, VisitList};
-use crate::auth::extract::TracerUser;
+use crate::auth::extract::{Authed, TracerUser};
 use crate::domain::contact_class::ContactClass;
 use crate::domain::contacts::ContactQuery;
 use crate::domain::{ParseError, ResidentId, VenueId, VenueKind, Visit};
@@ -70,12 +70,12 @@ async fn visits_answer(
     responses((status = 200, description = "JSON, or CSV with `Accept: text/csv`",
         content((VisitList = "application/json"), (String = "text/csv")))))]
 pub async fn resident_visits(
-    tracer: TracerUser,
+    asked: Authed<TracerUser, super::query::Query<WindowParams>>,
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let (tracer, q) = (asked.who, asked.then);
     let now = state.clock.now();
     let window = q.window(now)?;
     let id = known_resident(&state, &id).await?;
@@ -99,12 +99,12 @@ pub async fn resident_visits(
     responses((status = 200, description = "JSON, or CSV with `Accept: text/csv`",
         content((VisitList = "application/json"), (String = "text/csv")))))]
 pub async fn venue_visits(
-    tracer: TracerUser,
+    asked: Authed<TracerUser, super::query::Query<WindowParams>>,
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let (tracer, q) = (asked.who, asked.then);
     let now = state.clock.now();
     let window = q.window(now)?;
     let id = known_venue(&state, &id).await?;
@@ -115,6 +115,7 @@ pub async fn venue_visits(
 
 /// Parameters of a contact query.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ContactParams {
     /// Window start, RFC 3339 (default: 14 days before `to`).
@@ -183,12 +184,12 @@ impl ContactParams {
     responses((status = 200, description = "JSON, or CSV with `Accept: text/csv`",
         content((ContactList = "application/json"), (String = "text/csv")))))]
 pub async fn contacts(
-    tracer: TracerUser,
+    asked: Authed<TracerUser, super::query::Query<ContactParams>>,
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: super::query::Query<ContactParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let (tracer, q) = (asked.who, asked.then);
     let now = state.clock.now();
     let window = WindowParams {
         from: q.from.clone(),
@@ -243,12 +244,12 @@ pub struct Exposure {
     responses((status = 200, description = "JSON, or CSV with `Accept: text/csv`",
         content((Exposure = "application/json"), (String = "text/csv")))))]
 pub async fn venue_exposure(
-    tracer: TracerUser,
+    asked: Authed<TracerUser, super::query::Query<WindowParams>>,
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let (tracer, q) = (asked.who, asked.then);
     let now = state.clock.now();
     let window = q.window(now)?;
     let venue = known_venue(&state, &id).await?;

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::audit::audited;
 use super::params::WindowParams;
-use crate::auth::extract::{GuardUser, TracerUser};
+use crate::auth::extract::{Authed, GuardUser, TracerUser};
 use crate::domain::scan::{Decision, DenyReason};
 use crate::domain::staff::Role;
 use crate::domain::vehicle::{
@@ -278,11 +278,11 @@ pub struct VehiclePassList {
               (status = 409, description = "idempotency_key_reused", body = crate::error::ErrorBody),
               (status = 422, description = "not_a_checkpoint, reason_required", body = crate::error::ErrorBody)))]
 pub async fn register(
-    guard: GuardUser,
+    asked: Authed<GuardUser, super::body::JsonObject<NewPassBody>>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: super::body::JsonObject<NewPassBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let (guard, body) = (asked.who, asked.then);
     let venue = VenueId::parse(&id)?;
     let new = body.into_inner().parse(venue)?;
     let done = vehicles::register(&state, &guard.0, new).await?;
@@ -297,12 +297,12 @@ pub async fn register(
     responses((status = 200, body = VehiclePassList),
               (status = 422, description = "not_a_checkpoint", body = crate::error::ErrorBody)))]
 pub async fn at_checkpoint(
-    guard: GuardUser,
+    asked: Authed<GuardUser, super::query::Query<WindowParams>>,
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let (guard, q) = (asked.who, asked.then);
     let window = q.window(state.clock.now())?;
     let venue = VenueId::parse(&id)?;
     let passes = vehicles::at_checkpoint(&state, &venue, &window).await?;
@@ -333,12 +333,12 @@ pub async fn at_checkpoint(
     responses((status = 200, description = "JSON, or CSV with `Accept: text/csv`",
         content((VehiclePassList = "application/json"), (String = "text/csv")))))]
 pub async fn by_plate(
-    tracer: TracerUser,
+    asked: Authed<TracerUser, super::query::Query<WindowParams>>,
     req: HttpRequest,
     state: web::Data<AppState>,
     plate: web::Path<String>,
-    q: super::query::Query<WindowParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let (tracer, q) = (asked.who, asked.then);
     let window = q.window(state.clock.now())?;
     let plate = Plate::parse(&plate)?;
     let passes = vehicles::by_plate(&state, &plate, &window).await?;

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::audit::audited;
 use super::params::ImportParams;
 use super::views::VenueView;
-use crate::auth::extract::AdminUser;
+use crate::auth::extract::{AdminUser, Authed};
 use crate::domain::ids::{parse_name, parse_optional};
 use crate::domain::location::{Location, OpeningHours};
 use crate::domain::venue::{parse_gates, MAX_STAY_CAP_MINUTES};
@@ -151,10 +151,10 @@ pub(crate) fn gate_of(venue: &Venue, raw: &str) -> Result<Gate, ApiError> {
     security(("bearer" = [])),
     responses((status = 201, body = VenueView), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn create(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, super::body::JsonObject<NewVenue>>,
     state: web::Data<AppState>,
-    body: super::body::JsonObject<NewVenue>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = asked.then;
     let b = body.into_inner();
     let id = match &b.id {
         Some(raw) => VenueId::parse(raw)?,
@@ -228,11 +228,11 @@ pub async fn get(
     security(("bearer" = [])), params(("id" = String, Path, description = "venue id")),
     responses((status = 200, body = VenueView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn patch(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, super::body::JsonObject<VenuePatch>>,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: super::body::JsonObject<VenuePatch>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = asked.then;
     let id = VenueId::parse(&id)?;
     let p = body.into_inner();
     let mut rotated = false;
@@ -283,12 +283,10 @@ pub async fn patch(
     params(ImportParams), responses((status = 200, body = imports::ImportReport),
         (status = 400, description = "a query parameter other than dry_run, or a header naming a column the import does not know", body = crate::error::ErrorBody)))]
 pub async fn import(
-    _admin: AdminUser,
+    asked: Authed<AdminUser, (super::query::Query<ImportParams>, super::body::CsvBody)>,
     state: web::Data<AppState>,
-    q: super::query::Query<ImportParams>,
-    body: super::body::CsvBody,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
+    let (q, super::body::CsvBody(body)) = asked.then;
     let report =
         imports::import_venues(state.store.as_ref(), &body, q.mode(), state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(report))

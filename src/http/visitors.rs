@@ -2,14 +2,15 @@
 //! visitor's passes by phone; the host or an admin revokes a pass. A pass admits the visitor's check-in at the compound while valid, and the visit
 //! names the host.
 
-use actix_web::{web, Either, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::params::parse_time;
-use crate::auth::extract::{AdminUser, Authed, ResidentUser};
+use crate::auth::extract::{AdminUser, Authed, ResidentUser, SignedIn};
 use crate::domain::ids::parse_name;
+use crate::domain::staff::Role;
 use crate::domain::visitor::{VisitorPass, MAX_PASS_HOURS};
 use crate::domain::{ParseError, Phone};
 use crate::error::ApiError;
@@ -142,6 +143,7 @@ pub async fn register(
 
 /// Which passes to list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// The visitor's mobile number.
@@ -160,11 +162,11 @@ pub struct PassList {
 #[utoipa::path(get, path = "/api/v1/visitors", tag = "visitors", params(ListParams),
     security(("bearer" = [])), responses((status = 200, body = PassList)))]
 pub async fn list(
-    admin: AdminUser,
+    asked: Authed<AdminUser, super::query::Query<ListParams>>,
     req: HttpRequest,
     state: web::Data<AppState>,
-    q: super::query::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let (admin, q) = (asked.who, asked.then);
     let phone = Phone::parse(&q.phone)?;
     let passes = state.store.visitor_passes(&phone).await?;
     super::audit::audited(
@@ -187,19 +189,22 @@ pub async fn list(
     params(("id" = String, Path, description = "pass id")), security(("bearer" = [])),
     responses((status = 200, body = PassView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke(
-    // The resident first: when neither fits, the first one's error is the answer, and a
-    // resident's revoked sign-in is a 401 (an admin extractor would say 403).
-    who: Either<ResidentUser, AdminUser>,
+    // Either role's revoked sign-in is a 401 (with `Either`, the first extractor's error
+    // would be the answer: a 403 for an admin's).
+    who: SignedIn,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    if matches!(&who, SignedIn::Staff { role, .. } if *role != Role::Admin) {
+        return Err(ApiError::Forbidden);
+    }
     let mut pass = state
         .store
         .visitor_pass(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no visitor pass {id}")))?;
-    if let Either::Left(resident) = &who {
-        if resident.0 != pass.host {
+    if let SignedIn::Resident(resident) = &who {
+        if *resident != pass.host {
             return Err(ApiError::NotYours(
                 "this visitor pass is another resident's: only its host or an admin may revoke it"
                     .into(),

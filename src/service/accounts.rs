@@ -37,7 +37,7 @@ pub struct Issued {
     pub expires_in: u64,
 }
 
-/// Checks a staff password and issues a staff token.
+/// Checks a staff password and issues a staff token of the account's sign-in generation.
 ///
 /// # Errors
 /// [`AuthError::BadCredentials`] for an unknown user or a wrong password.
@@ -62,9 +62,12 @@ pub async fn staff_login(
     .map_err(|e| AuthError::Internal(e.to_string()))?;
     let account = found.ok_or(AuthError::BadCredentials)?;
     let ttl = state.settings.auth.staff_token_ttl_seconds;
-    let token = state
-        .tokens
-        .issue(account.username.as_str(), account.role, ttl, 0)?;
+    let token = state.tokens.issue(
+        account.username.as_str(),
+        account.role,
+        ttl,
+        account.token_generation,
+    )?;
     Ok((
         Issued {
             token,
@@ -103,25 +106,47 @@ pub async fn create_staff(
             username,
             password_hash,
             role,
+            token_generation: 0,
         })
         .await?;
     Ok(())
 }
 
 /// Creates or resets the staff account `admin` with `pw` (contract, `CHECKIN_ADMIN_PASSWORD`).
+/// A password other than the stored one moves the account's sign-in generation on, so every
+/// `admin` token issued before is refused; the same password (a plain restart) changes
+/// nothing and signs nobody out.
 ///
 /// # Errors
 /// A store or hashing error.
 pub async fn bootstrap_admin(store: &dyn Store, pw: &SecretString) -> Result<Upsert, AccountError> {
     let username = Username::parse("admin").map_err(|e| AuthError::Internal(e.to_string()))?;
-    let password_hash = hash_off_thread(pw).await?;
-    Ok(store
-        .put_staff(&StaffAccount {
+    let account = match store.staff(&username).await? {
+        Some(old) if old.role == Role::Admin && same_password(pw, &old.password_hash).await? => old,
+        Some(old) => StaffAccount {
             username,
-            password_hash,
+            password_hash: hash_off_thread(pw).await?,
             role: Role::Admin,
-        })
-        .await?)
+            token_generation: old.token_generation.wrapping_add(1),
+        },
+        None => StaffAccount {
+            username,
+            password_hash: hash_off_thread(pw).await?,
+            role: Role::Admin,
+            token_generation: 0,
+        },
+    };
+    Ok(store.put_staff(&account).await?)
+}
+
+/// Whether `pw` is the password of the PHC hash `phc`, checked off the async threads.
+async fn same_password(pw: &SecretString, phc: &str) -> Result<bool, AccountError> {
+    let (pw, phc) = (pw.clone(), phc.to_owned());
+    Ok(
+        tokio::task::spawn_blocking(move || password::verify(&pw, &phc))
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))?,
+    )
 }
 
 /// Sends a one-time code to `phone`. Returns the code itself only with `echo` delivery.
@@ -214,4 +239,23 @@ pub async fn revoke_sign_ins(
     resident.token_generation = resident.token_generation.wrapping_add(1);
     store.put_resident(&resident).await?;
     Ok(Some(resident.token_generation))
+}
+
+/// Ends every sign-in of a staff account (its own "sign out everywhere", or an admin's): its
+/// sign-in generation moves on, so every token issued to it so far is refused; the next
+/// password login works as before. Returns the new generation, or `None` when there is no
+/// such account.
+///
+/// # Errors
+/// [`StoreError`] when the store fails.
+pub async fn revoke_staff_sign_ins(
+    store: &dyn Store,
+    username: &Username,
+) -> Result<Option<u32>, StoreError> {
+    let Some(mut account) = store.staff(username).await? else {
+        return Ok(None);
+    };
+    account.token_generation = account.token_generation.wrapping_add(1);
+    store.put_staff(&account).await?;
+    Ok(Some(account.token_generation))
 }

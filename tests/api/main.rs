@@ -43,6 +43,7 @@ mod retention;
 mod sample;
 mod scan_batch;
 mod sign_in_first;
+mod staff_sign_out;
 mod sub_locations;
 mod vehicles;
 mod venues;

@@ -48,6 +48,21 @@ async fn health_readiness_metrics_and_the_spec_answer(app: TestApp) {
             "{path}: {content}"
         );
     }
+    // A parameter in the path is one the path names: the query's are in the query.
+    let paths = spec.body["paths"].as_object().cloned().unwrap_or_default();
+    for (path, operations) in &paths {
+        for (method, operation) in operations.as_object().into_iter().flatten() {
+            for param in operation["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap_or_default();
+                if param["in"] == "path" {
+                    assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: `{name}` is not in the path"
+                    );
+                }
+            }
+        }
+    }
     assert!(metrics.contains("http_requests_total"), "{metrics}");
 }
 

@@ -223,6 +223,10 @@ async fn a_host_revokes_their_own_pass_and_an_admin_finds_passes_by_phone(app: T
     let by_neighbour = app
         .send(app.client.delete(app.url(&path)).bearer_auth(&neighbour))
         .await;
+    let tracer = app.staff("tracer1", "tracer").await;
+    let by_tracer = app
+        .send(app.client.delete(app.url(&path)).bearer_auth(&tracer))
+        .await;
     let anonymous = app.send(app.client.delete(app.url(&path))).await;
     let by_host = app
         .send(app.client.delete(app.url(&path)).bearer_auth(&host))
@@ -237,6 +241,11 @@ async fn a_host_revokes_their_own_pass_and_an_admin_finds_passes_by_phone(app: T
     assert_eq!(
         by_neighbour.body["error"]["message"],
         "this visitor pass is another resident's: only its host or an admin may revoke it"
+    );
+    assert_eq!(
+        by_tracer.status, 403,
+        "only an admin of the staff: {}",
+        by_tracer.body
     );
     assert_eq!(anonymous.status, 401, "{}", anonymous.body);
     assert_eq!(anonymous.body["error"]["code"], "unauthorized");

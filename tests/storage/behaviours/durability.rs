@@ -14,6 +14,7 @@ pub async fn data_survives_reopening_the_store(backend: &Backend) {
         username: Username::parse("admin").expect("a valid username"),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         role: Role::Admin,
+        token_generation: 2,
     };
     let outcome = decided(
         None,
@@ -56,6 +57,7 @@ pub async fn data_survives_reopening_the_store(backend: &Backend) {
         .expect("reads")
         .expect("the account survives");
     assert_eq!(staff.password_hash, account.password_hash);
+    assert_eq!(staff.token_generation, 2);
     let state = reopened
         .person_state(&rid("R00001"), Some("key-1"))
         .await

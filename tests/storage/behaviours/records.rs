@@ -195,6 +195,7 @@ pub async fn a_put_staff_then_get_returns_the_same_account(store: &dyn Store) {
         username: Username::parse("Tracer.Li").expect("a valid username"),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         role: Role::Tracer,
+        token_generation: 0,
     };
 
     let first = store.put_staff(&account).await.expect("put staff");
@@ -208,8 +209,10 @@ pub async fn a_put_staff_then_get_returns_the_same_account(store: &dyn Store) {
     assert_eq!(read.username, account.username);
     assert_eq!(read.password_hash, account.password_hash);
     assert_eq!(read.role, Role::Tracer);
+    assert_eq!(read.token_generation, 0);
 
     account.role = Role::Admin;
+    account.token_generation = 1;
     account.password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$b3RoZXI".into();
     let second = store.put_staff(&account).await.expect("put staff again");
     let read = store
@@ -221,6 +224,7 @@ pub async fn a_put_staff_then_get_returns_the_same_account(store: &dyn Store) {
     assert_eq!(second, Upsert::Updated);
     assert_eq!(read.password_hash, account.password_hash);
     assert_eq!(read.role, Role::Admin);
+    assert_eq!(read.token_generation, 1, "the sign-in generation is stored");
 }
 
 fn otp(code_hash: &str, valid_minutes: i64) -> OtpRecord {
