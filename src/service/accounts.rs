@@ -101,14 +101,16 @@ pub async fn create_staff(
         return Err(AccountError::UsernameTaken);
     }
     let password_hash = hash_off_thread(pw).await?;
-    store
-        .put_staff(&StaffAccount {
-            username,
-            password_hash,
-            role,
-            token_generation: 0,
-        })
-        .await?;
+    let account = StaffAccount {
+        username,
+        password_hash,
+        role,
+        token_generation: 0,
+    };
+    // Checked again as it is written: a creation of the same name may have won meanwhile.
+    if !store.add_staff(&account).await? {
+        return Err(AccountError::UsernameTaken);
+    }
     Ok(())
 }
 

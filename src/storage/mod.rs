@@ -213,6 +213,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Inserts or replaces a staff account.
     async fn put_staff(&self, account: &StaffAccount) -> Result<Upsert, StoreError>;
+    /// Inserts a staff account whose username is new, atomically: `false` (nothing written)
+    /// when the username is taken, so of two creations racing for one name one wins.
+    async fn add_staff(&self, account: &StaffAccount) -> Result<bool, StoreError>;
     /// One staff account.
     async fn staff(&self, username: &Username) -> Result<Option<StaffAccount>, StoreError>;
 

@@ -63,6 +63,41 @@ async fn an_admin_creates_a_tracer_who_may_trace_but_not_administer(app: TestApp
     assert_eq!(dup.status, 409);
 }
 
+async fn of_staff_created_at_once_under_one_username_one_is_created_and_the_rest_refused(
+    app: TestApp,
+) {
+    let admin = app.admin().await;
+    let roles = [
+        "tracer", "admin", "guard", "tracer", "admin", "guard", "tracer", "admin",
+    ];
+    let creations = roles.iter().enumerate().map(|(i, role)| {
+        let body = json!({"username": "rush", "password": format!("rush-pass-{i}"), "role": role});
+        let (app, admin) = (&app, &admin);
+        async move { (i, app.post("/api/v1/staff", admin, &body).await) }
+    });
+    let answers = futures::future::join_all(creations).await;
+
+    let created: Vec<usize> = answers
+        .iter()
+        .filter(|(_, a)| a.status == 201)
+        .map(|(i, _)| *i)
+        .collect();
+    let statuses: Vec<u16> = answers.iter().map(|(_, a)| a.status).collect();
+    assert_eq!(created.len(), 1, "one creation wins: {statuses:?}");
+    for (_, a) in answers.iter().filter(|(_, a)| a.status != 201) {
+        assert_eq!(a.status, 409, "{}", a.body);
+        assert_eq!(a.body["error"]["code"], "conflict");
+    }
+    let winner = created[0];
+    let login = app.login("rush", &format!("rush-pass-{winner}")).await;
+    assert_eq!(
+        login.status, 200,
+        "the winner's password signs in: {}",
+        login.body
+    );
+    assert_eq!(login.body["role"], roles[winner], "with the winner's role");
+}
+
 async fn a_wrong_password_or_unknown_user_is_refused_alike(app: TestApp) {
     let wrong = app.login("admin", "not-the-password").await;
     let unknown = app.login("nobody", "whatever-pass").await;
@@ -318,6 +353,7 @@ async fn a_rotated_token_secret_keeps_earlier_tokens_until_the_previous_one_is_d
 }
 
 crate::on_both_backends!(
+    of_staff_created_at_once_under_one_username_one_is_created_and_the_rest_refused,
     a_rotated_token_secret_keeps_earlier_tokens_until_the_previous_one_is_dropped,
     signing_out_everywhere_or_an_admins_revocation_refuses_every_earlier_token,
     the_bearer_scheme_is_case_insensitive,

@@ -71,6 +71,7 @@ conformance! {
     visitor_passes_are_found_by_phone_and_replaced_by_id,
     a_visitor_pass_is_purged_once_its_validity_ended_before_the_cutoff,
     a_put_staff_then_get_returns_the_same_account,
+    a_staff_account_is_added_only_under_a_new_username,
     an_otp_can_be_taken_only_once,
     a_new_otp_replaces_the_pending_one,
     an_otp_past_its_expiry_is_still_returned_for_the_caller_to_judge,

@@ -318,6 +318,19 @@ impl Store for EmbeddedStore {
             .await
     }
 
+    async fn add_staff(&self, account: &StaffAccount) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(account)?;
+        let id = account.username.as_str().to_owned();
+        self.run(move |c| {
+            let added = c.execute(
+                "INSERT INTO staff (id, json) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
+                params![id, json],
+            )?;
+            Ok(added == 1)
+        })
+        .await
+    }
+
     async fn staff(&self, username: &Username) -> Result<Option<StaffAccount>, StoreError> {
         let id = username.as_str().to_owned();
         self.run(move |c| Self::get_json(c, "SELECT json FROM staff WHERE id = ?1", &id))

@@ -716,6 +716,16 @@ impl Store for RedisStore {
         self.upsert(self.keys.staff(&account.username), json).await
     }
 
+    async fn add_staff(&self, account: &StaffAccount) -> Result<bool, StoreError> {
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.keys.staff(&account.username))
+            .arg(serde_json::to_string(account)?)
+            .arg("NX")
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(set.is_some())
+    }
+
     async fn staff(&self, username: &Username) -> Result<Option<StaffAccount>, StoreError> {
         self.get_json(self.keys.staff(username)).await
     }

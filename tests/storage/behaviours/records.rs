@@ -190,6 +190,36 @@ pub async fn changing_a_residents_phone_frees_the_old_phone(store: &dyn Store) {
     assert_eq!(by_old, Some(other));
 }
 
+pub async fn a_staff_account_is_added_only_under_a_new_username(store: &dyn Store) {
+    let first = StaffAccount {
+        username: Username::parse("guard.wang").expect("a valid username"),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$Zmlyc3Q".into(),
+        role: Role::Guard,
+        token_generation: 0,
+    };
+    let second = StaffAccount {
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$c2Vjb25k".into(),
+        role: Role::Admin,
+        ..first.clone()
+    };
+
+    let added = store.add_staff(&first).await.expect("add staff");
+    let again = store.add_staff(&second).await.expect("add staff again");
+    let read = store
+        .staff(&first.username)
+        .await
+        .expect("staff reads")
+        .expect("the account exists");
+
+    assert!(added, "a new username is added");
+    assert!(!again, "a taken one is not");
+    assert_eq!(
+        read.password_hash, first.password_hash,
+        "the first is kept whole"
+    );
+    assert_eq!(read.role, Role::Guard);
+}
+
 pub async fn a_put_staff_then_get_returns_the_same_account(store: &dyn Store) {
     let mut account = StaffAccount {
         username: Username::parse("Tracer.Li").expect("a valid username"),
