@@ -67,7 +67,8 @@ pub struct RecentScans {
     pub scans: Vec<GuardScan>,
 }
 
-/// The newest scans at a venue (or one gate), newest first (guard or admin).
+/// The newest scans at a venue (or one gate), the last to reach the service first (guard or
+/// admin): an offline phone's late scan is at the top, with its own earlier time.
 #[utoipa::path(get, path = "/api/v1/venues/{id}/recent-scans", tag = "venues",
     params(("id" = String, Path, description = "venue id"), RecentParams),
     security(("bearer" = [])), responses((status = 200, body = RecentScans),
