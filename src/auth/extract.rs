@@ -75,17 +75,25 @@ impl From<Claims> for Staff {
 }
 
 /// A staff token of one of `allowed` roles whose sign-in is still the account's (one store
-/// read): what [`AdminUser`], [`TracerUser`] and [`GuardUser`] resolve.
+/// read): what [`AdminUser`], [`TracerUser`] and [`GuardUser`] resolve. A staff sign-in is
+/// decided before the role, so a revoked one is 401 on every route, as the README says, and
+/// not 403 on the routes its role may not use; a resident's token is 403 at once.
 fn staff_with_role(
     req: &HttpRequest,
     allowed: &[Role],
 ) -> LocalBoxFuture<'static, Result<Staff, ApiError>> {
-    let claims = with_role(req, allowed);
+    let claims = claims_of(req);
     let state = req.app_data::<web::Data<AppState>>().cloned();
+    let allowed = allowed.to_vec();
     Box::pin(async move {
         let claims = claims?;
-        let state = state.ok_or(ApiError::Internal)?;
-        staff_signed_in(&state, &claims).await?;
+        if claims.role != Role::Resident {
+            let state = state.ok_or(ApiError::Internal)?;
+            staff_signed_in(&state, &claims).await?;
+        }
+        if !allowed.contains(&claims.role) {
+            return Err(AuthError::Forbidden.into());
+        }
         Ok(Staff::from(claims))
     })
 }
@@ -108,7 +116,8 @@ pub struct GuardUser(pub Staff);
 pub struct ResidentUser(pub ResidentId);
 
 /// Anyone signed in, resident or staff of any role, each checked against their record as
-/// [`ResidentUser`] and [`AdminUser`] are: for what everyone may do to their own sign-ins.
+/// [`ResidentUser`] and [`AdminUser`] are: for routes more than one kind of caller uses
+/// (signing oneself out everywhere; revoking a visitor pass, its host's or any for an admin).
 #[derive(Debug, Clone)]
 pub enum SignedIn {
     /// A resident, by id.

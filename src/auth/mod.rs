@@ -15,13 +15,14 @@ pub enum AuthError {
     /// The token is malformed, expired, or not signed by this service.
     #[error("invalid or expired token")]
     InvalidToken,
-    /// Unknown user or wrong password, or a wrong one-time code with tries left.
+    /// Unknown user or wrong password.
     #[error("wrong credentials")]
     BadCredentials,
-    /// No one-time code waits for the phone: none was sent, it was used, it expired, or a
-    /// wrong try was its last one. Only a new code signs the phone in.
-    #[error("no one-time code is waiting for this phone (none was sent, it was used or has expired, or it had too many wrong tries): request a new one")]
-    NoCodeWaiting,
+    /// A one-time code that is not the one waiting for the phone, or none is waiting (none
+    /// was sent, it was used or expired, or a wrong try was its last). One answer for all, so
+    /// that trying a code does not tell whether someone is signing that phone in.
+    #[error("wrong one-time code, or none is waiting for this phone (it was used, expired or tried wrongly too often): check it, or request a new one")]
+    WrongCode,
     /// The token is valid but its role may not do this.
     #[error("forbidden for this role")]
     Forbidden,

@@ -304,7 +304,8 @@ impl PassDetails {
 /// A vehicle pass as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VehiclePass {
-    /// The pass's id (UUID v7, time-ordered).
+    /// The pass's id: a UUID v7 (time-ordered), or under an idempotency key a UUID v5 of the
+    /// officer, plate and key (`service::vehicles`).
     pub id: String,
     /// The checkpoint venue.
     pub venue_id: VenueId,

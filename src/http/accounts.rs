@@ -225,6 +225,8 @@ pub async fn create_staff(
     security(("bearer" = [])),
     responses((status = 204),
         (status = 400, description = "not a valid username", body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, description = "not an admin", body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody)))]
 pub async fn sign_out_staff_everywhere(
     _admin: AdminUser,

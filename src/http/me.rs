@@ -94,7 +94,7 @@ pub async fn me(who: ResidentUser, state: web::Data<AppState>) -> Result<HttpRes
 
 /// Signs the caller out on every phone or browser: each of their tokens, this one included,
 /// is refused (401) from now on. A resident's or a staff member's (admin, tracer, guard) token.
-#[utoipa::path(post, path = "/api/v1/me/sign-out-everywhere", tag = "scans",
+#[utoipa::path(post, path = "/api/v1/me/sign-out-everywhere", tag = "auth",
     security(("bearer" = [])),
     responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn sign_out_everywhere(

@@ -189,7 +189,8 @@ pub struct PassengerVisitView {
 /// A vehicle pass.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VehiclePassView {
-    /// The pass's id (UUID v7).
+    /// The pass's id: a UUID v7, or under an idempotency key a UUID v5 of the officer, plate
+    /// and key (not time-ordered).
     pub id: String,
     /// The checkpoint.
     pub venue_id: String,

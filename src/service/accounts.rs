@@ -9,7 +9,7 @@ use crate::config::OtpDelivery;
 use crate::domain::staff::{Role, StaffAccount, Username};
 use crate::domain::{Phone, Resident, ResidentId};
 use crate::state::AppState;
-use crate::storage::{OtpRecord, Store, StoreError, Upsert};
+use crate::storage::{OtpRecord, Store, StoreError};
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -121,10 +121,14 @@ pub async fn create_staff(
 ///
 /// # Errors
 /// A store or hashing error.
-pub async fn bootstrap_admin(store: &dyn Store, pw: &SecretString) -> Result<Upsert, AccountError> {
+pub async fn bootstrap_admin(store: &dyn Store, pw: &SecretString) -> Result<(), AccountError> {
     let username = Username::parse("admin").map_err(|e| AuthError::Internal(e.to_string()))?;
     let account = match store.staff(&username).await? {
-        Some(old) if old.role == Role::Admin && same_password(pw, &old.password_hash).await? => old,
+        Some(old) if old.role == Role::Admin && same_password(pw, &old.password_hash).await? => {
+            // Nothing written: the record read may be behind a sign-out made meanwhile on
+            // another instance, which writing it back would undo.
+            return Ok(());
+        }
         Some(old) => StaffAccount {
             username,
             password_hash: hash_off_thread(pw).await?,
@@ -138,7 +142,8 @@ pub async fn bootstrap_admin(store: &dyn Store, pw: &SecretString) -> Result<Ups
             token_generation: 0,
         },
     };
-    Ok(store.put_staff(&account).await?)
+    store.put_staff(&account).await?;
+    Ok(())
 }
 
 /// Whether `pw` is the password of the PHC hash `phc`, checked off the async threads.
@@ -176,8 +181,7 @@ pub async fn send_otp(state: &AppState, phone: &Phone) -> Result<Option<String>,
 /// unregistered person (contract, `POST /auth/resident`).
 ///
 /// # Errors
-/// [`AuthError::BadCredentials`] for a wrong code with tries left; [`AuthError::NoCodeWaiting`]
-/// when no code waits for the phone, or this wrong try was its last.
+/// [`AuthError::WrongCode`] for a wrong code, or when none waits for the phone.
 pub async fn resident_login(
     state: &AppState,
     phone: &Phone,
@@ -186,7 +190,7 @@ pub async fn resident_login(
     // Taken, so two tries cannot both use one code; a wrong try puts it back with one attempt
     // more, until the last allowed one burns it.
     let Some(pending) = state.store.take_otp(phone).await? else {
-        return Err(AuthError::NoCodeWaiting.into());
+        return Err(AuthError::WrongCode.into());
     };
     let now = Utc::now();
     if !otp::matches(&pending, phone, code, now) {
@@ -197,9 +201,8 @@ pub async fn resident_login(
                 ..pending
             };
             state.store.put_otp(phone, &again).await?;
-            return Err(AuthError::BadCredentials.into());
         }
-        return Err(AuthError::NoCodeWaiting.into());
+        return Err(AuthError::WrongCode.into());
     }
     let resident = match state.store.resident_by_phone(phone).await? {
         Some(r) => r,

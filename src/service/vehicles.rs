@@ -146,10 +146,9 @@ async fn earlier(
     plate: &Plate,
     now: DateTime<Utc>,
 ) -> Result<Option<VehiclePass>, StoreError> {
-    let ttl = Duration::seconds(i64::try_from(IDEMPOTENCY_TTL_SECONDS).unwrap_or(i64::MAX));
     let passes = state
         .store
-        .vehicle_passes_by_plate(plate, now - ttl, now + Duration::minutes(5))
+        .vehicle_passes_by_plate(plate, now - ttl(), now + Duration::minutes(5))
         .await?;
     Ok(passes
         .into_iter()
@@ -227,7 +226,7 @@ pub async fn register(
         });
     }
     let d = new.details;
-    let pass = VehiclePass {
+    let mut pass = VehiclePass {
         id,
         venue_id: venue.id,
         gate,
@@ -243,7 +242,19 @@ pub async fn register(
         idempotency_key: new.idempotency_key,
         fingerprint: Some(fp),
     };
-    if let Some(kept) = state.store.add_vehicle_pass(&pass).await? {
+    let mut kept = state.store.add_vehicle_pass(&pass).await?;
+    // The key again after its time (its passengers' scans above were new ones too): a new
+    // pass, under the next id of the key's chain, which retries racing it compute alike.
+    for _ in 0..MAX_KEY_REUSES {
+        match &kept {
+            Some(k) if k.at < now - ttl() => {
+                pass.id = next_pass_id(&k.id);
+                kept = state.store.add_vehicle_pass(&pass).await?;
+            }
+            _ => break,
+        }
+    }
+    if let Some(kept) = kept {
         // The same key's registration racing this one stored its pass first.
         if kept.fingerprint.as_deref() != pass.fingerprint.as_deref() {
             return Err(VehicleError::IdempotencyKeyReused);
@@ -260,13 +271,29 @@ pub async fn register(
     })
 }
 
+/// How long a pass answers a retry under its idempotency key (as scans' keys,
+/// [`IDEMPOTENCY_TTL_SECONDS`]).
+fn ttl() -> Duration {
+    Duration::seconds(i64::try_from(IDEMPOTENCY_TTL_SECONDS).unwrap_or(i64::MAX))
+}
+
+/// How many times one officer's key for one plate may come back after its time, each a new
+/// pass (ids chained by [`next_pass_id`]); past that the last pass answers.
+const MAX_KEY_REUSES: usize = 16;
+
+/// The id after `id` in an idempotency key's chain: a UUID v5 of it.
+fn next_pass_id(id: &str) -> String {
+    uuid::Uuid::new_v5(&PASSES, id.as_bytes()).to_string()
+}
+
+/// This service's namespace for vehicle pass ids (a random UUID, fixed once).
+const PASSES: uuid::Uuid = uuid::uuid!("4f3b1c0e-8d2a-4c6b-9e57-2a1d6f0b7c93");
+
 /// A new pass's id: a UUID v7 (time-ordered), or, under an idempotency key, a UUID v5 (RFC
 /// 9562) of the officer, plate and key, so that registrations of one key racing each other
 /// (a retry sent while the first is still in flight) name the same pass and the store keeps
 /// one ([`crate::storage::Store::add_vehicle_pass`]).
 fn pass_id(officer: &str, plate: &Plate, key: Option<&str>) -> String {
-    /// This service's namespace for vehicle pass ids (a random UUID, fixed once).
-    const PASSES: uuid::Uuid = uuid::uuid!("4f3b1c0e-8d2a-4c6b-9e57-2a1d6f0b7c93");
     match key {
         Some(key) => {
             let name = format!("{officer}\u{1f}{}\u{1f}{key}", plate.as_str());

@@ -45,6 +45,7 @@ mod scan_batch;
 mod sign_in_first;
 mod staff_sign_out;
 mod sub_locations;
+mod vehicle_retries;
 mod vehicles;
 mod venues;
 mod visit_rules;

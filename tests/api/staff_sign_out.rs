@@ -57,9 +57,17 @@ async fn an_admin_signing_a_tracer_out_everywhere_refuses_only_the_tracers_earli
     let fresh = token(&app, "tracer1", TRACER_PASSWORD).await;
     let new = app.get("/api/v1/trace/venues/S1/visits", &fresh).await;
     let admin_still = app.get("/api/v1/venues", &admin).await;
+    let old_elsewhere = app.get("/api/v1/venues", &earlier).await;
+    let fresh_elsewhere = app.get("/api/v1/venues", &fresh).await;
 
     assert_eq!(out.status, 204, "{}", out.body);
     assert_refused_as_signed_out(&old, "the token used before");
+    assert_refused_as_signed_out(&old_elsewhere, "on a route a tracer may not use either");
+    assert_eq!(
+        fresh_elsewhere.status, 403,
+        "a live tracer's: {}",
+        fresh_elsewhere.body
+    );
     assert_refused_as_signed_out(&other_old, "another token from before");
     assert_eq!(new.status, 200, "a token issued after: {}", new.body);
     assert_eq!(

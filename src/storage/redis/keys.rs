@@ -35,7 +35,7 @@
 //! | `PREFIX:{v:VID}:events` | sorted set | read and purged only: the scan events as builds before the `eday:N` strings kept them, scored by scan time (ms); goes by retention | (earlier builds), `purge` |
 //! | `PREFIX:{v:VID}:recent` | list | the venue's newest scan event JSONs, newest first, at most `RECENT_SCANS_KEPT` + `RECENT_SLACK` (the guard view reads the first `RECENT_SCANS_KEPT`) | `commit_scan`, `purge` |
 //! | `PREFIX:{v:VID}:open` | hash | `RID` → framed record of that person's open visit here (presence) | `commit_scan`; `import_visits` only removes the entry of a visit it writes closed |
-//! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff` |
+//! | `PREFIX:staff:USERNAME` | string | staff account JSON | `put_staff`, `add_staff` (`SET NX`) |
 //! | `PREFIX:otp:PHONE` | string | pending one-time code JSON, expires 300 s after its `expires_at` | `put_otp`, `take_otp` (`GETDEL`) |
 //! | `PREFIX:ping` | string | the last `/readyz` probe value, `EX` 60 s | `ping` |
 //! | `PREFIX:audit` | sorted set | audit record JSON scored by its time (ms); removed only by the retention purge, after `retention.audit_days` | `append_audit`, `purge` |
