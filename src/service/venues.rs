@@ -107,9 +107,14 @@ pub async fn check_kind_change(
     }
     let inside = trace::presence(store, &venue.id, now).await?.len();
     if inside > 0 {
+        let who = if inside == 1 {
+            "1 person is".to_owned()
+        } else {
+            format!("{inside} people are")
+        };
         return Err(UpdateError::Occupied(format!(
-            "{inside} people are inside {}: a venue becomes a checkpoint only when nobody is \
-             inside (their visits end as they check out, or at their maximum stay)",
+            "{who} inside {}: a venue becomes a checkpoint only when nobody is inside (their \
+             visits end as they check out, or at their maximum stay)",
             venue.id
         )));
     }
