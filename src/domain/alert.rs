@@ -46,8 +46,9 @@ pub struct Alert {
 /// The alerts a processed scan raises: a fever denial; or, for a `key_monitoring` resident,
 /// leaving home: a check-out admitted at `home`'s own gates (leaving one of its buildings is
 /// not leaving home), or a scan admitted elsewhere that closed their visit at home (they left
-/// without scanning out) or that was made at a checkpoint (they are on the road). `changed`
-/// are the visits the scan wrote.
+/// without scanning out: closed by this check-in, or past its maximum stay, as a visit at
+/// home mostly is after a day in) or that was made at a checkpoint (they are on the road).
+/// `changed` are the visits the scan wrote.
 pub fn raised(
     event: &ScanEvent,
     venue: &Venue,
@@ -58,7 +59,7 @@ pub fn raised(
     let watched = tags.iter().any(|t| t == KEY_MONITORING);
     let at_home = home == Some(venue.place());
     let left_home_unscanned = changed.iter().any(|v| {
-        v.closed_by == Some(ClosedBy::NextCheckIn)
+        matches!(v.closed_by, Some(ClosedBy::NextCheckIn | ClosedBy::Auto))
             && home.is_some_and(|h| v.venue_id == *h || v.parent.as_ref() == Some(h))
     });
     let kind = match (event.decision, event.reason, event.direction) {
