@@ -1,9 +1,18 @@
 //! Alerts: a fever turned away and a resident under home observation leaving home are listed
 //! for admins (a read that is audited); ordinary scans raise none.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::helpers::{ago, TestApp};
+use crate::helpers::{ago, Answer, TestApp};
+
+/// The alerts of a `GET /alerts` answer.
+fn alerts(listed: &Answer) -> impl Iterator<Item = &Value> {
+    listed.body["alerts"].as_array().into_iter().flatten()
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
 
 async fn a_fever_and_a_key_monitoring_resident_leaving_home_raise_alerts(app: TestApp) {
     let home = app.venue("C1", "residential_compound").await;
@@ -103,16 +112,8 @@ async fn a_key_monitoring_resident_who_leaves_without_scanning_out_raises_an_ale
     let listed = app.get("/api/v1/alerts", &admin).await;
 
     assert_eq!(shopping.body["decision"], "admitted", "{}", shopping.body);
-    let kinds: Vec<(&str, &str)> = listed.body["alerts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| {
-            (
-                a["kind"].as_str().unwrap_or_default(),
-                a["venue_id"].as_str().unwrap_or_default(),
-            )
-        })
+    let kinds: Vec<(&str, &str)> = alerts(&listed)
+        .map(|a| (text(&a["kind"]), text(&a["venue_id"])))
         .collect();
     assert_eq!(kinds, vec![("left_home_under_observation", "S1")]);
 }
@@ -141,16 +142,8 @@ async fn a_key_monitoring_resident_at_home_past_its_maximum_stay_going_out_raise
     let listed = app.get("/api/v1/alerts", &admin).await;
 
     assert_eq!(shopping.body["decision"], "admitted", "{}", shopping.body);
-    let kinds: Vec<(&str, &str)> = listed.body["alerts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| {
-            (
-                a["kind"].as_str().unwrap_or_default(),
-                a["at"].as_str().unwrap_or_default(),
-            )
-        })
+    let kinds: Vec<(&str, &str)> = alerts(&listed)
+        .map(|a| (text(&a["kind"]), text(&a["at"])))
         .collect();
     assert_eq!(
         kinds.len(),
