@@ -6,6 +6,7 @@ use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
 
 use crate::helpers::{spawn_app_with_clock, Backend};
+use crate::vehicles::pass_body;
 
 async fn the_same_idempotency_key_after_its_48_hours_records_a_new_pass(backend: Backend) {
     let start = Utc
@@ -16,15 +17,11 @@ async fn the_same_idempotency_key_after_its_48_hours_records_a_new_pass(backend:
     let app = spawn_app_with_clock(backend, clock.clone(), |_| {}).await;
     app.venue("K1", "checkpoint").await;
     let guard = app.staff("guard1", "guard").await;
-    let body = json!({
-        "gate": "北门",
-        "plate": "云D12345",
-        "origin": {"province": "湖北", "city": "武汉"},
-        "passenger_count": 1,
-        "passengers": [{"name": "付秀英", "phone": "19900000801", "temperature_c": 36.5}],
-        "decision": "let_through",
-        "idempotency_key": "lane1-0001",
-    });
+    let mut body = pass_body(json!([
+        {"name": "付秀英", "phone": "19900000801", "temperature_c": 36.5}
+    ]));
+    body["passenger_count"] = json!(1);
+    body["idempotency_key"] = json!("lane1-0001");
 
     let first = app
         .post("/api/v1/venues/K1/vehicle-passes", &guard, &body)

@@ -7,7 +7,7 @@ use crate::helpers::TestApp;
 const PLATE_PATH: &str = "/api/v1/trace/vehicles/云D12345/passes";
 
 /// A let-through pass body with `passengers`.
-fn pass_body(passengers: Value) -> Value {
+pub(crate) fn pass_body(passengers: Value) -> Value {
     json!({
         "gate": "北门",
         "plate": "云D12345",
