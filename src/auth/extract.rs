@@ -6,7 +6,7 @@
 
 use std::future::{ready, Ready};
 
-use futures::future::LocalBoxFuture;
+use futures::future::{Either, LocalBoxFuture};
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
@@ -45,15 +45,6 @@ fn claims_of(req: &HttpRequest) -> Result<Claims, AuthError> {
         return Err(AuthError::MissingToken);
     }
     state.tokens.verify(token.trim())
-}
-
-fn with_role(req: &HttpRequest, allowed: &[Role]) -> Result<Claims, ApiError> {
-    let claims = claims_of(req)?;
-    if allowed.contains(&claims.role) {
-        Ok(claims)
-    } else {
-        Err(AuthError::Forbidden.into())
-    }
 }
 
 /// A signed-in staff member.
@@ -167,13 +158,39 @@ impl FromRequest for GuardUser {
 
 impl FromRequest for ResidentToken {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    /// Ready at once for a resident's token (the scan's path: no store read, no allocation);
+    /// a staff token waits for [`staff_refused`].
+    type Future =
+        Either<Ready<Result<Self, ApiError>>, LocalBoxFuture<'static, Result<Self, ApiError>>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(with_role(req, &[Role::Resident]).and_then(|claims| {
-            let id = ResidentId::parse(&claims.sub).map_err(|_| invalid_token())?;
-            Ok(ResidentToken(id, claims.gen))
-        }))
+        match claims_of(req) {
+            Ok(claims) if claims.role == Role::Resident => Either::Left(ready(
+                ResidentId::parse(&claims.sub)
+                    .map(|id| ResidentToken(id, claims.gen))
+                    .map_err(|_| invalid_token()),
+            )),
+            Ok(claims) => {
+                let refused = staff_refused(req, claims);
+                Either::Right(Box::pin(async move { Err(refused.await) }))
+            }
+            Err(e) => Either::Left(ready(Err(e.into()))),
+        }
     }
+}
+
+/// The answer to a staff token on a route for residents: 401 when its sign-in was revoked
+/// (as on every route, README), else 403 (one store read).
+fn staff_refused(req: &HttpRequest, claims: Claims) -> LocalBoxFuture<'static, ApiError> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    Box::pin(async move {
+        let Some(state) = state else {
+            return ApiError::Internal;
+        };
+        match staff_signed_in(&state, &claims).await {
+            Ok(_) => AuthError::Forbidden.into(),
+            Err(e) => e,
+        }
+    })
 }
 
 impl FromRequest for ResidentUser {
@@ -182,9 +199,16 @@ impl FromRequest for ResidentUser {
     /// Checks the token, then that its sign-in generation is still the person's: a token from
     /// before a sign-out everywhere or an admin's revocation is refused (one store read).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let claims = with_role(req, &[Role::Resident]);
+        let claims = claims_of(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let staff = match &claims {
+            Ok(c) if c.role != Role::Resident => Some(staff_refused(req, c.clone())),
+            _ => None,
+        };
         Box::pin(async move {
+            if let Some(refused) = staff {
+                return Err(refused.await);
+            }
             let claims = claims?;
             let id = ResidentId::parse(&claims.sub).map_err(|_| invalid_token())?;
             let state = state.ok_or(ApiError::Internal)?;

@@ -58,11 +58,17 @@ async fn an_admin_signing_a_tracer_out_everywhere_refuses_only_the_tracers_earli
     let new = app.get("/api/v1/trace/venues/S1/visits", &fresh).await;
     let admin_still = app.get("/api/v1/venues", &admin).await;
     let old_elsewhere = app.get("/api/v1/venues", &earlier).await;
+    let old_at_residents = app.get("/api/v1/me", &earlier).await;
+    let old_scanning = app
+        .post("/api/v1/scans", &earlier, &json!({"code": "not a code"}))
+        .await;
     let fresh_elsewhere = app.get("/api/v1/venues", &fresh).await;
 
     assert_eq!(out.status, 204, "{}", out.body);
     assert_refused_as_signed_out(&old, "the token used before");
     assert_refused_as_signed_out(&old_elsewhere, "on a route a tracer may not use either");
+    assert_refused_as_signed_out(&old_at_residents, "on a resident's route");
+    assert_refused_as_signed_out(&old_scanning, "scanning, whatever the body");
     assert_eq!(
         fresh_elsewhere.status, 403,
         "a live tracer's: {}",
