@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::extract::{AdminUser, Authed};
-use crate::auth::AuthError;
 use crate::domain::staff::{Role, StaffRole, Username};
 use crate::domain::Phone;
 use crate::error::ApiError;
@@ -160,14 +159,17 @@ pub struct ResidentToken {
 
 /// Resident login by one-time code.
 #[utoipa::path(post, path = "/api/v1/auth/resident", tag = "auth", request_body = ResidentLoginBody,
-    responses((status = 200, body = ResidentToken), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ResidentToken),
+        (status = 400, description = "not a phone number", body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody)))]
 pub async fn resident_login(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: super::body::JsonObject<ResidentLoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     from_address(&req, &state)?;
-    let phone = Phone::parse(&body.phone).map_err(|_| AuthError::BadCredentials)?;
+    // Refused as `POST /auth/otp` refuses it: the form of a phone number is no secret.
+    let phone = Phone::parse(&body.phone)?;
     let (issued, id) = accounts::resident_login(&state, &phone, &body.code).await?;
     Ok(HttpResponse::Ok().json(ResidentToken {
         access_token: issued.token,

@@ -200,7 +200,8 @@ pub async fn resident_login(
                 attempts,
                 ..pending
             };
-            state.store.put_otp(phone, &again).await?;
+            // Not over a new code asked for while this try was checked.
+            state.store.restore_otp(phone, &again).await?;
         }
         return Err(AuthError::WrongCode.into());
     }

@@ -221,6 +221,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Keeps a one-time code for a phone, replacing any earlier one.
     async fn put_otp(&self, phone: &Phone, otp: &OtpRecord) -> Result<(), StoreError>;
+    /// Puts back a code taken by a wrong try, unless the phone has another by now (a new code
+    /// sent meanwhile is kept), atomically.
+    async fn restore_otp(&self, phone: &Phone, otp: &OtpRecord) -> Result<(), StoreError>;
     /// Takes (reads and deletes) the pending code of a phone: each code gets one try.
     async fn take_otp(&self, phone: &Phone) -> Result<Option<OtpRecord>, StoreError>;
 

@@ -192,6 +192,18 @@ async fn five_wrong_codes_burn_the_code_and_every_failure_says_to_check_it_or_as
     }
 }
 
+async fn a_sign_in_with_a_malformed_phone_is_refused_as_the_code_request_refuses_it(app: TestApp) {
+    let body = json!({"phone": "abc", "code": "000000"});
+    let sign_in = app.post("/api/v1/auth/resident", "", &body).await;
+    let request = app
+        .post("/api/v1/auth/otp", "", &json!({"phone": "abc"}))
+        .await;
+
+    assert_eq!(sign_in.status, 400, "{}", sign_in.body);
+    assert_eq!(sign_in.body["error"]["code"], "invalid_input");
+    assert_eq!(sign_in.body["error"], request.body["error"]);
+}
+
 async fn an_unknown_phone_becomes_an_unregistered_person(app: TestApp) {
     let (_, rid) = app.resident("13800000000").await;
     let (_, again) = app.resident("13800000000").await;
@@ -359,6 +371,7 @@ crate::on_both_backends!(
     a_wrong_password_or_unknown_user_is_refused_alike,
     a_wrong_one_time_code_does_not_lock_out_the_right_one,
     five_wrong_codes_burn_the_code_and_every_failure_says_to_check_it_or_ask_again,
+    a_sign_in_with_a_malformed_phone_is_refused_as_the_code_request_refuses_it,
     an_unknown_phone_becomes_an_unregistered_person,
     an_expired_forged_or_missing_token_is_refused,
 );

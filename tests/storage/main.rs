@@ -74,6 +74,7 @@ conformance! {
     a_staff_account_is_added_only_under_a_new_username,
     an_otp_can_be_taken_only_once,
     a_new_otp_replaces_the_pending_one,
+    a_code_put_back_after_a_wrong_try_does_not_replace_a_newer_one,
     an_otp_past_its_expiry_is_still_returned_for_the_caller_to_judge,
     a_first_commit_opens_a_visit_and_bumps_the_version,
     a_commit_with_a_stale_version_is_refused_and_writes_nothing,

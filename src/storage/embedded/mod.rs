@@ -344,6 +344,19 @@ impl Store for EmbeddedStore {
             .await
     }
 
+    async fn restore_otp(&self, phone: &Phone, otp: &OtpRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_string(otp)?;
+        let id = phone.as_str().to_owned();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO otps (id, json) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
+                params![id, json],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn take_otp(&self, phone: &Phone) -> Result<Option<OtpRecord>, StoreError> {
         let id = phone.as_str().to_owned();
         self.run(move |c| {

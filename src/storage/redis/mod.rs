@@ -278,6 +278,29 @@ impl RedisStore {
         self.conn.clone()
     }
 
+    /// `SET` of a phone's pending code, kept until its expiry and a grace; with `only_new`,
+    /// `NX`: left alone when the phone has a code by now.
+    async fn set_otp(
+        &self,
+        phone: &Phone,
+        otp: &OtpRecord,
+        only_new: bool,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(otp)?;
+        let keep_until = otp.expires_at + chrono::Duration::seconds(OTP_GRACE_SECONDS);
+        let ttl_ms = (keep_until - Utc::now()).num_milliseconds().max(1000);
+        let mut set = redis::cmd("SET");
+        set.arg(self.keys.otp(phone))
+            .arg(json)
+            .arg("PX")
+            .arg(ttl_ms);
+        if only_new {
+            set.arg("NX");
+        }
+        let _: Option<String> = set.query_async(&mut self.conn()).await?;
+        Ok(())
+    }
+
     /// The person's state before a scan (see [`Store::person_state`]) and, when `venue` is
     /// given, that venue, in one pipeline: plain commands rather than a script, as the read
     /// needs no atomicity (the commit checks the version it was decided on) and a script's
@@ -731,17 +754,11 @@ impl Store for RedisStore {
     }
 
     async fn put_otp(&self, phone: &Phone, otp: &OtpRecord) -> Result<(), StoreError> {
-        let json = serde_json::to_string(otp)?;
-        let keep_until = otp.expires_at + chrono::Duration::seconds(OTP_GRACE_SECONDS);
-        let ttl_ms = (keep_until - Utc::now()).num_milliseconds().max(1000);
-        redis::cmd("SET")
-            .arg(self.keys.otp(phone))
-            .arg(json)
-            .arg("PX")
-            .arg(ttl_ms)
-            .exec_async(&mut self.conn())
-            .await?;
-        Ok(())
+        self.set_otp(phone, otp, false).await
+    }
+
+    async fn restore_otp(&self, phone: &Phone, otp: &OtpRecord) -> Result<(), StoreError> {
+        self.set_otp(phone, otp, true).await
     }
 
     async fn take_otp(&self, phone: &Phone) -> Result<Option<OtpRecord>, StoreError> {

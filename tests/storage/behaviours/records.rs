@@ -279,6 +279,32 @@ pub async fn an_otp_can_be_taken_only_once(store: &dyn Store) {
     assert!(second.is_none());
 }
 
+pub async fn a_code_put_back_after_a_wrong_try_does_not_replace_a_newer_one(store: &dyn Store) {
+    let p = phone("19900000003");
+    store.put_otp(&p, &otp("old", 5)).await.expect("put otp");
+    let mut tried = store.take_otp(&p).await.expect("take").expect("a code");
+    tried.attempts += 1;
+    store
+        .put_otp(&p, &otp("new", 5))
+        .await
+        .expect("a new code sent meanwhile");
+
+    store.restore_otp(&p, &tried).await.expect("put back");
+    let pending = store.take_otp(&p).await.expect("take").expect("a code");
+    store
+        .restore_otp(&p, &tried)
+        .await
+        .expect("put back with none pending");
+    let restored = store.take_otp(&p).await.expect("take").expect("a code");
+
+    assert_eq!(pending.code_hash, "new", "the newer code is kept");
+    assert_eq!(
+        restored.code_hash, "old",
+        "with none pending, the tried one is back"
+    );
+    assert_eq!(restored.attempts, 1);
+}
+
 pub async fn a_new_otp_replaces_the_pending_one(store: &dyn Store) {
     let p = phone("19900000001");
     let other = phone("19900000002");
